@@ -1,0 +1,271 @@
+//! The crate's one error type.
+//!
+//! Each variant says what went wrong, where (the path, when there is one) and with which
+//! numbers. `Display` never repeats the OS error it wraps: [`std::error::Error::source`] chains it.
+
+use std::fmt;
+use std::io;
+use std::path::{Path, PathBuf};
+
+/// A `Result` with the crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when mapping, controlling or describing an array.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// An OS call failed. `what` says which step, `path` which file, when known.
+    Io {
+        /// The step that failed, e.g. `"open"` or `"mmap"`.
+        what: &'static str,
+        /// The file involved, when there is one.
+        path: Option<PathBuf>,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The path is a directory.
+    IsDirectory {
+        /// The directory.
+        path: Option<PathBuf>,
+    },
+    /// The bytes after the offset are not a whole number of elements (no shape was given).
+    TrailingBytes {
+        /// The file.
+        path: Option<PathBuf>,
+        /// Bytes after the offset.
+        available: u64,
+        /// The element size.
+        elem_size: usize,
+    },
+    /// The file is a FIFO, socket, or another kind the OS cannot map.
+    NotMappable {
+        /// The file.
+        path: Option<PathBuf>,
+        /// What kind of file it is.
+        kind: &'static str,
+    },
+    /// The byte offset does not keep the element type aligned.
+    Misaligned {
+        /// The byte offset asked for.
+        offset: u64,
+        /// The alignment the element type needs.
+        align: usize,
+    },
+    /// The file is shorter than offset + data, and may not (or cannot) be grown.
+    TooShort {
+        /// The file.
+        path: Option<PathBuf>,
+        /// The file's length in bytes.
+        len: u64,
+        /// The bytes the array needs: its offset plus its data.
+        needed: u64,
+    },
+    /// The offset lies past the end of a file that cannot be grown.
+    OffsetPastEnd {
+        /// The file.
+        path: Option<PathBuf>,
+        /// The offset asked for.
+        offset: u64,
+        /// The file's length in bytes.
+        len: u64,
+    },
+    /// A writable map was asked of a file handle opened read-only.
+    ReadOnlyHandle {
+        /// The file.
+        path: Option<PathBuf>,
+    },
+    /// The array's size in bytes overflows, or passes `isize::MAX`.
+    SizeOverflow {
+        /// The shape asked for.
+        shape: Vec<usize>,
+        /// The element size in bytes.
+        elem_size: usize,
+    },
+    /// `offset + length` overflows a file position.
+    OffsetOverflow {
+        /// The offset.
+        offset: u64,
+        /// The length in bytes.
+        len: usize,
+    },
+    /// The element type has size zero: there is nothing to map.
+    ZeroSizedType {
+        /// The type's name.
+        type_name: &'static str,
+    },
+    /// A mutable view or a write was asked of an array that is not writable.
+    NotWritable {
+        /// Why: the map's mode or its current protection.
+        reason: &'static str,
+    },
+    /// The array's memory is protected against reading (see `MmapArray::protect`).
+    NotReadable,
+    /// An element range lies outside the array.
+    RangeOutOfBounds {
+        /// First element of the range.
+        start: usize,
+        /// One past the last element.
+        end: usize,
+        /// Elements in the array.
+        len: usize,
+    },
+    /// A slice does not fit the array's shape.
+    BadSlice {
+        /// What does not fit.
+        reason: String,
+    },
+    /// An axis that the array does not have.
+    BadAxis {
+        /// The axis asked for.
+        axis: usize,
+        /// The array's number of dimensions.
+        ndim: usize,
+    },
+    /// The operation does not exist on this platform or kernel.
+    Unsupported {
+        /// What was asked.
+        what: &'static str,
+    },
+    /// `mlock` went past `RLIMIT_MEMLOCK`.
+    LockLimit {
+        /// Bytes asked to lock (whole pages).
+        requested: usize,
+        /// The soft limit in bytes (`None`: unlimited).
+        limit: Option<u64>,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// The .npy header's dtype does not match the element type.
+    DtypeMismatch {
+        /// The descriptor of the element type, e.g. `"<f8"`.
+        expected: String,
+        /// The descriptor in the file.
+        found: String,
+    },
+    /// The array's number of dimensions does not match the file's.
+    DimensionMismatch {
+        /// Dimensions of the requested type.
+        expected: usize,
+        /// Dimensions in the file.
+        found: usize,
+    },
+    /// A .npy file is malformed or of a kind that cannot be mapped.
+    Npy {
+        /// The file.
+        path: Option<PathBuf>,
+        /// What is wrong, and what to do about it.
+        reason: String,
+    },
+}
+
+impl Error {
+    pub(crate) fn io(what: &'static str, path: Option<&Path>, source: io::Error) -> Error {
+        Error::Io { what, path: path.map(Path::to_path_buf), source }
+    }
+
+    /// The OS error number behind this error, if there is one.
+    pub fn raw_os_error(&self) -> Option<i32> {
+        match self {
+            Error::Io { source, .. } | Error::LockLimit { source, .. } => source.raw_os_error(),
+            _ => None,
+        }
+    }
+}
+
+struct Shown<'a>(&'a Option<PathBuf>);
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Some(p) => write!(f, "`{}`", p.display()),
+            None => f.write_str("the file"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Io { what, path: Some(p), .. } => write!(f, "{what} failed for `{}`", p.display()),
+            Error::Io { what, path: None, .. } => write!(f, "{what} failed"),
+            Error::IsDirectory { path } => {
+                write!(f, "{} is a directory; give the path of a regular file", Shown(path))
+            }
+            Error::TrailingBytes { path, available, elem_size } => write!(
+                f,
+                "the {available} bytes after the offset in {} are not a whole number of \
+                 {elem_size}-byte elements; check the offset and the element type, or give a shape",
+                Shown(path)
+            ),
+            Error::NotMappable { path, kind } => {
+                write!(f, "{} is a {kind}, which cannot be memory-mapped; copy it to a regular file", Shown(path))
+            }
+            Error::Misaligned { offset, align } => write!(
+                f,
+                "byte offset {offset} is not a multiple of the element alignment {align}; \
+                 use an offset divisible by {align} or a byte-sized element type"
+            ),
+            Error::TooShort { path, len, needed } => write!(
+                f,
+                "{} is {len} bytes long but the array needs {needed} bytes (offset + data); \
+                 map it writable with grow(true) to extend it, or ask for a smaller shape",
+                Shown(path)
+            ),
+            Error::OffsetPastEnd { path, offset, len } => {
+                write!(f, "offset {offset} lies past the end of {}, which is {len} bytes long", Shown(path))
+            }
+            Error::ReadOnlyHandle { path } => write!(
+                f,
+                "{} was opened read-only but a writable map was asked; open it with \
+                 OpenOptions::new().read(true).write(true), or map it read-only or copy-on-write",
+                Shown(path)
+            ),
+            Error::SizeOverflow { shape, elem_size } => write!(
+                f,
+                "shape {shape:?} of {elem_size}-byte elements is larger than isize::MAX bytes"
+            ),
+            Error::OffsetOverflow { offset, len } => {
+                write!(f, "offset {offset} plus {len} bytes overflows a file position")
+            }
+            Error::ZeroSizedType { type_name } => {
+                write!(f, "element type `{type_name}` has size zero and cannot be mapped")
+            }
+            Error::NotWritable { reason } => write!(f, "the array is not writable: {reason}"),
+            Error::NotReadable => {
+                f.write_str("the array's memory is protected against reading; protect(Protection::Read) first")
+            }
+            Error::RangeOutOfBounds { start, end, len } => {
+                write!(f, "element range {start}..{end} is out of bounds for an array of {len} elements")
+            }
+            Error::BadSlice { reason } => write!(f, "bad slice: {reason}"),
+            Error::BadAxis { axis, ndim } => {
+                write!(f, "axis {axis} is out of bounds for an array of {ndim} dimensions")
+            }
+            Error::Unsupported { what } => write!(f, "{what} is not supported on this platform or kernel"),
+            Error::LockLimit { requested, limit: Some(l), .. } => write!(
+                f,
+                "cannot lock {requested} bytes: RLIMIT_MEMLOCK is {l} bytes; raise it (ulimit -l) \
+                 or lock a smaller range"
+            ),
+            Error::LockLimit { requested, limit: None, .. } => write!(f, "cannot lock {requested} bytes"),
+            Error::DtypeMismatch { expected, found } => write!(
+                f,
+                "the file holds dtype {found:?} but the array's element type is {expected:?}"
+            ),
+            Error::DimensionMismatch { expected, found } => write!(
+                f,
+                "the file holds a {found}-dimensional array but a {expected}-dimensional one was asked; \
+                 use ndarray::IxDyn to accept any"
+            ),
+            Error::Npy { path, reason } => write!(f, "{}: {reason}", Shown(path)),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Io { source, .. } | Error::LockLimit { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! Pure, checked arithmetic: shapes to byte sizes, alignment, and byte ranges to page spans.
+//!
+//! Nothing here touches the OS; every function is total (returns an [`Error`] instead of
+//! overflowing or panicking) and unit-tested below.
+
+use crate::error::{Error, Result};
+use ndarray::{Dimension, SliceInfoElem};
+use std::ops::Range;
+
+/// The pages a run of bytes spans, measured from the page that holds its first byte.
+///
+/// `lead` is how far the first byte sits past the start of its page (an unaligned offset),
+/// so the span covers `lead + len` bytes and `page_count = ceil((lead + len) / page_size)` pages.
+/// An empty run spans no pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PageSpan {
+    /// Bytes between the start of the first page and the first byte of the run.
+    pub lead: usize,
+    /// Number of pages touched by the run (0 for an empty run).
+    pub page_count: usize,
+    /// The page size the span was computed with.
+    pub page_size: usize,
+}
+
+impl PageSpan {
+    /// The span of `len` bytes starting at address (or file offset) `start`.
+    pub fn new(start: usize, len: usize, page_size: usize) -> PageSpan {
+        let lead = start % page_size;
+        let page_count = if len == 0 { 0 } else { (lead + len).div_ceil(page_size) };
+        PageSpan { lead, page_count, page_size }
+    }
+
+    /// Total bytes covered by the pages of the span.
+    pub fn span_bytes(&self) -> usize {
+        self.page_count * self.page_size
+    }
+}
+
+/// Byte size of `len` elements of `elem_size` bytes, refusing sizes past `isize::MAX`.
+pub(crate) fn checked_bytes(shape: &[usize], elem_size: usize) -> Result<usize> {
+    let overflow = || Error::SizeOverflow { shape: shape.to_vec(), elem_size };
+    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
+    let bytes = n.checked_mul(elem_size).ok_or_else(overflow)?;
+    if bytes > isize::MAX as usize {
+        return Err(overflow());
+    }
+    Ok(bytes)
+}
+
+/// The end of `offset + len` as a file position, refusing a wrap.
+pub(crate) fn checked_end(offset: u64, len: usize) -> Result<u64> {
+    offset.checked_add(len as u64).ok_or(Error::OffsetOverflow { offset, len })
+}
+
+/// `Ok` when a byte offset keeps elements of alignment `align` aligned (pages are always aligned
+/// more strictly than any element type, so the file offset decides).
+pub(crate) fn check_aligned(offset: u64, align: usize) -> Result<()> {
+    if offset % align as u64 == 0 { Ok(()) } else { Err(Error::Misaligned { offset, align }) }
+}
+
+/// Checks an element range against an array of `len` elements and turns it into a byte range.
+pub(crate) fn element_bytes(range: &Range<usize>, len: usize, elem_size: usize) -> Result<Range<usize>> {
+    if range.start > range.end || range.end > len {
+        return Err(Error::RangeOutOfBounds { start: range.start, end: range.end, len });
+    }
+    Ok(range.start * elem_size..range.end * elem_size)
+}
+
+/// Checks a slice (as `s![..]` gives it) against a shape, so that ndarray's slicing cannot panic.
+pub(crate) fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<()> {
+    let bad = |reason: String| Err(Error::BadSlice { reason });
+    let consumed = elems.iter().filter(|e| !matches!(e, SliceInfoElem::NewAxis)).count();
+    if consumed > shape.len() {
+        return bad(format!("{consumed} indices given for an array of {} dimensions", shape.len()));
+    }
+    let mut axis = 0;
+    for e in elems {
+        match *e {
+            SliceInfoElem::NewAxis => continue,
+            SliceInfoElem::Index(i) => {
+                let n = shape[axis];
+                let abs = if i < 0 { n as isize + i } else { i };
+                if abs < 0 || abs >= n as isize {
+                    return bad(format!("index {i} is out of bounds for axis {axis} of length {n}"));
+                }
+            }
+            SliceInfoElem::Slice { start, end, step } => {
+                let n = shape[axis] as isize;
+                if step == 0 {
+                    return bad(format!("step 0 on axis {axis}: a step must be non-zero"));
+                }
+                let abs = |x: isize| if x < 0 { n + x } else { x };
+                let s = abs(start);
+                let e = end.map(abs).unwrap_or(n);
+                if s < 0 || s > n || e < 0 || e > n {
+                    return bad(format!(
+                        "range {start}..{} is out of bounds for axis {axis} of length {n}",
+                        end.map_or(String::new(), |e| e.to_string())
+                    ));
+                }
+            }
+        }
+        axis += 1;
+    }
+    Ok(())
+}
+
+/// The geometry of a slice of an array with `shape` and element `strides`: the element offset
+/// of its first element, and its shape and strides, following ndarray's slicing rules
+/// (a negative step walks the range from its end). The slice must have passed [`check_slice`].
+pub(crate) fn slice_geometry(
+    shape: &[usize],
+    strides: &[isize],
+    elems: &[SliceInfoElem],
+) -> (isize, Vec<usize>, Vec<isize>) {
+    let (mut off, mut out_shape, mut out_strides) = (0isize, Vec::new(), Vec::new());
+    let mut axis = 0;
+    for e in elems {
+        match *e {
+            SliceInfoElem::NewAxis => {
+                out_shape.push(1);
+                out_strides.push(0);
+                continue;
+            }
+            SliceInfoElem::Index(i) => {
+                let n = shape[axis] as isize;
+                off += if i < 0 { n + i } else { i } * strides[axis];
+            }
+            SliceInfoElem::Slice { start, end, step } => {
+                let n = shape[axis] as isize;
+                let abs = |x: isize| if x < 0 { n + x } else { x };
+                let (s, e) = (abs(start), end.map(abs).unwrap_or(n));
+                let len = if e > s { ((e - s) as usize).div_ceil(step.unsigned_abs()) } else { 0 };
+                if len > 0 {
+                    off += if step > 0 { s } else { e - 1 } * strides[axis];
+                }
+                out_shape.push(len);
+                out_strides.push(strides[axis] * step);
+            }
+        }
+        axis += 1;
+    }
+    out_shape.extend_from_slice(&shape[axis..]);
+    out_strides.extend_from_slice(&strides[axis..]);
+    (off, out_shape, out_strides)
+}
+
+/// The byte runs that a strided view touches, in increasing address order, merged when they
+/// abut or overlap. `offset_bytes` is where element 0 of the view lies (relative to the caller's
+/// base), `shape`/`strides` are in elements. Runs are produced by iterating only over the axes
+/// outside the view's largest contiguous inner block.
+pub(crate) fn view_runs(
+    offset_bytes: usize,
+    shape: &[usize],
+    strides: &[isize],
+    elem_size: usize,
+    mut sink: impl FnMut(Range<usize>),
+) {
+    if shape.contains(&0) {
+        return;
+    }
+    // Normalise negative strides: the lowest address is where every negative axis is at its end.
+    let mut start = offset_bytes as isize;
+    let mut axes: Vec<(usize, usize)> = Vec::with_capacity(shape.len());
+    for (&n, &s) in shape.iter().zip(strides) {
+        if n == 1 {
+            continue;
+        }
+        if s < 0 {
+            start += s * (n as isize - 1) * elem_size as isize;
+        }
+        axes.push((n, s.unsigned_abs()));
+    }
+    let start = start as usize;
+    // Outer axes first (largest stride); the innermost contiguous block is merged into one run.
+    axes.sort_by(|a, b| b.1.cmp(&a.1));
+    let mut block = 1usize; // elements in the contiguous inner block
+    while let Some(&(n, s)) = axes.last() {
+        if s == block {
+            block *= n;
+            axes.pop();
+        } else {
+            break;
+        }
+    }
+    let run_len = block * elem_size;
+    let mut current: Option<Range<usize>> = None;
+    let mut emit = |r: Range<usize>| match &mut current {
+        Some(c) if r.start <= c.end => c.end = c.end.max(r.end),
+        Some(c) => {
+            sink(c.clone());
+            *c = r;
+        }
+        None => current = Some(r),
+    };
+    let mut idx = vec![0usize; axes.len()];
+    'outer: loop {
+        let off: usize = idx.iter().zip(&axes).map(|(&i, &(_, s))| i * s).sum::<usize>() * elem_size;
+        emit(start + off..start + off + run_len);
+        // Odometer over outer axes, last (smallest stride) fastest.
+        let mut k = axes.len();
+        loop {
+            if k == 0 {
+                break 'outer;
+            }
+            k -= 1;
+            idx[k] += 1;
+            if idx[k] < axes[k].0 {
+                break;
+            }
+            idx[k] = 0;
+        }
+    }
+    if let Some(c) = current {
+        sink(c);
+    }
+}
+
+/// The page indices (relative to the page holding byte 0 of the caller's base, `lead` bytes
+/// before it) touched by byte runs, merged: `runs` are relative to element 0.
+pub(crate) fn runs_to_pages(
+    lead: usize,
+    page_size: usize,
+    runs: impl FnOnce(&mut dyn FnMut(Range<usize>)),
+) -> Vec<Range<usize>> {
+    let mut pages: Vec<Range<usize>> = Vec::new();
+    runs(&mut |r: Range<usize>| {
+        if r.is_empty() {
+            return;
+        }
+        let p = (lead + r.start) / page_size..(lead + r.end).div_ceil(page_size);
+        match pages.last_mut() {
+            Some(last) if p.start <= last.end => last.end = last.end.max(p.end),
+            _ => pages.push(p),
+        }
+    });
+    pages
+}
+
+/// Shape and element strides of a dimension, as plain slices.
+pub(crate) fn shape_strides<D: Dimension>(dim: &D, strides: &D) -> (Vec<usize>, Vec<isize>) {
+    (dim.slice().to_vec(), strides.slice().iter().map(|&s| s as isize).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn span_counts_the_unaligned_leading_page() {
+        assert_eq!(PageSpan::new(0, 4096, 4096).page_count, 1);
+        assert_eq!(PageSpan::new(1, 4096, 4096).page_count, 2);
+        assert_eq!(PageSpan::new(4095, 2, 4096).page_count, 2);
+        assert_eq!(PageSpan::new(4096 + 8, 8, 4096), PageSpan { lead: 8, page_count: 1, page_size: 4096 });
+        assert_eq!(PageSpan::new(7, 0, 4096).page_count, 0);
+    }
+
+    #[test]
+    fn bytes_overflow_is_an_error() {
+        assert_eq!(checked_bytes(&[3, 4], 8).unwrap(), 96);
+        assert_eq!(checked_bytes(&[], 8).unwrap(), 8);
+        assert!(checked_bytes(&[usize::MAX, 2], 1).is_err());
+        assert!(checked_bytes(&[usize::MAX / 4], 8).is_err());
+        assert!(checked_bytes(&[isize::MAX as usize / 2 + 1], 2).is_err());
+        assert!(checked_bytes(&[isize::MAX as usize], 1).is_ok());
+    }
+
+    #[test]
+    fn alignment() {
+        assert!(check_aligned(8, 8).is_ok());
+        assert!(matches!(check_aligned(12, 8), Err(Error::Misaligned { offset: 12, align: 8 })));
+    }
+
+    #[test]
+    fn slices_are_checked() {
+        use ndarray::s;
+        assert!(check_slice(&[4, 5], s![1..3, ..].as_ref()).is_ok());
+        assert!(check_slice(&[4, 5], s![-1, 2..5].as_ref()).is_ok());
+        assert!(check_slice(&[4, 5], s![4, ..].as_ref()).is_err());
+        assert!(check_slice(&[4, 5], s![.., 0..6].as_ref()).is_err());
+        assert!(check_slice(&[4], s![.., ..].as_ref()).is_err());
+        assert!(check_slice(&[4], s![-5..].as_ref()).is_err());
+    }
+
+    #[test]
+    fn slice_geometry_matches_ndarray() {
+        use ndarray::{Array, ShapeBuilder, s};
+        let a = Array::from_shape_vec((6, 7).f(), (0..42).collect()).unwrap().into_dyn();
+        let strides: Vec<isize> = a.strides().to_vec();
+        for info in [
+            s![1..5;2, ..].as_ref().to_vec(),
+            s![.., 3].as_ref().to_vec(),
+            s![-1, 1..;-3].as_ref().to_vec(),
+            s![2..2, ..].as_ref().to_vec(),
+            s![.., ndarray::NewAxis, ..;2].as_ref().to_vec(),
+        ] {
+            let v = a.slice(info.as_slice());
+            let (off, shape, st) = slice_geometry(a.shape(), &strides, &info);
+            assert_eq!(shape, v.shape());
+            if !v.is_empty() {
+                // ndarray zeroes the strides of empty axes; they address nothing.
+                assert_eq!(st, v.strides());
+                assert_eq!(off, *v.first().unwrap() as isize);
+            }
+        }
+    }
+
+    fn brute_runs(off: usize, shape: &[usize], strides: &[isize], es: usize) -> Vec<Range<usize>> {
+        // Every element's bytes, sorted and merged.
+        let mut v: Vec<Range<usize>> = Vec::new();
+        let n: usize = shape.iter().product();
+        for flat in 0..n {
+            let mut rem = flat;
+            let mut o = off as isize;
+            for k in (0..shape.len()).rev() {
+                o += (rem % shape[k]) as isize * strides[k] * es as isize;
+                rem /= shape[k];
+            }
+            v.push(o as usize..o as usize + es);
+        }
+        v.sort_by_key(|r| r.start);
+        let mut out: Vec<Range<usize>> = Vec::new();
+        for r in v {
+            match out.last_mut() {
+                Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
+                _ => out.push(r),
+            }
+        }
+        out
+    }
+
+    proptest! {
+        #[test]
+        fn runs_match_brute_force(
+            shape in proptest::collection::vec(1usize..5, 1..4),
+            step in proptest::collection::vec(1usize..3, 3),
+            flip in proptest::collection::vec(any::<bool>(), 3),
+            es in prop_oneof![Just(1usize), Just(8)],
+        ) {
+            // A C-order parent of twice the size, sliced with steps (and reversals).
+            let nd = shape.len();
+            let parent: Vec<usize> = shape.iter().zip(&step).map(|(&n, &s)| n * s).collect();
+            let mut pstr = vec![1isize; nd];
+            for k in (0..nd - 1).rev() { pstr[k] = pstr[k + 1] * parent[k + 1] as isize; }
+            let mut strides = vec![0isize; nd];
+            let mut off = 1000isize;
+            for k in 0..nd {
+                strides[k] = pstr[k] * step[k] as isize;
+                if flip[k] { off += strides[k] * (shape[k] as isize - 1); strides[k] = -strides[k]; }
+            }
+            let off = off as usize * es;
+            let mut got = Vec::new();
+            view_runs(off, &shape, &strides, es, |r| got.push(r));
+            prop_assert_eq!(got, brute_runs(off, &shape, &strides, es));
+        }
+    }
+}

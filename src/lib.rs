@@ -50,6 +50,7 @@
 //! - Residency: [`mincore`](MmapArray::mincore), [`PageSpan`],
 //!   [`residency_along`](MmapArray::residency_along), [`Residency`],
 //!   [`cachestat`](MmapArray::cachestat), and [`evict`] for a whole file.
+//! - [`npy`] (feature `npy`, on by default): `.npy` files opened, created and grown in place.
 //! - [`constants`]: the platform's `PROT_*`, `MAP_*`, `MADV_*` and `MS_*` values.
 //! - [`Error`]: the one error type.
 //!
@@ -63,6 +64,8 @@ mod array;
 mod error;
 mod layout;
 mod memory;
+#[cfg(feature = "npy")]
+pub mod npy;
 mod options;
 mod residency;
 mod sys;

@@ -103,7 +103,10 @@ pub struct MmapArray<T: Pod, D: Dimension> {
 
 /// Shape and strides (in elements) of an ndarray shape, checked to fit in `isize::MAX` bytes
 /// of `elem_size`-byte elements.
-pub(crate) fn dim_and_strides<D: Dimension>(shape: ndarray::Shape<D>, elem_size: usize) -> Result<(D, D, usize)> {
+pub(crate) fn dim_and_strides<D: Dimension>(
+    shape: ndarray::Shape<D>,
+    elem_size: usize,
+) -> Result<(D, D, usize)> {
     let bytes = layout::checked_bytes(shape.raw_dim().slice(), elem_size)?;
     let n = shape.size();
     // ndarray computes C or Fortran strides but keeps them private: read them off a view of
@@ -112,7 +115,9 @@ pub(crate) fn dim_and_strides<D: Dimension>(shape: ndarray::Shape<D>, elem_size:
         // SAFETY: a slice of a zero-sized type of any length occupies no memory.
         unsafe { std::slice::from_raw_parts(std::ptr::NonNull::<()>::dangling().as_ptr(), n) }
     };
-    let view = ArrayView::from_shape(shape, probe).map_err(|e| Error::BadSlice { reason: e.to_string() })?;
+    let view = ArrayView::from_shape(shape, probe).map_err(|e| Error::BadSlice {
+        reason: e.to_string(),
+    })?;
     let mut strides = view.raw_dim();
     for (s, &v) in strides.slice_mut().iter_mut().zip(view.strides()) {
         *s = v as usize;
@@ -175,10 +180,14 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     pub(crate) fn check_writable(&self) -> Result<()> {
         if !self.mode.is_writable() {
-            return Err(Error::NotWritable { reason: "the map is read-only" });
+            return Err(Error::NotWritable {
+                reason: "the map is read-only",
+            });
         }
         if !self.writable || !self.readable {
-            return Err(Error::NotWritable { reason: "part of the mapping is protected against writing" });
+            return Err(Error::NotWritable {
+                reason: "part of the mapping is protected against writing",
+            });
         }
         Ok(())
     }
@@ -273,7 +282,10 @@ impl<T: Pod> MmapArray<T, ndarray::IxDyn> {
     /// Converts the dimension type to a fixed one, `Err(DimensionMismatch)` if it does not fit.
     pub fn into_dimensionality<D2: Dimension>(self) -> Result<MmapArray<T, D2>> {
         let found = self.ndim();
-        let fail = || Error::DimensionMismatch { expected: D2::NDIM.unwrap_or(found), found };
+        let fail = || Error::DimensionMismatch {
+            expected: D2::NDIM.unwrap_or(found),
+            found,
+        };
         let dim = D2::from_dimension(&self.dim).ok_or_else(fail)?;
         let strides = D2::from_dimension(&self.strides).ok_or_else(fail)?;
         Ok(MmapArray {

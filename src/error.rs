@@ -160,7 +160,11 @@ pub enum Error {
 
 impl Error {
     pub(crate) fn io(what: &'static str, path: Option<&Path>, source: io::Error) -> Error {
-        Error::Io { what, path: path.map(Path::to_path_buf), source }
+        Error::Io {
+            what,
+            path: path.map(Path::to_path_buf),
+            source,
+        }
     }
 
     /// The OS error number behind this error, if there is one.
@@ -185,19 +189,37 @@ impl fmt::Display for Shown<'_> {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Io { what, path: Some(p), .. } => write!(f, "{what} failed for `{}`", p.display()),
-            Error::Io { what, path: None, .. } => write!(f, "{what} failed"),
+            Error::Io {
+                what,
+                path: Some(p),
+                ..
+            } => write!(f, "{what} failed for `{}`", p.display()),
+            Error::Io {
+                what, path: None, ..
+            } => write!(f, "{what} failed"),
             Error::IsDirectory { path } => {
-                write!(f, "{} is a directory; give the path of a regular file", Shown(path))
+                write!(
+                    f,
+                    "{} is a directory; give the path of a regular file",
+                    Shown(path)
+                )
             }
-            Error::TrailingBytes { path, available, elem_size } => write!(
+            Error::TrailingBytes {
+                path,
+                available,
+                elem_size,
+            } => write!(
                 f,
                 "the {available} bytes after the offset in {} are not a whole number of \
                  {elem_size}-byte elements; check the offset and the element type, or give a shape",
                 Shown(path)
             ),
             Error::NotMappable { path, kind } => {
-                write!(f, "{} is a {kind}, which cannot be memory-mapped; copy it to a regular file", Shown(path))
+                write!(
+                    f,
+                    "{} is a {kind}, which cannot be memory-mapped; copy it to a regular file",
+                    Shown(path)
+                )
             }
             Error::Misaligned { offset, align } => write!(
                 f,
@@ -211,7 +233,11 @@ impl fmt::Display for Error {
                 Shown(path)
             ),
             Error::OffsetPastEnd { path, offset, len } => {
-                write!(f, "offset {offset} lies past the end of {}, which is {len} bytes long", Shown(path))
+                write!(
+                    f,
+                    "offset {offset} lies past the end of {}, which is {len} bytes long",
+                    Shown(path)
+                )
             }
             Error::ReadOnlyHandle { path } => write!(
                 f,
@@ -224,29 +250,51 @@ impl fmt::Display for Error {
                 "shape {shape:?} of {elem_size}-byte elements is larger than isize::MAX bytes"
             ),
             Error::OffsetOverflow { offset, len } => {
-                write!(f, "offset {offset} plus {len} bytes overflows a file position")
+                write!(
+                    f,
+                    "offset {offset} plus {len} bytes overflows a file position"
+                )
             }
             Error::ZeroSizedType { type_name } => {
-                write!(f, "element type `{type_name}` has size zero and cannot be mapped")
+                write!(
+                    f,
+                    "element type `{type_name}` has size zero and cannot be mapped"
+                )
             }
             Error::NotWritable { reason } => write!(f, "the array is not writable: {reason}"),
-            Error::NotReadable => {
-                f.write_str("the array's memory is protected against reading; protect(Protection::Read) first")
-            }
+            Error::NotReadable => f.write_str(
+                "the array's memory is protected against reading; protect(Protection::Read) first",
+            ),
             Error::RangeOutOfBounds { start, end, len } => {
-                write!(f, "element range {start}..{end} is out of bounds for an array of {len} elements")
+                write!(
+                    f,
+                    "element range {start}..{end} is out of bounds for an array of {len} elements"
+                )
             }
             Error::BadSlice { reason } => write!(f, "bad slice: {reason}"),
             Error::BadAxis { axis, ndim } => {
-                write!(f, "axis {axis} is out of bounds for an array of {ndim} dimensions")
+                write!(
+                    f,
+                    "axis {axis} is out of bounds for an array of {ndim} dimensions"
+                )
             }
-            Error::Unsupported { what } => write!(f, "{what} is not supported on this platform or kernel"),
-            Error::LockLimit { requested, limit: Some(l), .. } => write!(
+            Error::Unsupported { what } => {
+                write!(f, "{what} is not supported on this platform or kernel")
+            }
+            Error::LockLimit {
+                requested,
+                limit: Some(l),
+                ..
+            } => write!(
                 f,
                 "cannot lock {requested} bytes: RLIMIT_MEMLOCK is {l} bytes; raise it (ulimit -l) \
                  or lock a smaller range"
             ),
-            Error::LockLimit { requested, limit: None, .. } => write!(f, "cannot lock {requested} bytes"),
+            Error::LockLimit {
+                requested,
+                limit: None,
+                ..
+            } => write!(f, "cannot lock {requested} bytes"),
             Error::DtypeMismatch { expected, found } => write!(
                 f,
                 "the file holds dtype {found:?} but the array's element type is {expected:?}"

@@ -26,8 +26,16 @@ impl PageSpan {
     /// The span of `len` bytes starting at address (or file offset) `start`.
     pub fn new(start: usize, len: usize, page_size: usize) -> PageSpan {
         let lead = start % page_size;
-        let page_count = if len == 0 { 0 } else { (lead + len).div_ceil(page_size) };
-        PageSpan { lead, page_count, page_size }
+        let page_count = if len == 0 {
+            0
+        } else {
+            (lead + len).div_ceil(page_size)
+        };
+        PageSpan {
+            lead,
+            page_count,
+            page_size,
+        }
     }
 
     /// Total bytes covered by the pages of the span.
@@ -38,8 +46,14 @@ impl PageSpan {
 
 /// Byte size of `len` elements of `elem_size` bytes, refusing sizes past `isize::MAX`.
 pub(crate) fn checked_bytes(shape: &[usize], elem_size: usize) -> Result<usize> {
-    let overflow = || Error::SizeOverflow { shape: shape.to_vec(), elem_size };
-    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)).ok_or_else(overflow)?;
+    let overflow = || Error::SizeOverflow {
+        shape: shape.to_vec(),
+        elem_size,
+    };
+    let n = shape
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(overflow)?;
     let bytes = n.checked_mul(elem_size).ok_or_else(overflow)?;
     if bytes > isize::MAX as usize {
         return Err(overflow());
@@ -49,19 +63,33 @@ pub(crate) fn checked_bytes(shape: &[usize], elem_size: usize) -> Result<usize> 
 
 /// The end of `offset + len` as a file position, refusing a wrap.
 pub(crate) fn checked_end(offset: u64, len: usize) -> Result<u64> {
-    offset.checked_add(len as u64).ok_or(Error::OffsetOverflow { offset, len })
+    offset
+        .checked_add(len as u64)
+        .ok_or(Error::OffsetOverflow { offset, len })
 }
 
 /// `Ok` when a byte offset keeps elements of alignment `align` aligned (pages are always aligned
 /// more strictly than any element type, so the file offset decides).
 pub(crate) fn check_aligned(offset: u64, align: usize) -> Result<()> {
-    if offset % align as u64 == 0 { Ok(()) } else { Err(Error::Misaligned { offset, align }) }
+    if offset % align as u64 == 0 {
+        Ok(())
+    } else {
+        Err(Error::Misaligned { offset, align })
+    }
 }
 
 /// Checks an element range against an array of `len` elements and turns it into a byte range.
-pub(crate) fn element_bytes(range: &Range<usize>, len: usize, elem_size: usize) -> Result<Range<usize>> {
+pub(crate) fn element_bytes(
+    range: &Range<usize>,
+    len: usize,
+    elem_size: usize,
+) -> Result<Range<usize>> {
     if range.start > range.end || range.end > len {
-        return Err(Error::RangeOutOfBounds { start: range.start, end: range.end, len });
+        return Err(Error::RangeOutOfBounds {
+            start: range.start,
+            end: range.end,
+            len,
+        });
     }
     Ok(range.start * elem_size..range.end * elem_size)
 }
@@ -69,9 +97,15 @@ pub(crate) fn element_bytes(range: &Range<usize>, len: usize, elem_size: usize) 
 /// Checks a slice (as `s![..]` gives it) against a shape, so that ndarray's slicing cannot panic.
 pub(crate) fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<()> {
     let bad = |reason: String| Err(Error::BadSlice { reason });
-    let consumed = elems.iter().filter(|e| !matches!(e, SliceInfoElem::NewAxis)).count();
+    let consumed = elems
+        .iter()
+        .filter(|e| !matches!(e, SliceInfoElem::NewAxis))
+        .count();
     if consumed > shape.len() {
-        return bad(format!("{consumed} indices given for an array of {} dimensions", shape.len()));
+        return bad(format!(
+            "{consumed} indices given for an array of {} dimensions",
+            shape.len()
+        ));
     }
     let mut axis = 0;
     for e in elems {
@@ -81,7 +115,9 @@ pub(crate) fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<()
                 let n = shape[axis];
                 let abs = if i < 0 { n as isize + i } else { i };
                 if abs < 0 || abs >= n as isize {
-                    return bad(format!("index {i} is out of bounds for axis {axis} of length {n}"));
+                    return bad(format!(
+                        "index {i} is out of bounds for axis {axis} of length {n}"
+                    ));
                 }
             }
             SliceInfoElem::Slice { start, end, step } => {
@@ -130,7 +166,11 @@ pub(crate) fn slice_geometry(
                 let n = shape[axis] as isize;
                 let abs = |x: isize| if x < 0 { n + x } else { x };
                 let (s, e) = (abs(start), end.map(abs).unwrap_or(n));
-                let len = if e > s { ((e - s) as usize).div_ceil(step.unsigned_abs()) } else { 0 };
+                let len = if e > s {
+                    ((e - s) as usize).div_ceil(step.unsigned_abs())
+                } else {
+                    0
+                };
                 if len > 0 {
                     off += if step > 0 { s } else { e - 1 } * strides[axis];
                 }
@@ -195,7 +235,12 @@ pub(crate) fn view_runs(
     };
     let mut idx = vec![0usize; axes.len()];
     'outer: loop {
-        let off: usize = idx.iter().zip(&axes).map(|(&i, &(_, s))| i * s).sum::<usize>() * elem_size;
+        let off: usize = idx
+            .iter()
+            .zip(&axes)
+            .map(|(&i, &(_, s))| i * s)
+            .sum::<usize>()
+            * elem_size;
         emit(start + off..start + off + run_len);
         // Odometer over outer axes, last (smallest stride) fastest.
         let mut k = axes.len();
@@ -239,7 +284,10 @@ pub(crate) fn runs_to_pages(
 
 /// Shape and element strides of a dimension, as plain slices.
 pub(crate) fn shape_strides<D: Dimension>(dim: &D, strides: &D) -> (Vec<usize>, Vec<isize>) {
-    (dim.slice().to_vec(), strides.slice().iter().map(|&s| s as isize).collect())
+    (
+        dim.slice().to_vec(),
+        strides.slice().iter().map(|&s| s as isize).collect(),
+    )
 }
 
 #[cfg(test)]
@@ -252,7 +300,14 @@ mod tests {
         assert_eq!(PageSpan::new(0, 4096, 4096).page_count, 1);
         assert_eq!(PageSpan::new(1, 4096, 4096).page_count, 2);
         assert_eq!(PageSpan::new(4095, 2, 4096).page_count, 2);
-        assert_eq!(PageSpan::new(4096 + 8, 8, 4096), PageSpan { lead: 8, page_count: 1, page_size: 4096 });
+        assert_eq!(
+            PageSpan::new(4096 + 8, 8, 4096),
+            PageSpan {
+                lead: 8,
+                page_count: 1,
+                page_size: 4096
+            }
+        );
         assert_eq!(PageSpan::new(7, 0, 4096).page_count, 0);
     }
 
@@ -269,7 +324,13 @@ mod tests {
     #[test]
     fn alignment() {
         assert!(check_aligned(8, 8).is_ok());
-        assert!(matches!(check_aligned(12, 8), Err(Error::Misaligned { offset: 12, align: 8 })));
+        assert!(matches!(
+            check_aligned(12, 8),
+            Err(Error::Misaligned {
+                offset: 12,
+                align: 8
+            })
+        ));
     }
 
     #[test]
@@ -286,7 +347,9 @@ mod tests {
     #[test]
     fn slice_geometry_matches_ndarray() {
         use ndarray::{Array, ShapeBuilder, s};
-        let a = Array::from_shape_vec((6, 7).f(), (0..42).collect()).unwrap().into_dyn();
+        let a = Array::from_shape_vec((6, 7).f(), (0..42).collect())
+            .unwrap()
+            .into_dyn();
         let strides: Vec<isize> = a.strides().to_vec();
         for info in [
             s![1..5;2, ..].as_ref().to_vec(),

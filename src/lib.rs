@@ -58,7 +58,11 @@
 //! Linux is the tested platform; macOS and the BSDs compile the same API, answering
 //! [`Error::Unsupported`] where the OS lacks a call.
 
-#![deny(missing_docs, unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
+#![deny(
+    missing_docs,
+    unsafe_op_in_unsafe_fn,
+    clippy::undocumented_unsafe_blocks
+)]
 
 mod array;
 mod error;
@@ -70,7 +74,7 @@ mod options;
 mod residency;
 mod sys;
 
-pub use array::{Mode, MmapArray, Order};
+pub use array::{MmapArray, Mode, Order};
 pub use error::{Error, Result};
 pub use layout::PageSpan;
 pub use memory::{Advice, Lock, Protection, Sync, UncheckedAdvice};

@@ -4,7 +4,7 @@
 //! Every operation goes through one place, [`MmapArray::page_ranges`], which checks the part
 //! asked for and rounds it outwards to whole pages, so callers never see `EINVAL` for alignment.
 
-use crate::array::{Mode, MmapArray};
+use crate::array::{MmapArray, Mode};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::sys;
@@ -139,7 +139,9 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         let span = self.page_span();
         let es = size_of::<T>();
         let pages = match part {
-            Part::All => layout::runs_to_pages(span.lead, span.page_size, |sink| sink(0..self.nbytes())),
+            Part::All => {
+                layout::runs_to_pages(span.lead, span.page_size, |sink| sink(0..self.nbytes()))
+            }
             Part::Range(r) => {
                 let bytes = layout::element_bytes(r, self.len(), es)?;
                 layout::runs_to_pages(span.lead, span.page_size, |sink| sink(bytes))
@@ -161,7 +163,11 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     pub(crate) fn page_ranges(&self, part: Part<'_>) -> Result<Vec<Range<usize>>> {
         let ps = sys::page_size();
         let base = self.backing.ptr() as usize / ps * ps;
-        Ok(self.page_indices(part)?.into_iter().map(|p| base + p.start * ps..base + p.end * ps).collect())
+        Ok(self
+            .page_indices(part)?
+            .into_iter()
+            .map(|p| base + p.start * ps..base + p.end * ps)
+            .collect())
     }
 
     fn each_range(
@@ -191,11 +197,14 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
                 let n = chunk.min(len - done);
                 // SAFETY: the range lies within this array's mapping (page_ranges checks it);
                 // `value` comes from safe advice or from the caller of an unsafe method.
-                unsafe { sys::madvise(addr + done, n, value) }.map_err(|e| match e.raw_os_error() {
-                    Some(libc::EINVAL) if value >= libc::MADV_COLD => {
-                        std::io::Error::new(e.kind(), format!("{name} is not supported by this kernel ({e})"))
+                unsafe { sys::madvise(addr + done, n, value) }.map_err(|e| {
+                    match e.raw_os_error() {
+                        Some(libc::EINVAL) if value >= libc::MADV_COLD => std::io::Error::new(
+                            e.kind(),
+                            format!("{name} is not supported by this kernel ({e})"),
+                        ),
+                        _ => e,
                     }
-                    _ => e,
                 })?;
                 done += n;
             }
@@ -210,12 +219,20 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     /// Gives `advice` for the elements `range` (flat indices in memory order).
     pub fn madvise_range(&self, advice: Advice, range: Range<usize>) -> Result<()> {
-        self.advise(Part::Range(&range), advice.name(), advice == Advice::WillNeed)
+        self.advise(
+            Part::Range(&range),
+            advice.name(),
+            advice == Advice::WillNeed,
+        )
     }
 
     /// Gives `advice` for the pages a slice touches: `a.madvise_slice(Advice::WillNeed, s![10..20, ..])`.
     pub fn madvise_slice(&self, advice: Advice, slice: impl AsRef<[SliceInfoElem]>) -> Result<()> {
-        self.advise(Part::Slice(slice.as_ref()), advice.name(), advice == Advice::WillNeed)
+        self.advise(
+            Part::Slice(slice.as_ref()),
+            advice.name(),
+            advice == Advice::WillNeed,
+        )
     }
 
     /// Gives advice that may change the array's contents, for the whole array.
@@ -232,7 +249,11 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// # Safety
     /// As for [`unchecked_madvise`](Self::unchecked_madvise); whole pages are affected, so
     /// elements before and after the range on its first and last page may change too.
-    pub unsafe fn unchecked_madvise_range(&self, advice: UncheckedAdvice, range: Range<usize>) -> Result<()> {
+    pub unsafe fn unchecked_madvise_range(
+        &self,
+        advice: UncheckedAdvice,
+        range: Range<usize>,
+    ) -> Result<()> {
         self.advise(Part::Range(&range), advice.name(), false)
     }
 
@@ -276,16 +297,20 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     fn lock(&self, part: Part<'_>, how: Lock) -> Result<()> {
         if how == Lock::OnFault && !sys::os::HAS_LOCK_ON_FAULT {
-            return Err(Error::Unsupported { what: "mlock on fault" });
+            return Err(Error::Unsupported {
+                what: "mlock on fault",
+            });
         }
         let ranges = self.page_ranges(part)?;
         for r in &ranges {
             if let Err(e) = sys::os::mlock(r.start, r.end - r.start, how == Lock::OnFault) {
                 let requested = ranges.iter().map(|r| r.end - r.start).sum();
                 return Err(match e.raw_os_error() {
-                    Some(libc::ENOMEM | libc::EPERM | libc::EAGAIN) => {
-                        Error::LockLimit { requested, limit: memlock_limit(), source: e }
-                    }
+                    Some(libc::ENOMEM | libc::EPERM | libc::EAGAIN) => Error::LockLimit {
+                        requested,
+                        limit: memlock_limit(),
+                        source: e,
+                    },
                     _ => Error::io("mlock", self.path.as_deref(), e),
                 });
             }
@@ -331,7 +356,9 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     fn protect_part(&mut self, part: Part<'_>, prot: Protection) -> Result<()> {
         if prot == Protection::ReadWrite && self.mode == Mode::ReadOnly {
-            return Err(Error::NotWritable { reason: "a read-only map cannot be made writable" });
+            return Err(Error::NotWritable {
+                reason: "a read-only map cannot be made writable",
+            });
         }
         let flags = match prot {
             Protection::None => libc::PROT_NONE,
@@ -372,16 +399,25 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     /// Changes the protection of the pages a slice touches (see
     /// [`protect_range`](Self::protect_range)).
-    pub fn protect_slice(&mut self, prot: Protection, slice: impl AsRef<[SliceInfoElem]>) -> Result<()> {
+    pub fn protect_slice(
+        &mut self,
+        prot: Protection,
+        slice: impl AsRef<[SliceInfoElem]>,
+    ) -> Result<()> {
         self.protect_part(Part::Slice(slice.as_ref()), prot)
     }
 }
 
 /// The soft `RLIMIT_MEMLOCK` in bytes, `None` when unlimited or unknown.
 fn memlock_limit() -> Option<u64> {
-    let mut rl = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: getrlimit writes into the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut rl) } != 0 || rl.rlim_cur == libc::RLIM_INFINITY {
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut rl) } != 0
+        || rl.rlim_cur == libc::RLIM_INFINITY
+    {
         return None;
     }
     Some(rl.rlim_cur as u64)

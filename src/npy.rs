@@ -2,7 +2,7 @@
 //!
 //! (API skeleton: bodies are being written; see issue 4.)
 
-use crate::array::{Mode, MmapArray};
+use crate::array::{MmapArray, Mode};
 use crate::error::Result;
 use bytemuck::Pod;
 use ndarray::{Dimension, ShapeBuilder};
@@ -72,7 +72,9 @@ pub unsafe fn open<T: NpyElement, D: Dimension>(path: impl AsRef<Path>) -> Resul
 ///
 /// # Safety
 /// As for [`open`].
-pub unsafe fn open_mut<T: NpyElement, D: Dimension>(path: impl AsRef<Path>) -> Result<MmapArray<T, D>> {
+pub unsafe fn open_mut<T: NpyElement, D: Dimension>(
+    path: impl AsRef<Path>,
+) -> Result<MmapArray<T, D>> {
     // SAFETY: forwarded.
     unsafe { open_with(path, Mode::ReadWrite) }
 }
@@ -81,7 +83,10 @@ pub unsafe fn open_mut<T: NpyElement, D: Dimension>(path: impl AsRef<Path>) -> R
 ///
 /// # Safety
 /// As for [`open`].
-pub unsafe fn open_with<T: NpyElement, D: Dimension>(path: impl AsRef<Path>, mode: Mode) -> Result<MmapArray<T, D>> {
+pub unsafe fn open_with<T: NpyElement, D: Dimension>(
+    path: impl AsRef<Path>,
+    mode: Mode,
+) -> Result<MmapArray<T, D>> {
     let _ = (path, mode);
     unimplemented!()
 }

@@ -1,7 +1,7 @@
 //! [`MmapOptions`]: the builder that says how to map (mode, offset, growth, flags) and its
 //! terminal calls that make an [`MmapArray`].
 
-use crate::array::{Backing, Mode, MmapArray, dim_and_strides};
+use crate::array::{Backing, MmapArray, Mode, dim_and_strides};
 use crate::error::{Error, Result};
 use crate::layout;
 use crate::sys;
@@ -189,7 +189,11 @@ impl MmapOptions {
         let file = self.open(path)?;
         let shape = shape.into_shape_with_order();
         // SAFETY: forwarded to the caller.
-        unsafe { self.map_file(&file, Some(path.to_path_buf()), |_| dim_and_strides(shape, size_of::<T>())) }
+        unsafe {
+            self.map_file(&file, Some(path.to_path_buf()), |_| {
+                dim_and_strides(shape, size_of::<T>())
+            })
+        }
     }
 
     /// Opens `path` as [`map_path`](Self::map_path) does and maps the elements after the
@@ -206,7 +210,10 @@ impl MmapOptions {
 
     /// Maps zero-initialised anonymous memory: shared with forked children by default
     /// ([`Mode::ReadWrite`]), private with [`Mode::CopyOnWrite`].
-    pub fn map_anon<T: Pod, D: Dimension, Sh: ShapeBuilder<Dim = D>>(&self, shape: Sh) -> Result<MmapArray<T, D>> {
+    pub fn map_anon<T: Pod, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+        &self,
+        shape: Sh,
+    ) -> Result<MmapArray<T, D>> {
         check_type::<T>()?;
         let (dim, strides, bytes) = dim_and_strides(shape.into_shape_with_order(), size_of::<T>())?;
         let mode = self.mode.unwrap_or(Mode::ReadWrite);
@@ -286,24 +293,42 @@ impl MmapOptions {
         let mut handle = file;
         let offset = match self.offset {
             Offset::Bytes(b) => b,
-            Offset::StreamPosition => handle.stream_position().map_err(|e| Error::io("lseek", p, e))?,
+            Offset::StreamPosition => handle
+                .stream_position()
+                .map_err(|e| Error::io("lseek", p, e))?,
             Offset::Elements(n) => {
-                let pos = handle.stream_position().map_err(|e| Error::io("lseek", p, e))?;
-                n.checked_mul(size)
-                    .and_then(|b| b.checked_add(pos))
-                    .ok_or(Error::OffsetOverflow { offset: pos, len: usize::MAX })?
+                let pos = handle
+                    .stream_position()
+                    .map_err(|e| Error::io("lseek", p, e))?;
+                n.checked_mul(size).and_then(|b| b.checked_add(pos)).ok_or(
+                    Error::OffsetOverflow {
+                        offset: pos,
+                        len: usize::MAX,
+                    },
+                )?
             }
         };
         layout::check_aligned(offset, align_of::<T>())?;
         let len = if meta.file_type().is_block_device() {
-            let pos = handle.stream_position().map_err(|e| Error::io("lseek", p, e))?;
-            let end = handle.seek(SeekFrom::End(0)).map_err(|e| Error::io("lseek", p, e))?;
-            handle.seek(SeekFrom::Start(pos)).map_err(|e| Error::io("lseek", p, e))?;
+            let pos = handle
+                .stream_position()
+                .map_err(|e| Error::io("lseek", p, e))?;
+            let end = handle
+                .seek(SeekFrom::End(0))
+                .map_err(|e| Error::io("lseek", p, e))?;
+            handle
+                .seek(SeekFrom::Start(pos))
+                .map_err(|e| Error::io("lseek", p, e))?;
             end
         } else {
             meta.len()
         };
-        let (dim, strides, bytes) = shape_of(Remaining { path: p, offset, len, elem_size: size as usize })?;
+        let (dim, strides, bytes) = shape_of(Remaining {
+            path: p,
+            offset,
+            len,
+            elem_size: size as usize,
+        })?;
         let end = layout::checked_end(offset, bytes)?;
         if end > len {
             let can_grow = mode == Mode::ReadWrite && self.grow && meta.is_file();
@@ -311,13 +336,19 @@ impl MmapOptions {
                 return Err(if offset > len {
                     Error::OffsetPastEnd { path, offset, len }
                 } else {
-                    Error::TooShort { path, len, needed: end }
+                    Error::TooShort {
+                        path,
+                        len,
+                        needed: end,
+                    }
                 });
             }
             if self.preallocate {
-                sys::os::fallocate(file.as_raw_fd(), len, end - len).map_err(|e| Error::io("fallocate", p, e))?;
+                sys::os::fallocate(file.as_raw_fd(), len, end - len)
+                    .map_err(|e| Error::io("fallocate", p, e))?;
             } else {
-                file.set_len(end).map_err(|e| Error::io("grow (ftruncate)", p, e))?;
+                file.set_len(end)
+                    .map_err(|e| Error::io("grow (ftruncate)", p, e))?;
             }
         }
         let mut o = memmap2::MmapOptions::new();
@@ -386,7 +417,11 @@ pub(crate) struct Remaining<'a> {
 /// The 1-D shape of the elements after the offset.
 fn remaining<T: Pod>(r: Remaining<'_>) -> Result<(Ix1, Ix1, usize)> {
     if r.offset > r.len {
-        return Err(Error::OffsetPastEnd { path: r.path.map(Path::to_path_buf), offset: r.offset, len: r.len });
+        return Err(Error::OffsetPastEnd {
+            path: r.path.map(Path::to_path_buf),
+            offset: r.offset,
+            len: r.len,
+        });
     }
     let avail = r.len - r.offset;
     if avail % r.elem_size as u64 != 0 {
@@ -396,14 +431,18 @@ fn remaining<T: Pod>(r: Remaining<'_>) -> Result<(Ix1, Ix1, usize)> {
             elem_size: r.elem_size,
         });
     }
-    let n = usize::try_from(avail / r.elem_size as u64)
-        .map_err(|_| Error::SizeOverflow { shape: vec![usize::MAX], elem_size: r.elem_size })?;
+    let n = usize::try_from(avail / r.elem_size as u64).map_err(|_| Error::SizeOverflow {
+        shape: vec![usize::MAX],
+        elem_size: r.elem_size,
+    })?;
     dim_and_strides::<Ix1>(ndarray::Shape::from(ndarray::Ix1(n)), size_of::<T>())
 }
 
 fn check_type<T>() -> Result<()> {
     if size_of::<T>() == 0 {
-        return Err(Error::ZeroSizedType { type_name: std::any::type_name::<T>() });
+        return Err(Error::ZeroSizedType {
+            type_name: std::any::type_name::<T>(),
+        });
     }
     Ok(())
 }
@@ -425,7 +464,10 @@ fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> Result<()> 
     } else {
         "special file"
     };
-    Err(Error::NotMappable { path: path_buf(), kind })
+    Err(Error::NotMappable {
+        path: path_buf(),
+        kind,
+    })
 }
 
 impl<T: Pod, D: Dimension> MmapArray<T, D> {

@@ -28,7 +28,11 @@ pub struct Residency {
 impl Residency {
     /// `resident / total`, 1.0 for a part with no pages.
     pub fn fraction(&self) -> f64 {
-        if self.total == 0 { 1.0 } else { self.resident as f64 / self.total as f64 }
+        if self.total == 0 {
+            1.0
+        } else {
+            self.resident as f64 / self.total as f64
+        }
     }
 }
 
@@ -115,14 +119,21 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// cost is one pass over the pages; along other axes it grows with the number of
     /// contiguous runs.
     pub fn residency_along(&self, axis: Axis) -> Result<Vec<f64>> {
-        Ok(self.residency_counts_along(axis)?.iter().map(Residency::fraction).collect())
+        Ok(self
+            .residency_counts_along(axis)?
+            .iter()
+            .map(Residency::fraction)
+            .collect())
     }
 
     /// [`residency_along`](Self::residency_along) as page counts.
     pub fn residency_counts_along(&self, axis: Axis) -> Result<Vec<Residency>> {
         let ndim = self.ndim();
         if axis.index() >= ndim {
-            return Err(Error::BadAxis { axis: axis.index(), ndim });
+            return Err(Error::BadAxis {
+                axis: axis.index(),
+                ndim,
+            });
         }
         let all = self.mincore()?;
         let mut prefix = Vec::with_capacity(all.len() + 1);
@@ -157,7 +168,8 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// The page (index into [`mincore`](Self::mincore)) that holds element `index` (flat, in
     /// memory order), or `None` past the end.
     pub fn element_page(&self, index: usize) -> Option<usize> {
-        (index < self.len()).then(|| (self.page_span().lead + index * size_of::<T>()) / sys::page_size())
+        (index < self.len())
+            .then(|| (self.page_span().lead + index * size_of::<T>()) / sys::page_size())
     }
 
     /// The elements (flat, in memory order) that lie at least partly on `page`.
@@ -213,16 +225,19 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 /// Drops a file's pages from the page cache (`posix_fadvise(DONTNEED)`): clean pages go at
 /// once, dirty ones after writeback. Used to measure cold reads and by tests.
 pub fn evict(file: &std::fs::File) -> Result<()> {
-    sys::fadvise(file, 0, 0, sys::FileAdvice::DontNeed).map_err(|e| Error::io("posix_fadvise", None, e))
+    sys::fadvise(file, 0, 0, sys::FileAdvice::DontNeed)
+        .map_err(|e| Error::io("posix_fadvise", None, e))
 }
 
 /// Asks for random access on a file descriptor (`posix_fadvise(RANDOM)`): reads through it
 /// then load only the pages asked for, with no readahead.
 pub fn advise_random(file: &std::fs::File) -> Result<()> {
-    sys::fadvise(file, 0, 0, sys::FileAdvice::Random).map_err(|e| Error::io("posix_fadvise", None, e))
+    sys::fadvise(file, 0, 0, sys::FileAdvice::Random)
+        .map_err(|e| Error::io("posix_fadvise", None, e))
 }
 
 /// Asks the kernel to read a file range into the page cache (`posix_fadvise(WILLNEED)`).
 pub fn prefetch_file(file: &std::fs::File, offset: u64, len: u64) -> Result<()> {
-    sys::fadvise(file, offset, len, sys::FileAdvice::WillNeed).map_err(|e| Error::io("posix_fadvise", None, e))
+    sys::fadvise(file, offset, len, sys::FileAdvice::WillNeed)
+        .map_err(|e| Error::io("posix_fadvise", None, e))
 }

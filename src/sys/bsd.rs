@@ -18,8 +18,11 @@ pub mod constants {
         ("PROT_EXEC", libc::PROT_EXEC),
     ];
     /// Map flags (`MAP_*`) the crate can set.
-    pub const MAP: &[(&str, i32)] =
-        &[("MAP_SHARED", libc::MAP_SHARED), ("MAP_PRIVATE", libc::MAP_PRIVATE), ("MAP_ANON", libc::MAP_ANON)];
+    pub const MAP: &[(&str, i32)] = &[
+        ("MAP_SHARED", libc::MAP_SHARED),
+        ("MAP_PRIVATE", libc::MAP_PRIVATE),
+        ("MAP_ANON", libc::MAP_ANON),
+    ];
     /// Advice values (`MADV_*`).
     pub const ADVICE: &[(&str, i32)] = &[
         ("MADV_NORMAL", libc::MADV_NORMAL),
@@ -30,8 +33,11 @@ pub mod constants {
         ("MADV_FREE", libc::MADV_FREE),
     ];
     /// Sync flags (`MS_*`).
-    pub const SYNC: &[(&str, i32)] =
-        &[("MS_ASYNC", libc::MS_ASYNC), ("MS_SYNC", libc::MS_SYNC), ("MS_INVALIDATE", libc::MS_INVALIDATE)];
+    pub const SYNC: &[(&str, i32)] = &[
+        ("MS_ASYNC", libc::MS_ASYNC),
+        ("MS_SYNC", libc::MS_SYNC),
+        ("MS_INVALIDATE", libc::MS_INVALIDATE),
+    ];
 }
 
 pub(crate) const MAP_POPULATE: libc::c_int = 0;
@@ -39,7 +45,10 @@ pub(crate) const MAP_NORESERVE: libc::c_int = 0;
 pub(crate) const HAS_LOCK_ON_FAULT: bool = false;
 
 pub(crate) fn advice(name: &str) -> Option<libc::c_int> {
-    constants::ADVICE.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    constants::ADVICE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
 }
 
 pub(crate) fn mlock(addr: usize, len: usize, on_fault: bool) -> io::Result<()> {
@@ -48,13 +57,27 @@ pub(crate) fn mlock(addr: usize, len: usize, on_fault: bool) -> io::Result<()> {
     }
     // SAFETY: locking changes no contents.
     let rc = unsafe { libc::mlock(addr as *const libc::c_void, len) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 pub(crate) fn mincore(addr: usize, len: usize, out: &mut [u8]) -> io::Result<()> {
     // SAFETY: `out` holds a byte for each page of the range.
-    let rc = unsafe { libc::mincore(addr as *const libc::c_void, len, out.as_mut_ptr() as *mut libc::c_char) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    let rc = unsafe {
+        libc::mincore(
+            addr as *const libc::c_void,
+            len,
+            out.as_mut_ptr() as *mut libc::c_char,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 pub(crate) fn cachestat(_fd: RawFd, _off: u64, _len: u64) -> io::Result<RawCacheStat> {
@@ -64,7 +87,11 @@ pub(crate) fn cachestat(_fd: RawFd, _off: u64, _len: u64) -> io::Result<RawCache
 pub(crate) fn fallocate(fd: RawFd, off: u64, len: u64) -> io::Result<()> {
     // SAFETY: plain syscall on a descriptor; it returns the error number.
     let rc = unsafe { libc::posix_fallocate(fd, off as libc::off_t, len as libc::off_t) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(rc)) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
 }
 
 pub(crate) fn fadvise(_fd: RawFd, _off: u64, _len: u64, _advice: FileAdvice) -> io::Result<()> {

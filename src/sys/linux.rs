@@ -49,8 +49,11 @@ pub mod constants {
         ("MADV_POPULATE_WRITE", 23),
     ];
     /// Sync flags (`MS_*`).
-    pub const SYNC: &[(&str, i32)] =
-        &[("MS_ASYNC", libc::MS_ASYNC), ("MS_SYNC", libc::MS_SYNC), ("MS_INVALIDATE", libc::MS_INVALIDATE)];
+    pub const SYNC: &[(&str, i32)] = &[
+        ("MS_ASYNC", libc::MS_ASYNC),
+        ("MS_SYNC", libc::MS_SYNC),
+        ("MS_INVALIDATE", libc::MS_INVALIDATE),
+    ];
 }
 
 pub(crate) const MAP_POPULATE: libc::c_int = libc::MAP_POPULATE;
@@ -59,7 +62,10 @@ pub(crate) const HAS_LOCK_ON_FAULT: bool = true;
 
 /// `MADV_*` value of a named advice, `None` where the platform has none.
 pub(crate) fn advice(name: &str) -> Option<libc::c_int> {
-    constants::ADVICE.iter().find(|(n, _)| *n == name).map(|&(_, v)| v)
+    constants::ADVICE
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|&(_, v)| v)
 }
 
 /// `mlock2` with `MLOCK_ONFAULT` when `on_fault`, else `mlock`.
@@ -67,7 +73,11 @@ pub(crate) fn mlock(addr: usize, len: usize, on_fault: bool) -> io::Result<()> {
     let flags = if on_fault { libc::MLOCK_ONFAULT } else { 0 };
     // SAFETY: locking changes no contents; an unmapped range is reported as ENOMEM.
     let rc = unsafe { libc::syscall(libc::SYS_mlock2, addr as *const libc::c_void, len, flags) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `mincore` into `out` (one byte per page).
@@ -75,7 +85,11 @@ pub(crate) fn mincore(addr: usize, len: usize, out: &mut [u8]) -> io::Result<()>
     debug_assert!(out.len() >= len.div_ceil(super::page_size()));
     // SAFETY: `out` holds a byte for each page of the range, as mincore requires.
     let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, out.as_mut_ptr()) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 #[repr(C)]
@@ -100,7 +114,15 @@ pub(crate) fn cachestat(fd: RawFd, off: u64, len: u64) -> io::Result<RawCacheSta
     let range = CachestatRange { off, len };
     let mut cs = Cachestat::default();
     // SAFETY: both pointers are to live, properly sized repr(C) structs; flags must be 0.
-    let rc = unsafe { libc::syscall(SYS_CACHESTAT, fd, &range as *const _, &mut cs as *mut _, 0u32) };
+    let rc = unsafe {
+        libc::syscall(
+            SYS_CACHESTAT,
+            fd,
+            &range as *const _,
+            &mut cs as *mut _,
+            0u32,
+        )
+    };
     if rc != 0 {
         return Err(io::Error::last_os_error());
     }
@@ -117,7 +139,11 @@ pub(crate) fn cachestat(fd: RawFd, off: u64, len: u64) -> io::Result<RawCacheSta
 pub(crate) fn fallocate(fd: RawFd, off: u64, len: u64) -> io::Result<()> {
     // SAFETY: plain syscall on a descriptor; mode 0 only allocates (and extends the size).
     let rc = unsafe { libc::fallocate(fd, 0, off as libc::off_t, len as libc::off_t) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// `posix_fadvise`.
@@ -129,7 +155,11 @@ pub(crate) fn fadvise(fd: RawFd, off: u64, len: u64, advice: FileAdvice) -> io::
     };
     // SAFETY: plain syscall on a descriptor; it returns the error number instead of setting errno.
     let rc = unsafe { libc::posix_fadvise(fd, off as libc::off_t, len as libc::off_t, a) };
-    if rc == 0 { Ok(()) } else { Err(io::Error::from_raw_os_error(rc)) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::from_raw_os_error(rc))
+    }
 }
 
 /// The readahead window (bytes) of the block device behind `fd`, from sysfs; the kernel's
@@ -144,14 +174,25 @@ pub(crate) fn readahead_window(fd: RawFd) -> usize {
     }
     let (major, minor) = (libc::major(st.st_dev), libc::minor(st.st_dev));
     let base = format!("/sys/dev/block/{major}:{minor}");
-    [format!("{base}/queue/read_ahead_kb"), format!("{base}/../queue/read_ahead_kb")]
-        .iter()
-        .find_map(|p| std::fs::read_to_string(p).ok()?.trim().parse::<usize>().ok())
-        .filter(|&kb| kb > 0)
-        .map_or(DEFAULT, |kb| kb * 1024)
+    [
+        format!("{base}/queue/read_ahead_kb"),
+        format!("{base}/../queue/read_ahead_kb"),
+    ]
+    .iter()
+    .find_map(|p| {
+        std::fs::read_to_string(p)
+            .ok()?
+            .trim()
+            .parse::<usize>()
+            .ok()
+    })
+    .filter(|&kb| kb > 0)
+    .map_or(DEFAULT, |kb| kb * 1024)
 }
 
 /// `/proc/self/fd/N`.
 pub(crate) fn fd_path(fd: RawFd) -> Option<PathBuf> {
-    std::fs::read_link(format!("/proc/self/fd/{fd}")).ok().filter(|p| p.is_absolute())
+    std::fs::read_link(format!("/proc/self/fd/{fd}"))
+        .ok()
+        .filter(|p| p.is_absolute())
 }

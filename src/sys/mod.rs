@@ -17,7 +17,12 @@ use std::sync::OnceLock;
 #[cfg_attr(target_os = "android", path = "linux.rs")]
 #[cfg_attr(any(target_os = "macos", target_os = "ios"), path = "macos.rs")]
 #[cfg_attr(
-    any(target_os = "freebsd", target_os = "openbsd", target_os = "netbsd", target_os = "dragonfly"),
+    any(
+        target_os = "freebsd",
+        target_os = "openbsd",
+        target_os = "netbsd",
+        target_os = "dragonfly"
+    ),
     path = "bsd.rs"
 )]
 #[cfg_attr(
@@ -38,7 +43,11 @@ pub(crate) mod os;
 pub use os::constants;
 
 fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 { Ok(()) } else { Err(io::Error::last_os_error()) }
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// The system's page size (cached).
@@ -106,7 +115,10 @@ impl SharedAnon {
         if ptr == libc::MAP_FAILED {
             return Err(io::Error::last_os_error());
         }
-        Ok(SharedAnon { ptr: ptr as usize, len })
+        Ok(SharedAnon {
+            ptr: ptr as usize,
+            len,
+        })
     }
 
     pub(crate) fn ptr(&self) -> *mut u8 {

@@ -9,10 +9,16 @@ use std::path::PathBuf;
 /// The platform's memory flags (POSIX ones only here).
 pub mod constants {
     /// Protection flags (`PROT_*`).
-    pub const PROT: &[(&str, i32)] =
-        &[("PROT_NONE", libc::PROT_NONE), ("PROT_READ", libc::PROT_READ), ("PROT_WRITE", libc::PROT_WRITE)];
+    pub const PROT: &[(&str, i32)] = &[
+        ("PROT_NONE", libc::PROT_NONE),
+        ("PROT_READ", libc::PROT_READ),
+        ("PROT_WRITE", libc::PROT_WRITE),
+    ];
     /// Map flags (`MAP_*`).
-    pub const MAP: &[(&str, i32)] = &[("MAP_SHARED", libc::MAP_SHARED), ("MAP_PRIVATE", libc::MAP_PRIVATE)];
+    pub const MAP: &[(&str, i32)] = &[
+        ("MAP_SHARED", libc::MAP_SHARED),
+        ("MAP_PRIVATE", libc::MAP_PRIVATE),
+    ];
     /// Advice values (`MADV_*`).
     pub const ADVICE: &[(&str, i32)] = &[];
     /// Sync flags (`MS_*`).

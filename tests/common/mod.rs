@@ -1,0 +1,91 @@
+//! Helpers shared by the integration tests: files with known bytes, page-cache set-up, and
+//! running a closure in a forked child.
+#![allow(dead_code)]
+
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+pub const PAGE: usize = 4096;
+
+pub fn page() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}
+
+/// A file in `dir` holding `bytes`.
+pub fn file_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    let mut f = File::create(&p).unwrap();
+    f.write_all(bytes).unwrap();
+    f.sync_all().unwrap();
+    p
+}
+
+/// `n` bytes of a pattern that differs at every offset within a page and between pages.
+pub fn pattern(n: usize) -> Vec<u8> {
+    (0..n)
+        .map(|i| (i % 251) as u8 ^ ((i / 4096) as u8).wrapping_mul(31))
+        .collect()
+}
+
+/// Evicts the file and opens a handle with readahead off, so reads load only what they ask.
+pub fn cold(path: &Path) -> File {
+    let f = File::open(path).unwrap();
+    f.sync_all().ok();
+    ndmmap::evict(&f).unwrap();
+    ndmmap::advise_random(&f).unwrap();
+    f
+}
+
+/// Reads whole file pages `pages` (page indices of the file) through `f`.
+pub fn read_pages(f: &File, pages: &[usize]) {
+    let mut buf = vec![0u8; page()];
+    for &p in pages {
+        f.read_exact_at(&mut buf, (p * page()) as u64).unwrap();
+    }
+}
+
+/// Resident file pages according to `fincore`-like mincore on a fresh read-only map.
+pub fn resident_file_pages(path: &Path) -> Vec<bool> {
+    let a = unsafe { ndmmap::MmapOptions::new().map_path_1d::<u8>(path).unwrap() };
+    a.mincore().unwrap()
+}
+
+/// Runs `f` in a forked child and returns its exit code (or `-signal` if killed).
+pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
+    // SAFETY: the child runs `f` and leaves with _exit, never returning into the test harness.
+    let pid = unsafe { libc::fork() };
+    assert!(pid >= 0, "fork failed");
+    if pid == 0 {
+        let code = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or(101);
+        // SAFETY: _exit ends the child at once, without running the parent's atexit handlers.
+        unsafe { libc::_exit(code) };
+    }
+    wait(pid)
+}
+
+pub fn wait(pid: libc::pid_t) -> i32 {
+    let mut status = 0;
+    // SAFETY: waiting on our own child.
+    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+    assert_eq!(rc, pid);
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -libc::WTERMSIG(status)
+    }
+}
+
+/// Polls `cond` for up to `secs` seconds.
+pub fn eventually(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
+    let t = std::time::Instant::now();
+    while t.elapsed().as_secs_f64() < secs {
+        if cond() {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    cond()
+}

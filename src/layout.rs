@@ -71,7 +71,7 @@ pub(crate) fn checked_end(offset: u64, len: usize) -> Result<u64> {
 /// `Ok` when a byte offset keeps elements of alignment `align` aligned (pages are always aligned
 /// more strictly than any element type, so the file offset decides).
 pub(crate) fn check_aligned(offset: u64, align: usize) -> Result<()> {
-    if offset % align as u64 == 0 {
+    if offset.is_multiple_of(align as u64) {
         Ok(())
     } else {
         Err(Error::Misaligned { offset, align })
@@ -213,7 +213,7 @@ pub(crate) fn view_runs(
     }
     let start = start as usize;
     // Outer axes first (largest stride); the innermost contiguous block is merged into one run.
-    axes.sort_by(|a, b| b.1.cmp(&a.1));
+    axes.sort_by_key(|&(_, s)| std::cmp::Reverse(s));
     let mut block = 1usize; // elements in the contiguous inner block
     while let Some(&(n, s)) = axes.last() {
         if s == block {

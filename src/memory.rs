@@ -420,5 +420,6 @@ fn memlock_limit() -> Option<u64> {
     {
         return None;
     }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
     Some(rl.rlim_cur as u64)
 }

@@ -424,7 +424,7 @@ fn remaining<T: Pod>(r: Remaining<'_>) -> Result<(Ix1, Ix1, usize)> {
         });
     }
     let avail = r.len - r.offset;
-    if avail % r.elem_size as u64 != 0 {
+    if !avail.is_multiple_of(r.elem_size as u64) {
         return Err(Error::TrailingBytes {
             path: r.path.map(Path::to_path_buf),
             available: avail,

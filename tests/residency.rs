@@ -1,0 +1,261 @@
+//! mincore, residency per slice and cachestat against the real page cache (issue 3).
+//!
+//! Each test evicts its file, loads the pages it chose with `pread` under
+//! `POSIX_FADV_RANDOM` (no readahead), and checks at once: the machine's memory daemon only
+//! evicts pages idle for ~30 s, so nothing it does can change the answer within the test.
+
+mod common;
+
+use common::*;
+use ndarray::{Axis, Ix1, Ix2, s};
+use ndmmap::{Advice, CountSource, Error, MmapOptions, Mode};
+use std::fs::File;
+
+/// A file of `pages` pages, evicted, with `loaded` (file page indices) read back in.
+fn file_with_pages(
+    dir: &std::path::Path,
+    pages: usize,
+    loaded: &[usize],
+) -> (std::path::PathBuf, File) {
+    let p = file_with(dir, "r.bin", &pattern(pages * page()));
+    let f = cold(&p);
+    read_pages(&f, loaded);
+    (p, f)
+}
+
+#[test]
+fn mincore_reports_exactly_the_pages_read_at_any_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps = page();
+    let loaded = [0usize, 2, 3, 7, 11];
+    for offset in [0, 1, ps - 1, ps + 8, 8 * 513] {
+        let (_p, f) = file_with_pages(dir.path(), 12, &loaded);
+        let len = 12 * ps - offset - 1; // ends inside the last page
+        let a = unsafe {
+            MmapOptions::new()
+                .offset(offset as u64)
+                .map::<u8, Ix1, _>(&f, len)
+                .unwrap()
+        };
+        let span = a.page_span();
+        assert_eq!(span.lead, offset % ps);
+        assert_eq!(
+            span.page_count,
+            (span.lead + len).div_ceil(ps),
+            "the unaligned leading page is counted"
+        );
+        let first = offset / ps;
+        let want: Vec<bool> = (first..first + span.page_count)
+            .map(|p| loaded.contains(&p))
+            .collect();
+        assert_eq!(a.mincore().unwrap(), want, "offset {offset}");
+        let r = a.residency().unwrap();
+        assert_eq!(
+            (r.resident, r.total),
+            (want.iter().filter(|&&b| b).count(), want.len())
+        );
+    }
+}
+
+#[test]
+fn residency_along_rows_and_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps = page();
+    let cols = ps / 8; // one row per page
+    let rows = 16;
+    let loaded = [1usize, 4, 5, 15];
+    let (_p, f) = file_with_pages(dir.path(), rows, &loaded);
+    let a = unsafe {
+        MmapOptions::new()
+            .map::<f64, Ix2, _>(&f, (rows, cols))
+            .unwrap()
+    };
+    let along0 = a.residency_along(Axis(0)).unwrap();
+    let want: Vec<f64> = (0..rows)
+        .map(|r| if loaded.contains(&r) { 1.0 } else { 0.0 })
+        .collect();
+    assert_eq!(along0, want);
+    assert_eq!(a.resident_slices(Axis(0)).unwrap(), loaded.to_vec());
+    // Every column touches every row's page: the same fraction for each.
+    let along1 = a.residency_along(Axis(1)).unwrap();
+    assert_eq!(along1.len(), cols);
+    assert!(
+        along1.iter().all(|&x| x == 4.0 / 16.0),
+        "{:?}",
+        &along1[..4]
+    );
+    // Sub-views: contiguous rows, strided rows, a column, a reversed slice.
+    let r = a.residency_slice(s![4..8, ..]).unwrap();
+    assert_eq!((r.resident, r.total), (2, 4));
+    let r = a.residency_slice(s![1..;2, 10..20]).unwrap();
+    assert_eq!((r.resident, r.total), (3, 8)); // rows 1,3,5,..,15: 1, 5, 15 resident
+    let r = a.residency_slice(s![.., 7]).unwrap();
+    assert_eq!((r.resident, r.total), (4, 16));
+    let r = a.residency_slice(s![..;-5, 0]).unwrap();
+    assert_eq!((r.resident, r.total), (2, 4)); // rows 15, 10, 5, 0: 15 and 5 resident
+}
+
+#[test]
+fn residency_along_a_fortran_array_and_an_unaligned_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps = page();
+    // (rows, cols) in F order with one column per page, offset by one element: each column
+    // straddles two pages.
+    let rows = ps / 8;
+    let (_p, f) = file_with_pages(dir.path(), 9, &[2, 3]);
+    let a = unsafe {
+        MmapOptions::new()
+            .offset(8)
+            .map::<f64, Ix2, _>(&f, ndarray::ShapeBuilder::f((rows, 8)))
+            .unwrap()
+    };
+    let cols = a.residency_counts_along(Axis(1)).unwrap();
+    // Column c covers bytes 8 + c*ps .. 8 + (c+1)*ps: pages c and c+1.
+    let got: Vec<(usize, usize)> = cols.iter().map(|r| (r.resident, r.total)).collect();
+    let want: Vec<(usize, usize)> = (0..8)
+        .map(|c| ([c, c + 1].iter().filter(|p| [2, 3].contains(p)).count(), 2))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[test]
+fn element_and_page_indices() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps = page();
+    let p = file_with(dir.path(), "e.bin", &pattern(4 * ps));
+    let a = unsafe {
+        MmapOptions::new()
+            .offset(ps as u64 - 8)
+            .map_path::<f64, Ix1, _>(&p, 10)
+            .unwrap()
+    };
+    assert_eq!(a.page_span().page_count, 2);
+    assert_eq!(a.element_page(0), Some(0));
+    assert_eq!(a.element_page(1), Some(1));
+    assert_eq!(a.element_page(10), None);
+    assert_eq!(a.page_elements(0), 0..1);
+    assert_eq!(a.page_elements(1), 1..10);
+    assert_eq!(a.mincore_range(1..3).unwrap().len(), 1);
+}
+
+#[test]
+fn will_need_on_a_slice_loads_exactly_that_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps = page();
+    let cols = ps / 8;
+    let (_p, f) = file_with_pages(dir.path(), 64, &[]);
+    let a = unsafe {
+        MmapOptions::new()
+            .map::<f64, Ix2, _>(&f, (64, cols))
+            .unwrap()
+    };
+    a.madvise(Advice::Random).unwrap();
+    assert_eq!(a.residency().unwrap().resident, 0);
+    a.madvise_slice(Advice::WillNeed, s![10..20, ..]).unwrap();
+    assert!(
+        eventually(3.0, || a.residency_slice(s![10..20, ..]).unwrap().resident
+            == 10),
+        "slice loaded"
+    );
+    let rows = a.residency_along(Axis(0)).unwrap();
+    for (i, &r) in rows.iter().enumerate() {
+        assert_eq!(r, if (10..20).contains(&i) { 1.0 } else { 0.0 }, "row {i}");
+    }
+}
+
+#[test]
+fn will_need_over_many_readahead_windows_loads_everything() {
+    // One MADV_WILLNEED loads at most one readahead window; ndmmap issues it window by window.
+    let dir = tempfile::tempdir().unwrap();
+    let len = 48 << 20;
+    let p = dir.path().join("big.bin");
+    {
+        let mut w = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .create(true)
+                .map_path::<u8, Ix1, _>(&p, len)
+                .unwrap()
+        };
+        w.as_slice_mut()
+            .unwrap()
+            .iter_mut()
+            .step_by(4096)
+            .for_each(|b| *b = 1);
+        w.msync(ndmmap::Sync::Sync).unwrap();
+    }
+    let f = cold(&p);
+    let a = unsafe { MmapOptions::new().map::<u8, Ix1, _>(&f, len).unwrap() };
+    assert!(a.residency().unwrap().resident < a.page_span().page_count / 4);
+    a.madvise(Advice::WillNeed).unwrap();
+    assert!(
+        eventually(10.0, || a.residency().unwrap().resident
+            == a.page_span().page_count),
+        "resident {} of {}",
+        a.residency().unwrap().resident,
+        a.page_span().page_count
+    );
+}
+
+#[test]
+fn cachestat_counts_resident_and_dirty_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let (p, f) = file_with_pages(dir.path(), 10, &[1, 2, 8]);
+    let a = unsafe {
+        MmapOptions::new()
+            .map::<u8, Ix1, _>(&f, 10 * page())
+            .unwrap()
+    };
+    let cs = a.cachestat().unwrap();
+    assert_eq!(cs.pages, 10);
+    assert_eq!(cs.resident, 3);
+    if cs.source == CountSource::Cachestat {
+        assert_eq!(cs.dirty, Some(0));
+        let mut w = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .map_path::<u8, Ix1, _>(&p, 10 * page())
+                .unwrap()
+        };
+        w.as_slice_mut().unwrap()[5 * page()] ^= 1;
+        let cs = w.cachestat().unwrap();
+        assert!(cs.dirty.unwrap() >= 1, "{cs:?}");
+        w.msync(ndmmap::Sync::Sync).unwrap();
+        assert_eq!(w.cachestat().unwrap().dirty, Some(0));
+    }
+    // Anonymous maps fall back to mincore.
+    let anon = ndmmap::MmapArray::<u8, Ix1>::anonymous(4 * page()).unwrap();
+    assert_eq!(anon.cachestat().unwrap().source, CountSource::Mincore);
+}
+
+#[test]
+#[allow(clippy::reversed_empty_ranges)] // a reversed range is one of the bad inputs
+fn bad_parts_are_errors_not_panics() {
+    let a = ndmmap::MmapArray::<f32, Ix2>::anonymous((4, 5)).unwrap();
+    assert!(matches!(
+        a.residency_range(3..21),
+        Err(Error::RangeOutOfBounds {
+            start: 3,
+            end: 21,
+            len: 20
+        })
+    ));
+    assert!(matches!(
+        a.madvise_range(Advice::Normal, 5..2),
+        Err(Error::RangeOutOfBounds { .. })
+    ));
+    assert!(matches!(
+        a.residency_slice(s![4, ..]),
+        Err(Error::BadSlice { .. })
+    ));
+    assert!(matches!(
+        a.msync_slice(ndmmap::Sync::Sync, s![.., 0..6]),
+        Err(Error::BadSlice { .. })
+    ));
+    assert!(matches!(
+        a.residency_along(Axis(2)),
+        Err(Error::BadAxis { axis: 2, ndim: 2 })
+    ));
+    let e = a.residency_slice(s![.., 0..6]).unwrap_err();
+    assert!(e.to_string().contains("axis 1 of length 5"), "{e}");
+}

@@ -81,3 +81,8 @@ pub use memory::{Advice, Lock, Protection, Sync, UncheckedAdvice};
 pub use options::MmapOptions;
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
 pub use sys::constants;
+
+/// The README's examples, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -9,6 +9,7 @@
 
 use crate::array::MmapArray;
 use crate::error::{Error, Result};
+use crate::layout;
 use crate::memory::Part;
 use crate::sys;
 use bytemuck::Pod;
@@ -129,29 +130,36 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// [`residency_along`](Self::residency_along) as page counts.
     pub fn residency_counts_along(&self, axis: Axis) -> Result<Vec<Residency>> {
         let ndim = self.ndim();
-        if axis.index() >= ndim {
-            return Err(Error::BadAxis {
-                axis: axis.index(),
-                ndim,
-            });
+        let k = axis.index();
+        if k >= ndim {
+            return Err(Error::BadAxis { axis: k, ndim });
         }
         let all = self.mincore()?;
         let mut prefix = Vec::with_capacity(all.len() + 1);
         prefix.push(0usize);
         for &b in &all {
-            prefix.push(prefix.last().unwrap_or(&0) + b as usize);
+            prefix.push(prefix[prefix.len() - 1] + b as usize);
         }
-        let mut elems = vec![SliceInfoElem::from(..); ndim];
-        (0..self.shape()[axis.index()])
+        // Every slice along `axis` has the same shape: compute the byte runs of slice 0 once
+        // and shift them by the axis stride for slice i.
+        let es = size_of::<T>();
+        let (mut shape, mut strides) = layout::shape_strides(&self.dim, &self.strides);
+        let n = shape.remove(k);
+        let step = strides.remove(k).unsigned_abs() * es;
+        let mut runs0 = Vec::new();
+        layout::view_runs(0, &shape, &strides, es, |r| runs0.push(r));
+        let span = self.page_span();
+        Ok((0..n)
             .map(|i| {
-                elems[axis.index()] = SliceInfoElem::Index(i as isize);
-                let pages = self.page_indices(Part::Slice(&elems))?;
-                Ok(pages.iter().fold(Residency::default(), |acc, p| Residency {
-                    resident: acc.resident + prefix[p.end] - prefix[p.start],
-                    total: acc.total + p.len(),
-                }))
+                let shift = i * step;
+                count_pages(
+                    span.lead,
+                    span.page_size,
+                    &prefix,
+                    runs0.iter().map(|r| r.start + shift..r.end + shift),
+                )
             })
-            .collect()
+            .collect())
     }
 
     /// Indices along `axis` whose slices are entirely resident.
@@ -220,6 +228,29 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             source: CountSource::Mincore,
         })
     }
+}
+
+/// Resident and total pages touched by increasing byte runs (relative to element 0, `lead`
+/// bytes into the first page), a page shared by two runs counted once; `prefix[p]` is the
+/// number of resident pages before page `p`.
+fn count_pages(
+    lead: usize,
+    ps: usize,
+    prefix: &[usize],
+    runs: impl Iterator<Item = Range<usize>>,
+) -> Residency {
+    let mut acc = Residency::default();
+    let mut last_end = 0; // pages before this are counted
+    for r in runs.filter(|r| !r.is_empty()) {
+        let first = ((lead + r.start) / ps).max(last_end);
+        let end = (lead + r.end).div_ceil(ps);
+        if end > first {
+            acc.resident += prefix[end] - prefix[first];
+            acc.total += end - first;
+            last_end = end;
+        }
+    }
+    acc
 }
 
 /// Drops a file's pages from the page cache (`posix_fadvise(DONTNEED)`): clean pages go at

@@ -46,7 +46,7 @@ fn run(path: &std::path::Path, rows: usize) -> Result<(), Box<dyn std::error::Er
     drop(w);
     println!(
         "wrote {rows} x 3 f64 ({} MiB) in {:.2?}",
-        rows * 24 >> 20,
+        (rows * 24) >> 20,
         t.elapsed()
     );
 

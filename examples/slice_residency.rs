@@ -50,11 +50,14 @@ fn show(rows: &[f64]) {
         .chunks(64)
         .map(|c| {
             let f = c.iter().sum::<f64>() / c.len() as f64;
-            match f {
-                x if x == 0.0 => ' ',
-                x if x < 0.5 => '.',
-                x if x < 1.0 => 'o',
-                _ => 'O',
+            if f == 0.0 {
+                ' '
+            } else if f < 0.5 {
+                '.'
+            } else if f < 1.0 {
+                'o'
+            } else {
+                'O'
             }
         })
         .collect();

@@ -308,7 +308,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
                 return Err(match e.raw_os_error() {
                     Some(libc::ENOMEM | libc::EPERM | libc::EAGAIN) => Error::LockLimit {
                         requested,
-                        limit: memlock_limit(),
+                        limit: sys::memlock_limit(),
                         source: e,
                     },
                     _ => Error::io("mlock", self.path.as_deref(), e),
@@ -406,20 +406,4 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     ) -> Result<()> {
         self.protect_part(Part::Slice(slice.as_ref()), prot)
     }
-}
-
-/// The soft `RLIMIT_MEMLOCK` in bytes, `None` when unlimited or unknown.
-fn memlock_limit() -> Option<u64> {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut rl) } != 0
-        || rl.rlim_cur == libc::RLIM_INFINITY
-    {
-        return None;
-    }
-    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
-    Some(rl.rlim_cur as u64)
 }

@@ -133,6 +133,22 @@ impl Drop for SharedAnon {
     }
 }
 
+/// The soft `RLIMIT_MEMLOCK` in bytes, `None` when unlimited or unknown.
+pub(crate) fn memlock_limit() -> Option<u64> {
+    let mut rl = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the struct we own.
+    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut rl) } != 0
+        || rl.rlim_cur == libc::RLIM_INFINITY
+    {
+        return None;
+    }
+    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
+    Some(rl.rlim_cur as u64)
+}
+
 /// The access mode a descriptor was opened with: `(readable, writable)`.
 pub(crate) fn access_mode(file: &File) -> io::Result<(bool, bool)> {
     // SAFETY: F_GETFL on a descriptor the caller owns has no memory effects.

@@ -70,14 +70,48 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// [`page_span`](Self::page_span), the unaligned leading page included. Only the lowest
     /// bit of each byte `mincore` reports is read.
     pub fn mincore(&self) -> Result<Vec<bool>> {
+        Ok(self.mincore_bits()?.into_iter().map(|b| b != 0).collect())
+    }
+
+    /// One byte per spanned page, 1 if resident, else 0. Large spans are split between
+    /// threads: `mincore` is a page-by-page walk of the page cache in the kernel, and the
+    /// walks of disjoint ranges run in parallel.
+    pub(crate) fn mincore_bits(&self) -> Result<Vec<u8>> {
+        const PAGES_PER_THREAD: usize = 1 << 16; // 256 MiB of 4 KiB pages
         let span = self.page_span();
         let base = self.backing.ptr() as usize - span.lead;
         let mut v = vec![0u8; span.page_count];
-        if span.page_count > 0 {
-            sys::os::mincore(base, span.span_bytes(), &mut v)
-                .map_err(|e| Error::io("mincore", self.path.as_deref(), e))?;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let threads = threads.min(span.page_count / PAGES_PER_THREAD).max(1);
+        let per = span.page_count.div_ceil(threads.max(1)).max(1);
+        let ps = span.page_size;
+        let io = |e| Error::io("mincore", self.path.as_deref(), e);
+        if threads == 1 {
+            if span.page_count > 0 {
+                sys::os::mincore(base, span.span_bytes(), &mut v).map_err(io)?;
+            }
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = v
+                    .chunks_mut(per)
+                    .enumerate()
+                    .map(|(i, chunk)| {
+                        scope.spawn(move || {
+                            sys::os::mincore(base + i * per * ps, chunk.len() * ps, chunk)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().try_for_each(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("mincore thread panicked")))
+                })
+            })
+            .map_err(io)?;
         }
-        Ok(v.into_iter().map(|b| b & 1 != 0).collect())
+        for b in &mut v {
+            *b &= 1;
+        }
+        Ok(v)
     }
 
     /// Residency of the pages spanned by an element range (flat indices in memory order): one
@@ -90,9 +124,9 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     fn count(&self, part: Part<'_>) -> Result<Residency> {
         let pages = self.page_indices(part)?;
-        let all = self.mincore()?;
+        let all = self.mincore_bits()?;
         Ok(pages.iter().fold(Residency::default(), |acc, p| Residency {
-            resident: acc.resident + all[p.clone()].iter().filter(|&&b| b).count(),
+            resident: acc.resident + all[p.clone()].iter().map(|&b| b as usize).sum::<usize>(),
             total: acc.total + p.len(),
         }))
     }
@@ -134,12 +168,14 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         if k >= ndim {
             return Err(Error::BadAxis { axis: k, ndim });
         }
-        let all = self.mincore()?;
+        let all = self.mincore_bits()?;
         let mut prefix = Vec::with_capacity(all.len() + 1);
-        prefix.push(0usize);
-        for &b in &all {
-            prefix.push(prefix[prefix.len() - 1] + b as usize);
-        }
+        let mut sum = 0usize;
+        prefix.push(0);
+        prefix.extend(all.iter().map(|&b| {
+            sum += b as usize;
+            sum
+        }));
         // Every slice along `axis` has the same shape: compute the byte runs of slice 0 once
         // and shift them by the axis stride for slice i.
         let es = size_of::<T>();

@@ -259,3 +259,30 @@ fn bad_parts_are_errors_not_panics() {
     let e = a.residency_slice(s![.., 0..6]).unwrap_err();
     assert!(e.to_string().contains("axis 1 of length 5"), "{e}");
 }
+
+#[test]
+fn mincore_of_a_large_span_split_across_threads_is_exact() {
+    // 600 MiB: over the size at which mincore is split between threads.
+    let ps = page();
+    let pages = (600 << 20) / ps;
+    let mut a = ndmmap::MmapArray::<u8, Ix2>::anonymous((pages, ps)).unwrap();
+    a.madvise(Advice::NoHugePage).unwrap();
+    let touched = [0, 1, pages / 3, pages / 2 + 1, pages - 1];
+    {
+        let mut v = a.view_mut().unwrap();
+        for &p in &touched {
+            v[[p, 7]] = 1;
+        }
+    }
+    let m = a.mincore().unwrap();
+    assert_eq!(m.len(), pages);
+    let resident: Vec<usize> = m
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| **r)
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(resident, touched.to_vec());
+    let rows = a.resident_slices(Axis(0)).unwrap();
+    assert_eq!(rows, touched.to_vec());
+}

@@ -303,7 +303,7 @@ impl MmapOptions {
                 n.checked_mul(size).and_then(|b| b.checked_add(pos)).ok_or(
                     Error::OffsetOverflow {
                         offset: pos,
-                        len: usize::MAX,
+                        len: n.saturating_mul(size) as usize,
                     },
                 )?
             }

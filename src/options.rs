@@ -447,7 +447,7 @@ fn check_type<T>() -> Result<()> {
     Ok(())
 }
 
-fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> Result<()> {
+pub(crate) fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> Result<()> {
     let ft = meta.file_type();
     let path_buf = || path.map(Path::to_path_buf);
     if ft.is_dir() {

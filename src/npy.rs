@@ -678,7 +678,10 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
             what: "grow_npy on an anonymous map",
         })?;
         let h = read_header_from(file, p)?;
-        if h.shape != self.shape() || h.data_offset != self.offset || h.descr != T::DTYPE.descr() {
+        if h.shape != self.shape()
+            || h.data_offset != self.offset
+            || Dtype::parse(&h.descr).ok() != Some(T::DTYPE)
+        {
             return Err(npy_err(
                 p,
                 format!(

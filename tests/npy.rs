@@ -1,0 +1,280 @@
+//! .npy files: numpy-made fixtures (tests/data/make_fixtures.py), create, grow, errors (issue 4).
+#![cfg(feature = "npy")]
+
+use ndarray::{Array, Ix0, Ix1, Ix2, Ix3, IxDyn, ShapeBuilder, s};
+use ndmmap::npy::{self, Dtype};
+use ndmmap::{Error, Mode, Order};
+use num_complex::Complex;
+use std::path::PathBuf;
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+fn a34() -> Array<f64, Ix2> {
+    Array::from_shape_vec((3, 4), (0..12).map(|i| i as f64 * 0.5).collect()).unwrap()
+}
+
+#[test]
+fn reads_c_and_fortran_order_and_every_version() {
+    for name in ["f8_c_3x4.npy", "f8_v1.npy", "f8_v2.npy", "f8_v3.npy"] {
+        let a = unsafe { npy::open::<f64, Ix2>(fixture(name)).unwrap() };
+        assert_eq!(a.view(), a34(), "{name}");
+        assert_eq!(a.order(), Order::C);
+        assert_eq!(a.offset() % 64, 0, "{name}: data is aligned");
+    }
+    let f = unsafe { npy::open::<f64, Ix2>(fixture("f8_f_3x4.npy")).unwrap() };
+    assert_eq!(f.view(), a34());
+    assert_eq!(f.order(), Order::F);
+    let h = npy::read_header(fixture("f8_v2.npy")).unwrap();
+    assert_eq!(
+        (
+            h.version,
+            h.descr.as_str(),
+            h.fortran_order,
+            h.shape.as_slice()
+        ),
+        ((2, 0), "<f8", false, &[3, 4][..])
+    );
+    assert_eq!(
+        npy::read_header(fixture("f8_v3.npy")).unwrap().version,
+        (3, 0)
+    );
+}
+
+#[test]
+fn reads_every_numeric_dtype() {
+    fn check<T: npy::NpyElement + PartialEq + std::fmt::Debug>(name: &str, want: Vec<T>) {
+        let a = unsafe { npy::open::<T, Ix2>(fixture(name)).unwrap() };
+        assert_eq!(a.shape(), &[2, 3]);
+        assert_eq!(a.as_slice().unwrap(), &want[..], "{name}");
+    }
+    let v = [-2i64, -1, 0, 1, 2, 3];
+    check("dtype_u1.npy", v.iter().map(|&x| x as u8).collect());
+    check("dtype_i1.npy", v.iter().map(|&x| x as i8).collect());
+    check("dtype_u2.npy", v.iter().map(|&x| x as u16).collect());
+    check("dtype_i2.npy", v.iter().map(|&x| x as i16).collect());
+    check("dtype_u4.npy", v.iter().map(|&x| x as u32).collect());
+    check("dtype_i4.npy", v.iter().map(|&x| x as i32).collect());
+    check("dtype_u8.npy", v.iter().map(|&x| x as u64).collect());
+    check("dtype_i8.npy", v.to_vec());
+    check("dtype_f4.npy", v.iter().map(|&x| x as f32).collect());
+    check(
+        "dtype_c8.npy",
+        v.iter().map(|&x| Complex::new(x as f32, 0.0)).collect(),
+    );
+    check(
+        "dtype_c16.npy",
+        v.iter().map(|&x| Complex::new(x as f64, 0.0)).collect(),
+    );
+}
+
+#[test]
+fn zero_dimensional_empty_and_dynamic() {
+    let s = unsafe { npy::open::<f64, Ix0>(fixture("scalar_0d.npy")).unwrap() };
+    assert_eq!(*s.view().into_scalar(), 7.25);
+    let e = unsafe { npy::open::<f32, Ix2>(fixture("empty_0x5.npy")).unwrap() };
+    assert_eq!(e.shape(), &[0, 5]);
+    assert!(e.is_empty());
+    let d = unsafe { npy::open::<i32, IxDyn>(fixture("i4_3d_2x3x4.npy")).unwrap() };
+    assert_eq!(d.shape(), &[2, 3, 4]);
+    assert_eq!(d.view()[[1, 2, 3]], 23);
+    let d3 = unsafe { npy::open::<i32, Ix3>(fixture("i4_3d_2x3x4.npy")).unwrap() };
+    assert_eq!(d3.view().sum(), (0..24).sum::<i32>());
+}
+
+#[test]
+fn mismatches_are_clear_errors() {
+    let e = unsafe { npy::open::<f32, Ix2>(fixture("f8_c_3x4.npy")) }.unwrap_err();
+    assert!(
+        matches!(&e, Error::DtypeMismatch { expected, found } if expected == "<f4" && found == "<f8"),
+        "{e:?}"
+    );
+    let e = unsafe { npy::open::<f64, Ix1>(fixture("f8_c_3x4.npy")) }.unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::DimensionMismatch {
+                expected: 1,
+                found: 2
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(e.to_string().contains("IxDyn"));
+}
+
+fn npy_error(name: &str) -> String {
+    let e = unsafe { npy::open::<f64, IxDyn>(fixture(name)) }.unwrap_err();
+    assert!(matches!(e, Error::Npy { .. }), "{name}: {e:?}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains(name),
+        "{name}: the message names the file: {msg}"
+    );
+    msg
+}
+
+#[test]
+fn broken_and_unsupported_files_are_refused_clearly() {
+    let be = npy_error("f8_be_3x4.npy");
+    assert!(
+        be.contains("big-endian") && be.contains("astype('<f8')"),
+        "{be}"
+    );
+    assert!(npy_error("object.npy").contains("object"));
+    assert!(npy_error("structured.npy").contains("structured"));
+    assert!(npy_error("string.npy").contains("string"));
+    assert!(npy_error("broken_truncated_header.npy").contains("truncated header"));
+    assert!(npy_error("broken_magic.npy").contains("magic"));
+    assert!(npy_error("broken_short_magic.npy").contains("magic"));
+    assert!(npy_error("broken_missing_key.npy").contains("'shape' is missing"));
+    assert!(npy_error("broken_literal.npy").contains("Flase"));
+    assert!(npy_error("broken_negative_shape.npy").contains("negative"));
+    let e = unsafe { npy::open::<f64, IxDyn>(fixture("broken_overflow_shape.npy")) }.unwrap_err();
+    assert!(matches!(e, Error::SizeOverflow { .. }), "{e:?}");
+    let past = npy_error("broken_data_past_eof.npy");
+    assert!(
+        past.contains("96 bytes") && past.contains("file is"),
+        "{past}"
+    );
+    // bool has no Pod type: its dtype is refused as a mismatch, naming both.
+    let e = unsafe { npy::open::<u8, Ix1>(fixture("bool.npy")) }.unwrap_err();
+    assert!(
+        matches!(&e, Error::DtypeMismatch { found, .. } if found == "|b1"),
+        "{e:?}"
+    );
+    // Not a file at all.
+    let e = npy::read_header(fixture("no_such.npy")).unwrap_err();
+    assert!(matches!(e, Error::Io { .. }));
+    let e = npy::read_header(fixture("")).unwrap_err();
+    assert!(matches!(e, Error::IsDirectory { .. }), "{e:?}");
+}
+
+#[test]
+fn create_writes_a_header_numpy_and_ndarray_npy_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("c.npy");
+    let mut a = unsafe { npy::create::<f64, Ix2, _>(&p, (3, 4)).unwrap() };
+    assert_eq!(a.view().sum(), 0.0, "zero-filled");
+    a.view_mut().unwrap().assign(&a34());
+    drop(a);
+    let h = npy::read_header(&p).unwrap();
+    assert_eq!((h.version, h.data_offset % 64), ((1, 0), 0));
+    let back: Array<f64, Ix2> = ndarray_npy::read_npy(&p).unwrap();
+    assert_eq!(back, a34());
+    // Fortran order.
+    let pf = dir.path().join("f.npy");
+    let mut f = unsafe { npy::create::<i16, Ix2, _>(&pf, (2, 3).f()).unwrap() };
+    f.view_mut()
+        .unwrap()
+        .assign(&Array::from_shape_fn((2, 3), |(i, j)| (10 * i + j) as i16));
+    assert_eq!(f.as_slice().unwrap(), &[0, 10, 1, 11, 2, 12]);
+    drop(f);
+    assert!(npy::read_header(&pf).unwrap().fortran_order);
+    let back: Array<i16, Ix2> = ndarray_npy::read_npy(&pf).unwrap();
+    assert_eq!(back[[1, 2]], 12);
+}
+
+#[test]
+fn open_files_ndarray_npy_wrote_in_every_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("w.npy");
+    ndarray_npy::write_npy(&p, &a34()).unwrap();
+    let mut rw = unsafe { npy::open_mut::<f64, Ix2>(&p).unwrap() };
+    rw.view_mut().unwrap()[[2, 3]] = 100.0;
+    drop(rw);
+    let mut cow = unsafe { npy::open_with::<f64, Ix2>(&p, Mode::CopyOnWrite).unwrap() };
+    cow.view_mut().unwrap().fill(-1.0);
+    drop(cow);
+    let back: Array<f64, Ix2> = ndarray_npy::read_npy(&p).unwrap();
+    assert_eq!(back[[2, 3]], 100.0);
+    assert_eq!(back[[0, 1]], 0.5);
+    let ro = unsafe { npy::open::<f64, Ix2>(&p).unwrap() };
+    assert_eq!(ro.mode(), Mode::ReadOnly);
+}
+
+#[test]
+fn grow_in_place_keeps_data_and_rewrites_the_header() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("g.npy");
+    let mut a = unsafe { npy::create::<f32, Ix2, _>(&p, (1000, 3)).unwrap() };
+    a.view_mut()
+        .unwrap()
+        .assign(&Array::from_shape_fn((1000, 3), |(i, j)| {
+            (i * 3 + j) as f32
+        }));
+    let offset = a.offset();
+    a.grow_npy(1_000_000).unwrap();
+    assert_eq!(a.shape(), &[1_000_000, 3]);
+    assert_eq!(a.offset(), offset, "the data does not move");
+    assert_eq!(a.view()[[999, 2]], 2999.0);
+    a.view_mut().unwrap().slice_mut(s![1000.., ..]).fill(1.0);
+    a.grow_npy(1_000_000).unwrap(); // same length: nothing to do
+    let e = a.grow_npy(5).unwrap_err();
+    assert!(e.to_string().contains("shrink"), "{e}");
+    // Growing to a length with the full 21 digits of room still fits.
+    a.grow_npy(1_000_001).unwrap();
+    drop(a);
+    let h = npy::read_header(&p).unwrap();
+    assert_eq!(
+        (h.shape.as_slice(), h.data_offset),
+        (&[1_000_001, 3][..], offset)
+    );
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().len(),
+        offset + 1_000_001 * 12
+    );
+    let back: Array<f32, Ix2> = ndarray_npy::read_npy(&p).unwrap();
+    assert_eq!(back[[999, 2]], 2999.0);
+    assert_eq!(back.slice(s![1000..1_000_000, ..]).sum(), 999_000.0 * 3.0);
+}
+
+#[test]
+fn grow_refuses_what_it_cannot_do_without_touching_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let pf = dir.path().join("f.npy");
+    let mut f = unsafe { npy::create::<f64, Ix2, _>(&pf, (4, 3).f()).unwrap() };
+    let before = std::fs::read(&pf).unwrap();
+    let e = f.grow_npy(8).unwrap_err();
+    assert!(e.to_string().contains("Fortran"), "{e}");
+    assert_eq!(std::fs::read(&pf).unwrap(), before);
+    // A read-only map cannot grow.
+    let mut ro = unsafe { npy::open::<f64, Ix2>(fixture("f8_c_3x4.npy")).unwrap() };
+    assert!(matches!(ro.grow_npy(10), Err(Error::NotWritable { .. })));
+    // A header written with no spare room (numpy 1.x style, version 1.0 padded to 16 bytes).
+    let p = dir.path().join("tight.npy");
+    let dict = "{'descr': '<u1', 'fortran_order': False, 'shape': (5,), }";
+    let mut hdr = dict.as_bytes().to_vec();
+    while (10 + hdr.len() + 1) % 16 != 0 {
+        hdr.push(b' ');
+    }
+    hdr.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(hdr.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&hdr);
+    bytes.extend_from_slice(&[1, 2, 3, 4, 5]);
+    std::fs::write(&p, &bytes).unwrap();
+    let mut t = unsafe { npy::open_mut::<u8, Ix1>(&p).unwrap() };
+    t.grow_npy(9).unwrap(); // 9 still fits the room one digit needs
+    let e = t.grow_npy(1_000_000_000_000_000).unwrap_err();
+    assert!(e.to_string().contains("room"), "{e}");
+    assert_eq!(
+        std::fs::metadata(&p).unwrap().len(),
+        80 + 9,
+        "refused before the file grew"
+    );
+    drop(t);
+    assert_eq!(npy::read_header(&p).unwrap().shape, vec![9]);
+}
+
+#[test]
+fn dtype_spelling_api() {
+    let d = Dtype::parse("<f8").unwrap();
+    assert_eq!((d.kind, d.size, d.little_endian), ('f', 8, true));
+    assert_eq!(<f64 as npy::NpyElement>::DTYPE, d);
+    let e = Dtype::parse("f3").unwrap_err();
+    assert!(e.to_string().contains("\"f3\""), "{e}");
+}

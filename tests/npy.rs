@@ -248,7 +248,7 @@ fn grow_refuses_what_it_cannot_do_without_touching_the_file() {
     let p = dir.path().join("tight.npy");
     let dict = "{'descr': '<u1', 'fortran_order': False, 'shape': (5,), }";
     let mut hdr = dict.as_bytes().to_vec();
-    while (10 + hdr.len() + 1) % 16 != 0 {
+    while !(10 + hdr.len() + 1).is_multiple_of(16) {
         hdr.push(b' ');
     }
     hdr.push(b'\n');

@@ -633,11 +633,8 @@ pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
     let (dim, strides, bytes) = dim_and_strides(shape, size_of::<T>())?;
     let (c_dim, c_strides, _) = dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
     let fortran = c_strides.slice() != strides.slice();
-    let grow_axis = if fortran {
-        dim.ndim().checked_sub(1)
-    } else {
-        Some(0)
-    };
+    let last = dim.ndim().checked_sub(1); // None for 0-D: no axis to grow
+    let grow_axis = if fortran { last } else { last.map(|_| 0) };
     let room = grow_axis.map_or(0, |a| {
         GROWTH_DIGITS.saturating_sub(c_dim[a].to_string().len())
     });

@@ -176,6 +176,19 @@ fn create_writes_a_header_numpy_and_ndarray_npy_read() {
     assert!(npy::read_header(&pf).unwrap().fortran_order);
     let back: Array<i16, Ix2> = ndarray_npy::read_npy(&pf).unwrap();
     assert_eq!(back[[1, 2]], 12);
+    // 0-D and empty.
+    let p0 = dir.path().join("s.npy");
+    let mut z = unsafe { npy::create::<u16, Ix0, _>(&p0, ()).unwrap() };
+    z.view_mut().unwrap()[()] = 513;
+    drop(z);
+    assert_eq!(
+        ndarray_npy::read_npy::<_, Array<u16, Ix0>>(&p0).unwrap()[()],
+        513
+    );
+    let pe = dir.path().join("e.npy");
+    let e = unsafe { npy::create::<f32, Ix2, _>(&pe, (0, 4)).unwrap() };
+    assert!(e.is_empty());
+    assert_eq!(npy::read_header(&pe).unwrap().shape, vec![0, 4]);
 }
 
 #[test]

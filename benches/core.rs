@@ -1,1 +1,146 @@
-fn main() {}
+//! Criterion benches of issue 2: (a) map + read one element is flat in file size; (b) summing a
+//! page-cached 1 GiB f64 file through ndmmap, raw memmap2 and `std::fs::read`, against a
+//! `Vec` in RAM, first pass (fresh map, page faults included) and second pass.
+//!
+//! `cargo bench --bench core` (a memory daemon evicts idle page cache after ~30 s: each group
+//! warms its file right before timing).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use ndarray::Ix1;
+use ndmmap::MmapOptions;
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::time::Duration;
+
+/// One summation for every contender, so that only the access path differs.
+fn sum(xs: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().sum();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += c[k];
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
+fn warm(path: &Path) {
+    let mut f = std::fs::File::open(path).unwrap();
+    let mut buf = vec![0u8; 1 << 20];
+    while f.read(&mut buf).unwrap() > 0 {}
+}
+
+fn map_one_element(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut g = c.benchmark_group("map_and_read_one_element");
+    g.sample_size(50)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(500));
+    for (label, size) in [("1MiB", 1u64 << 20), ("1GiB", 1 << 30), ("16GiB", 16 << 30)] {
+        let p = dir.path().join(format!("sparse-{label}.bin"));
+        std::fs::File::create(&p).unwrap().set_len(size).unwrap();
+        let n = (size / 8) as usize;
+        g.bench_with_input(BenchmarkId::new("ndmmap", label), &p, |b, p| {
+            b.iter(|| {
+                // SAFETY: the bench owns the file.
+                let a = unsafe { MmapOptions::new().map_path::<f64, Ix1, _>(p, n).unwrap() };
+                black_box(a.view()[n / 2])
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("memmap2", label), &p, |b, p| {
+            b.iter(|| {
+                let f = std::fs::File::open(p).unwrap();
+                // SAFETY: as above.
+                let m = unsafe { memmap2::Mmap::map(&f).unwrap() };
+                black_box(bytemuck::cast_slice::<u8, f64>(&m)[n / 2])
+            })
+        });
+    }
+    g.finish();
+}
+
+fn sum_cached(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("one-gib.bin");
+    let n = (1usize << 30) / 8;
+    {
+        let mut f = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&p).unwrap());
+        let block: Vec<f64> = (0..1 << 17).map(|i| (i % 1000) as f64).collect();
+        for _ in 0..n / block.len() {
+            f.write_all(bytemuck::cast_slice(&block)).unwrap();
+        }
+    }
+    let mut g = c.benchmark_group("sum_1GiB_f64_cached");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(6))
+        .warm_up_time(Duration::from_millis(300))
+        .throughput(Throughput::Bytes(1 << 30));
+
+    warm(&p);
+    let in_ram: Vec<f64> = bytemuck::cast_slice::<u8, f64>(&std::fs::read(&p).unwrap()).to_vec();
+    g.bench_function("vec_in_ram", |b| b.iter(|| sum(black_box(&in_ram))));
+    drop(in_ram);
+
+    warm(&p);
+    g.bench_function("fs_read_then_sum", |b| {
+        b.iter(|| {
+            let bytes = std::fs::read(&p).unwrap();
+            sum(bytemuck::cast_slice(&bytes))
+        })
+    });
+
+    warm(&p);
+    g.bench_function("memmap2_first_pass", |b| {
+        b.iter(|| {
+            let f = std::fs::File::open(&p).unwrap();
+            // SAFETY: the bench owns the file.
+            let m = unsafe { memmap2::Mmap::map(&f).unwrap() };
+            sum(bytemuck::cast_slice(&m))
+        })
+    });
+    warm(&p);
+    g.bench_function("ndmmap_first_pass", |b| {
+        b.iter(|| {
+            // SAFETY: as above.
+            let a = unsafe { MmapOptions::new().map_path_1d::<f64>(&p).unwrap() };
+            sum(a.view().as_slice().unwrap())
+        })
+    });
+    warm(&p);
+    g.bench_function("ndmmap_first_pass_populate", |b| {
+        b.iter(|| {
+            // SAFETY: as above.
+            let a = unsafe {
+                MmapOptions::new()
+                    .populate(true)
+                    .map_path_1d::<f64>(&p)
+                    .unwrap()
+            };
+            sum(a.view().as_slice().unwrap())
+        })
+    });
+
+    warm(&p);
+    let f = std::fs::File::open(&p).unwrap();
+    // SAFETY: as above.
+    let m = unsafe { memmap2::Mmap::map(&f).unwrap() };
+    black_box(sum(bytemuck::cast_slice(&m)));
+    g.bench_function("memmap2_second_pass", |b| {
+        b.iter(|| sum(bytemuck::cast_slice(&m)))
+    });
+    // SAFETY: as above.
+    let a = unsafe { MmapOptions::new().map_path_1d::<f64>(&p).unwrap() };
+    black_box(sum(a.as_slice().unwrap()));
+    g.bench_function("ndmmap_second_pass", |b| {
+        b.iter(|| sum(a.view().as_slice().unwrap()))
+    });
+    g.bench_function("ndmmap_second_pass_ndarray_sum", |b| {
+        b.iter(|| a.view().sum())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, map_one_element, sum_cached);
+criterion_main!(benches);

@@ -1,0 +1,62 @@
+//! Timings for the peer comparisons in `benches/peers.sh`: each prints the median of N runs in
+//! milliseconds, measured in-process (the script also times whole processes).
+//!
+//! - `bench_probe mincore FILE [N]`: map FILE, one `mincore` over it.
+//! - `bench_probe along FILE [N]`: map FILE as (rows, 512) f64, `residency_along(Axis(0))`.
+//! - `bench_probe npy-open FILE [N]`: open a .npy read-only and read its middle element.
+//! - `bench_probe npy-sum FILE [N]`: sum a mapped 1-D f64 .npy (map once, as numpy's memmap).
+
+use ndarray::{Axis, Ix1, Ix2};
+use ndmmap::{MmapOptions, npy};
+use std::hint::black_box;
+use std::time::Instant;
+
+fn median_ms(n: usize, mut f: impl FnMut()) -> f64 {
+    let mut t: Vec<f64> = (0..n)
+        .map(|_| {
+            let s = Instant::now();
+            f();
+            s.elapsed().as_secs_f64() * 1e3
+        })
+        .collect();
+    t.sort_by(f64::total_cmp);
+    t[t.len() / 2]
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let (what, path) = match (args.get(1), args.get(2)) {
+        (Some(w), Some(p)) => (w.as_str(), p.as_str()),
+        _ => return Err("usage: bench_probe mincore|along|npy-open|npy-sum FILE [N]".into()),
+    };
+    let n: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(1);
+    // SAFETY (all maps below): the benchmark owns its files.
+    let ms = match what {
+        "mincore" => median_ms(n, || {
+            let a = unsafe { MmapOptions::new().map_path_1d::<u8>(path).unwrap() };
+            black_box(a.mincore().unwrap().len());
+        }),
+        "along" => median_ms(n, || {
+            let len = std::fs::metadata(path).unwrap().len() as usize / 8;
+            let a = unsafe {
+                MmapOptions::new()
+                    .map_path::<f64, Ix2, _>(path, (len / 512, 512))
+                    .unwrap()
+            };
+            black_box(a.residency_along(Axis(0)).unwrap().len());
+        }),
+        "npy-open" => median_ms(n, || {
+            let a = unsafe { npy::open::<f64, Ix1>(path).unwrap() };
+            black_box(a.view()[a.len() / 2]);
+        }),
+        "npy-sum" => {
+            let a = unsafe { npy::open::<f64, Ix1>(path)? };
+            median_ms(n, || {
+                black_box(a.view().sum());
+            })
+        }
+        other => return Err(format!("unknown probe {other:?}").into()),
+    };
+    println!("{ms:.3}");
+    Ok(())
+}

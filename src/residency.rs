@@ -163,10 +163,39 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     /// [`residency_along`](Self::residency_along) as page counts.
     pub fn residency_counts_along(&self, axis: Axis) -> Result<Vec<Residency>> {
-        let ndim = self.ndim();
+        self.residency_counts_along_slice(&[], axis)
+    }
+
+    /// Residency of each index along `axis` of a slice of the array (`axis` counts the axes of
+    /// the slice, as numpy does after indexing): `a.residency_along_slice(s![100..200, ..], Axis(0))`.
+    pub fn residency_along_slice(
+        &self,
+        slice: impl AsRef<[SliceInfoElem]>,
+        axis: Axis,
+    ) -> Result<Vec<f64>> {
+        Ok(self
+            .residency_counts_along_slice(slice.as_ref(), axis)?
+            .iter()
+            .map(Residency::fraction)
+            .collect())
+    }
+
+    /// [`residency_along_slice`](Self::residency_along_slice) as page counts.
+    pub fn residency_counts_along_slice(
+        &self,
+        slice: &[SliceInfoElem],
+        axis: Axis,
+    ) -> Result<Vec<Residency>> {
+        layout::check_slice(self.shape(), slice)?;
+        let es = size_of::<T>();
+        let (shape, strides) = layout::shape_strides(&self.dim, &self.strides);
+        let (off, mut shape, mut strides) = layout::slice_geometry(&shape, &strides, slice);
         let k = axis.index();
-        if k >= ndim {
-            return Err(Error::BadAxis { axis: k, ndim });
+        if k >= shape.len() {
+            return Err(Error::BadAxis {
+                axis: k,
+                ndim: shape.len(),
+            });
         }
         let all = self.mincore_bits()?;
         let mut prefix = Vec::with_capacity(all.len() + 1);
@@ -178,16 +207,15 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         }));
         // Every slice along `axis` has the same shape: compute the byte runs of slice 0 once
         // and shift them by the axis stride for slice i.
-        let es = size_of::<T>();
-        let (mut shape, mut strides) = layout::shape_strides(&self.dim, &self.strides);
         let n = shape.remove(k);
-        let step = strides.remove(k).unsigned_abs() * es;
+        let step = strides.remove(k) * es as isize;
+        let base = off.max(0) as usize * es;
         let mut runs0 = Vec::new();
         layout::view_runs(0, &shape, &strides, es, |r| runs0.push(r));
         let span = self.page_span();
         Ok((0..n)
             .map(|i| {
-                let shift = i * step;
+                let shift = (base as isize + i as isize * step) as usize;
                 count_pages(
                     span.lead,
                     span.page_size,
@@ -196,6 +224,34 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
                 )
             })
             .collect())
+    }
+
+    /// Drops the array's pages from the page cache (`posix_fadvise(DONTNEED)` over its file
+    /// range). Dirty pages are written back first by the kernel and stay until then; pages
+    /// mapped by some process (this one included, once touched) stay too. Contents never
+    /// change. Anonymous maps: [`Error::Unsupported`].
+    pub fn evict(&self) -> Result<()> {
+        self.evict_part(Part::All)
+    }
+
+    /// [`evict`](Self::evict) for the pages a slice touches.
+    pub fn evict_slice(&self, slice: impl AsRef<[SliceInfoElem]>) -> Result<()> {
+        self.evict_part(Part::Slice(slice.as_ref()))
+    }
+
+    fn evict_part(&self, part: Part<'_>) -> Result<()> {
+        let file = self.file.as_ref().ok_or(Error::Unsupported {
+            what: "evicting an anonymous map",
+        })?;
+        let span = self.page_span();
+        let first = self.offset - span.lead as u64; // file offset of the first spanned page
+        for p in self.page_indices(part)? {
+            let off = first + (p.start * span.page_size) as u64;
+            let len = (p.len() * span.page_size) as u64;
+            sys::fadvise(file, off, len, sys::FileAdvice::DontNeed)
+                .map_err(|e| Error::io("posix_fadvise", self.path.as_deref(), e))?;
+        }
+        Ok(())
     }
 
     /// Indices along `axis` whose slices are entirely resident.

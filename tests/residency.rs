@@ -286,3 +286,39 @@ fn mincore_of_a_large_span_split_across_threads_is_exact() {
     let rows = a.resident_slices(Axis(0)).unwrap();
     assert_eq!(rows, touched.to_vec());
 }
+
+#[test]
+fn residency_along_a_slice_and_evicting_a_slice() {
+    let dir = tempfile::tempdir().unwrap();
+    let ps = page();
+    let cols = ps / 8;
+    let loaded = [3usize, 4, 9, 12];
+    let (_p, f) = file_with_pages(dir.path(), 16, &loaded);
+    let a = unsafe {
+        MmapOptions::new()
+            .map::<f64, Ix2, _>(&f, (16, cols))
+            .unwrap()
+    };
+    // Rows 2..14 step 2 (2, 4, 6, 8, 10, 12), along the slice's axis 0.
+    let r = a.residency_along_slice(s![2..14;2, ..], Axis(0)).unwrap();
+    assert_eq!(r, vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
+    // An index removes an axis: column 5 of rows 8.., along the remaining axis.
+    let r = a.residency_along_slice(s![8.., 5], Axis(0)).unwrap();
+    assert_eq!(
+        r,
+        (8..16)
+            .map(|i| if loaded.contains(&i) { 1.0 } else { 0.0 })
+            .collect::<Vec<_>>()
+    );
+    assert!(matches!(
+        a.residency_along_slice(s![.., 5], Axis(1)),
+        Err(Error::BadAxis { axis: 1, ndim: 1 })
+    ));
+    // Evicting rows 0..10 leaves only row 12 resident.
+    a.evict_slice(s![0..10, ..]).unwrap();
+    assert_eq!(a.resident_slices(Axis(0)).unwrap(), vec![12]);
+    a.evict().unwrap();
+    assert_eq!(a.residency().unwrap().resident, 0);
+    let anon = ndmmap::MmapArray::<u8, Ix1>::anonymous(10).unwrap();
+    assert!(matches!(anon.evict(), Err(Error::Unsupported { .. })));
+}

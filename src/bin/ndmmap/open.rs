@@ -1,0 +1,237 @@
+//! Opening array files for the command: .npy files describe themselves, raw files take
+//! --dtype/--shape/--offset/--order. Residency and page-cache work do not depend on values, so
+//! the data is mapped as unsigned integers of the element's size.
+
+use clap::Args;
+use ndarray::{ArrayViewD, IxDyn, ShapeBuilder, SliceInfoElem};
+use ndmmap::npy::{self, Dtype};
+use ndmmap::{MmapArray, MmapOptions};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// Which file, and for raw files how to read it.
+#[derive(Args, Debug)]
+pub struct FileOpts {
+    /// The array file: a .npy, or raw binary with --dtype.
+    pub file: PathBuf,
+    /// Raw files: numpy dtype of the elements (f8, <f4, i2, u1, c16, ...).
+    #[arg(long)]
+    pub dtype: Option<String>,
+    /// Raw files: comma-separated shape (default: 1-D over the elements after the offset).
+    #[arg(long)]
+    pub shape: Option<String>,
+    /// Raw files: byte offset of element 0.
+    #[arg(long)]
+    pub offset: Option<u64>,
+    /// Raw files: memory order, C or F.
+    #[arg(long)]
+    pub order: Option<String>,
+}
+
+/// The mapping, by element size.
+pub enum Inner {
+    B1(MmapArray<u8, IxDyn>),
+    B2(MmapArray<u16, IxDyn>),
+    B4(MmapArray<u32, IxDyn>),
+    B8(MmapArray<u64, IxDyn>),
+    B16(MmapArray<[u64; 2], IxDyn>),
+}
+
+/// An opened array file of any dtype.
+pub struct AnyArray {
+    pub inner: Inner,
+    pub descr: String,
+    pub data_offset: u64,
+    pub fortran: bool,
+}
+
+/// Runs an expression on the typed mapping inside an [`AnyArray`].
+macro_rules! with {
+    ($a:expr, $m:ident => $e:expr) => {
+        match &$a.inner {
+            $crate::open::Inner::B1($m) => $e,
+            $crate::open::Inner::B2($m) => $e,
+            $crate::open::Inner::B4($m) => $e,
+            $crate::open::Inner::B8($m) => $e,
+            $crate::open::Inner::B16($m) => $e,
+        }
+    };
+}
+pub(crate) use with;
+
+impl AnyArray {
+    pub fn shape(&self) -> Vec<usize> {
+        with!(self, m => m.shape().to_vec())
+    }
+
+    pub fn order_str(&self) -> &'static str {
+        if self.fortran { "F" } else { "C" }
+    }
+
+    /// The parsed --slice, or the whole array.
+    pub fn slice_elems(&self, spec: Option<&str>) -> Res<Vec<SliceInfoElem>> {
+        match spec {
+            Some(s) => Ok(crate::slice::parse(s, &self.shape())?),
+            None => Ok(vec![]),
+        }
+    }
+}
+
+pub fn parse_shape(s: &str) -> Res<Vec<usize>> {
+    let s = s.trim().trim_start_matches('(').trim_end_matches(')');
+    if s.trim().is_empty() {
+        return Ok(vec![]);
+    }
+    s.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| p.trim().parse::<usize>().map_err(|_| format!("shape {s:?}: {p:?} is not a non-negative integer").into()))
+        .collect()
+}
+
+pub fn parse_order(s: &str) -> Res<bool> {
+    match s {
+        "C" | "c" => Ok(false),
+        "F" | "f" => Ok(true),
+        _ => Err(format!("order {s:?}: use C or F").into()),
+    }
+}
+
+fn is_npy(path: &Path) -> bool {
+    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
+        return true;
+    }
+    // Sniff the magic only of regular files (opening a FIFO would block).
+    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
+    let mut magic = [0u8; 6];
+    regular && std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"\x93NUMPY"
+}
+
+/// Opens a file read-only as described by `o`.
+pub fn open(o: &FileOpts) -> Res<AnyArray> {
+    let path = &o.file;
+    let meta = std::fs::metadata(path).map_err(|e| ndmmap::Error::Io { what: "open", path: Some(path.clone()), source: e })?;
+    if meta.is_dir() {
+        return Err(ndmmap::Error::IsDirectory { path: Some(path.clone()) }.into());
+    }
+    let (descr, shape, offset, fortran) = if is_npy(path) {
+        if o.dtype.is_some() || o.shape.is_some() || o.offset.is_some() || o.order.is_some() {
+            return Err(format!("{}: --dtype, --shape, --offset and --order are for raw files; a .npy file describes itself", path.display()).into());
+        }
+        let h = npy::read_header(path)?;
+        (h.descr, Some(h.shape), h.data_offset, h.fortran_order)
+    } else {
+        let dtype = o.dtype.as_deref().ok_or_else(|| format!("{} is not a .npy file: give its --dtype (and --shape, --offset)", path.display()))?;
+        let shape = o.shape.as_deref().map(parse_shape).transpose()?;
+        (Dtype::parse(dtype)?.descr(), shape, o.offset.unwrap_or(0), o.order.as_deref().map(parse_order).transpose()?.unwrap_or(false))
+    };
+    let size = Dtype::parse(&descr)?.size;
+    let mut opts = MmapOptions::new();
+    opts.offset(offset);
+    macro_rules! map {
+        ($t:ty, $v:ident) => {{
+            // SAFETY: the command only reads the mapping's pages' state and values while it
+            // runs; a concurrent truncation by another process is the one hazard, as for vmtouch.
+            let m: MmapArray<$t, IxDyn> = unsafe {
+                match &shape {
+                    Some(s) => opts.map_path(path, IxDyn(s).set_f(fortran))?,
+                    None => opts.map_path_1d::<$t>(path)?.into_dyn(),
+                }
+            };
+            Inner::$v(m)
+        }};
+    }
+    let inner = match size {
+        1 => map!(u8, B1),
+        2 => map!(u16, B2),
+        4 => map!(u32, B4),
+        8 => map!(u64, B8),
+        16 => map!([u64; 2], B16),
+        n => return Err(format!("dtype {descr}: {n}-byte elements are not supported").into()),
+    };
+    Ok(AnyArray { inner, descr, data_offset: offset, fortran })
+}
+
+/// Creates a zero-filled .npy file.
+pub fn create(path: &Path, dtype: &str, shape: &[usize], fortran: bool) -> Res<()> {
+    let d = Dtype::parse(dtype)?;
+    if !d.little_endian && d.size > 1 {
+        return Err(format!("dtype {dtype}: ndmmap creates native little-endian files; use {}", Dtype { little_endian: true, ..d }.descr()).into());
+    }
+    let sh = IxDyn(shape).set_f(fortran);
+    // SAFETY: the file is created here and dropped at once.
+    unsafe {
+        match (d.kind, d.size) {
+            ('u', 1) => drop(npy::create::<u8, IxDyn, _>(path, sh)?),
+            ('u', 2) => drop(npy::create::<u16, IxDyn, _>(path, sh)?),
+            ('u', 4) => drop(npy::create::<u32, IxDyn, _>(path, sh)?),
+            ('u', 8) => drop(npy::create::<u64, IxDyn, _>(path, sh)?),
+            ('i', 1) => drop(npy::create::<i8, IxDyn, _>(path, sh)?),
+            ('i', 2) => drop(npy::create::<i16, IxDyn, _>(path, sh)?),
+            ('i', 4) => drop(npy::create::<i32, IxDyn, _>(path, sh)?),
+            ('i', 8) => drop(npy::create::<i64, IxDyn, _>(path, sh)?),
+            ('f', 4) => drop(npy::create::<f32, IxDyn, _>(path, sh)?),
+            ('f', 8) => drop(npy::create::<f64, IxDyn, _>(path, sh)?),
+            ('c', 8) => drop(npy::create::<num_complex::Complex<f32>, IxDyn, _>(path, sh)?),
+            ('c', 16) => drop(npy::create::<num_complex::Complex<f64>, IxDyn, _>(path, sh)?),
+            _ => return Err(format!("dtype {dtype}: no Rust element type for it (bool, float16 and float128 are not supported)").into()),
+        }
+    }
+    Ok(())
+}
+
+/// Splits a slice into up to `max` consecutive blocks along its first ranged axis, so that
+/// long operations can report progress.
+pub fn blocks(a: &AnyArray, elems: &[SliceInfoElem], max: usize) -> Res<Vec<Vec<SliceInfoElem>>> {
+    let shape = a.shape();
+    let mut full: Vec<SliceInfoElem> = elems.to_vec();
+    while full.len() < shape.len() {
+        full.push(SliceInfoElem::from(..));
+    }
+    let Some((axis, start, end, step)) = full.iter().enumerate().find_map(|(k, e)| match *e {
+        SliceInfoElem::Slice { start, end, step } if step > 0 => Some((k, start, end.unwrap_or(shape[k] as isize), step)),
+        _ => None,
+    }) else {
+        return Ok(vec![full]);
+    };
+    let count = ((end - start).max(0) as usize).div_ceil(step as usize);
+    let per = count.div_ceil(max.max(1)).max(1);
+    Ok((0..count)
+        .step_by(per)
+        .map(|i| {
+            let mut b = full.clone();
+            let s = start + (i * step as usize) as isize;
+            let e = (start + ((i + per) * step as usize) as isize).min(end);
+            b[axis] = SliceInfoElem::Slice { start: s, end: Some(e), step };
+            b
+        })
+        .collect())
+}
+
+/// Reads every element of a view, so every page it touches is faulted in.
+pub fn read_all<T: Copy>(v: &ArrayViewD<'_, T>) {
+    v.iter().for_each(|x| {
+        std::hint::black_box(*x);
+    });
+}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+
+extern "C" fn on_signal(_: libc::c_int) {
+    STOP.store(true, Ordering::SeqCst);
+}
+
+/// Blocks until SIGINT or SIGTERM.
+pub fn wait_for_signal() {
+    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler);
+        libc::signal(libc::SIGTERM, handler);
+    }
+    while !STOP.load(Ordering::SeqCst) {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}

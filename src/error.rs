@@ -304,7 +304,10 @@ impl fmt::Display for Error {
                 "the file holds a {found}-dimensional array but a {expected}-dimensional one was asked; \
                  use ndarray::IxDyn to accept any"
             ),
-            Error::Npy { path: Some(p), reason } => write!(f, "`{}`: {reason}", p.display()),
+            Error::Npy {
+                path: Some(p),
+                reason,
+            } => write!(f, "`{}`: {reason}", p.display()),
             Error::Npy { path: None, reason } => f.write_str(reason),
         }
     }

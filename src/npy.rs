@@ -211,6 +211,9 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<Header> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io("open", Some(path), e))?;
     check_file_type(&meta, Some(path))?;
     let file = File::open(path).map_err(|e| Error::io("open", Some(path), e))?;
+    // Read only the header's pages: no readahead into the data, whose residency the caller
+    // may be about to measure. (A hint: failure changes nothing.)
+    let _ = crate::sys::fadvise(&file, 0, 0, crate::sys::FileAdvice::Random);
     read_header_from(&file, path)
 }
 

@@ -10,7 +10,8 @@ pub fn width() -> usize {
     // SAFETY: TIOCGWINSZ writes a winsize we own; on a non-tty it fails and we fall back.
     let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
     // SAFETY: as above.
-    if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_col > 0 {
+    if unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0 && ws.ws_col > 0
+    {
         return ws.ws_col as usize;
     }
     80
@@ -48,7 +49,11 @@ pub fn human(bytes: u64) -> String {
         v /= 1024.0;
         u += 1;
     }
-    if u == 0 { format!("{bytes} B") } else { format!("{v:.1} {}", units[u]) }
+    if u == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
 }
 
 /// A progress bar on stderr when it is a terminal, none otherwise.

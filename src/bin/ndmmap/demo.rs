@@ -34,13 +34,25 @@ pub fn run(mib: usize) -> Res<()> {
     }
     w.msync(ndmmap::Sync::Sync)?;
     drop(w);
-    println!("created {} : {rows} x {cols} f64 ({}) in {:.2?}", path.display(), chart::human((rows * cols * 8) as u64), t.elapsed());
+    println!(
+        "created {} : {rows} x {cols} f64 ({}) in {:.2?}",
+        path.display(),
+        chart::human((rows * cols * 8) as u64),
+        t.elapsed()
+    );
 
     // SAFETY: as above.
     let a = unsafe { npy::open::<f64, Ix2>(&path)? };
     a.evict()?;
     let span = a.page_span();
-    println!("dtype <f8, shape {:?}, order {:?}, data at byte {}, {} pages of {} bytes", a.shape(), a.order(), a.offset(), span.page_count, span.page_size);
+    println!(
+        "dtype <f8, shape {:?}, order {:?}, data at byte {}, {} pages of {} bytes",
+        a.shape(),
+        a.order(),
+        a.offset(),
+        span.page_count,
+        span.page_size
+    );
     show("after eviction", &a, width)?;
 
     let (s1, s2) = (rows / 10..rows / 4, rows * 3 / 5..rows * 2 / 3);
@@ -66,7 +78,10 @@ pub fn run(mib: usize) -> Res<()> {
     show("after the reductions", &a, width)?;
     let cs = a.cachestat()?;
     if let (Some(d), Some(e)) = (cs.dirty, cs.evicted) {
-        println!("cachestat: {} resident, {d} dirty, {e} evicted pages", cs.resident);
+        println!(
+            "cachestat: {} resident, {d} dirty, {e} evicted pages",
+            cs.resident
+        );
     }
     println!("\nremoved {}", dir.0.display());
     Ok(())
@@ -79,6 +94,11 @@ fn show(what: &str, a: &ndmmap::MmapArray<f64, Ix2>, width: usize) -> Res<()> {
         println!("\nresidency per row, {what}:");
     }
     println!("{}", chart::bar(&rows, width));
-    println!("{}/{} pages resident ({:.1}%)", r.resident, r.total, 100.0 * r.fraction());
+    println!(
+        "{}/{} pages resident ({:.1}%)",
+        r.resident,
+        r.total,
+        100.0 * r.fraction()
+    );
     Ok(())
 }

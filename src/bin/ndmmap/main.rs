@@ -116,22 +116,40 @@ fn run(cmd: Cmd) -> Res<()> {
     match cmd {
         Cmd::Demo { mib } => demo::run(mib),
         Cmd::Info { file, json } => info(&file, json),
-        Cmd::Residency { file, axis, part, json } => residency(&file, axis, part.slice.as_deref(), json),
+        Cmd::Residency {
+            file,
+            axis,
+            part,
+            json,
+        } => residency(&file, axis, part.slice.as_deref(), json),
         Cmd::Touch { file, part } => touch(&file, part.slice.as_deref()),
         Cmd::Evict { file, part } => {
             let a = open::open(&file)?;
             let elems = a.slice_elems(part.slice.as_deref())?;
             open::with!(a, m => m.evict_slice(&elems))?;
             let r = open::with!(a, m => m.residency_slice(&elems))?;
-            println!("evicted: {} of {} pages still resident (dirty or mapped pages stay)", r.resident, r.total);
+            println!(
+                "evicted: {} of {} pages still resident (dirty or mapped pages stay)",
+                r.resident, r.total
+            );
             Ok(())
         }
         Cmd::Lock { file, part } => lock(&file, part.slice.as_deref()),
-        Cmd::Create { file, dtype, shape, order } => {
+        Cmd::Create {
+            file,
+            dtype,
+            shape,
+            order,
+        } => {
             let shape = open::parse_shape(&shape)?;
             let fortran = open::parse_order(&order)?;
             open::create(&file, &dtype, &shape, fortran)?;
-            println!("created {} ({dtype}, shape {:?}, order {})", file.display(), shape, if fortran { "F" } else { "C" });
+            println!(
+                "created {} ({dtype}, shape {:?}, order {})",
+                file.display(),
+                shape,
+                if fortran { "F" } else { "C" }
+            );
             Ok(())
         }
     }
@@ -169,14 +187,27 @@ fn info(file: &FileOpts, json: bool) -> Res<()> {
     println!("shape        {:?}", a.shape());
     println!("order        {}", a.order_str());
     println!("data offset  {} bytes", a.data_offset);
-    println!("data         {} bytes ({})", nbytes, chart::human(nbytes as u64));
+    println!(
+        "data         {} bytes ({})",
+        nbytes,
+        chart::human(nbytes as u64)
+    );
     println!("page size    {} bytes", span.page_size);
-    println!("lead         {} bytes of the first page lie before element 0", span.lead);
+    println!(
+        "lead         {} bytes of the first page lie before element 0",
+        span.lead
+    );
     println!("pages        {}", span.page_count);
-    let pct = if span.page_count == 0 { 100.0 } else { 100.0 * resident as f64 / span.page_count as f64 };
+    let pct = if span.page_count == 0 {
+        100.0
+    } else {
+        100.0 * resident as f64 / span.page_count as f64
+    };
     println!("resident     {resident} pages ({pct:.1}%)");
     match (cs.dirty, cs.writeback, cs.evicted) {
-        (Some(d), Some(w), Some(e)) => println!("cachestat    dirty {d}, writeback {w}, evicted {e}"),
+        (Some(d), Some(w), Some(e)) => {
+            println!("cachestat    dirty {d}, writeback {w}, evicted {e}")
+        }
         _ => println!("cachestat    not available (kernel before 6.5); counts from mincore"),
     }
     Ok(())
@@ -211,9 +242,18 @@ fn residency(file: &FileOpts, axis: usize, slice: Option<&str>, json: bool) -> R
     }
     let (res, tot) = (part.resident, part.total);
     let pct = 100.0 * part.fraction();
-    println!("{}  {} {:?}  axis {axis}{}", file.file.display(), a.descr, a.shape(), slice.map(|s| format!("  slice [{s}]")).unwrap_or_default());
+    println!(
+        "{}  {} {:?}  axis {axis}{}",
+        file.file.display(),
+        a.descr,
+        a.shape(),
+        slice.map(|s| format!("  slice [{s}]")).unwrap_or_default()
+    );
     println!("{}", chart::bar(&fractions, chart::width()));
-    println!("{} slices, {res}/{tot} pages resident ({pct:.1}%)", fractions.len());
+    println!(
+        "{} slices, {res}/{tot} pages resident ({pct:.1}%)",
+        fractions.len()
+    );
     Ok(())
 }
 
@@ -250,6 +290,7 @@ fn touch(file: &FileOpts, slice: Option<&str>) -> Res<()> {
 fn lock(file: &FileOpts, slice: Option<&str>) -> Res<()> {
     let a = open::open(file)?;
     let elems = a.slice_elems(slice)?;
+    open::catch_signals();
     open::with!(a, m => m.mlock_slice(ndmmap::Lock::Now, &elems))?;
     let r = open::with!(a, m => m.residency_slice(&elems))?;
     let ps = open::with!(a, m => m.page_span().page_size);

@@ -6,7 +6,6 @@ use clap::Args;
 use ndarray::{ArrayViewD, IxDyn, ShapeBuilder, SliceInfoElem};
 use ndmmap::npy::{self, Dtype};
 use ndmmap::{MmapArray, MmapOptions};
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -87,7 +86,11 @@ pub fn parse_shape(s: &str) -> Res<Vec<usize>> {
     }
     s.split(',')
         .filter(|p| !p.trim().is_empty())
-        .map(|p| p.trim().parse::<usize>().map_err(|_| format!("shape {s:?}: {p:?} is not a non-negative integer").into()))
+        .map(|p| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("shape {s:?}: {p:?} is not a non-negative integer").into())
+        })
         .collect()
 }
 
@@ -99,33 +102,53 @@ pub fn parse_order(s: &str) -> Res<bool> {
     }
 }
 
+/// Judged by the name only: reading the file to sniff it would load its first pages into the
+/// page cache that the command is about to measure.
 fn is_npy(path: &Path) -> bool {
-    if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("npy")) {
-        return true;
-    }
-    // Sniff the magic only of regular files (opening a FIFO would block).
-    let regular = std::fs::metadata(path).is_ok_and(|m| m.is_file());
-    let mut magic = [0u8; 6];
-    regular && std::fs::File::open(path).and_then(|mut f| f.read_exact(&mut magic)).is_ok() && &magic == b"\x93NUMPY"
+    path.extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
 /// Opens a file read-only as described by `o`.
 pub fn open(o: &FileOpts) -> Res<AnyArray> {
     let path = &o.file;
-    let meta = std::fs::metadata(path).map_err(|e| ndmmap::Error::Io { what: "open", path: Some(path.clone()), source: e })?;
+    let meta = std::fs::metadata(path).map_err(|e| ndmmap::Error::Io {
+        what: "open",
+        path: Some(path.clone()),
+        source: e,
+    })?;
     if meta.is_dir() {
-        return Err(ndmmap::Error::IsDirectory { path: Some(path.clone()) }.into());
+        return Err(ndmmap::Error::IsDirectory {
+            path: Some(path.clone()),
+        }
+        .into());
     }
-    let (descr, shape, offset, fortran) = if is_npy(path) {
+    // With --dtype the file is raw; without, it must describe itself.
+    let (descr, shape, offset, fortran) = if o.dtype.is_none() || is_npy(path) {
         if o.dtype.is_some() || o.shape.is_some() || o.offset.is_some() || o.order.is_some() {
             return Err(format!("{}: --dtype, --shape, --offset and --order are for raw files; a .npy file describes itself", path.display()).into());
         }
-        let h = npy::read_header(path)?;
+        let h = npy::read_header(path).map_err(|e| -> Box<dyn std::error::Error> {
+            if o.dtype.is_none() && !is_npy(path) {
+                format!("{e}; for a raw file give --dtype (and --shape, --offset)").into()
+            } else {
+                e.into()
+            }
+        })?;
         (h.descr, Some(h.shape), h.data_offset, h.fortran_order)
     } else {
-        let dtype = o.dtype.as_deref().ok_or_else(|| format!("{} is not a .npy file: give its --dtype (and --shape, --offset)", path.display()))?;
+        let dtype = o.dtype.as_deref().unwrap_or_default();
         let shape = o.shape.as_deref().map(parse_shape).transpose()?;
-        (Dtype::parse(dtype)?.descr(), shape, o.offset.unwrap_or(0), o.order.as_deref().map(parse_order).transpose()?.unwrap_or(false))
+        (
+            Dtype::parse(dtype)?.descr(),
+            shape,
+            o.offset.unwrap_or(0),
+            o.order
+                .as_deref()
+                .map(parse_order)
+                .transpose()?
+                .unwrap_or(false),
+        )
     };
     let size = Dtype::parse(&descr)?.size;
     let mut opts = MmapOptions::new();
@@ -151,14 +174,27 @@ pub fn open(o: &FileOpts) -> Res<AnyArray> {
         16 => map!([u64; 2], B16),
         n => return Err(format!("dtype {descr}: {n}-byte elements are not supported").into()),
     };
-    Ok(AnyArray { inner, descr, data_offset: offset, fortran })
+    Ok(AnyArray {
+        inner,
+        descr,
+        data_offset: offset,
+        fortran,
+    })
 }
 
 /// Creates a zero-filled .npy file.
 pub fn create(path: &Path, dtype: &str, shape: &[usize], fortran: bool) -> Res<()> {
     let d = Dtype::parse(dtype)?;
     if !d.little_endian && d.size > 1 {
-        return Err(format!("dtype {dtype}: ndmmap creates native little-endian files; use {}", Dtype { little_endian: true, ..d }.descr()).into());
+        return Err(format!(
+            "dtype {dtype}: ndmmap creates native little-endian files; use {}",
+            Dtype {
+                little_endian: true,
+                ..d
+            }
+            .descr()
+        )
+        .into());
     }
     let sh = IxDyn(shape).set_f(fortran);
     // SAFETY: the file is created here and dropped at once.
@@ -191,7 +227,9 @@ pub fn blocks(a: &AnyArray, elems: &[SliceInfoElem], max: usize) -> Res<Vec<Vec<
         full.push(SliceInfoElem::from(..));
     }
     let Some((axis, start, end, step)) = full.iter().enumerate().find_map(|(k, e)| match *e {
-        SliceInfoElem::Slice { start, end, step } if step > 0 => Some((k, start, end.unwrap_or(shape[k] as isize), step)),
+        SliceInfoElem::Slice { start, end, step } if step > 0 => {
+            Some((k, start, end.unwrap_or(shape[k] as isize), step))
+        }
         _ => None,
     }) else {
         return Ok(vec![full]);
@@ -204,7 +242,11 @@ pub fn blocks(a: &AnyArray, elems: &[SliceInfoElem], max: usize) -> Res<Vec<Vec<
             let mut b = full.clone();
             let s = start + (i * step as usize) as isize;
             let e = (start + ((i + per) * step as usize) as isize).min(end);
-            b[axis] = SliceInfoElem::Slice { start: s, end: Some(e), step };
+            b[axis] = SliceInfoElem::Slice {
+                start: s,
+                end: Some(e),
+                step,
+            };
             b
         })
         .collect())
@@ -223,14 +265,18 @@ extern "C" fn on_signal(_: libc::c_int) {
     STOP.store(true, Ordering::SeqCst);
 }
 
-/// Blocks until SIGINT or SIGTERM.
-pub fn wait_for_signal() {
+/// Catches SIGINT and SIGTERM from now on, for [`wait_for_signal`].
+pub fn catch_signals() {
     let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
     // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
     unsafe {
         libc::signal(libc::SIGINT, handler);
         libc::signal(libc::SIGTERM, handler);
     }
+}
+
+/// Blocks until SIGINT or SIGTERM (after [`catch_signals`]).
+pub fn wait_for_signal() {
     while !STOP.load(Ordering::SeqCst) {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }

@@ -7,16 +7,27 @@ use ndarray::SliceInfoElem;
 pub fn parse(spec: &str, shape: &[usize]) -> Result<Vec<SliceInfoElem>, String> {
     let parts: Vec<&str> = spec.split(',').map(str::trim).collect();
     if parts.len() > shape.len() {
-        return Err(format!("slice {spec:?} has {} indices but the array has {} dimensions", parts.len(), shape.len()));
+        return Err(format!(
+            "slice {spec:?} has {} indices but the array has {} dimensions",
+            parts.len(),
+            shape.len()
+        ));
     }
-    parts.iter().zip(shape).enumerate().map(|(axis, (p, &n))| one(p, n, axis).map_err(|e| format!("slice {spec:?}: {e}"))).collect()
+    parts
+        .iter()
+        .zip(shape)
+        .enumerate()
+        .map(|(axis, (p, &n))| one(p, n, axis).map_err(|e| format!("slice {spec:?}: {e}")))
+        .collect()
 }
 
 fn int(s: &str) -> Result<Option<isize>, String> {
     if s.is_empty() {
         return Ok(None);
     }
-    s.parse::<isize>().map(Some).map_err(|_| format!("{s:?} is not an integer"))
+    s.parse::<isize>()
+        .map(Some)
+        .map_err(|_| format!("{s:?} is not an integer"))
 }
 
 fn one(p: &str, n: usize, axis: usize) -> Result<SliceInfoElem, String> {
@@ -28,7 +39,9 @@ fn one(p: &str, n: usize, axis: usize) -> Result<SliceInfoElem, String> {
         let i = int(p)?.ok_or(format!("empty index for axis {axis}"))?;
         let abs = if i < 0 { i + n } else { i };
         if !(0..n).contains(&abs) {
-            return Err(format!("index {i} is out of bounds for axis {axis} with size {n}"));
+            return Err(format!(
+                "index {i} is out of bounds for axis {axis} with size {n}"
+            ));
         }
         return Ok(SliceInfoElem::Index(abs));
     }
@@ -42,16 +55,36 @@ fn one(p: &str, n: usize, axis: usize) -> Result<SliceInfoElem, String> {
     }
     let adj = |x: isize| if x < 0 { x + n } else { x };
     let (start, stop) = (int(f[0])?, int(f[1])?);
-    let empty = SliceInfoElem::Slice { start: 0, end: Some(0), step: 1 };
+    let empty = SliceInfoElem::Slice {
+        start: 0,
+        end: Some(0),
+        step: 1,
+    };
     if step > 0 {
         let s = start.map_or(0, |x| adj(x).clamp(0, n));
         let e = stop.map_or(n, |x| adj(x).clamp(0, n));
-        Ok(if e <= s { empty } else { SliceInfoElem::Slice { start: s, end: Some(e), step } })
+        Ok(if e <= s {
+            empty
+        } else {
+            SliceInfoElem::Slice {
+                start: s,
+                end: Some(e),
+                step,
+            }
+        })
     } else {
         // numpy walks down from `start`; ndarray walks a range from its end: convert.
         let s = start.map_or(n - 1, |x| adj(x).clamp(-1, n - 1));
         let e = stop.map_or(-1, |x| adj(x).clamp(-1, n - 1));
-        Ok(if s <= e { empty } else { SliceInfoElem::Slice { start: e + 1, end: Some(s + 1), step } })
+        Ok(if s <= e {
+            empty
+        } else {
+            SliceInfoElem::Slice {
+                start: e + 1,
+                end: Some(s + 1),
+                step,
+            }
+        })
     }
 }
 

@@ -288,28 +288,23 @@ impl<T: Pod> MmapArray<T, ndarray::IxDyn> {
         };
         let dim = D2::from_dimension(&self.dim).ok_or_else(fail)?;
         let strides = D2::from_dimension(&self.strides).ok_or_else(fail)?;
-        Ok(MmapArray {
-            backing: self.backing,
-            dim,
-            strides,
-            mode: self.mode,
-            file: self.file,
-            path: self.path,
-            offset: self.offset,
-            readable: self.readable,
-            writable: self.writable,
-            _elem: PhantomData,
-        })
+        Ok(self.with_dim(dim, strides))
     }
 }
 
 impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// Converts to a dynamic-dimensional array.
     pub fn into_dyn(self) -> MmapArray<T, ndarray::IxDyn> {
+        let (dim, strides) = (self.dim.clone().into_dyn(), self.strides.clone().into_dyn());
+        self.with_dim(dim, strides)
+    }
+
+    /// The same mapping under another dimension type (same shape and strides).
+    fn with_dim<D2: Dimension>(self, dim: D2, strides: D2) -> MmapArray<T, D2> {
         MmapArray {
             backing: self.backing,
-            dim: self.dim.into_dyn(),
-            strides: self.strides.into_dyn(),
+            dim,
+            strides,
             mode: self.mode,
             file: self.file,
             path: self.path,

@@ -155,6 +155,35 @@ fn run(cmd: Cmd) -> Res<()> {
     }
 }
 
+/// The keys every `--json` output shares.
+fn describe(
+    a: &open::AnyArray,
+    file: &FileOpts,
+) -> Res<serde_json::Map<String, serde_json::Value>> {
+    let span = open::with!(a, m => m.page_span());
+    Ok(serde_json::Map::from_iter([
+        (
+            "path".to_string(),
+            serde_json::json!(file.file.display().to_string()),
+        ),
+        ("dtype".into(), serde_json::json!(a.descr)),
+        ("shape".into(), serde_json::json!(a.shape())),
+        ("order".into(), serde_json::json!(a.order_str())),
+        ("data_offset".into(), serde_json::json!(a.data_offset)),
+        (
+            "nbytes".into(),
+            serde_json::json!(open::with!(a, m => m.nbytes())),
+        ),
+        ("page_size".into(), serde_json::json!(span.page_size)),
+        ("lead".into(), serde_json::json!(span.lead)),
+        ("pages".into(), serde_json::json!(span.page_count)),
+        (
+            "resident_pages".into(),
+            serde_json::json!(open::with!(a, m => m.residency())?.resident),
+        ),
+    ]))
+}
+
 fn info(file: &FileOpts, json: bool) -> Res<()> {
     let a = open::open(file)?;
     let span = open::with!(a, m => m.page_span());
@@ -162,23 +191,21 @@ fn info(file: &FileOpts, json: bool) -> Res<()> {
     let resident = open::with!(a, m => m.residency())?.resident;
     let nbytes = open::with!(a, m => m.nbytes());
     if json {
-        let v = serde_json::json!({
-            "path": file.file.display().to_string(),
-            "dtype": a.descr,
-            "shape": a.shape(),
-            "order": a.order_str(),
-            "data_offset": a.data_offset,
-            "nbytes": nbytes,
-            "page_size": span.page_size,
-            "lead": span.lead,
-            "pages": span.page_count,
-            "resident_pages": resident,
-            "cachestat": cs.source == ndmmap::CountSource::Cachestat,
-            "dirty_pages": cs.dirty,
-            "writeback_pages": cs.writeback,
-            "evicted_pages": cs.evicted,
-            "recently_evicted_pages": cs.recently_evicted,
-        });
+        let mut v = describe(&a, file)?;
+        v.extend([
+            (
+                "cachestat".into(),
+                serde_json::json!(cs.source == ndmmap::CountSource::Cachestat),
+            ),
+            ("dirty_pages".into(), serde_json::json!(cs.dirty)),
+            ("writeback_pages".into(), serde_json::json!(cs.writeback)),
+            ("evicted_pages".into(), serde_json::json!(cs.evicted)),
+            (
+                "recently_evicted_pages".into(),
+                serde_json::json!(cs.recently_evicted),
+            ),
+        ]);
+        let v = serde_json::Value::Object(v);
         println!("{v}");
         return Ok(());
     }
@@ -219,24 +246,14 @@ fn residency(file: &FileOpts, axis: usize, slice: Option<&str>, json: bool) -> R
     let counts = open::with!(a, m => m.residency_counts_along_slice(&elems, Axis(axis)))?;
     let fractions: Vec<f64> = counts.iter().map(ndmmap::Residency::fraction).collect();
     let part = open::with!(a, m => m.residency_slice(&elems))?;
-    let whole = open::with!(a, m => m.residency())?;
-    let span = open::with!(a, m => m.page_span());
     if json {
-        let v = serde_json::json!({
-            "path": file.file.display().to_string(),
-            "dtype": a.descr,
-            "shape": a.shape(),
-            "order": a.order_str(),
-            "data_offset": a.data_offset,
-            "nbytes": open::with!(a, m => m.nbytes()),
-            "page_size": span.page_size,
-            "lead": span.lead,
-            "pages": span.page_count,
-            "resident_pages": whole.resident,
-            "axis": axis,
-            "slice": slice,
-            "slices": fractions,
-        });
+        let mut v = describe(&a, file)?;
+        v.extend([
+            ("axis".into(), serde_json::json!(axis)),
+            ("slice".into(), serde_json::json!(slice)),
+            ("slices".into(), serde_json::json!(fractions)),
+        ]);
+        let v = serde_json::Value::Object(v);
         println!("{v}");
         return Ok(());
     }

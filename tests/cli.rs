@@ -33,7 +33,7 @@ fn npy_file(dir: &Path, rows: usize) -> std::path::PathBuf {
 
 #[test]
 fn create_then_info_json_matches_the_library() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = dir.path().join("c.npy");
     let ps = p.to_str().unwrap();
     ndmmap()
@@ -68,7 +68,7 @@ fn create_then_info_json_matches_the_library() {
 
 #[test]
 fn residency_reports_the_rows_the_test_loaded() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let ps = page();
     // Raw file, rows of exactly one page, at offset 0: row i is file page i.
     let p = file_with(dir.path(), "r.bin", &pattern(32 * ps));
@@ -147,7 +147,7 @@ fn residency_reports_the_rows_the_test_loaded() {
 
 #[test]
 fn touch_and_evict_a_slice() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = npy_file(dir.path(), 64);
     let path = p.to_str().unwrap();
     cold(&p);
@@ -181,7 +181,7 @@ impl Drop for Reap {
 #[test]
 fn lock_holds_until_interrupted() {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = npy_file(dir.path(), 16);
     let mut child = Reap(
         std::process::Command::new(assert_cmd::cargo::cargo_bin("ndmmap"))
@@ -213,7 +213,7 @@ fn lock_holds_until_interrupted() {
 
 #[test]
 fn demo_runs_and_cleans_up() {
-    let tmp = tempfile::tempdir().unwrap();
+    let tmp = tmpdir();
     let out = ndmmap()
         .args(["demo", "--mib", "8"])
         .env("TMPDIR", tmp.path())
@@ -256,7 +256,7 @@ fn fails(args: &[&str], needle: &str) {
 
 #[test]
 fn bad_input_is_one_clear_line_and_status_one() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let d = dir.path().to_str().unwrap();
     let missing = format!("{d}/missing.npy");
     fails(&["info", &missing], "No such file");

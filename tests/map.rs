@@ -18,7 +18,7 @@ fn le_f64(bytes: &[u8]) -> Vec<f64> {
 
 #[test]
 fn read_only_map_sees_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let data: Vec<f64> = (0..12).map(|i| i as f64 * 0.5).collect();
     let p = file_with(dir.path(), "a.bin", bytemuck::cast_slice(&data));
     let a = unsafe {
@@ -36,7 +36,7 @@ fn read_only_map_sees_the_file() {
 
 #[test]
 fn no_mutable_view_of_a_read_only_map() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "a.bin", &[0; 64]);
     let mut a = unsafe { MmapOptions::new().map_path::<u8, Ix1, _>(&p, 64).unwrap() };
     assert!(matches!(a.view_mut(), Err(Error::NotWritable { .. })));
@@ -45,7 +45,7 @@ fn no_mutable_view_of_a_read_only_map() {
 
 #[test]
 fn read_write_map_writes_reach_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "a.bin", &[0; 80]);
     let mut a = unsafe {
         MmapOptions::new()
@@ -75,7 +75,7 @@ fn read_write_map_writes_reach_the_file() {
 
 #[test]
 fn copy_on_write_never_changes_the_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let orig = pattern(3 * PAGE);
     let p = file_with(dir.path(), "a.bin", &orig);
     let mut a = unsafe {
@@ -95,7 +95,7 @@ fn copy_on_write_never_changes_the_file() {
 
 #[test]
 fn copy_on_write_needs_no_write_permission_and_cannot_grow() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "a.bin", &[1; 16]);
     let f = File::open(&p).unwrap();
     let mut a = unsafe {
@@ -126,7 +126,7 @@ fn copy_on_write_needs_no_write_permission_and_cannot_grow() {
 
 #[test]
 fn default_offset_is_the_stream_position() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let mut bytes = b"HEADER16bytes...".to_vec();
     bytes.extend(bytemuck::cast_slice::<u32, u8>(&[10, 20, 30, 40]));
     let p = file_with(dir.path(), "h.bin", &bytes);
@@ -162,7 +162,7 @@ fn default_offset_is_the_stream_position() {
 
 #[test]
 fn fortran_order_maps_column_major() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let data: Vec<i32> = (0..24).collect();
     let p = file_with(dir.path(), "f.bin", bytemuck::cast_slice(&data));
     let a = unsafe {
@@ -179,7 +179,7 @@ fn fortran_order_maps_column_major() {
 
 #[test]
 fn dynamic_dimensions() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "d.bin", &pattern(60));
     let a = unsafe {
         MmapOptions::new()
@@ -201,7 +201,7 @@ fn dynamic_dimensions() {
 
 #[test]
 fn writable_file_grows_sparse_to_fit() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "g.bin", &[7; 10]);
     let n = 1 << 20;
     let mut a = unsafe {
@@ -231,7 +231,7 @@ fn writable_file_grows_sparse_to_fit() {
 #[test]
 fn preallocate_allocates_the_blocks() {
     use std::os::unix::fs::MetadataExt;
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = dir.path().join("pre.bin");
     let n = 4 << 20;
     let _a = unsafe {
@@ -252,7 +252,7 @@ fn preallocate_allocates_the_blocks() {
 
 #[test]
 fn grow_off_or_read_only_short_file_is_an_error_naming_both_lengths() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "s.bin", &[0; 100]);
     let e = unsafe {
         MmapOptions::new()
@@ -294,7 +294,7 @@ fn grow_off_or_read_only_short_file_is_an_error_naming_both_lengths() {
 
 #[test]
 fn offset_past_the_end_of_a_read_only_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "s.bin", &[0; 100]);
     let e = unsafe { MmapOptions::new().offset(200).map_path_1d::<u8>(&p) }.unwrap_err();
     assert!(
@@ -325,7 +325,7 @@ fn offset_past_the_end_of_a_read_only_file() {
 
 #[test]
 fn trailing_bytes_without_a_shape_are_an_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "t.bin", &[0; 20]);
     let e = unsafe { MmapOptions::new().map_path_1d::<f64>(&p) }.unwrap_err();
     assert!(
@@ -343,7 +343,7 @@ fn trailing_bytes_without_a_shape_are_an_error() {
 
 #[test]
 fn misaligned_offset_is_an_error() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "m.bin", &[0; 64]);
     let e = unsafe { MmapOptions::new().offset(4).map_path::<f64, Ix1, _>(&p, 2) }.unwrap_err();
     assert!(
@@ -364,7 +364,7 @@ fn misaligned_offset_is_an_error() {
 
 #[test]
 fn missing_path_directory_and_fifo_are_clear_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let missing = dir.path().join("nope.bin");
     let e = unsafe { MmapOptions::new().map_path_1d::<u8>(&missing) }.unwrap_err();
     assert!(
@@ -405,7 +405,7 @@ fn missing_path_directory_and_fifo_are_clear_errors() {
 
 #[test]
 fn writable_map_of_a_read_only_handle_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "r.bin", &[0; 64]);
     let f = File::open(&p).unwrap();
     let e = unsafe {
@@ -432,7 +432,7 @@ fn writable_map_of_a_read_only_handle_is_refused() {
 
 #[test]
 fn overflowing_shapes_and_zero_sized_types_are_errors() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "o.bin", &[0; 64]);
     let e =
         unsafe { MmapOptions::new().map_path::<u64, Ix2, _>(&p, (usize::MAX / 2, 3)) }.unwrap_err();
@@ -464,7 +464,7 @@ fn overflowing_shapes_and_zero_sized_types_are_errors() {
 
 #[test]
 fn empty_files_zero_length_and_zero_dimensional_arrays() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "e.bin", &[]);
     let a = unsafe { MmapOptions::new().map_path_1d::<f64>(&p).unwrap() };
     assert!(a.is_empty());
@@ -493,7 +493,7 @@ fn empty_files_zero_length_and_zero_dimensional_arrays() {
 
 #[test]
 fn map_flags() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "flags.bin", &pattern(1 << 20));
     let a = unsafe {
         MmapOptions::new()
@@ -519,7 +519,7 @@ fn map_flags() {
 
 #[test]
 fn create_option_makes_a_new_file() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = dir.path().join("new.bin");
     let e = unsafe {
         MmapOptions::new()
@@ -582,7 +582,7 @@ fn private_anonymous_maps_are_not_shared() {
 
 #[test]
 fn msync_makes_writes_survive_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = dir.path().join("durable.bin");
     let n = 3 * PAGE + 123;
     let want = pattern(n);
@@ -615,7 +615,7 @@ fn msync_makes_writes_survive_sigkill() {
 
 #[test]
 fn every_unaligned_u8_offset_maps_the_right_bytes() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let bytes = pattern(3 * PAGE);
     let p = file_with(dir.path(), "u.bin", &bytes);
     let f = File::open(&p).unwrap();
@@ -639,7 +639,7 @@ fn every_unaligned_u8_offset_maps_the_right_bytes() {
 
 #[test]
 fn unaligned_multiples_of_eight_map_f64() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let vals: Vec<f64> = (0..3000).map(|i| i as f64).collect();
     let p = file_with(dir.path(), "f.bin", bytemuck::cast_slice(&vals));
     for off in (8..=2 * PAGE + 8).step_by(8).filter(|o| o % PAGE != 0) {
@@ -680,7 +680,7 @@ proptest! {
         fortran in any::<bool>(),
         off_elems in 0u64..1100,
     ) {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = tmpdir();
         let n: usize = shape.iter().product();
         let arr = Array::from_shape_vec(IxDyn(&shape).set_f(fortran), (0..n).map(|i| i as f64 * 1.25 - 3.0).collect()).unwrap();
         // Write the array's elements in its own memory order after `off_elems` f64s of filler.

@@ -126,7 +126,7 @@ fn protect_changes_what_views_and_the_os_allow() {
 
 #[test]
 fn a_read_only_map_cannot_be_made_writable() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = file_with(dir.path(), "ro.bin", &[1; 4096]);
     let mut a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
     assert!(matches!(
@@ -187,7 +187,7 @@ fn safe_advice_keeps_contents() {
 
 #[test]
 fn msync_of_a_slice_persists_it_through_sigkill() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let p = dir.path().join("rows.bin");
     let p2 = p.clone();
     let code = in_child(move || {

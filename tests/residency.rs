@@ -25,7 +25,7 @@ fn file_with_pages(
 
 #[test]
 fn mincore_reports_exactly_the_pages_read_at_any_offset() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let ps = page();
     let loaded = [0usize, 2, 3, 7, 11];
     for offset in [0, 1, ps - 1, ps + 8, 8 * 513] {
@@ -59,7 +59,7 @@ fn mincore_reports_exactly_the_pages_read_at_any_offset() {
 
 #[test]
 fn residency_along_rows_and_columns() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let ps = page();
     let cols = ps / 8; // one row per page
     let rows = 16;
@@ -97,7 +97,7 @@ fn residency_along_rows_and_columns() {
 
 #[test]
 fn residency_along_a_fortran_array_and_an_unaligned_offset() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let ps = page();
     // (rows, cols) in F order with one column per page, offset by one element: each column
     // straddles two pages.
@@ -120,7 +120,7 @@ fn residency_along_a_fortran_array_and_an_unaligned_offset() {
 
 #[test]
 fn element_and_page_indices() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "e.bin", &pattern(4 * ps));
     let a = unsafe {
@@ -140,7 +140,7 @@ fn element_and_page_indices() {
 
 #[test]
 fn will_need_on_a_slice_loads_exactly_that_slice() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let ps = page();
     let cols = ps / 8;
     let (_p, f) = file_with_pages(dir.path(), 64, &[]);
@@ -166,7 +166,7 @@ fn will_need_on_a_slice_loads_exactly_that_slice() {
 #[test]
 fn will_need_over_many_readahead_windows_loads_everything() {
     // One MADV_WILLNEED loads at most one readahead window; ndmmap issues it window by window.
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let len = 48 << 20;
     let p = dir.path().join("big.bin");
     {
@@ -199,7 +199,7 @@ fn will_need_over_many_readahead_windows_loads_everything() {
 
 #[test]
 fn cachestat_counts_resident_and_dirty_pages() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let (p, f) = file_with_pages(dir.path(), 10, &[1, 2, 8]);
     let a = unsafe {
         MmapOptions::new()
@@ -289,7 +289,7 @@ fn mincore_of_a_large_span_split_across_threads_is_exact() {
 
 #[test]
 fn residency_along_a_slice_and_evicting_a_slice() {
-    let dir = tempfile::tempdir().unwrap();
+    let dir = tmpdir();
     let ps = page();
     let cols = ps / 8;
     let loaded = [3usize, 4, 9, 12];

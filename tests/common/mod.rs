@@ -89,3 +89,9 @@ pub fn eventually(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
     }
     cond()
 }
+
+/// A temporary directory on the project's disk (`CARGO_TARGET_TMPDIR`), not on `/tmp`, which
+/// may be a tmpfs whose pages `posix_fadvise(DONTNEED)` cannot evict.
+pub fn tmpdir() -> tempfile::TempDir {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
+}

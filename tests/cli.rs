@@ -309,4 +309,13 @@ fn bad_input_is_one_clear_line_and_status_one() {
         ],
         "bool",
     );
+    fails(
+        &["create", raw, "--dtype", "u1", "--shape", "3"],
+        "already exists",
+    );
+    assert_eq!(
+        std::fs::read(raw).unwrap(),
+        vec![0; 1000],
+        "the existing file is untouched"
+    );
 }

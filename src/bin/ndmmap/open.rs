@@ -184,6 +184,13 @@ pub fn open(o: &FileOpts) -> Res<AnyArray> {
 
 /// Creates a zero-filled .npy file.
 pub fn create(path: &Path, dtype: &str, shape: &[usize], fortran: bool) -> Res<()> {
+    if path.exists() {
+        return Err(format!(
+            "{} already exists; the command does not overwrite files (remove it first)",
+            path.display()
+        )
+        .into());
+    }
     let d = Dtype::parse(dtype)?;
     if !d.little_endian && d.size > 1 {
         return Err(format!(

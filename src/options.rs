@@ -106,8 +106,10 @@ impl MmapOptions {
         self
     }
 
-    /// Extend a file by allocating its blocks (`fallocate`) rather than sparsely, so that a
-    /// full disk is an error now rather than a `SIGBUS` when a page is first written.
+    /// With [`Mode::ReadWrite`]: allocate the blocks of the mapped range (`fallocate`), extending
+    /// the file if it is short and filling holes if it is sparse, so that a full disk is an
+    /// error now rather than a `SIGBUS` when a page is first written. Off, a short file is
+    /// extended sparsely.
     pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
         self.preallocate = preallocate;
         self
@@ -343,13 +345,15 @@ impl MmapOptions {
                     }
                 });
             }
-            if self.preallocate {
-                sys::os::fallocate(file.as_raw_fd(), len, end - len)
-                    .map_err(|e| Error::io("fallocate", p, e))?;
-            } else {
+            if !self.preallocate {
                 file.set_len(end)
                     .map_err(|e| Error::io("grow (ftruncate)", p, e))?;
             }
+        }
+        if self.preallocate && mode == Mode::ReadWrite && bytes > 0 && meta.is_file() {
+            // Allocates the holes of the mapped range too (and extends the file if short).
+            sys::os::fallocate(file.as_raw_fd(), offset, bytes as u64)
+                .map_err(|e| Error::io("fallocate", p, e))?;
         }
         let mut o = memmap2::MmapOptions::new();
         o.offset(offset).len(bytes);

@@ -248,6 +248,24 @@ fn preallocate_allocates_the_blocks() {
         meta.blocks() * 512 >= n as u64,
         "fallocate should allocate every block"
     );
+    // An existing sparse file long enough already: its holes in the range are filled.
+    let q = dir.path().join("holes.bin");
+    std::fs::File::create(&q).unwrap().set_len(8 << 20).unwrap();
+    let _b = unsafe {
+        MmapOptions::new()
+            .mode(Mode::ReadWrite)
+            .offset(1 << 20)
+            .preallocate(true)
+            .map_path::<u8, Ix1, _>(&q, 2 << 20)
+            .unwrap()
+    };
+    let meta = std::fs::metadata(&q).unwrap();
+    assert_eq!(meta.len(), 8 << 20);
+    assert!(
+        meta.blocks() * 512 >= 2 << 20 && meta.blocks() * 512 < 8 << 20,
+        "{} blocks",
+        meta.blocks()
+    );
 }
 
 #[test]

@@ -48,15 +48,18 @@
 //!   [`mlock`](MmapArray::mlock) with [`Lock`], [`protect`](MmapArray::protect) with
 //!   [`Protection`].
 //! - Residency: [`mincore`](MmapArray::mincore), [`PageSpan`],
-//!   [`residency_along`](MmapArray::residency_along), [`Residency`],
-//!   [`cachestat`](MmapArray::cachestat), and [`evict`] for a whole file.
+//!   [`residency_along`](MmapArray::residency_along) (and of a slice:
+//!   [`residency_along_slice`](MmapArray::residency_along_slice)), [`Residency`],
+//!   [`cachestat`](MmapArray::cachestat), [`evict_slice`](MmapArray::evict_slice), and
+//!   [`evict`] / [`advise_random`] / [`prefetch_file`] for a whole file.
 //! - [`npy`] (feature `npy`, on by default): `.npy` files opened, created and grown in place.
 //! - [`constants`]: the platform's `PROT_*`, `MAP_*`, `MADV_*` and `MS_*` values.
 //! - [`Error`]: the one error type.
 //!
 //! ## Platforms
-//! Linux is the tested platform; macOS and the BSDs compile the same API, answering
-//! [`Error::Unsupported`] where the OS lacks a call.
+//! Linux is the tested platform. macOS and the BSDs have their code paths in `sys/` (written
+//! against their man pages, not yet built by CI), answering [`Error::Unsupported`] where the OS
+//! lacks a call; other Unixes get a stub that does the same.
 
 #![deny(
     missing_docs,

@@ -57,9 +57,10 @@
 //! - [`Error`]: the one error type.
 //!
 //! ## Platforms
-//! Linux is the tested platform. macOS and the BSDs have their code paths in `sys/` (written
-//! against their man pages, not yet built by CI), answering [`Error::Unsupported`] where the OS
-//! lacks a call; other Unixes get a stub that does the same.
+//! Linux is the tested platform. macOS and the BSDs have their code paths in `sys/`, which CI
+//! compiles (and lints) for macOS and FreeBSD but cannot run; they answer
+//! [`Error::Unsupported`] where the OS lacks a call, and other Unixes get a stub that does the
+//! same.
 
 #![deny(
     missing_docs,

@@ -93,6 +93,14 @@ impl UncheckedAdvice {
     }
 }
 
+/// Advice that older kernels refuse with `EINVAL` (cold and pageout: 5.4; populate: 5.14).
+const NEWER_ADVICE: &[&str] = &[
+    "MADV_COLD",
+    "MADV_PAGEOUT",
+    "MADV_POPULATE_READ",
+    "MADV_POPULATE_WRITE",
+];
+
 /// How `msync` writes dirty pages back.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Sync {
@@ -199,7 +207,8 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
                 // `value` comes from safe advice or from the caller of an unsafe method.
                 unsafe { sys::madvise(addr + done, n, value) }.map_err(|e| {
                     match e.raw_os_error() {
-                        Some(libc::EINVAL) if value >= libc::MADV_COLD => std::io::Error::new(
+                        // Linux answers EINVAL for advice newer than the kernel.
+                        Some(libc::EINVAL) if NEWER_ADVICE.contains(&name) => std::io::Error::new(
                             e.kind(),
                             format!("{name} is not supported by this kernel ({e})"),
                         ),

@@ -135,7 +135,7 @@ pub(crate) fn fd_path(fd: RawFd) -> Option<PathBuf> {
     }
     let end = buf.iter().position(|&b| b == 0)?;
     buf.truncate(end);
-    Some(PathBuf::from(std::ffi::OsString::from(
-        std::os::unix::ffi::OsStringExt::from_vec(buf),
-    )))
+    Some(PathBuf::from(
+        <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(buf),
+    ))
 }

@@ -242,7 +242,8 @@ fn demo_runs_and_cleans_up() {
 }
 
 /// Runs a bad command: exit status 1, one line on stderr naming the problem, no panic.
-fn fails(args: &[&str], needle: &str) {
+/// Returns the line.
+fn fails(args: &[&str], needle: &str) -> String {
     let out = ndmmap().args(args).output().unwrap();
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(out.status.code(), Some(1), "{args:?}: {err}");
@@ -252,6 +253,7 @@ fn fails(args: &[&str], needle: &str) {
         "{args:?}: {err}"
     );
     assert!(!err.contains("panicked"));
+    err
 }
 
 #[test]
@@ -271,7 +273,7 @@ fn bad_input_is_one_clear_line_and_status_one() {
     );
     let raw = file_with(dir.path(), "raw.bin", &[0; 1000]);
     let raw = raw.to_str().unwrap();
-    fails(&["info", raw, "--dtype", "f9"], "\"f9\"");
+    fails(&["info", raw, "--dtype", "f9"], "f9");
     fails(&["info", raw], "--dtype");
     fails(
         &["info", raw, "--dtype", "f8", "--shape", "100,100"],
@@ -318,4 +320,348 @@ fn bad_input_is_one_clear_line_and_status_one() {
         vec![0; 1000],
         "the existing file is untouched"
     );
+}
+
+/// A raw (32, 512) f8 file, one row per page, with rows `loaded` (and only they) in the page
+/// cache; and `--dtype f8 --shape 32,512` to read it.
+fn rows_file(dir: &Path, loaded: &[usize]) -> (std::path::PathBuf, std::fs::File) {
+    let p = file_with(dir, "rows.bin", &pattern(32 * page()));
+    let f = cold(&p);
+    read_pages(&f, loaded);
+    (p, f)
+}
+
+/// `residency --json` per-slice fractions of the rows file, with `extra` arguments.
+fn rows_residency(path: &Path, extra: &[&str]) -> (Vec<f64>, serde_json::Value) {
+    let mut args = vec![
+        "residency",
+        path.to_str().unwrap(),
+        "--dtype",
+        "f8",
+        "--shape",
+        "32,512",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let v = json(&args);
+    let got = v["slices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    (got, v)
+}
+
+#[test]
+fn negative_slices_and_axes_mean_what_numpy_means() {
+    if page() != PAGE {
+        return; // rows of 512 f8 are pages of 4096 bytes
+    }
+    let dir = tmpdir();
+    let loaded = [1usize, 2, 27, 29, 31];
+    let (p, _f) = rows_file(dir.path(), &loaded);
+    let row = |i: usize| if loaded.contains(&i) { 1.0 } else { 0.0 };
+    let rows: Vec<f64> = (0..32).map(row).collect();
+    // numpy: a[-5:] is rows 27..32.
+    let (got, v) = rows_residency(&p, &["--slice", "-5:"]);
+    assert_eq!(got, rows[27..].to_vec());
+    assert_eq!(v["slice"], "-5:");
+    // a[-1] is row 31, one axis of 512 elements, all on the (resident) page of row 31;
+    // a[-2] is row 30, not resident. `--slice=-1` says the same as `--slice -1`.
+    for (spec, want) in [("-1", 1.0), ("-2", 0.0)] {
+        let (got, _) = rows_residency(&p, &["--slice", spec]);
+        assert_eq!(got, vec![want; 512], "{spec}");
+    }
+    let (a, _) = rows_residency(&p, &["--slice", "-1"]);
+    let (b, _) = rows_residency(&p, &["--slice=-1"]);
+    assert_eq!(a, b);
+    // Negative steps walk down from the start: a[-1::-2] is rows 31, 29, ..., 1;
+    // a[-3:-6:-1] is rows 29, 28, 27.
+    let (got, _) = rows_residency(&p, &["--slice", "-1::-2"]);
+    let want: Vec<f64> = (0..32).rev().step_by(2).map(row).collect();
+    assert_eq!(got, want);
+    let (got, _) = rows_residency(&p, &["--slice", "-3:-6:-1"]);
+    assert_eq!(got, vec![row(29), row(28), row(27)]);
+    // A trailing comma, as numpy's a[-5:,].
+    let (got, _) = rows_residency(&p, &["--slice", "-5:,"]);
+    assert_eq!(got, rows[27..].to_vec());
+    // --axis -1 is the last axis: the 512 columns, each on every page, each 5/32 resident.
+    let (got, v) = rows_residency(&p, &["--axis", "-1"]);
+    assert_eq!(v["axis"], 1);
+    assert_eq!(got, vec![5.0 / 32.0; 512]);
+}
+
+#[test]
+fn extreme_slice_numbers_are_clamped_as_numpy_does() {
+    if page() != PAGE {
+        return;
+    }
+    let dir = tmpdir();
+    let loaded = [0usize, 1, 31];
+    let (p, _f) = rows_file(dir.path(), &loaded);
+    let row = |i: usize| if loaded.contains(&i) { 1.0 } else { 0.0 };
+    let (min, max) = ("-9223372036854775808", "9223372036854775807");
+    for (spec, want) in [
+        // a[1::huge] is row 1 only; a[::-huge] is the last row only.
+        (format!("1::{max}"), vec![row(1)]),
+        (format!("::{min}"), vec![row(31)]),
+        (format!("{min}:"), (0..32).map(row).collect()),
+        (format!("{max}:{min}:-1"), (0..32).rev().map(row).collect()),
+        (format!("{min}:{max}:{max}"), vec![row(0)]),
+        (format!("{max}:"), vec![]),
+        // Python saturates bounds beyond 64 bits.
+        ("-99999999999999999999:2".into(), vec![row(0), row(1)]),
+    ] {
+        let (got, _) = rows_residency(&p, &["--slice", &spec]);
+        assert_eq!(got, want, "{spec}");
+    }
+    // The page operations take the same slices without overflowing.
+    let path = p.to_str().unwrap();
+    for cmd in ["touch", "evict"] {
+        for spec in [
+            format!("1::{max}"),
+            format!("::{min}"),
+            format!("{max}:{min}:{min}"),
+        ] {
+            let out = ndmmap()
+                .args([
+                    cmd, path, "--dtype", "f8", "--shape", "32,512", "--slice", &spec,
+                ])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{cmd} {spec}: {err}");
+        }
+    }
+}
+
+/// `info raw --dtype u1 opt value`.
+fn raw_info<'a>(raw: &'a str, opt: &'a str, value: &'a str) -> Vec<&'a str> {
+    vec!["info", raw, "--dtype", "u1", opt, value]
+}
+
+#[test]
+fn out_of_range_numbers_are_one_line_and_status_one() {
+    let dir = tmpdir();
+    let raw = file_with(dir.path(), "raw.bin", &[0; 1000]);
+    let raw = raw.to_str().unwrap();
+    let u1 = |extra: &[&str]| -> Vec<String> {
+        let mut v: Vec<String> = ["residency", raw, "--dtype", "u1", "--shape", "10,100"]
+            .map(String::from)
+            .to_vec();
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let run = |args: Vec<String>, needle: &str| {
+        fails(&args.iter().map(String::as_str).collect::<Vec<_>>(), needle)
+    };
+    // Indices past any axis, in and beyond 64 bits.
+    for index in [
+        "9223372036854775807",
+        "-9223372036854775808",
+        "99999999999999999999",
+        "-11,0",
+    ] {
+        run(u1(&["--slice", index]), "out of bounds");
+    }
+    run(u1(&["--slice", "1:2:0"]), "zero");
+    // Offsets: past the file, past u64, negative, not a number; never a clap usage error.
+    let off = |o| raw_info(raw, "--offset", o);
+    fails(&off("18446744073709551615"), "past the end");
+    fails(&off("18446744073709551616"), "largest file offset");
+    fails(&off("-1"), "negative");
+    fails(&off("1e3"), "whole number");
+    // Shapes whose size overflows, with or without a zero among them, and too many axes.
+    let shape = |s| raw_info(raw, "--shape", s);
+    fails(&shape("18446744073709551615"), "largest dimension");
+    fails(&shape("4294967296,4294967296"), "isize::MAX");
+    fails(&shape("0,9223372036854775807,2"), "too big");
+    let many = vec!["1"; 65].join(",");
+    fails(&shape(&many), "at most 64");
+    let d = dir.path().to_str().unwrap();
+    let new = format!("{d}/new.npy");
+    for (s, needle) in [
+        ("9223372036854775807,9223372036854775807", "isize::MAX"),
+        ("18446744073709551616", "largest dimension"),
+        ("0,4611686018427387904,4", "too big"),
+    ] {
+        fails(&["create", &new, "--dtype", "u1", "--shape", s], needle);
+    }
+    assert!(!Path::new(&new).exists(), "nothing is created");
+    // Axes: out of range either way, or not a number.
+    run(u1(&["--axis", "-3"]), "axis -3");
+    run(u1(&["--axis", "99999999999999999999"]), "not an axis");
+    run(u1(&["--slice", "0", "--axis", "1"]), "1-dimensional result");
+}
+
+#[test]
+fn shapes_are_read_as_numpy_tuples() {
+    let dir = tmpdir();
+    let raw = file_with(dir.path(), "raw.bin", &[0; 24]);
+    let raw = raw.to_str().unwrap();
+    let shape = |s| raw_info(raw, "--shape", s);
+    fails(&shape("3,,4"), "dimension 2: empty");
+    fails(&shape(","), "empty");
+    fails(&shape(",3"), "empty");
+    fails(&shape("3,4,,"), "empty");
+    fails(&shape("-3"), "negative");
+    fails(&shape("3,-4"), "negative");
+    fails(&shape("2.5"), "not a non-negative integer");
+    fails(&shape("x"), "not a non-negative integer");
+    fails(&shape("(3,4"), "parentheses");
+    // numpy's one-axis tuple (3,), spelled with or without its parentheses.
+    for s in ["3,", "(3,)", " 3 "] {
+        let v = json(&["info", raw, "--dtype", "u1", "--shape", s, "--json"]);
+        assert_eq!(v["shape"], serde_json::json!([3]), "{s:?}");
+    }
+    let v = json(&[
+        "info",
+        raw,
+        "--dtype",
+        "u1",
+        "--shape",
+        "(2, 3, 4)",
+        "--json",
+    ]);
+    assert_eq!(v["shape"], serde_json::json!([2, 3, 4]));
+    // create refuses the same, and makes a scalar of the empty shape.
+    let d = dir.path().to_str().unwrap();
+    let c = format!("{d}/c.npy");
+    fails(&["create", &c, "--dtype", "f8", "--shape", "3,,4"], "empty");
+    fails(
+        &["create", &c, "--dtype", "f8", "--shape", "-3"],
+        "negative",
+    );
+    assert!(!Path::new(&c).exists());
+    ndmmap()
+        .args(["create", &c, "--dtype", "f8", "--shape", ""])
+        .assert()
+        .success();
+    let v = json(&["info", &c, "--json"]);
+    assert_eq!(v["shape"], serde_json::json!([]));
+    assert_eq!(v["nbytes"], 8);
+}
+
+#[test]
+fn scalars_get_a_word_about_scalars() {
+    let dir = tmpdir();
+    let scalar =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/scalar_0d.npy");
+    let scalar = scalar.to_str().unwrap();
+    fails(
+        &["residency", scalar, "--slice", "0"],
+        "0-dimensional (a scalar)",
+    );
+    fails(&["residency", scalar, "--slice", "0,0"], "scalar");
+    fails(&["touch", scalar, "--slice", "0"], "scalar");
+    fails(&["residency", scalar], "0-dimensional (a scalar)");
+    fails(&["residency", scalar, "--axis", "0"], "scalar");
+    // Page operations on a scalar work on its page.
+    for cmd in ["touch", "evict"] {
+        ndmmap().args([cmd, scalar]).assert().success();
+    }
+    // All indices select one element: residency along an axis says how to keep one.
+    let p = npy_file(dir.path(), 4);
+    let path = p.to_str().unwrap();
+    fails(
+        &["residency", path, "--slice", "0,0"],
+        "the slice 0,0 selects a single element (a scalar); residency per axis needs at least \
+         one sliced axis: use 0:1,0",
+    );
+    fails(&["residency", path, "--slice", "-1,7"], "use 3:4,7");
+    // ... and the page operations work on that element's page.
+    cold(&p);
+    let out = ndmmap()
+        .args(["touch", path, "--slice", "-1,-1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = unsafe { ndmmap::npy::open::<f64, Ix2>(&p).unwrap() };
+    let last = a.element_page(a.len() - 1).unwrap();
+    let pages = a.mincore().unwrap();
+    // Page 0 holds the header, which the command read; the pages between stay cold.
+    assert!(pages[last], "{pages:?}");
+    assert!(pages[1..last].iter().all(|&r| !r), "{pages:?}");
+    ndmmap()
+        .args(["evict", path, "--slice", "-1,-1"])
+        .assert()
+        .success();
+    assert!(!a.mincore().unwrap()[last]);
+}
+
+#[test]
+fn every_error_is_one_bounded_line() {
+    let dir = tmpdir();
+    let d = dir.path();
+    // A newline in a path would end the line early.
+    let nl = d.join("x\ny");
+    std::fs::create_dir(&nl).unwrap();
+    let p = nl.join("m.npy");
+    fails(&["info", p.to_str().unwrap()], "No such file");
+    // A long message keeps its start and its end (the OS's reason).
+    let long = d
+        .join("a".repeat(250))
+        .join(format!("{}.npy", "b".repeat(250)));
+    let err = fails(&["info", long.to_str().unwrap()], "…");
+    assert!(
+        err.trim_end()
+            .ends_with("No such file or directory (os error 2)"),
+        "{err}"
+    );
+    assert!(
+        err.trim_end().chars().count() <= "ndmmap: error: ".len() + 300,
+        "{err}"
+    );
+    // A hostile header: a dtype of 3000 lines.
+    let descr = "z\n".repeat(3000);
+    let header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}");
+    let mut h = header.into_bytes();
+    while (10 + h.len() + 1) % 64 != 0 {
+        h.push(b' ');
+    }
+    h.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&h);
+    let hostile = file_with(d, "hostile.npy", &bytes);
+    let err = fails(&["info", hostile.to_str().unwrap()], "");
+    assert!(
+        err.trim_end().chars().count() <= "ndmmap: error: ".len() + 300,
+        "{err}"
+    );
+    // Bad values of typed options are reported the same way, not as clap usage errors.
+    let raw = file_with(d, "raw.bin", &[0; 8]);
+    let raw = raw.to_str().unwrap();
+    fails(
+        &["residency", raw, "--dtype", "u1", "--axis", "x"],
+        "not an axis",
+    );
+    fails(&["demo", "--mib", "-1"], "--mib");
+}
+
+#[test]
+fn a_closed_stdout_ends_the_command_quietly() {
+    let dir = tmpdir();
+    let p = npy_file(dir.path(), 4);
+    for args in [
+        vec!["info", p.to_str().unwrap()],
+        vec!["residency", p.to_str().unwrap(), "--json"],
+    ] {
+        // The reading end is gone before the command writes its first line.
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("ndmmap"))
+            .args(&args)
+            .stdout(writer)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
+        assert!(err.is_empty(), "{args:?}: {err}");
+    }
 }

@@ -22,9 +22,11 @@ pub fn width() -> usize {
 pub fn bar(fractions: &[f64], width: usize) -> String {
     let cols = fractions.len().min(width.saturating_sub(2).max(1));
     let n = fractions.len();
+    // c * n can pass usize::MAX for a long axis in a wide terminal ($COLUMNS is anything).
+    let edge = |c: usize| (c as u128 * n as u128 / cols as u128) as usize;
     let line: String = (0..cols)
         .map(|c| {
-            let group = &fractions[c * n / cols..((c + 1) * n / cols).max(c * n / cols + 1)];
+            let group = &fractions[edge(c)..edge(c + 1).max(edge(c) + 1)];
             let f = group.iter().sum::<f64>() / group.len() as f64;
             if f == 0.0 {
                 ' '

@@ -23,7 +23,11 @@ pub fn run(mib: usize) -> Res<()> {
     std::fs::create_dir_all(&dir.0)?;
     let path = dir.0.join("dataset.npy");
     let cols = 512;
-    let rows = (mib.max(1) << 20) / (cols * 8);
+    let rows = mib
+        .max(1)
+        .checked_mul(1 << 20)
+        .ok_or(format!("--mib {mib} is too large"))?
+        / (cols * 8);
     let width = chart::width();
 
     let t = Instant::now();
@@ -34,25 +38,25 @@ pub fn run(mib: usize) -> Res<()> {
     }
     w.msync(ndmmap::Sync::Sync)?;
     drop(w);
-    println!(
+    outln!(
         "created {} : {rows} x {cols} f64 ({}) in {:.2?}",
         path.display(),
         chart::human((rows * cols * 8) as u64),
         t.elapsed()
-    );
+    )?;
 
     // SAFETY: as above.
     let a = unsafe { npy::open::<f64, Ix2>(&path)? };
     a.evict()?;
     let span = a.page_span();
-    println!(
+    outln!(
         "dtype <f8, shape {:?}, order {:?}, data at byte {}, {} pages of {} bytes",
         a.shape(),
         a.order(),
         a.offset(),
         span.page_count,
         span.page_size
-    );
+    )?;
     show("after eviction", &a, width)?;
 
     let (s1, s2) = (rows / 10..rows / 4, rows * 3 / 5..rows * 2 / 3);
@@ -60,7 +64,7 @@ pub fn run(mib: usize) -> Res<()> {
     let x: f64 = a.view().slice(s![s2.clone(), ..]).sum();
     std::hint::black_box(x);
     std::thread::sleep(std::time::Duration::from_millis(200)); // let the readahead land
-    println!("\nmadvise(WillNeed) on rows {s1:?}, summed rows {s2:?}:");
+    outln!("\nmadvise(WillNeed) on rows {s1:?}, summed rows {s2:?}:")?;
     show("", &a, width)?;
 
     a.evict()?;
@@ -71,19 +75,19 @@ pub fn run(mib: usize) -> Res<()> {
     let hot = a.view().sum_axis(Axis(0)).sum();
     let hot_t = t.elapsed();
     assert_eq!(cold, hot);
-    println!(
+    outln!(
         "\nsum of all elements = {cold:e}: cold (from disk) {cold_t:.2?}, hot (page cache) {hot_t:.2?}, {:.1}x",
         cold_t.as_secs_f64() / hot_t.as_secs_f64().max(1e-9)
-    );
+    )?;
     show("after the reductions", &a, width)?;
     let cs = a.cachestat()?;
     if let (Some(d), Some(e)) = (cs.dirty, cs.evicted) {
-        println!(
+        outln!(
             "cachestat: {} resident, {d} dirty, {e} evicted pages",
             cs.resident
-        );
+        )?;
     }
-    println!("\nremoved {}", dir.0.display());
+    outln!("\nremoved {}", dir.0.display())?;
     Ok(())
 }
 
@@ -91,14 +95,14 @@ fn show(what: &str, a: &ndmmap::MmapArray<f64, Ix2>, width: usize) -> Res<()> {
     let rows = a.residency_along(Axis(0))?;
     let r = a.residency()?;
     if !what.is_empty() {
-        println!("\nresidency per row, {what}:");
+        outln!("\nresidency per row, {what}:")?;
     }
-    println!("{}", chart::bar(&rows, width));
-    println!(
+    outln!("{}", chart::bar(&rows, width))?;
+    outln!(
         "{}/{} pages resident ({:.1}%)",
         r.resident,
         r.total,
         100.0 * r.fraction()
-    );
+    )?;
     Ok(())
 }

@@ -1,5 +1,26 @@
 //! `ndmmap`: vmtouch for arrays. Shows and steers which parts of an array file are in the page
 //! cache, in the array's own terms: shapes, dtypes, slices.
+//!
+//! Every failure ends the same way: exit status 1 and one line on stderr (see [`report`]).
+//! Output goes through [`outln!`], so a closed stdout ends the command quietly, not in a panic.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
+/// `println!` for the command's output, returning [`Output`] on failure instead of panicking:
+/// `outln!("{x}")?`.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*).map_err($crate::Output)
+    }};
+}
+
+/// `eprintln!` for notes on stderr; a note that cannot be written is dropped, not a panic.
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
 
 mod chart;
 mod demo;
@@ -24,7 +45,7 @@ enum Cmd {
     /// Create a dataset in a temporary directory and show what ndmmap does with it (the default).
     Demo {
         /// Size of the dataset in MiB.
-        #[arg(long, default_value_t = 256)]
+        #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
         mib: usize,
     },
     /// Describe an array file: dtype, shape, order, layout in pages, residency.
@@ -39,9 +60,10 @@ enum Cmd {
     Residency {
         #[command(flatten)]
         file: FileOpts,
-        /// The axis whose slices are shown (of the array, or of --slice's result).
-        #[arg(long, default_value_t = 0)]
-        axis: usize,
+        /// The axis whose slices are shown (of the array, or of --slice's result); negative
+        /// counts from the last, as in numpy.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_axis)]
+        axis: i64,
         #[command(flatten)]
         part: Part,
         /// Print one JSON object.
@@ -76,8 +98,8 @@ enum Cmd {
         /// numpy dtype: f8, <f4, i2, u1, c16, ...
         #[arg(long)]
         dtype: String,
-        /// Comma-separated shape, e.g. 100,100.
-        #[arg(long)]
+        /// Comma-separated shape, e.g. 100,100 (`3,` or `3` for one axis, '' for a scalar).
+        #[arg(long, allow_hyphen_values = true)]
         shape: String,
         /// Memory order: C or F.
         #[arg(long, default_value = "C")]
@@ -87,29 +109,108 @@ enum Cmd {
 
 #[derive(Args)]
 struct Part {
-    /// A slice in numpy syntax, e.g. `100:200,:` or `::2,5`.
-    #[arg(long)]
+    /// A slice in numpy syntax, e.g. `100:200,:`, `::2,5`, `-1` or `-5:`.
+    #[arg(long, allow_hyphen_values = true)]
     slice: Option<String>,
 }
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
+/// A failed write to stdout (from [`outln!`]).
+#[derive(Debug)]
+struct Output(std::io::Error);
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "writing to standard output failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for Output {}
+
+fn parse_axis(s: &str) -> Result<i64, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not an axis (an integer, negative from the last)"))
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind as K;
+            // A bad value is the user's data, reported as every other error; misuse of the
+            // command's syntax (unknown flags, --help, --version) stays clap's to print.
+            if !matches!(
+                e.kind(),
+                K::ValueValidation | K::InvalidValue | K::InvalidUtf8
+            ) {
+                e.exit();
+            }
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or_default();
+            report(first.strip_prefix("error: ").unwrap_or(first));
+            return ExitCode::FAILURE;
+        }
+    };
     match run(cli.cmd.unwrap_or(Cmd::Demo { mib: 256 })) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader went away (`ndmmap info x | head -1`): nothing is left to say.
+        Err(e)
+            if e.downcast_ref::<Output>()
+                .is_some_and(|o| o.0.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             let mut msg = e.to_string();
             let mut src = e.source();
-            while let Some(s) = src {
+            // A chain is a few errors deep; the bound only guards against a cycle.
+            for _ in 0..16 {
+                let Some(s) = src else { break };
                 msg.push_str(": ");
-                msg.push_str(&s.to_string());
+                msg.push_str(&one_line(&s.to_string(), MAX_MESSAGE));
                 src = s.source();
             }
-            eprintln!("ndmmap: error: {msg}");
+            report(&msg);
             ExitCode::FAILURE
         }
     }
+}
+
+/// The longest error line printed, in characters: a hostile file's header can make a message
+/// of any length, and the user needs its first words, not megabytes.
+const MAX_MESSAGE: usize = 300;
+
+/// Prints an error as one line on stderr: [`one_line`], capped at [`MAX_MESSAGE`].
+fn report(msg: &str) {
+    note!("ndmmap: error: {}", one_line(msg, MAX_MESSAGE));
+}
+
+/// `msg` on one line of at most `max` characters: every line break, other control character
+/// or bidirectional override becomes a space, and a longer text keeps its start and its end
+/// (where an error chain puts the OS's reason) around an ellipsis.
+fn one_line(msg: &str, max: usize) -> String {
+    let fold = |c: char| match c {
+        '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => ' ',
+        c if c.is_control() => ' ',
+        c => c,
+    };
+    if msg.chars().nth(max).is_none() {
+        return msg.chars().map(fold).collect();
+    }
+    let tail = max / 3;
+    let head = max.saturating_sub(tail + 1);
+    let cut = match tail.checked_sub(1) {
+        Some(k) => msg.char_indices().rev().nth(k).map_or(0, |(i, _)| i),
+        None => msg.len(),
+    };
+    msg.chars()
+        .take(head)
+        .chain(['…'])
+        .chain(msg[cut..].chars())
+        .map(fold)
+        .collect()
 }
 
 fn run(cmd: Cmd) -> Res<()> {
@@ -128,10 +229,11 @@ fn run(cmd: Cmd) -> Res<()> {
             let elems = a.slice_elems(part.slice.as_deref())?;
             open::with!(a, m => m.evict_slice(&elems))?;
             let r = open::with!(a, m => m.residency_slice(&elems))?;
-            println!(
+            outln!(
                 "evicted: {} of {} pages still resident (dirty or mapped pages stay)",
-                r.resident, r.total
-            );
+                r.resident,
+                r.total
+            )?;
             Ok(())
         }
         Cmd::Lock { file, part } => lock(&file, part.slice.as_deref()),
@@ -144,12 +246,12 @@ fn run(cmd: Cmd) -> Res<()> {
             let shape = open::parse_shape(&shape)?;
             let fortran = open::parse_order(&order)?;
             open::create(&file, &dtype, &shape, fortran)?;
-            println!(
+            outln!(
                 "created {} ({dtype}, shape {:?}, order {})",
                 file.display(),
                 shape,
                 if fortran { "F" } else { "C" }
-            );
+            )?;
             Ok(())
         }
     }
@@ -206,43 +308,86 @@ fn info(file: &FileOpts, json: bool) -> Res<()> {
             ),
         ]);
         let v = serde_json::Value::Object(v);
-        println!("{v}");
+        outln!("{v}")?;
         return Ok(());
     }
-    println!("path         {}", file.file.display());
-    println!("dtype        {}", a.descr);
-    println!("shape        {:?}", a.shape());
-    println!("order        {}", a.order_str());
-    println!("data offset  {} bytes", a.data_offset);
-    println!(
+    outln!("path         {}", file.file.display())?;
+    outln!("dtype        {}", a.descr)?;
+    outln!("shape        {:?}", a.shape())?;
+    outln!("order        {}", a.order_str())?;
+    outln!("data offset  {} bytes", a.data_offset)?;
+    outln!(
         "data         {} bytes ({})",
         nbytes,
         chart::human(nbytes as u64)
-    );
-    println!("page size    {} bytes", span.page_size);
-    println!(
+    )?;
+    outln!("page size    {} bytes", span.page_size)?;
+    outln!(
         "lead         {} bytes of the first page lie before element 0",
         span.lead
-    );
-    println!("pages        {}", span.page_count);
+    )?;
+    outln!("pages        {}", span.page_count)?;
     let pct = if span.page_count == 0 {
         100.0
     } else {
         100.0 * resident as f64 / span.page_count as f64
     };
-    println!("resident     {resident} pages ({pct:.1}%)");
+    outln!("resident     {resident} pages ({pct:.1}%)")?;
     match (cs.dirty, cs.writeback, cs.evicted) {
         (Some(d), Some(w), Some(e)) => {
-            println!("cachestat    dirty {d}, writeback {w}, evicted {e}")
+            outln!("cachestat    dirty {d}, writeback {w}, evicted {e}")?
         }
-        _ => println!("cachestat    not available (kernel before 6.5); counts from mincore"),
+        _ => outln!("cachestat    not available (kernel before 6.5); counts from mincore")?,
     }
     Ok(())
 }
 
-fn residency(file: &FileOpts, axis: usize, slice: Option<&str>, json: bool) -> Res<()> {
+/// `axis` (negative from the last, as in numpy) as an index into the axes of the selection, or
+/// the reason there is none.
+fn selection_axis(
+    a: &open::AnyArray,
+    file: &FileOpts,
+    elems: &[ndarray::SliceInfoElem],
+    slice: Option<&str>,
+    axis: i64,
+) -> Res<usize> {
+    let shape = a.shape();
+    let nd = slice::result_ndim(elems, shape.len());
+    if nd == 0 {
+        let hint = slice.and_then(|s| Some((s, slice::keep_first_axis(s, &shape)?)));
+        let msg = match hint {
+            Some((s, hint)) => format!(
+                "the slice {s} selects a single element (a scalar); residency per axis needs at \
+                 least one sliced axis: use {hint}"
+            ),
+            None => format!(
+                "{} is 0-dimensional (a scalar); residency per axis needs at least one axis \
+                 (`ndmmap info` counts its pages)",
+                file.file.display()
+            ),
+        };
+        return Err(msg.into());
+    }
+    let of = if elems.is_empty() {
+        "array"
+    } else {
+        "result of the slice"
+    };
+    let k = if axis < 0 {
+        axis.checked_add(nd as i64)
+    } else {
+        Some(axis)
+    };
+    match k {
+        Some(k) if (0..nd as i64).contains(&k) => Ok(k as usize),
+        _ => Err(format!("axis {axis} is out of bounds for the {nd}-dimensional {of}").into()),
+    }
+}
+
+fn residency(file: &FileOpts, axis: i64, slice: Option<&str>, json: bool) -> Res<()> {
     let a = open::open(file)?;
     let elems = a.slice_elems(slice)?;
+    let axis = selection_axis(&a, file, &elems, slice, axis)?;
     let counts = open::with!(a, m => m.residency_counts_along_slice(&elems, Axis(axis)))?;
     let fractions: Vec<f64> = counts.iter().map(ndmmap::Residency::fraction).collect();
     let part = open::with!(a, m => m.residency_slice(&elems))?;
@@ -254,23 +399,23 @@ fn residency(file: &FileOpts, axis: usize, slice: Option<&str>, json: bool) -> R
             ("slices".into(), serde_json::json!(fractions)),
         ]);
         let v = serde_json::Value::Object(v);
-        println!("{v}");
+        outln!("{v}")?;
         return Ok(());
     }
     let (res, tot) = (part.resident, part.total);
     let pct = 100.0 * part.fraction();
-    println!(
+    outln!(
         "{}  {} {:?}  axis {axis}{}",
         file.file.display(),
         a.descr,
         a.shape(),
         slice.map(|s| format!("  slice [{s}]")).unwrap_or_default()
-    );
-    println!("{}", chart::bar(&fractions, chart::width()));
-    println!(
+    )?;
+    outln!("{}", chart::bar(&fractions, chart::width()))?;
+    outln!(
         "{} slices, {res}/{tot} pages resident ({pct:.1}%)",
         fractions.len()
-    );
+    )?;
     Ok(())
 }
 
@@ -280,7 +425,7 @@ fn touch(file: &FileOpts, slice: Option<&str>) -> Res<()> {
     let before = open::with!(a, m => m.residency_slice(&elems))?;
     let t = std::time::Instant::now();
     // Touch block by block along the first axis of the slice so the progress bar moves.
-    let blocks = open::blocks(&a, &elems, 200)?;
+    let blocks = open::blocks(&a, &elems, 200);
     let bar = chart::progress(blocks.len() as u64, "touching");
     for b in &blocks {
         open::with!(a, m => m.madvise_slice(ndmmap::Advice::WillNeed, b))?;
@@ -293,14 +438,14 @@ fn touch(file: &FileOpts, slice: Option<&str>) -> Res<()> {
         p.finish_and_clear();
     }
     let after = open::with!(a, m => m.residency_slice(&elems))?;
-    println!(
+    outln!(
         "touched {} pages in {:.2?}: resident {} -> {} of {}",
         after.total,
         t.elapsed(),
         before.resident,
         after.resident,
         after.total
-    );
+    )?;
     Ok(())
 }
 
@@ -311,7 +456,7 @@ fn lock(file: &FileOpts, slice: Option<&str>) -> Res<()> {
     open::with!(a, m => m.mlock_slice(ndmmap::Lock::Now, &elems))?;
     let r = open::with!(a, m => m.residency_slice(&elems))?;
     let ps = open::with!(a, m => m.page_span().page_size);
-    eprintln!(
+    note!(
         "locked {} pages ({}) of {}; press Ctrl-C to release",
         r.total,
         chart::human((r.total * ps) as u64),
@@ -319,6 +464,29 @@ fn lock(file: &FileOpts, slice: Option<&str>) -> Res<()> {
     );
     open::wait_for_signal();
     open::with!(a, m => m.munlock_slice(&elems))?;
-    eprintln!("released");
+    note!("released");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn messages_fold_to_one_short_line() {
+        assert_eq!(
+            one_line("a\nb\r\nc\u{2028}d\te\u{1b}[31m", 100),
+            "a b  c d e [31m"
+        );
+        assert_eq!(one_line("short", 5), "short");
+        assert_eq!(one_line("abcdefghij", 7), "abcd…ij");
+        let long = format!("{}: No such file", "é".repeat(10_000));
+        let line = one_line(&long, 300);
+        assert_eq!(line.chars().count(), 300);
+        assert!(
+            line.starts_with("éé") && line.ends_with("é: No such file"),
+            "{line}"
+        );
+        assert_eq!(one_line("abc", 0), "…");
+    }
 }

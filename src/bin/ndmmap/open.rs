@@ -20,10 +20,10 @@ pub struct FileOpts {
     #[arg(long)]
     pub dtype: Option<String>,
     /// Raw files: comma-separated shape (default: 1-D over the elements after the offset).
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true)]
     pub shape: Option<String>,
     /// Raw files: byte offset of element 0.
-    #[arg(long)]
+    #[arg(long, allow_hyphen_values = true, value_parser = parse_offset)]
     pub offset: Option<u64>,
     /// Raw files: memory order, C or F.
     #[arg(long)]
@@ -79,19 +79,99 @@ impl AnyArray {
     }
 }
 
+/// The most axes numpy gives an array (`NPY_MAXDIMS` of numpy 2).
+pub const MAX_DIMS: usize = 64;
+
+/// A shape as numpy writes a tuple: `3,4`, `(3, 4)`, `3,` or `(3,)` for one axis, `''` or
+/// `()` for none (a scalar). Empty, negative and non-integer dimensions are refused, and so is
+/// a dimension past `isize::MAX` (numpy's `intp`).
 pub fn parse_shape(s: &str) -> Res<Vec<usize>> {
-    let s = s.trim().trim_start_matches('(').trim_end_matches(')');
-    if s.trim().is_empty() {
+    let t = s.trim();
+    let body = t
+        .strip_prefix('(')
+        .and_then(|b| b.strip_suffix(')'))
+        .unwrap_or(t)
+        .trim();
+    if body.contains(['(', ')']) {
+        return Err(format!("shape {s:?}: unbalanced parentheses").into());
+    }
+    if body.is_empty() {
         return Ok(vec![]);
     }
-    s.split(',')
-        .filter(|p| !p.trim().is_empty())
-        .map(|p| {
-            p.trim()
-                .parse::<usize>()
-                .map_err(|_| format!("shape {s:?}: {p:?} is not a non-negative integer").into())
-        })
-        .collect()
+    // One trailing comma after a dimension, as in numpy's `(3,)`.
+    let body = match body.strip_suffix(',') {
+        Some(b) if !b.trim().is_empty() => b,
+        _ => body,
+    };
+    let dims = body
+        .split(',')
+        .map(str::trim)
+        .enumerate()
+        .map(|(k, p)| dimension(p).map_err(|e| format!("shape {s:?}: dimension {}: {e}", k + 1)))
+        .collect::<Result<Vec<usize>, String>>()?;
+    if dims.len() > MAX_DIMS {
+        return Err(format!(
+            "shape {s:?} has {} dimensions; numpy arrays have at most {MAX_DIMS}",
+            dims.len()
+        )
+        .into());
+    }
+    Ok(dims)
+}
+
+fn dimension(p: &str) -> Result<usize, String> {
+    let digits = |d: &str| !d.is_empty() && d.bytes().all(|b| b.is_ascii_digit());
+    if p.is_empty() {
+        return Err("empty (write each dimension between commas)".into());
+    }
+    if p.strip_prefix('-').is_some_and(digits) {
+        return Err(format!("{p} is negative; a dimension counts elements"));
+    }
+    if !digits(p.strip_prefix('+').unwrap_or(p)) {
+        return Err(format!("{p:?} is not a non-negative integer"));
+    }
+    match p.parse::<u64>() {
+        Ok(d) if d <= isize::MAX as u64 => Ok(d as usize),
+        _ => Err(format!(
+            "{p} is larger than numpy's largest dimension, {}",
+            isize::MAX
+        )),
+    }
+}
+
+/// numpy's size rule: the product of the non-zero dimensions times the element size is at
+/// most `isize::MAX` bytes, even when another dimension is 0 (an empty array numpy could not
+/// have made is refused, not written or mapped).
+pub fn check_size(shape: &[usize], elem_size: usize) -> Res<()> {
+    let bytes = shape
+        .iter()
+        .filter(|&&d| d != 0)
+        .try_fold(elem_size, |acc, &d| acc.checked_mul(d));
+    match bytes {
+        Some(b) if b <= isize::MAX as usize => Ok(()),
+        _ => Err(format!(
+            "shape {shape:?} of {elem_size}-byte elements is too big: more than isize::MAX bytes"
+        )
+        .into()),
+    }
+}
+
+/// `--offset`: a byte count, refused (not wrapped or clamped) when negative or past `u64`.
+fn parse_offset(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    match t.parse::<u64>() {
+        Ok(v) => Ok(v),
+        Err(_)
+            if t.strip_prefix('-')
+                .is_some_and(|d| d.parse::<u64>().is_ok()) =>
+        {
+            Err("a byte offset cannot be negative".into())
+        }
+        Err(e) if *e.kind() == std::num::IntErrorKind::PosOverflow => {
+            Err(format!("larger than the largest file offset, {}", u64::MAX))
+        }
+        Err(_) => Err("not a whole number of bytes".into()),
+    }
 }
 
 pub fn parse_order(s: &str) -> Res<bool> {
@@ -137,10 +217,13 @@ pub fn open(o: &FileOpts) -> Res<AnyArray> {
         })?;
         (h.descr, Some(h.shape), h.data_offset, h.fortran_order)
     } else {
-        let dtype = o.dtype.as_deref().unwrap_or_default();
+        let dtype = Dtype::parse(o.dtype.as_deref().unwrap_or_default())?;
         let shape = o.shape.as_deref().map(parse_shape).transpose()?;
+        if let Some(s) = &shape {
+            check_size(s, dtype.size)?;
+        }
         (
-            Dtype::parse(dtype)?.descr(),
+            dtype.descr(),
             shape,
             o.offset.unwrap_or(0),
             o.order
@@ -192,6 +275,7 @@ pub fn create(path: &Path, dtype: &str, shape: &[usize], fortran: bool) -> Res<(
         .into());
     }
     let d = Dtype::parse(dtype)?;
+    check_size(shape, d.size)?;
     if !d.little_endian && d.size > 1 {
         return Err(format!(
             "dtype {dtype}: ndmmap creates native little-endian files; use {}",
@@ -205,58 +289,65 @@ pub fn create(path: &Path, dtype: &str, shape: &[usize], fortran: bool) -> Res<(
     }
     let sh = IxDyn(shape).set_f(fortran);
     // SAFETY: the file is created here and dropped at once.
-    unsafe {
+    let made = unsafe {
         match (d.kind, d.size) {
-            ('u', 1) => drop(npy::create::<u8, IxDyn, _>(path, sh)?),
-            ('u', 2) => drop(npy::create::<u16, IxDyn, _>(path, sh)?),
-            ('u', 4) => drop(npy::create::<u32, IxDyn, _>(path, sh)?),
-            ('u', 8) => drop(npy::create::<u64, IxDyn, _>(path, sh)?),
-            ('i', 1) => drop(npy::create::<i8, IxDyn, _>(path, sh)?),
-            ('i', 2) => drop(npy::create::<i16, IxDyn, _>(path, sh)?),
-            ('i', 4) => drop(npy::create::<i32, IxDyn, _>(path, sh)?),
-            ('i', 8) => drop(npy::create::<i64, IxDyn, _>(path, sh)?),
-            ('f', 4) => drop(npy::create::<f32, IxDyn, _>(path, sh)?),
-            ('f', 8) => drop(npy::create::<f64, IxDyn, _>(path, sh)?),
-            ('c', 8) => drop(npy::create::<num_complex::Complex<f32>, IxDyn, _>(path, sh)?),
-            ('c', 16) => drop(npy::create::<num_complex::Complex<f64>, IxDyn, _>(path, sh)?),
+            ('u', 1) => npy::create::<u8, IxDyn, _>(path, sh).map(drop),
+            ('u', 2) => npy::create::<u16, IxDyn, _>(path, sh).map(drop),
+            ('u', 4) => npy::create::<u32, IxDyn, _>(path, sh).map(drop),
+            ('u', 8) => npy::create::<u64, IxDyn, _>(path, sh).map(drop),
+            ('i', 1) => npy::create::<i8, IxDyn, _>(path, sh).map(drop),
+            ('i', 2) => npy::create::<i16, IxDyn, _>(path, sh).map(drop),
+            ('i', 4) => npy::create::<i32, IxDyn, _>(path, sh).map(drop),
+            ('i', 8) => npy::create::<i64, IxDyn, _>(path, sh).map(drop),
+            ('f', 4) => npy::create::<f32, IxDyn, _>(path, sh).map(drop),
+            ('f', 8) => npy::create::<f64, IxDyn, _>(path, sh).map(drop),
+            ('c', 8) => npy::create::<num_complex::Complex<f32>, IxDyn, _>(path, sh).map(drop),
+            ('c', 16) => npy::create::<num_complex::Complex<f64>, IxDyn, _>(path, sh).map(drop),
             _ => return Err(format!("dtype {dtype}: no Rust element type for it (bool, float16 and float128 are not supported)").into()),
         }
+    };
+    if made.is_err() {
+        // The path did not exist above: what a failed create left there (a header whose data
+        // could not be allocated, e.g. EFBIG) is ours to remove, so that a retry is not refused.
+        let _ = std::fs::remove_file(path);
     }
-    Ok(())
+    Ok(made?)
 }
 
-/// Splits a slice into up to `max` consecutive blocks along its first ranged axis, so that
-/// long operations can report progress.
-pub fn blocks(a: &AnyArray, elems: &[SliceInfoElem], max: usize) -> Res<Vec<Vec<SliceInfoElem>>> {
+/// Splits a slice into up to `max` consecutive blocks along its first axis sliced with a
+/// positive step, so that long operations can report progress. `elems` comes from
+/// [`crate::slice::parse`]: its slices have a non-negative start and an end just past their
+/// last element, so every bound computed here lies inside that range and cannot overflow.
+pub fn blocks(a: &AnyArray, elems: &[SliceInfoElem], max: usize) -> Vec<Vec<SliceInfoElem>> {
     let shape = a.shape();
     let mut full: Vec<SliceInfoElem> = elems.to_vec();
     while full.len() < shape.len() {
         full.push(SliceInfoElem::from(..));
     }
     let Some((axis, start, end, step)) = full.iter().enumerate().find_map(|(k, e)| match *e {
-        SliceInfoElem::Slice { start, end, step } if step > 0 => {
-            Some((k, start, end.unwrap_or(shape[k] as isize), step))
+        SliceInfoElem::Slice { start, end, step } if step > 0 && start >= 0 => {
+            let end = end.unwrap_or(shape[k] as isize);
+            (end >= start).then_some((k, start as usize, end as usize, step as usize))
         }
         _ => None,
     }) else {
-        return Ok(vec![full]);
+        return vec![full];
     };
-    let count = ((end - start).max(0) as usize).div_ceil(step as usize);
+    let count = (end - start).div_ceil(step);
     let per = count.div_ceil(max.max(1)).max(1);
-    Ok((0..count)
+    (0..count)
         .step_by(per)
         .map(|i| {
+            let last = (i + per).min(count) - 1;
             let mut b = full.clone();
-            let s = start + (i * step as usize) as isize;
-            let e = (start + ((i + per) * step as usize) as isize).min(end);
             b[axis] = SliceInfoElem::Slice {
-                start: s,
-                end: Some(e),
-                step,
+                start: (start + i * step) as isize,
+                end: Some((start + last * step + 1) as isize),
+                step: step as isize,
             };
             b
         })
-        .collect())
+        .collect()
 }
 
 /// Reads every element of a view, so every page it touches is faulted in.

@@ -151,11 +151,201 @@ pub enum Error {
     },
     /// A .npy file is malformed or of a kind that cannot be mapped.
     Npy {
-        /// The file.
+        /// The file, when there is one.
         path: Option<PathBuf>,
-        /// What is wrong, and what to do about it.
-        reason: String,
+        /// What is wrong with it.
+        kind: NpyError,
     },
+}
+
+/// What is wrong with a `.npy` file: the `kind` of [`Error::Npy`].
+///
+/// Text quoted from a file (`excerpt`, `descr`) is at most about 100 characters, with control
+/// characters escaped, so a hostile file cannot flood a log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NpyError {
+    /// The file does not start with numpy's magic string `\x93NUMPY`.
+    NotNpy {
+        /// The file's first bytes (at most 6).
+        start: Vec<u8>,
+    },
+    /// The file ends inside the magic string, the version, the header length or the header.
+    Truncated {
+        /// The file's length in bytes.
+        len: u64,
+        /// The bytes the header needs.
+        needed: u64,
+    },
+    /// A format version numpy does not read (it reads 1.0, 2.0 and 3.0).
+    Version {
+        /// Major version.
+        major: u8,
+        /// Minor version.
+        minor: u8,
+    },
+    /// The header is longer than the limit (numpy's `max_header_size`).
+    HeaderTooLarge {
+        /// The header's length (bytes; characters for a version 3.0 header).
+        len: u64,
+        /// The limit in force.
+        limit: usize,
+    },
+    /// A version 3.0 header that is not valid UTF-8.
+    NotUtf8 {
+        /// Byte offset within the header of the first bad byte.
+        at: usize,
+    },
+    /// The header is not a Python literal (numpy's `ast.literal_eval` refuses it too).
+    Syntax {
+        /// Character offset within the header.
+        at: usize,
+        /// What was found there.
+        why: String,
+        /// The header text around `at`.
+        excerpt: String,
+    },
+    /// The header is Python that numpy would read but ndmmap does not.
+    UnsupportedHeader {
+        /// What it holds.
+        what: &'static str,
+    },
+    /// The header is a Python literal but not the dictionary numpy needs (keys `descr`,
+    /// `fortran_order` and `shape`, with a dtype, a bool and a tuple of integers).
+    BadHeader {
+        /// What is wrong.
+        why: String,
+    },
+    /// A dtype string numpy does not know.
+    UnknownDtype {
+        /// The descriptor.
+        descr: String,
+    },
+    /// A dtype numpy knows that cannot be mapped as plain elements here.
+    UnsupportedDtype {
+        /// The descriptor.
+        descr: String,
+        /// What it is, and what to do.
+        why: String,
+    },
+    /// The shape has a negative length, or more elements than an array can hold.
+    BadShape {
+        /// The header's shape, as written (excerpt).
+        shape: String,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// The data the header describes runs past the end of the file.
+    DataPastEnd {
+        /// The array's shape.
+        shape: Vec<usize>,
+        /// Where the data starts.
+        offset: u64,
+        /// Bytes of data the shape needs.
+        needed: u64,
+        /// The file's length.
+        len: u64,
+    },
+    /// The data starts at an offset that is not a multiple of the element type's alignment.
+    UnalignedData {
+        /// The data offset.
+        offset: u64,
+        /// The alignment the element type needs.
+        align: usize,
+    },
+    /// `grow_npy` found a header that no longer describes the array.
+    Stale {
+        /// What the header says now.
+        header: String,
+        /// What the array is.
+        array: String,
+    },
+    /// `grow_npy` cannot grow this array in place.
+    CannotGrow {
+        /// Why, and what to do.
+        why: String,
+    },
+}
+
+/// At most about 100 characters of `s`, control characters escaped, for an error message.
+pub(crate) fn excerpt(s: &str) -> String {
+    const MAX: usize = 100;
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i >= MAX || out.len() >= MAX {
+            out.push_str("...");
+            break;
+        }
+        out.extend(c.escape_debug());
+    }
+    out
+}
+
+impl fmt::Display for NpyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NpyError::NotNpy { start } => write!(
+                f,
+                "not a .npy file: it starts with {:?} instead of numpy's magic string \"\\x93NUMPY\"",
+                excerpt(&String::from_utf8_lossy(start))
+            ),
+            NpyError::Truncated { len, needed } => write!(
+                f,
+                "truncated header: the file is {len} bytes long but its header needs {needed}"
+            ),
+            NpyError::Version { major, minor } => write!(
+                f,
+                "unsupported .npy format version {major}.{minor} (numpy reads 1.0, 2.0 and 3.0)"
+            ),
+            NpyError::HeaderTooLarge { len, limit } => write!(
+                f,
+                "the header is {len} long, over the limit of {limit} (numpy's max_header_size); \
+                 if you trust the file, raise the limit with npy::OpenOptions::max_header_size"
+            ),
+            NpyError::NotUtf8 { at } => {
+                write!(f, "the version 3.0 header is not UTF-8 (byte {at})")
+            }
+            NpyError::Syntax { at, why, excerpt } => write!(
+                f,
+                "malformed header: {why} at character {at}, in \"{excerpt}\""
+            ),
+            NpyError::BadHeader { why } => write!(f, "malformed header: {why}"),
+            NpyError::UnsupportedHeader { what } => write!(
+                f,
+                "unsupported header: it holds {what}, which numpy reads but ndmmap does not; \
+                 rewrite the file with numpy (np.save(path, np.load(path)))"
+            ),
+            NpyError::UnknownDtype { descr } => write!(
+                f,
+                "dtype '{descr}' is not one numpy knows (e.g. '<f8', '<f4', '<i8', '|u1', '<c16', '|b1')"
+            ),
+            NpyError::UnsupportedDtype { descr, why } => {
+                write!(f, "unsupported dtype: '{descr}' {why}")
+            }
+            NpyError::BadShape { shape, why } => write!(f, "the header's shape {shape} {why}"),
+            NpyError::DataPastEnd {
+                shape,
+                offset,
+                needed,
+                len,
+            } => write!(
+                f,
+                "the header's shape {shape:?} needs {needed} bytes of data after byte {offset}, \
+                 but the file is {len} bytes long"
+            ),
+            NpyError::UnalignedData { offset, align } => write!(
+                f,
+                "the data starts at byte {offset}, not a multiple of the element alignment {align}, \
+                 so it cannot be viewed in place; rewrite the file with numpy \
+                 (np.save(path, np.load(path)) aligns the data to 64 bytes)"
+            ),
+            NpyError::Stale { header, array } => write!(
+                f,
+                "the file's header ({header}) no longer describes this array ({array})"
+            ),
+            NpyError::CannotGrow { why } => f.write_str(why),
+        }
+    }
 }
 
 impl Error {
@@ -164,6 +354,14 @@ impl Error {
             what,
             path: path.map(Path::to_path_buf),
             source,
+        }
+    }
+
+    #[cfg(feature = "npy")]
+    pub(crate) fn npy(path: Option<&Path>, kind: NpyError) -> Error {
+        Error::Npy {
+            path: path.map(Path::to_path_buf),
+            kind,
         }
     }
 
@@ -306,9 +504,9 @@ impl fmt::Display for Error {
             ),
             Error::Npy {
                 path: Some(p),
-                reason,
-            } => write!(f, "`{}`: {reason}", p.display()),
-            Error::Npy { path: None, reason } => f.write_str(reason),
+                kind,
+            } => write!(f, "`{}`: {kind}", p.display()),
+            Error::Npy { path: None, kind } => write!(f, "{kind}"),
         }
     }
 }

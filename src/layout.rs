@@ -44,21 +44,21 @@ impl PageSpan {
     }
 }
 
-/// Byte size of `len` elements of `elem_size` bytes, refusing sizes past `isize::MAX`.
+/// Byte size of an array of `shape` with `elem_size`-byte elements, refusing shapes whose
+/// non-empty axes hold more than `isize::MAX` bytes, as numpy and ndarray refuse them (so
+/// `(2^62, 0)` of `f64` is refused although it holds no bytes).
 pub(crate) fn checked_bytes(shape: &[usize], elem_size: usize) -> Result<usize> {
     let overflow = || Error::SizeOverflow {
         shape: shape.to_vec(),
         elem_size,
     };
-    let n = shape
+    let bytes = shape
         .iter()
-        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .filter(|&&d| d != 0)
+        .try_fold(elem_size, |acc, &d| acc.checked_mul(d))
+        .filter(|&b| b <= isize::MAX as usize)
         .ok_or_else(overflow)?;
-    let bytes = n.checked_mul(elem_size).ok_or_else(overflow)?;
-    if bytes > isize::MAX as usize {
-        return Err(overflow());
-    }
-    Ok(bytes)
+    Ok(if shape.contains(&0) { 0 } else { bytes })
 }
 
 /// The end of `offset + len` as a file position, refusing a wrap.
@@ -319,6 +319,9 @@ mod tests {
         assert!(checked_bytes(&[usize::MAX / 4], 8).is_err());
         assert!(checked_bytes(&[isize::MAX as usize / 2 + 1], 2).is_err());
         assert!(checked_bytes(&[isize::MAX as usize], 1).is_ok());
+        assert_eq!(checked_bytes(&[1 << 59, 0], 8).unwrap(), 0);
+        assert!(checked_bytes(&[1 << 61, 0], 8).is_err());
+        assert!(checked_bytes(&[0, usize::MAX], 1).is_err());
     }
 
     #[test]

@@ -79,7 +79,7 @@ mod residency;
 mod sys;
 
 pub use array::{MmapArray, Mode, Order};
-pub use error::{Error, Result};
+pub use error::{Error, NpyError, Result};
 pub use layout::PageSpan;
 pub use memory::{Advice, Lock, Protection, Sync, UncheckedAdvice};
 pub use options::MmapOptions;

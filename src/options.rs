@@ -249,7 +249,7 @@ impl MmapOptions {
         self.finish(backing, dim, strides, mode, None, None, 0)
     }
 
-    fn open(&self, path: &Path) -> Result<File> {
+    pub(crate) fn open(&self, path: &Path) -> Result<File> {
         // Refuse what cannot be mapped before opening: opening a FIFO would block.
         match std::fs::metadata(path) {
             Ok(meta) => check_file_type(&meta, Some(path))?,
@@ -268,7 +268,7 @@ impl MmapOptions {
 
     /// The one place every file map goes through. `shape_of(available)` gives the dimension,
     /// strides and byte size, `available` being the bytes after the offset.
-    unsafe fn map_file<T: Pod, D: Dimension>(
+    pub(crate) unsafe fn map_file<T: Pod, D: Dimension>(
         &self,
         file: &File,
         path: Option<PathBuf>,

@@ -30,13 +30,15 @@ pub struct FileOpts {
     pub order: Option<String>,
 }
 
-/// The mapping, by element size.
+/// The mapping, by element size. The command never reads values, only pages, so elements are
+/// byte arrays (alignment 1): data at any byte offset maps, as numpy's memmap maps it.
 pub enum Inner {
     B1(MmapArray<u8, IxDyn>),
-    B2(MmapArray<u16, IxDyn>),
-    B4(MmapArray<u32, IxDyn>),
-    B8(MmapArray<u64, IxDyn>),
-    B16(MmapArray<[u64; 2], IxDyn>),
+    B2(MmapArray<[u8; 2], IxDyn>),
+    B4(MmapArray<[u8; 4], IxDyn>),
+    B8(MmapArray<[u8; 8], IxDyn>),
+    B16(MmapArray<[u8; 16], IxDyn>),
+    B32(MmapArray<[u8; 32], IxDyn>),
 }
 
 /// An opened array file of any dtype.
@@ -56,6 +58,7 @@ macro_rules! with {
             $crate::open::Inner::B4($m) => $e,
             $crate::open::Inner::B8($m) => $e,
             $crate::open::Inner::B16($m) => $e,
+            $crate::open::Inner::B32($m) => $e,
         }
     };
 }
@@ -215,7 +218,12 @@ pub fn open(o: &FileOpts) -> Res<AnyArray> {
                 e.into()
             }
         })?;
-        (h.descr, Some(h.shape), h.data_offset, h.fortran_order)
+        (
+            h.dtype.descr(),
+            Some(h.shape),
+            h.data_offset,
+            h.fortran_order,
+        )
     } else {
         let dtype = Dtype::parse(o.dtype.as_deref().unwrap_or_default())?;
         let shape = o.shape.as_deref().map(parse_shape).transpose()?;
@@ -251,10 +259,11 @@ pub fn open(o: &FileOpts) -> Res<AnyArray> {
     }
     let inner = match size {
         1 => map!(u8, B1),
-        2 => map!(u16, B2),
-        4 => map!(u32, B4),
-        8 => map!(u64, B8),
-        16 => map!([u64; 2], B16),
+        2 => map!([u8; 2], B2),
+        4 => map!([u8; 4], B4),
+        8 => map!([u8; 8], B8),
+        16 => map!([u8; 16], B16),
+        32 => map!([u8; 32], B32),
         n => return Err(format!("dtype {descr}: {n}-byte elements are not supported").into()),
     };
     Ok(AnyArray {

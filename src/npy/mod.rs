@@ -1,0 +1,444 @@
+//! numpy `.npy` files as memory-mapped arrays: open, create, grow in place.
+//!
+//! ```
+//! use ndarray::Ix2;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("x.npy");
+//! // SAFETY: the file is ours alone while the arrays live.
+//! let mut a = unsafe { ndmmap::npy::create::<f32, Ix2, _>(&path, (100, 3))? };
+//! a.view_mut()?.fill(1.0);
+//! a.grow_npy(110)?;                           // 10 more rows, header rewritten in place
+//! drop(a);
+//! let b = unsafe { ndmmap::npy::open::<f32, Ix2>(&path)? };
+//! assert_eq!(b.shape(), &[110, 3]);
+//! assert_eq!(b.view().sum(), 300.0);
+//! # Ok(()) }
+//! ```
+//!
+//! The header is parsed here rather than by ndarray-npy: mapping needs the data offset, the
+//! header's free room (to grow in place) and precise errors for each kind of broken file,
+//! none of which ndarray-npy's public API exposes. ndarray-npy reads and writes the reference
+//! files in the tests.
+
+use crate::array::{Backing, MmapArray, Mode, dim_and_strides};
+use crate::error::{Error, NpyError, Result};
+use crate::layout;
+use crate::options::{MmapOptions, check_file_type};
+use ndarray::{Dimension, ShapeBuilder};
+use std::fs::File;
+use std::io::Write;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+mod dtype;
+mod header;
+
+pub use dtype::{Dtype, NpyElement};
+pub use header::{Header, MAX_HEADER_SIZE};
+use header::{MAGIC, dict_text};
+
+/// Digits of room numpy leaves for the growing axis (`GROWTH_AXIS_MAX_DIGITS`).
+const GROWTH_DIGITS: usize = 21;
+/// Data alignment of the files numpy writes (and ndmmap creates).
+const ALIGN: usize = 64;
+
+fn npy_err(path: &Path, kind: NpyError) -> Error {
+    Error::npy(Some(path), kind)
+}
+
+/// How to open a `.npy` file: the map's mode and the header size limit.
+///
+/// ```
+/// use ndmmap::{Mode, npy};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { npy::create::<f64, ndarray::Ix1, _>(&path, 10)? });
+/// // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+/// let a = unsafe {
+///     npy::OpenOptions::new().mode(Mode::ReadWrite).max_header_size(1 << 20).open::<f64, ndarray::Ix1>(&path)?
+/// };
+/// assert_eq!(a.len(), 10);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct OpenOptions {
+    mode: Mode,
+    max_header_size: usize,
+}
+
+impl Default for OpenOptions {
+    fn default() -> Self {
+        OpenOptions::new()
+    }
+}
+
+impl OpenOptions {
+    /// Read-only, with numpy's header size limit ([`MAX_HEADER_SIZE`]).
+    pub fn new() -> OpenOptions {
+        OpenOptions {
+            mode: Mode::ReadOnly,
+            max_header_size: MAX_HEADER_SIZE,
+        }
+    }
+
+    /// The map's mode (read-only by default).
+    pub fn mode(&mut self, mode: Mode) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// The longest header accepted, in characters: numpy's `max_header_size`, 10000 by
+    /// default. Raise it only for files you trust, as numpy says of its own limit; no header
+    /// is read into memory before its length is checked against this and the file's size.
+    pub fn max_header_size(&mut self, chars: usize) -> &mut Self {
+        self.max_header_size = chars;
+        self
+    }
+
+    /// Reads the header of the `.npy` file at `path`.
+    pub fn read_header(&self, path: impl AsRef<Path>) -> Result<Header> {
+        let path = path.as_ref();
+        let meta = std::fs::metadata(path).map_err(|e| Error::io("open", Some(path), e))?;
+        check_file_type(&meta, Some(path))?;
+        let file = File::open(path).map_err(|e| Error::io("open", Some(path), e))?;
+        // Read only the header's pages: no readahead into the data, whose residency the caller
+        // may be about to measure. (A hint: failure changes nothing.)
+        let _ = crate::sys::fadvise(&file, 0, 0, crate::sys::FileAdvice::Random);
+        header::read_from(&file, path, self.max_header_size)
+    }
+
+    /// Opens the `.npy` file at `path` and maps its data. The header is read from the same
+    /// handle that is mapped, so the file cannot be swapped in between.
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
+    pub unsafe fn open<T: NpyElement, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MmapArray<T, D>> {
+        let path = path.as_ref();
+        let mut opts = MmapOptions::new();
+        opts.mode(self.mode).grow(false);
+        let file = opts.open(path)?;
+        let h = header::read_from(&file, path, self.max_header_size)?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", Some(path), e))?
+            .len();
+        let dim: D = check_header::<T, D>(&h, path, len)?;
+        opts.offset(h.data_offset);
+        let shape = dim.set_f(h.fortran_order);
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            opts.map_file(&file, Some(path.to_path_buf()), |_| {
+                dim_and_strides(shape, size_of::<T>())
+            })
+        }
+    }
+}
+
+/// Reads the header of a `.npy` file, with numpy's header size limit.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<f32, ndarray::Ix2, _>(&path, (4, 3))? });
+/// let h = ndmmap::npy::read_header(&path)?;
+/// assert_eq!((h.dtype.descr().as_str(), h.shape.as_slice(), h.fortran_order), ("<f4", &[4, 3][..], false));
+/// # Ok(()) }
+/// ```
+pub fn read_header(path: impl AsRef<Path>) -> Result<Header> {
+    OpenOptions::new().read_header(path)
+}
+
+/// The full header bytes for a dictionary, with `room` spare spaces, padded so the data
+/// starts on a 64-byte boundary, in the oldest version that fits.
+fn header_bytes(dict: &str, room: usize) -> Vec<u8> {
+    for (version, len_bytes) in [(1u8, 2usize), (2, 4)] {
+        let pre = 8 + len_bytes;
+        let body = dict.len() + room + 1; // + '\n'
+        let total = (pre + body).next_multiple_of(ALIGN);
+        let header_len = total - pre;
+        if version == 1 && header_len > u16::MAX as usize {
+            continue;
+        }
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&[version, 0]);
+        if version == 1 {
+            out.extend_from_slice(&(header_len as u16).to_le_bytes());
+        } else {
+            out.extend_from_slice(&(header_len as u32).to_le_bytes());
+        }
+        out.extend_from_slice(dict.as_bytes());
+        out.resize(total - 1, b' ');
+        out.push(b'\n');
+        return out;
+    }
+    unreachable!("a version 2.0 header holds 4 GiB")
+}
+
+/// Opens a `.npy` file read-only.
+///
+/// # Safety
+/// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
+pub unsafe fn open<T: NpyElement, D: Dimension>(path: impl AsRef<Path>) -> Result<MmapArray<T, D>> {
+    // SAFETY: forwarded.
+    unsafe { open_with(path, Mode::ReadOnly) }
+}
+
+/// Opens a `.npy` file read-write (shared).
+///
+/// # Safety
+/// As for [`open`].
+pub unsafe fn open_mut<T: NpyElement, D: Dimension>(
+    path: impl AsRef<Path>,
+) -> Result<MmapArray<T, D>> {
+    // SAFETY: forwarded.
+    unsafe { open_with(path, Mode::ReadWrite) }
+}
+
+/// Checks a header against `T` and `D` and the file's length: the dimension to map.
+fn check_header<T: NpyElement, D: Dimension>(h: &Header, path: &Path, file_len: u64) -> Result<D> {
+    let dtype = h.dtype;
+    if dtype.size > 1
+        && dtype.little_endian != T::DTYPE.little_endian
+        && dtype.kind == T::DTYPE.kind
+        && dtype.size == T::DTYPE.size
+    {
+        let native = Dtype {
+            little_endian: T::DTYPE.little_endian,
+            ..dtype
+        }
+        .descr();
+        return Err(npy_err(
+            path,
+            NpyError::UnsupportedDtype {
+                descr: dtype.descr(),
+                why: format!(
+                    "is {}-endian and cannot be viewed in place here; convert it once in numpy: \
+                     np.save(path, np.load(path).astype('{native}'))",
+                    if dtype.little_endian { "little" } else { "big" }
+                ),
+            },
+        ));
+    }
+    if dtype != T::DTYPE {
+        return Err(Error::DtypeMismatch {
+            expected: T::DTYPE.descr(),
+            found: dtype.descr(),
+        });
+    }
+    if let Some(n) = D::NDIM
+        && n != h.shape.len()
+    {
+        return Err(Error::DimensionMismatch {
+            expected: n,
+            found: h.shape.len(),
+        });
+    }
+    if !h.data_offset.is_multiple_of(align_of::<T>() as u64) {
+        return Err(npy_err(
+            path,
+            NpyError::UnalignedData {
+                offset: h.data_offset,
+                align: align_of::<T>(),
+            },
+        ));
+    }
+    let bytes = h.data_len(size_of::<T>())?;
+    if h.data_offset + bytes as u64 > file_len {
+        return Err(npy_err(
+            path,
+            NpyError::DataPastEnd {
+                shape: h.shape.clone(),
+                offset: h.data_offset,
+                needed: bytes as u64,
+                len: file_len,
+            },
+        ));
+    }
+    let mut dim = D::zeros(h.shape.len());
+    dim.slice_mut().copy_from_slice(&h.shape);
+    Ok(dim)
+}
+
+/// Opens a `.npy` file in the given mode (see [`OpenOptions`] for the header size limit).
+///
+/// # Safety
+/// As for [`open`].
+pub unsafe fn open_with<T: NpyElement, D: Dimension>(
+    path: impl AsRef<Path>,
+    mode: Mode,
+) -> Result<MmapArray<T, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { OpenOptions::new().mode(mode).open(path) }
+}
+
+/// Creates (or truncates) a zero-filled `.npy` file of `shape` (`.f()` for Fortran order) and
+/// maps it read-write. The data is sparse until written; the header leaves room for the
+/// shape to grow (see [`MmapArray::grow_npy`]) and starts the data on a 64-byte boundary.
+///
+/// # Safety
+/// As for [`open`].
+pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+    path: impl AsRef<Path>,
+    shape: Sh,
+) -> Result<MmapArray<T, D>> {
+    let path = path.as_ref();
+    let shape = shape.into_shape_with_order();
+    let (dim, strides, bytes) = dim_and_strides(shape, size_of::<T>())?;
+    let (c_dim, c_strides, _) = dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
+    let fortran = c_strides.slice() != strides.slice();
+    let last = dim.ndim().checked_sub(1); // None for 0-D: no axis to grow
+    let grow_axis = if fortran { last } else { last.map(|_| 0) };
+    let room = grow_axis.map_or(0, |a| {
+        GROWTH_DIGITS.saturating_sub(c_dim[a].to_string().len())
+    });
+    let header = header_bytes(&dict_text(&T::DTYPE.descr(), fortran, dim.slice()), room);
+    let mut f = File::create(path).map_err(|e| Error::io("create", Some(path), e))?;
+    f.write_all(&header)
+        .map_err(|e| Error::io("write header", Some(path), e))?;
+    f.set_len(header.len() as u64 + bytes as u64)
+        .map_err(|e| Error::io("grow (ftruncate)", Some(path), e))?;
+    drop(f);
+    // SAFETY: forwarded to the caller.
+    unsafe {
+        MmapOptions::new()
+            .mode(Mode::ReadWrite)
+            .offset(header.len() as u64)
+            .grow(false)
+            .map_path(path, dim.set_f(fortran))
+    }
+}
+
+impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
+    /// Grows a read-write C-order `.npy` array along its first axis to `new_len` rows in place:
+    /// extends the file, rewrites the header's shape in its spare room, and remaps (`mremap`
+    /// on Linux). Taking `&mut self`, it cannot run while a view lives.
+    ///
+    /// Errors: a map that is not [`Mode::ReadWrite`], a Fortran-order or 0-D array, a file
+    /// whose header no longer matches the array, a smaller `new_len`, or a header without
+    /// room for the longer shape. The file is not changed when any of these is reported.
+    pub fn grow_npy(&mut self, new_len: usize) -> Result<()> {
+        let path: PathBuf = self.path.clone().unwrap_or_default();
+        let p = path.as_path();
+        if self.mode != Mode::ReadWrite {
+            return Err(Error::NotWritable {
+                reason: "grow_npy needs a read-write (Mode::ReadWrite) map",
+            });
+        }
+        let file = self.file.as_ref().ok_or(Error::Unsupported {
+            what: "grow_npy on an anonymous map",
+        })?;
+        // The header ends where the array's data starts: no longer limit is needed.
+        let limit = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        let h = header::read_from(file, p, limit)?;
+        if h.shape != self.shape() || h.data_offset != self.offset || h.dtype != T::DTYPE {
+            return Err(npy_err(
+                p,
+                NpyError::Stale {
+                    header: format!(
+                        "{} {:?} at byte {}",
+                        h.dtype.descr(),
+                        h.shape,
+                        h.data_offset
+                    ),
+                    array: format!(
+                        "{} {:?} at byte {}",
+                        T::DTYPE.descr(),
+                        self.shape(),
+                        self.offset
+                    ),
+                },
+            ));
+        }
+        let cannot = |why: String| npy_err(p, NpyError::CannotGrow { why });
+        if h.shape.is_empty() {
+            return Err(cannot("a 0-dimensional array has no axis to grow".into()));
+        }
+        if h.fortran_order && h.shape.iter().filter(|&&n| n != 1).count() > 1 {
+            return Err(cannot(
+                "a Fortran-order array cannot grow along its first axis in place (its rows are not \
+                 contiguous); rewrite it in C order"
+                    .into(),
+            ));
+        }
+        let old_len = h.shape[0];
+        if new_len < old_len {
+            return Err(cannot(format!(
+                "grow_npy({new_len}) would shrink the first axis from {old_len}"
+            )));
+        }
+        if new_len == old_len {
+            return Ok(());
+        }
+        let mut shape = h.shape.clone();
+        shape[0] = new_len;
+        let mut dim = D::zeros(shape.len());
+        dim.slice_mut().copy_from_slice(&shape);
+        let (dim, strides, bytes) = dim_and_strides(ndarray::Shape::from(dim), size_of::<T>())?;
+        let dict = dict_text(&h.dtype.descr(), h.fortran_order, &shape);
+        let header_room = (h.data_offset - h.preamble_len()) as usize;
+        if dict.len() + 1 > header_room {
+            return Err(cannot(format!(
+                "the header has room for {} bytes but the new shape needs {}; rewrite the file \
+                 with numpy to grow it",
+                header_room - 1,
+                dict.len()
+            )));
+        }
+        let end = layout::checked_end(self.offset, bytes)?;
+        // Never lose data: extend the file first (an old header over a longer file is still a
+        // valid .npy), then rewrite the header, then remap.
+        if file
+            .metadata()
+            .map_err(|e| Error::io("stat", Some(p), e))?
+            .len()
+            < end
+        {
+            file.set_len(end)
+                .map_err(|e| Error::io("grow (ftruncate)", Some(p), e))?;
+        }
+        let mut text = dict.into_bytes();
+        text.resize(header_room - 1, b' ');
+        text.push(b'\n');
+        let at = h.data_offset - header_room as u64;
+        file.write_all_at(&text, at)
+            .map_err(|e| Error::io("rewrite header", Some(p), e))?;
+        self.remap(bytes)?;
+        self.dim = dim;
+        self.strides = strides;
+        Ok(())
+    }
+
+    /// Replaces the mapping by one of `bytes` bytes at the same file offset.
+    fn remap(&mut self, bytes: usize) -> Result<()> {
+        let p = self.path.clone();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Backing::Mutable(m) = &mut self.backing
+            && !m.is_empty()
+        {
+            // SAFETY: `&mut self` means no view of the map lives, so moving it invalidates no
+            // reference; the file was extended to cover `bytes` first.
+            return unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) }
+                .map_err(|e| Error::io("mremap", p.as_deref(), e));
+        }
+        let file = self.file.as_ref().ok_or(Error::Unsupported {
+            what: "remap of an anonymous map",
+        })?;
+        // SAFETY: as above; the caller of the constructor upheld the file contract.
+        let m = unsafe {
+            memmap2::MmapOptions::new()
+                .offset(self.offset)
+                .len(bytes)
+                .map_mut(file)
+        }
+        .map_err(|e| Error::io("mmap", p.as_deref(), e))?;
+        self.backing = Backing::Mutable(m);
+        Ok(())
+    }
+}

@@ -175,7 +175,9 @@ pub(crate) fn slice_geometry(
                     off += if step > 0 { s } else { e - 1 } * strides[axis];
                 }
                 out_shape.push(len);
-                out_strides.push(strides[axis] * step);
+                // An axis of at most one element has no stride to speak of (ndarray gives it
+                // 0); any longer one has |step| < n, so the product stays within the array.
+                out_strides.push(if len <= 1 { 0 } else { strides[axis] * step });
             }
         }
         axis += 1;
@@ -360,6 +362,9 @@ mod tests {
             s![-1, 1..;-3].as_ref().to_vec(),
             s![2..2, ..].as_ref().to_vec(),
             s![.., ndarray::NewAxis, ..;2].as_ref().to_vec(),
+            // Steps far past the axis: one element, and no overflowing stride * step.
+            s![1..;isize::MAX, ..].as_ref().to_vec(),
+            s![..;isize::MIN, 2..;-isize::MAX].as_ref().to_vec(),
         ] {
             let v = a.slice(info.as_slice());
             let (off, shape, st) = slice_geometry(a.shape(), &strides, &info);

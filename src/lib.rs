@@ -52,9 +52,11 @@
 //!   [`residency_along_slice`](MmapArray::residency_along_slice)), [`Residency`],
 //!   [`cachestat`](MmapArray::cachestat), [`evict_slice`](MmapArray::evict_slice), and
 //!   [`evict`] / [`advise_random`] / [`prefetch_file`] for a whole file.
-//! - [`npy`] (feature `npy`, on by default): `.npy` files opened, created and grown in place.
+//! - [`npy`] (feature `npy`, on by default): `.npy` files opened, created and grown in place;
+//!   headers read exactly as numpy reads them, safe against hostile files
+//!   ([`npy::OpenOptions`] holds the header size limit).
 //! - [`constants`]: the platform's `PROT_*`, `MAP_*`, `MADV_*` and `MS_*` values.
-//! - [`Error`]: the one error type.
+//! - [`Error`]: the one error type; [`NpyError`] says what is wrong with a `.npy` file.
 //!
 //! ## Platforms
 //! Linux is the tested platform. macOS and the BSDs have their code paths in `sys/`, which CI

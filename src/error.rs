@@ -267,7 +267,8 @@ pub enum NpyError {
     },
 }
 
-/// At most about 100 characters of `s`, control characters escaped, for an error message.
+/// At most about 100 characters of `s`, control characters and bidi overrides escaped, for an
+/// error message.
 pub(crate) fn excerpt(s: &str) -> String {
     const MAX: usize = 100;
     let mut out = String::new();
@@ -276,7 +277,12 @@ pub(crate) fn excerpt(s: &str) -> String {
             out.push_str("...");
             break;
         }
-        out.extend(c.escape_debug());
+        if c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}') {
+            // Control characters and bidi overrides, which could rewrite a terminal's output.
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
     }
     out
 }

@@ -329,3 +329,100 @@ proptest! {
         check_bytes(bytes);
     }
 }
+
+/// The command's promise for each class of hostile file: status 1 and one line on stderr that
+/// says what is wrong.
+#[test]
+fn the_command_refuses_each_hostile_file_in_one_line() {
+    let dir = common::tmpdir();
+    let d = dir.path();
+    let deep = format!(
+        "{{'descr': '<f8', 'fortran_order': False, 'shape': {}3,{}}}",
+        "(".repeat(4900),
+        ")".repeat(4900)
+    );
+    let mut big = b"{'descr': '<f8', 'fortran_order': False, 'shape': (3,), ".to_vec();
+    big.extend(std::iter::repeat_n(b'\n', 1 << 20));
+    let cases: Vec<(PathBuf, &str)> = vec![
+        (
+            npy_file(d, "deep.npy", 1, deep.as_bytes(), &[]),
+            "too many nested",
+        ),
+        (npy_file(d, "big.npy", 2, &big, &[]), "max_header_size"),
+        (
+            npy_file(
+                d,
+                "v15.npy",
+                1,
+                b"{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}",
+                &[0; 8],
+            ),
+            "",
+        ),
+        (
+            npy_file(
+                d,
+                "st.npy",
+                1,
+                b"{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,)}",
+                &[0; 8],
+            ),
+            "structured",
+        ),
+        (
+            npy_file(
+                d,
+                "obj.npy",
+                1,
+                b"{'descr': '|O', 'fortran_order': False, 'shape': (1,)}",
+                &[0; 8],
+            ),
+            "object",
+        ),
+        (
+            npy_file(
+                d,
+                "neg.npy",
+                1,
+                b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}",
+                &[0; 8],
+            ),
+            "negative",
+        ),
+        (
+            npy_file(
+                d,
+                "ctl.npy",
+                3,
+                "{'descr': '<f8\u{1b}[2J\u{202e}', 'fortran_order': False, 'shape': (1,)}"
+                    .as_bytes(),
+                &[0; 8],
+            ),
+            "dtype",
+        ),
+    ];
+    // Version 1.5: patch the minor version byte.
+    let mut b = std::fs::read(&cases[2].0).unwrap();
+    b[7] = 5;
+    std::fs::write(&cases[2].0, b).unwrap();
+    for (p, word) in &cases {
+        let word = if word.is_empty() { "version 1.5" } else { word };
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ndmmap"))
+            .args(["info", "--json"])
+            .arg(p)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{}: {err}", p.display());
+        assert_eq!(err.lines().count(), 1, "{}: {err}", p.display());
+        assert!(
+            err.len() <= 400 && err.contains(word),
+            "{}: {err}",
+            p.display()
+        );
+        assert!(
+            !err.contains('\u{1b}') && !err.contains('\u{202e}'),
+            "control characters are escaped: {err}"
+        );
+    }
+}

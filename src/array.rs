@@ -2,12 +2,14 @@
 
 use crate::error::{Error, Result};
 use crate::layout::{self, PageSpan};
+use crate::mapping::Mapping;
+use crate::pages::{self, Advice, Flush, Pages, PagesMut, Selection};
 use crate::sys;
 use bytemuck::Pod;
 use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder};
 use std::fs::File;
 use std::marker::PhantomData;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// How a mapping relates to its file (or, for anonymous maps, to forked children).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -36,26 +38,6 @@ pub enum Order {
     C,
     /// Column-major: the first index varies fastest (Fortran, Julia).
     F,
-}
-
-/// The mapping that backs an array. memmap2 maps files and private anonymous memory;
-/// `sys::SharedAnon` maps shared anonymous memory, which memmap2 does not offer.
-#[derive(Debug)]
-pub(crate) enum Backing {
-    ReadOnly(memmap2::Mmap),
-    Mutable(memmap2::MmapMut),
-    SharedAnon(sys::SharedAnon),
-}
-
-impl Backing {
-    /// Address of the first data byte (element 0).
-    pub(crate) fn ptr(&self) -> *mut u8 {
-        match self {
-            Backing::ReadOnly(m) => m.as_ptr() as *mut u8,
-            Backing::Mutable(m) => m.as_ptr() as *mut u8,
-            Backing::SharedAnon(m) => m.ptr(),
-        }
-    }
 }
 
 /// A typed n-dimensional array over one memory mapping of a file or of anonymous memory.
@@ -87,18 +69,10 @@ impl Backing {
 /// pointer is): it owns its mapping, and shared access gives only `&`-views.
 #[derive(Debug)]
 pub struct MmapArray<T: Pod, D: Dimension> {
-    pub(crate) backing: Backing,
-    pub(crate) dim: D,
-    pub(crate) strides: D,
-    pub(crate) mode: Mode,
-    pub(crate) file: Option<File>,
-    pub(crate) path: Option<PathBuf>,
-    pub(crate) offset: u64,
-    /// Cleared when some of the mapping was protected against reading.
-    pub(crate) readable: bool,
-    /// Cleared when some of the mapping was protected against writing.
-    pub(crate) writable: bool,
-    pub(crate) _elem: PhantomData<T>,
+    map: Mapping,
+    dim: D,
+    strides: D,
+    _elem: PhantomData<T>,
 }
 
 /// Shape and strides (in elements) of an ndarray shape, checked to fit in `isize::MAX` bytes
@@ -108,6 +82,7 @@ pub(crate) fn dim_and_strides<D: Dimension>(
     elem_size: usize,
 ) -> Result<(D, D, usize)> {
     let bytes = layout::checked_bytes(shape.raw_dim().slice(), elem_size)?;
+    let probe_shape = shape.raw_dim().slice().to_vec();
     let n = shape.size();
     // ndarray computes C or Fortran strides but keeps them private: read them off a view of
     // zero-sized elements, for which any well-aligned pointer is valid for `n` reads.
@@ -115,8 +90,9 @@ pub(crate) fn dim_and_strides<D: Dimension>(
         // SAFETY: a slice of a zero-sized type of any length occupies no memory.
         unsafe { std::slice::from_raw_parts(std::ptr::NonNull::<()>::dangling().as_ptr(), n) }
     };
-    let view = ArrayView::from_shape(shape, probe).map_err(|e| Error::BadSlice {
-        reason: e.to_string(),
+    let view = ArrayView::from_shape(shape, probe).map_err(|_| Error::SizeOverflow {
+        shape: probe_shape.clone(),
+        elem_size,
     })?;
     let mut strides = view.raw_dim();
     for (s, &v) in strides.slice_mut().iter_mut().zip(view.strides()) {
@@ -126,75 +102,125 @@ pub(crate) fn dim_and_strides<D: Dimension>(
 }
 
 impl<T: Pod, D: Dimension> MmapArray<T, D> {
-    /// A read-only view of the whole array.
-    ///
-    /// # Panics
-    /// If part of the mapping was protected against reading with
-    /// [`protect`](MmapArray::protect) (reading it would kill the process with `SIGSEGV`);
-    /// [`try_view`](MmapArray::try_view) returns an error instead.
-    pub fn view(&self) -> ArrayView<'_, T, D> {
-        match self.try_view() {
-            Ok(v) => v,
-            Err(e) => panic!("{e}"),
+    /// An array over `map`, whose bytes hold `dim` elements with `strides`.
+    pub(crate) fn from_parts(map: Mapping, dim: D, strides: D) -> MmapArray<T, D> {
+        debug_assert!(dim.size() * size_of::<T>() <= map.len());
+        MmapArray {
+            map,
+            dim,
+            strides,
+            _elem: PhantomData,
         }
     }
 
-    /// A read-only view, or [`Error::NotReadable`] if part of the mapping is protected
-    /// against reading.
-    pub fn try_view(&self) -> Result<ArrayView<'_, T, D>> {
-        if !self.readable {
-            return Err(Error::NotReadable);
-        }
+    /// Grows a read-write file map in place to `dim` elements (`strides`, `bytes`): the one
+    /// way the shape of an existing array changes (see `npy`'s `grow_npy`).
+    #[cfg(feature = "npy")]
+    pub(crate) fn grow_in_place(&mut self, dim: D, strides: D, bytes: usize) -> Result<()> {
+        self.map.grow(bytes)?;
+        self.dim = dim;
+        self.strides = strides;
+        Ok(())
+    }
+
+    /// A read-only view of the whole array.
+    ///
+    /// ```
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((3, 4))?;
+    /// assert_eq!(a.view().sum(), 0.0);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn view(&self) -> ArrayView<'_, T, D> {
         let shape = self.dim.clone().strides(self.strides.clone());
         // SAFETY: the mapping holds `nbytes` readable bytes at `ptr`, aligned for T (the offset
         // was checked), T is Pod so any bytes are a valid T, and the view borrows `self`, so
-        // the mapping outlives it and cannot be changed through `&mut self` meanwhile.
-        Ok(unsafe { ArrayView::from_shape_ptr(shape, self.as_ptr()) })
+        // the mapping outlives it and cannot be changed through `&mut self` meanwhile. Pages
+        // are readable: only the `unsafe` `protect_none` takes read access away.
+        unsafe { ArrayView::from_shape_ptr(shape, self.as_ptr()) }
     }
 
     /// A mutable view of the whole array, or [`Error::NotWritable`] when the map is
-    /// read-only (by mode or by a [`protect`](MmapArray::protect) call).
+    /// read-only (by mode, or because some pages were protected with
+    /// [`Protection::Read`](crate::Protection::Read)).
+    ///
+    /// ```
+    /// let mut a = ndmmap::MmapArray::<u8, ndarray::Ix1>::anonymous(16)?;
+    /// a.view_mut()?.fill(7);
+    /// assert_eq!(a.view()[3], 7);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub fn view_mut(&mut self) -> Result<ArrayViewMut<'_, T, D>> {
-        self.check_writable()?;
+        self.map.check_writable()?;
         let shape = self.dim.clone().strides(self.strides.clone());
-        // SAFETY: as in `try_view`, and the pages are writable; `&mut self` makes this the
-        // only view.
-        Ok(unsafe { ArrayViewMut::from_shape_ptr(shape, self.backing.ptr() as *mut T) })
+        // SAFETY: as in `view`, and the pages are writable; `&mut self` makes this the only view.
+        Ok(unsafe { ArrayViewMut::from_shape_ptr(shape, self.map.ptr() as *mut T) })
     }
 
     /// The elements in memory order, as one slice.
-    pub fn as_slice(&self) -> Result<&[T]> {
-        if !self.readable {
-            return Err(Error::NotReadable);
-        }
-        // SAFETY: as in `try_view`: `len()` aligned, initialised Pod elements live as long as `self`.
-        Ok(unsafe { std::slice::from_raw_parts(self.as_ptr(), self.len()) })
+    pub fn as_slice(&self) -> &[T] {
+        // SAFETY: as in `view`: `len()` aligned, initialised Pod elements live as long as `self`.
+        unsafe { std::slice::from_raw_parts(self.as_ptr(), self.len()) }
     }
 
     /// The elements in memory order, as one mutable slice (see [`view_mut`](Self::view_mut)).
     pub fn as_slice_mut(&mut self) -> Result<&mut [T]> {
-        self.check_writable()?;
+        self.map.check_writable()?;
         // SAFETY: as in `view_mut`.
-        Ok(unsafe { std::slice::from_raw_parts_mut(self.backing.ptr() as *mut T, self.len()) })
+        Ok(unsafe { std::slice::from_raw_parts_mut(self.map.ptr() as *mut T, self.len()) })
     }
 
-    pub(crate) fn check_writable(&self) -> Result<()> {
-        if !self.mode.is_writable() {
-            return Err(Error::NotWritable {
-                reason: "the map is read-only",
-            });
-        }
-        if !self.writable || !self.readable {
-            return Err(Error::NotWritable {
-                reason: "part of the mapping is protected against writing",
-            });
-        }
-        Ok(())
+    /// The pages a selection touches, with every page operation on them: `..` for the whole
+    /// array, an element range (flat, in logical order), or a slice `s![..]`.
+    ///
+    /// ```
+    /// use ndarray::{Axis, s};
+    /// use ndmmap::{Advice, MmapArray};
+    /// let a = MmapArray::<f64, ndarray::Ix2>::anonymous((1000, 512))?;
+    /// a.pages(s![100..200, ..])?.advise(Advice::WillNeed)?;
+    /// let rows = a.pages(..)?.along(Axis(0))?;        // fraction resident per row
+    /// let first = a.pages(0..512)?.residency()?;       // the first row's pages
+    /// assert_eq!((rows.len(), first.total), (1000, 1));
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn pages<S: Selection<D>>(&self, sel: S) -> Result<Pages<'_>> {
+        let (shape, strides) = layout::shape_strides(&self.dim, &self.strides);
+        let (ranges, geometry, flat) =
+            pages::select(&self.map, &shape, &strides, size_of::<T>(), sel.sel())?;
+        Ok(Pages {
+            map: &self.map,
+            elem_size: size_of::<T>(),
+            ranges,
+            geometry,
+            flat,
+        })
+    }
+
+    /// The pages a selection touches, for changing their protection
+    /// ([`PagesMut::protect`]); borrows the array mutably, so no view lives meanwhile.
+    pub fn pages_mut<S: Selection<D>>(&mut self, sel: S) -> Result<PagesMut<'_>> {
+        let p = self.pages(sel)?;
+        let whole = p.len() == p.span().page_count;
+        let addrs = p.addr_ranges().collect();
+        Ok(PagesMut {
+            map: &mut self.map,
+            addrs,
+            whole,
+        })
+    }
+
+    /// Gives `advice` for the whole array: shorthand for `pages(..)?.advise(advice)`.
+    pub fn madvise(&self, advice: Advice) -> Result<()> {
+        self.pages(..)?.advise(advice)
+    }
+
+    /// Writes the whole array back to its file: shorthand for `pages(..)?.flush(how)`.
+    pub fn msync(&self, how: Flush) -> Result<()> {
+        self.pages(..)?.flush(how)
     }
 
     /// Pointer to element 0.
     pub fn as_ptr(&self) -> *const T {
-        self.backing.ptr() as *const T
+        self.map.ptr() as *const T
     }
 
     /// The length of each axis.
@@ -244,32 +270,32 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     /// The map's mode.
     pub fn mode(&self) -> Mode {
-        self.mode
+        self.map.mode()
     }
 
     /// Byte offset of element 0 in the file (0 for anonymous maps).
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.map.offset()
     }
 
     /// The file's path, where one is known (given, or read back from the OS for a handle).
     pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
+        self.map.path()
     }
 
     /// The file behind the map (`None` for anonymous maps).
     pub fn file(&self) -> Option<&File> {
-        self.file.as_ref()
+        self.map.file()
     }
 
     /// Whether the map is anonymous memory rather than a file.
     pub fn is_anonymous(&self) -> bool {
-        self.file.is_none()
+        self.map.file().is_none()
     }
 
     /// The pages the array's bytes span: `lead` bytes of the first page lie before element 0.
     pub fn page_span(&self) -> PageSpan {
-        PageSpan::new(self.backing.ptr() as usize, self.nbytes(), sys::page_size())
+        PageSpan::new(self.map.ptr() as usize, self.nbytes(), sys::page_size())
     }
 
     /// The system's page size.
@@ -301,17 +327,6 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
 
     /// The same mapping under another dimension type (same shape and strides).
     fn with_dim<D2: Dimension>(self, dim: D2, strides: D2) -> MmapArray<T, D2> {
-        MmapArray {
-            backing: self.backing,
-            dim,
-            strides,
-            mode: self.mode,
-            file: self.file,
-            path: self.path,
-            offset: self.offset,
-            readable: self.readable,
-            writable: self.writable,
-            _elem: PhantomData,
-        }
+        MmapArray::from_parts(self.map, dim, strides)
     }
 }

@@ -1,7 +1,9 @@
 //! The crate's one error type.
 //!
 //! Each variant says what went wrong, where (the path, when there is one) and with which
-//! numbers. `Display` never repeats the OS error it wraps: [`std::error::Error::source`] chains it.
+//! numbers, and is structured so callers match on it, not on its text. An OS error's message
+//! is part of `Display` (`open failed for `x.npy`: No such file or directory (os error 2)`) and
+//! so is not also returned by `source()`; [`Error::io_error`] gives the OS error itself.
 
 use std::fmt;
 use std::io;
@@ -98,8 +100,6 @@ pub enum Error {
         /// Why: the map's mode or its current protection.
         reason: &'static str,
     },
-    /// The array's memory is protected against reading (see `MmapArray::protect`).
-    NotReadable,
     /// An element range lies outside the array.
     RangeOutOfBounds {
         /// First element of the range.
@@ -110,9 +110,14 @@ pub enum Error {
         len: usize,
     },
     /// A slice does not fit the array's shape.
-    BadSlice {
-        /// What does not fit.
-        reason: String,
+    BadSlice(SliceError),
+    /// The OS hides the page-cache residency of this file from this process: since Linux 5.2,
+    /// `mincore` reports every page of a file the caller may not write as resident, and
+    /// `cachestat` refuses it (`EPERM`). Run as the file's owner, with write permission on it,
+    /// or as root.
+    ResidencyUnknown {
+        /// The file.
+        path: Option<PathBuf>,
     },
     /// An axis that the array does not have.
     BadAxis {
@@ -156,6 +161,73 @@ pub enum Error {
         /// What is wrong with it.
         kind: NpyError,
     },
+}
+
+/// What does not fit in a slice: the content of [`Error::BadSlice`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum SliceError {
+    /// More indices than the array has axes.
+    TooManyIndices {
+        /// Indices given (new axes not counted).
+        given: usize,
+        /// The array's number of axes.
+        ndim: usize,
+    },
+    /// An index outside its axis.
+    IndexOutOfBounds {
+        /// The index (negative counts from the end).
+        index: isize,
+        /// The axis.
+        axis: usize,
+        /// The axis' length.
+        len: usize,
+    },
+    /// A range whose start or end lies outside its axis.
+    RangeOutOfBounds {
+        /// The range's start.
+        start: isize,
+        /// The range's end, if given.
+        end: Option<isize>,
+        /// The axis.
+        axis: usize,
+        /// The axis' length.
+        len: usize,
+    },
+    /// A step of zero.
+    ZeroStep {
+        /// The axis.
+        axis: usize,
+    },
+}
+
+impl fmt::Display for SliceError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SliceError::TooManyIndices { given, ndim } => {
+                write!(f, "{given} indices given for an array of {ndim} dimensions")
+            }
+            SliceError::IndexOutOfBounds { index, axis, len } => {
+                write!(
+                    f,
+                    "index {index} is out of bounds for axis {axis} of length {len}"
+                )
+            }
+            SliceError::RangeOutOfBounds {
+                start,
+                end,
+                axis,
+                len,
+            } => write!(
+                f,
+                "range {start}..{} is out of bounds for axis {axis} of length {len}",
+                end.map_or(String::new(), |e| e.to_string())
+            ),
+            SliceError::ZeroStep { axis } => {
+                write!(f, "step 0 on axis {axis}: a step must be non-zero")
+            }
+        }
+    }
 }
 
 /// What is wrong with a `.npy` file: the `kind` of [`Error::Npy`].
@@ -371,6 +443,14 @@ impl Error {
         }
     }
 
+    /// The OS error behind this error, if there is one.
+    pub fn io_error(&self) -> Option<&io::Error> {
+        match self {
+            Error::Io { source, .. } | Error::LockLimit { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+
     /// The OS error number behind this error, if there is one.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
@@ -396,11 +476,13 @@ impl fmt::Display for Error {
             Error::Io {
                 what,
                 path: Some(p),
-                ..
-            } => write!(f, "{what} failed for `{}`", p.display()),
+                source,
+            } => write!(f, "{what} failed for `{}`: {source}", p.display()),
             Error::Io {
-                what, path: None, ..
-            } => write!(f, "{what} failed"),
+                what,
+                path: None,
+                source,
+            } => write!(f, "{what} failed: {source}"),
             Error::IsDirectory { path } => {
                 write!(
                     f,
@@ -466,16 +548,20 @@ impl fmt::Display for Error {
                 )
             }
             Error::NotWritable { reason } => write!(f, "the array is not writable: {reason}"),
-            Error::NotReadable => f.write_str(
-                "the array's memory is protected against reading; protect(Protection::Read) first",
-            ),
             Error::RangeOutOfBounds { start, end, len } => {
                 write!(
                     f,
                     "element range {start}..{end} is out of bounds for an array of {len} elements"
                 )
             }
-            Error::BadSlice { reason } => write!(f, "bad slice: {reason}"),
+            Error::BadSlice(e) => write!(f, "bad slice: {e}"),
+            Error::ResidencyUnknown { path } => write!(
+                f,
+                "the page-cache residency of {} is unknown to this process: since Linux 5.2 the \
+                 kernel shows it only to the file's owner, writers and root (mincore claims every \
+                 page resident, cachestat refuses); run as the owner, with write permission, or as root",
+                Shown(path)
+            ),
             Error::BadAxis { axis, ndim } => {
                 write!(
                     f,
@@ -488,17 +574,17 @@ impl fmt::Display for Error {
             Error::LockLimit {
                 requested,
                 limit: Some(l),
-                ..
+                source,
             } => write!(
                 f,
-                "cannot lock {requested} bytes: RLIMIT_MEMLOCK is {l} bytes; raise it (ulimit -l) \
-                 or lock a smaller range"
+                "cannot lock {requested} bytes: RLIMIT_MEMLOCK is {l} bytes ({source}); raise it \
+                 (ulimit -l) or lock a smaller range"
             ),
             Error::LockLimit {
                 requested,
                 limit: None,
-                ..
-            } => write!(f, "cannot lock {requested} bytes"),
+                source,
+            } => write!(f, "cannot lock {requested} bytes: {source}"),
             Error::DtypeMismatch { expected, found } => write!(
                 f,
                 "the file holds dtype {found:?} but the array's element type is {expected:?}"
@@ -517,11 +603,6 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            Error::Io { source, .. } | Error::LockLimit { source, .. } => Some(source),
-            _ => None,
-        }
-    }
-}
+/// The OS error's message is part of `Display`, so `source()` returns `None` (the Rust API
+/// guidelines: a message in one place, not both); [`Error::io_error`] gives the OS error.
+impl std::error::Error for Error {}

@@ -3,7 +3,7 @@
 //! Nothing here touches the OS; every function is total (returns an [`Error`] instead of
 //! overflowing or panicking) and unit-tested below.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SliceError};
 use ndarray::{Dimension, SliceInfoElem};
 use std::ops::Range;
 
@@ -78,12 +78,41 @@ pub(crate) fn check_aligned(offset: u64, align: usize) -> Result<()> {
     }
 }
 
-/// Checks an element range against an array of `len` elements and turns it into a byte range.
-pub(crate) fn element_bytes(
-    range: &Range<usize>,
-    len: usize,
-    elem_size: usize,
-) -> Result<Range<usize>> {
+/// A selection of an array as a strided view: the element offset of its first element (in
+/// logical order), its shape and its strides (in elements; negative for reversed axes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Geometry {
+    pub(crate) offset: usize,
+    pub(crate) shape: Vec<usize>,
+    pub(crate) strides: Vec<isize>,
+}
+
+impl Geometry {
+    /// The byte runs the view touches (relative to element 0 of the array), increasing.
+    pub(crate) fn runs(&self, elem_size: usize, sink: impl FnMut(Range<usize>)) {
+        view_runs(
+            self.offset * elem_size,
+            &self.shape,
+            &self.strides,
+            elem_size,
+            sink,
+        );
+    }
+
+    /// Elements of the view.
+    pub(crate) fn len(&self) -> usize {
+        self.shape.iter().product()
+    }
+}
+
+/// An element range (flat indices in logical, row-major order) of an array as strided views:
+/// at most two partial blocks per axis and one block of whole outer slices.
+pub(crate) fn range_geometry(
+    shape: &[usize],
+    strides: &[isize],
+    range: Range<usize>,
+) -> Result<Vec<Geometry>> {
+    let len: usize = shape.iter().product();
     if range.start > range.end || range.end > len {
         return Err(Error::RangeOutOfBounds {
             start: range.start,
@@ -91,21 +120,73 @@ pub(crate) fn element_bytes(
             len,
         });
     }
-    Ok(range.start * elem_size..range.end * elem_size)
+    let mut out = Vec::new();
+    blocks(shape, strides, 0, range.start, range.end, &mut out);
+    Ok(out)
+}
+
+/// Splits elements `a..b` (row-major) of the sub-array at element offset `base` into blocks.
+/// Recursion is bounded by the number of axes.
+fn blocks(
+    shape: &[usize],
+    strides: &[isize],
+    base: usize,
+    a: usize,
+    b: usize,
+    out: &mut Vec<Geometry>,
+) {
+    if a >= b {
+        return;
+    }
+    let Some((&n0, rest)) = shape.split_first() else {
+        out.push(Geometry {
+            offset: base,
+            shape: Vec::new(),
+            strides: Vec::new(),
+        });
+        return;
+    };
+    let inner: usize = rest.iter().product();
+    if inner == 0 || n0 == 0 {
+        return;
+    }
+    // Arrays (not views) have non-negative strides.
+    let row = |i: usize| base + i * strides[0].unsigned_abs();
+    let (i0, j0, i1, j1) = (a / inner, a % inner, b / inner, b % inner);
+    if i0 == i1 {
+        return blocks(rest, &strides[1..], row(i0), j0, j1, out);
+    }
+    let mut full = i0;
+    if j0 != 0 {
+        blocks(rest, &strides[1..], row(i0), j0, inner, out);
+        full += 1;
+    }
+    if i1 > full {
+        let mut sh = vec![i1 - full];
+        sh.extend_from_slice(rest);
+        out.push(Geometry {
+            offset: row(full),
+            shape: sh,
+            strides: strides.to_vec(),
+        });
+    }
+    if j1 != 0 {
+        blocks(rest, &strides[1..], row(i1), 0, j1, out);
+    }
 }
 
 /// Checks a slice (as `s![..]` gives it) against a shape, so that ndarray's slicing cannot panic.
 pub(crate) fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<()> {
-    let bad = |reason: String| Err(Error::BadSlice { reason });
+    let bad = |e: SliceError| Err(Error::BadSlice(e));
     let consumed = elems
         .iter()
         .filter(|e| !matches!(e, SliceInfoElem::NewAxis))
         .count();
     if consumed > shape.len() {
-        return bad(format!(
-            "{consumed} indices given for an array of {} dimensions",
-            shape.len()
-        ));
+        return bad(SliceError::TooManyIndices {
+            given: consumed,
+            ndim: shape.len(),
+        });
     }
     let mut axis = 0;
     for e in elems {
@@ -115,24 +196,28 @@ pub(crate) fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<()
                 let n = shape[axis];
                 let abs = if i < 0 { n as isize + i } else { i };
                 if abs < 0 || abs >= n as isize {
-                    return bad(format!(
-                        "index {i} is out of bounds for axis {axis} of length {n}"
-                    ));
+                    return bad(SliceError::IndexOutOfBounds {
+                        index: i,
+                        axis,
+                        len: n,
+                    });
                 }
             }
             SliceInfoElem::Slice { start, end, step } => {
                 let n = shape[axis] as isize;
                 if step == 0 {
-                    return bad(format!("step 0 on axis {axis}: a step must be non-zero"));
+                    return bad(SliceError::ZeroStep { axis });
                 }
                 let abs = |x: isize| if x < 0 { n + x } else { x };
                 let s = abs(start);
                 let e = end.map(abs).unwrap_or(n);
                 if s < 0 || s > n || e < 0 || e > n {
-                    return bad(format!(
-                        "range {start}..{} is out of bounds for axis {axis} of length {n}",
-                        end.map_or(String::new(), |e| e.to_string())
-                    ));
+                    return bad(SliceError::RangeOutOfBounds {
+                        start,
+                        end,
+                        axis,
+                        len: n as usize,
+                    });
                 }
             }
         }
@@ -148,7 +233,7 @@ pub(crate) fn slice_geometry(
     shape: &[usize],
     strides: &[isize],
     elems: &[SliceInfoElem],
-) -> (isize, Vec<usize>, Vec<isize>) {
+) -> Geometry {
     let (mut off, mut out_shape, mut out_strides) = (0isize, Vec::new(), Vec::new());
     let mut axis = 0;
     for e in elems {
@@ -184,7 +269,11 @@ pub(crate) fn slice_geometry(
     }
     out_shape.extend_from_slice(&shape[axis..]);
     out_strides.extend_from_slice(&strides[axis..]);
-    (off, out_shape, out_strides)
+    Geometry {
+        offset: off.max(0) as usize,
+        shape: out_shape,
+        strides: out_strides,
+    }
 }
 
 /// The byte runs that a strided view touches, in increasing address order, merged when they
@@ -263,6 +352,12 @@ pub(crate) fn view_runs(
     }
 }
 
+/// The pages (indices from the page holding byte 0, `lead` bytes before it) that a non-empty
+/// byte run relative to byte 0 touches: the one page rounding of the crate.
+pub(crate) fn page_range(lead: usize, page_size: usize, run: &Range<usize>) -> Range<usize> {
+    (lead + run.start) / page_size..(lead + run.end).div_ceil(page_size)
+}
+
 /// The page indices (relative to the page holding byte 0 of the caller's base, `lead` bytes
 /// before it) touched by byte runs, merged: `runs` are relative to element 0.
 pub(crate) fn runs_to_pages(
@@ -271,16 +366,37 @@ pub(crate) fn runs_to_pages(
     runs: impl FnOnce(&mut dyn FnMut(Range<usize>)),
 ) -> Vec<Range<usize>> {
     let mut pages: Vec<Range<usize>> = Vec::new();
+    let mut sorted = true;
     runs(&mut |r: Range<usize>| {
         if r.is_empty() {
             return;
         }
-        let p = (lead + r.start) / page_size..(lead + r.end).div_ceil(page_size);
+        let p = page_range(lead, page_size, &r);
         match pages.last_mut() {
-            Some(last) if p.start <= last.end => last.end = last.end.max(p.end),
-            _ => pages.push(p),
+            Some(last) if p.start <= last.end && p.end >= last.start => {
+                last.start = last.start.min(p.start);
+                last.end = last.end.max(p.end);
+            }
+            Some(last) => {
+                sorted &= p.start > last.end;
+                pages.push(p);
+            }
+            None => pages.push(p),
         }
     });
+    if !sorted {
+        // Runs of several blocks (an element range of a Fortran-order array) can come out of
+        // address order: sort and merge, so every operation visits pages in ascending order.
+        pages.sort_unstable_by_key(|p| p.start);
+        let mut merged: Vec<Range<usize>> = Vec::with_capacity(pages.len());
+        for p in pages {
+            match merged.last_mut() {
+                Some(last) if p.start <= last.end => last.end = last.end.max(p.end),
+                _ => merged.push(p),
+            }
+        }
+        pages = merged;
+    }
     pages
 }
 
@@ -367,7 +483,12 @@ mod tests {
             s![..;isize::MIN, 2..;-isize::MAX].as_ref().to_vec(),
         ] {
             let v = a.slice(info.as_slice());
-            let (off, shape, st) = slice_geometry(a.shape(), &strides, &info);
+            let Geometry {
+                offset: off,
+                shape,
+                strides: st,
+            } = slice_geometry(a.shape(), &strides, &info);
+            let off = off as isize;
             assert_eq!(shape, v.shape());
             if !v.is_empty() {
                 // ndarray zeroes the strides of empty axes; they address nothing.
@@ -375,6 +496,45 @@ mod tests {
                 assert_eq!(off, *v.first().unwrap() as isize);
             }
         }
+    }
+
+    #[test]
+    fn element_ranges_in_logical_order() {
+        use ndarray::{Array, ShapeBuilder};
+        for shape in [vec![4, 5, 3], vec![7], vec![2, 1, 6]] {
+            for f in [false, true] {
+                let n: usize = shape.iter().product();
+                let a = Array::from_shape_vec(ndarray::IxDyn(&shape).set_f(f), (0..n).collect())
+                    .unwrap();
+                let strides: Vec<isize> = a.strides().to_vec();
+                // The memory offset of each element in logical order.
+                let logical: Vec<usize> = a.iter().copied().collect();
+                let mem_of = |v: usize| {
+                    // element with value v sits at memory offset: position of v in memory order
+                    a.as_slice_memory_order()
+                        .unwrap()
+                        .iter()
+                        .position(|&x| x == v)
+                        .unwrap()
+                };
+                for start in 0..=n {
+                    for end in start..=n {
+                        let gs = range_geometry(&shape, &strides, start..end).unwrap();
+                        let mut got: Vec<usize> = Vec::new();
+                        for g in &gs {
+                            g.runs(1, |r| got.extend(r));
+                        }
+                        got.sort_unstable();
+                        let mut want: Vec<usize> =
+                            logical[start..end].iter().map(|&v| mem_of(v)).collect();
+                        want.sort_unstable();
+                        assert_eq!(got, want, "{shape:?} f={f} {start}..{end}");
+                        assert_eq!(gs.iter().map(Geometry::len).sum::<usize>(), end - start);
+                    }
+                }
+            }
+        }
+        assert!(range_geometry(&[3], &[1], 2..4).is_err());
     }
 
     fn brute_runs(off: usize, shape: &[usize], strides: &[isize], es: usize) -> Vec<Range<usize>> {

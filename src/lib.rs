@@ -73,18 +73,20 @@
 mod array;
 mod error;
 mod layout;
-mod memory;
+mod mapping;
 #[cfg(feature = "npy")]
 pub mod npy;
 mod options;
+mod pages;
 mod residency;
 mod sys;
 
 pub use array::{MmapArray, Mode, Order};
-pub use error::{Error, NpyError, Result};
+pub use bytemuck::Pod;
+pub use error::{Error, NpyError, Result, SliceError};
 pub use layout::PageSpan;
-pub use memory::{Advice, Lock, Protection, Sync, UncheckedAdvice};
 pub use options::MmapOptions;
+pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
 pub use sys::constants;
 

@@ -1,29 +1,14 @@
 //! [`MmapOptions`]: the builder that says how to map (mode, offset, growth, flags) and its
 //! terminal calls that make an [`MmapArray`].
 
-use crate::array::{Backing, MmapArray, Mode, dim_and_strides};
+use crate::array::{MmapArray, Mode, dim_and_strides};
 use crate::error::{Error, Result};
-use crate::layout;
-use crate::sys;
+use crate::mapping::{Mapping, Offset, Remaining, Settings};
+use crate::pages::{Advice, Lock};
 use bytemuck::Pod;
 use ndarray::{Dimension, Ix1, ShapeBuilder};
-use std::fs::{File, OpenOptions};
-use std::io::{Seek, SeekFrom};
-use std::marker::PhantomData;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileTypeExt;
+use std::fs::File;
 use std::path::{Path, PathBuf};
-
-/// Where the array starts in the file.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Offset {
-    /// The handle's current stream position (a path: 0).
-    StreamPosition,
-    /// An absolute byte offset.
-    Bytes(u64),
-    /// A count of elements after the stream position.
-    Elements(u64),
-}
 
 /// A builder for memory-mapped arrays, in the style of `memmap2::MmapOptions`.
 ///
@@ -42,13 +27,7 @@ enum Offset {
 /// ```
 #[derive(Debug, Clone)]
 pub struct MmapOptions {
-    mode: Option<Mode>,
-    offset: Offset,
-    grow: bool,
-    preallocate: bool,
-    create: bool,
-    populate: bool,
-    no_reserve: bool,
+    map: Settings,
     huge_pages: bool,
     locked: bool,
 }
@@ -64,13 +43,7 @@ impl MmapOptions {
     /// starts at the handle's stream position; growth on; no flags.
     pub fn new() -> MmapOptions {
         MmapOptions {
-            mode: None,
-            offset: Offset::StreamPosition,
-            grow: true,
-            preallocate: false,
-            create: false,
-            populate: false,
-            no_reserve: false,
+            map: Settings::default(),
             huge_pages: false,
             locked: false,
         }
@@ -80,7 +53,7 @@ impl MmapOptions {
     /// [`Mode::ReadWrite`] (shared) or [`Mode::CopyOnWrite`] (private). For anonymous maps,
     /// `ReadWrite` (the default) is shared with forked children and `CopyOnWrite` is private.
     pub fn mode(&mut self, mode: Mode) -> &mut Self {
-        self.mode = Some(mode);
+        self.map.mode = Some(mode);
         self
     }
 
@@ -88,21 +61,21 @@ impl MmapOptions {
     /// stream position. Any offset works, page-aligned or not, as long as it is a multiple
     /// of `T`'s alignment.
     pub fn offset(&mut self, bytes: u64) -> &mut Self {
-        self.offset = Offset::Bytes(bytes);
+        self.map.offset = Offset::Bytes(bytes);
         self
     }
 
     /// Start the array `n` elements of `T` after the handle's stream position (after 0 for a
     /// path).
     pub fn offset_elements(&mut self, n: u64) -> &mut Self {
-        self.offset = Offset::Elements(n);
+        self.map.offset = Offset::Elements(n);
         self
     }
 
     /// Whether a writable file shorter than offset + data is extended to fit (default on).
     /// Off, a short file is a [`Error::TooShort`].
     pub fn grow(&mut self, grow: bool) -> &mut Self {
-        self.grow = grow;
+        self.map.grow = grow;
         self
     }
 
@@ -111,25 +84,25 @@ impl MmapOptions {
     /// error now rather than a `SIGBUS` when a page is first written. Off, a short file is
     /// extended sparsely.
     pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
-        self.preallocate = preallocate;
+        self.map.preallocate = preallocate;
         self
     }
 
     /// With a path and a writable mode: create the file if it does not exist.
     pub fn create(&mut self, create: bool) -> &mut Self {
-        self.create = create;
+        self.map.create = create;
         self
     }
 
     /// Fault every page in when mapping (`MAP_POPULATE` on Linux).
     pub fn populate(&mut self, populate: bool) -> &mut Self {
-        self.populate = populate;
+        self.map.populate = populate;
         self
     }
 
     /// Reserve no swap for the map (`MAP_NORESERVE` on Linux).
     pub fn no_reserve(&mut self, no_reserve: bool) -> &mut Self {
-        self.no_reserve = no_reserve;
+        self.map.no_reserve = no_reserve;
         self
     }
 
@@ -218,56 +191,19 @@ impl MmapOptions {
     ) -> Result<MmapArray<T, D>> {
         check_type::<T>()?;
         let (dim, strides, bytes) = dim_and_strides(shape.into_shape_with_order(), size_of::<T>())?;
-        let mode = self.mode.unwrap_or(Mode::ReadWrite);
-        let mut flags = 0;
-        if self.populate {
-            flags |= sys::os::MAP_POPULATE;
-        }
-        if self.no_reserve {
-            flags |= sys::os::MAP_NORESERVE;
-        }
-        let io = |e| Error::io("mmap (anonymous)", None, e);
-        let backing = match mode {
-            Mode::ReadWrite => Backing::SharedAnon(sys::SharedAnon::new(bytes, flags).map_err(io)?),
-            Mode::CopyOnWrite | Mode::ReadOnly => {
-                let mut o = memmap2::MmapOptions::new();
-                o.len(bytes);
-                if self.populate {
-                    o.populate();
-                }
-                if self.no_reserve {
-                    o.no_reserve_swap();
-                }
-                let m = o.map_anon().map_err(io)?;
-                if mode == Mode::ReadOnly {
-                    Backing::ReadOnly(m.make_read_only().map_err(io)?)
-                } else {
-                    Backing::Mutable(m)
-                }
-            }
-        };
-        self.finish(backing, dim, strides, mode, None, None, 0)
+        let map = Mapping::anonymous(&self.map, bytes)?;
+        self.finish(MmapArray::from_parts(map, dim, strides))
     }
 
     pub(crate) fn open(&self, path: &Path) -> Result<File> {
-        // Refuse what cannot be mapped before opening: opening a FIFO would block.
-        match std::fs::metadata(path) {
-            Ok(meta) => check_file_type(&meta, Some(path))?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && self.create => {}
-            Err(e) => return Err(Error::io("open", Some(path), e)),
-        }
-        let writable = self.mode == Some(Mode::ReadWrite);
-        OpenOptions::new()
-            .read(true)
-            .write(writable)
-            .create(writable && self.create)
-            .truncate(false)
-            .open(path)
-            .map_err(|e| Error::io("open", Some(path), e))
+        Mapping::open(&self.map, path)
     }
 
     /// The one place every file map goes through. `shape_of(available)` gives the dimension,
     /// strides and byte size, `available` being the bytes after the offset.
+    ///
+    /// # Safety
+    /// The caller upholds the file contract of [`MmapArray`].
     pub(crate) unsafe fn map_file<T: Pod, D: Dimension>(
         &self,
         file: &File,
@@ -275,147 +211,30 @@ impl MmapOptions {
         shape_of: impl FnOnce(Remaining) -> Result<(D, D, usize)>,
     ) -> Result<MmapArray<T, D>> {
         check_type::<T>()?;
-        let path = path.or_else(|| sys::fd_path(file));
-        let p = path.as_deref();
-        let meta = file.metadata().map_err(|e| Error::io("fstat", p, e))?;
-        check_file_type(&meta, p)?;
-        let mode = self.mode.unwrap_or(Mode::ReadOnly);
-        let (readable, writable) = sys::access_mode(file).map_err(|e| Error::io("fcntl", p, e))?;
-        if mode == Mode::ReadWrite && !writable {
-            return Err(Error::ReadOnlyHandle { path });
-        }
-        if !readable {
-            return Err(Error::Io {
-                what: "mmap of a write-only handle",
+        // SAFETY: forwarded to the caller.
+        let (map, (dim, strides)) = unsafe {
+            Mapping::map_file(
+                &self.map,
+                file,
                 path,
-                source: std::io::Error::from_raw_os_error(libc::EACCES),
-            });
-        }
-        let size = size_of::<T>() as u64;
-        let mut handle = file;
-        let offset = match self.offset {
-            Offset::Bytes(b) => b,
-            Offset::StreamPosition => handle
-                .stream_position()
-                .map_err(|e| Error::io("lseek", p, e))?,
-            Offset::Elements(n) => {
-                let pos = handle
-                    .stream_position()
-                    .map_err(|e| Error::io("lseek", p, e))?;
-                n.checked_mul(size).and_then(|b| b.checked_add(pos)).ok_or(
-                    Error::OffsetOverflow {
-                        offset: pos,
-                        len: n.saturating_mul(size) as usize,
-                    },
-                )?
-            }
+                size_of::<T>(),
+                align_of::<T>(),
+                |r| shape_of(r).map(|(d, s, b)| ((d, s), b)),
+            )?
         };
-        layout::check_aligned(offset, align_of::<T>())?;
-        let len = if meta.file_type().is_block_device() {
-            let pos = handle
-                .stream_position()
-                .map_err(|e| Error::io("lseek", p, e))?;
-            let end = handle
-                .seek(SeekFrom::End(0))
-                .map_err(|e| Error::io("lseek", p, e))?;
-            handle
-                .seek(SeekFrom::Start(pos))
-                .map_err(|e| Error::io("lseek", p, e))?;
-            end
-        } else {
-            meta.len()
-        };
-        let (dim, strides, bytes) = shape_of(Remaining {
-            path: p,
-            offset,
-            len,
-            elem_size: size as usize,
-        })?;
-        let end = layout::checked_end(offset, bytes)?;
-        if end > len {
-            let can_grow = mode == Mode::ReadWrite && self.grow && meta.is_file();
-            if !can_grow {
-                return Err(if offset > len {
-                    Error::OffsetPastEnd { path, offset, len }
-                } else {
-                    Error::TooShort {
-                        path,
-                        len,
-                        needed: end,
-                    }
-                });
-            }
-            if !self.preallocate {
-                file.set_len(end)
-                    .map_err(|e| Error::io("grow (ftruncate)", p, e))?;
-            }
-        }
-        if self.preallocate && mode == Mode::ReadWrite && bytes > 0 && meta.is_file() {
-            // Allocates the holes of the mapped range too (and extends the file if short).
-            sys::os::fallocate(file.as_raw_fd(), offset, bytes as u64)
-                .map_err(|e| Error::io("fallocate", p, e))?;
-        }
-        let mut o = memmap2::MmapOptions::new();
-        o.offset(offset).len(bytes);
-        if self.populate {
-            o.populate();
-        }
-        if self.no_reserve {
-            o.no_reserve_swap();
-        }
-        let io = |e| Error::io("mmap", p, e);
-        // SAFETY: the caller upholds the file contract of `MmapArray`; the range lies within
-        // the file (checked or grown above).
-        let backing = unsafe {
-            match mode {
-                Mode::ReadOnly => Backing::ReadOnly(o.map(file).map_err(io)?),
-                Mode::ReadWrite => Backing::Mutable(o.map_mut(file).map_err(io)?),
-                Mode::CopyOnWrite => Backing::Mutable(o.map_copy(file).map_err(io)?),
-            }
-        };
-        let file = file.try_clone().map_err(|e| Error::io("dup", p, e))?;
-        self.finish(backing, dim, strides, mode, Some(file), path, offset)
+        self.finish(MmapArray::from_parts(map, dim, strides))
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn finish<T: Pod, D: Dimension>(
-        &self,
-        backing: Backing,
-        dim: D,
-        strides: D,
-        mode: Mode,
-        file: Option<File>,
-        path: Option<PathBuf>,
-        offset: u64,
-    ) -> Result<MmapArray<T, D>> {
-        let a = MmapArray {
-            backing,
-            dim,
-            strides,
-            mode,
-            file,
-            path,
-            offset,
-            readable: true,
-            writable: mode.is_writable(),
-            _elem: PhantomData,
-        };
+    /// Applies the flags that act on a made array.
+    fn finish<T: Pod, D: Dimension>(&self, a: MmapArray<T, D>) -> Result<MmapArray<T, D>> {
         if self.huge_pages {
-            a.madvise(crate::Advice::HugePage)?;
+            a.madvise(Advice::HugePage)?;
         }
         if self.locked {
-            a.mlock()?;
+            a.pages(..)?.lock(Lock::Now)?;
         }
         Ok(a)
     }
-}
-
-/// What a shape function knows about the file: the bytes after the offset.
-pub(crate) struct Remaining<'a> {
-    path: Option<&'a Path>,
-    offset: u64,
-    len: u64,
-    elem_size: usize,
 }
 
 /// The 1-D shape of the elements after the offset.
@@ -428,16 +247,16 @@ fn remaining<T: Pod>(r: Remaining<'_>) -> Result<(Ix1, Ix1, usize)> {
         });
     }
     let avail = r.len - r.offset;
-    if !avail.is_multiple_of(r.elem_size as u64) {
+    if !avail.is_multiple_of(size_of::<T>() as u64) {
         return Err(Error::TrailingBytes {
             path: r.path.map(Path::to_path_buf),
             available: avail,
-            elem_size: r.elem_size,
+            elem_size: size_of::<T>(),
         });
     }
-    let n = usize::try_from(avail / r.elem_size as u64).map_err(|_| Error::SizeOverflow {
+    let n = usize::try_from(avail / size_of::<T>() as u64).map_err(|_| Error::SizeOverflow {
         shape: vec![usize::MAX],
-        elem_size: r.elem_size,
+        elem_size: size_of::<T>(),
     })?;
     dim_and_strides::<Ix1>(ndarray::Shape::from(ndarray::Ix1(n)), size_of::<T>())
 }
@@ -449,29 +268,6 @@ fn check_type<T>() -> Result<()> {
         });
     }
     Ok(())
-}
-
-pub(crate) fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> Result<()> {
-    let ft = meta.file_type();
-    let path_buf = || path.map(Path::to_path_buf);
-    if ft.is_dir() {
-        return Err(Error::IsDirectory { path: path_buf() });
-    }
-    let kind = if ft.is_file() || ft.is_block_device() {
-        return Ok(());
-    } else if ft.is_fifo() {
-        "FIFO"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_char_device() {
-        "character device"
-    } else {
-        "special file"
-    };
-    Err(Error::NotMappable {
-        path: path_buf(),
-        kind,
-    })
 }
 
 impl<T: Pod, D: Dimension> MmapArray<T, D> {

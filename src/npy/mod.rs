@@ -21,10 +21,10 @@
 //! none of which ndarray-npy's public API exposes. ndarray-npy reads and writes the reference
 //! files in the tests.
 
-use crate::array::{Backing, MmapArray, Mode, dim_and_strides};
+use crate::array::{MmapArray, Mode, dim_and_strides};
 use crate::error::{Error, NpyError, Result};
-use crate::layout;
-use crate::options::{MmapOptions, check_file_type};
+use crate::mapping::check_file_type;
+use crate::options::MmapOptions;
 use ndarray::{Dimension, ShapeBuilder};
 use std::fs::File;
 use std::io::Write;
@@ -324,20 +324,20 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
     /// whose header no longer matches the array, a smaller `new_len`, or a header without
     /// room for the longer shape. The file is not changed when any of these is reported.
     pub fn grow_npy(&mut self, new_len: usize) -> Result<()> {
-        let path: PathBuf = self.path.clone().unwrap_or_default();
+        let path: PathBuf = self.path().map(Path::to_path_buf).unwrap_or_default();
         let p = path.as_path();
-        if self.mode != Mode::ReadWrite {
+        if self.mode() != Mode::ReadWrite {
             return Err(Error::NotWritable {
                 reason: "grow_npy needs a read-write (Mode::ReadWrite) map",
             });
         }
-        let file = self.file.as_ref().ok_or(Error::Unsupported {
+        let file = self.file().ok_or(Error::Unsupported {
             what: "grow_npy on an anonymous map",
         })?;
         // The header ends where the array's data starts: no longer limit is needed.
-        let limit = usize::try_from(self.offset).unwrap_or(usize::MAX);
+        let limit = usize::try_from(self.offset()).unwrap_or(usize::MAX);
         let h = header::read_from(file, p, limit)?;
-        if h.shape != self.shape() || h.data_offset != self.offset || h.dtype != T::DTYPE {
+        if h.shape != self.shape() || h.data_offset != self.offset() || h.dtype != T::DTYPE {
             return Err(npy_err(
                 p,
                 NpyError::Stale {
@@ -351,7 +351,7 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
                         "{} {:?} at byte {}",
                         T::DTYPE.descr(),
                         self.shape(),
-                        self.offset
+                        self.offset()
                     ),
                 },
             ));
@@ -391,54 +391,19 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
                 dict.len()
             )));
         }
-        let end = layout::checked_end(self.offset, bytes)?;
-        // Never lose data: extend the file first (an old header over a longer file is still a
-        // valid .npy), then rewrite the header, then remap.
-        if file
-            .metadata()
-            .map_err(|e| Error::io("stat", Some(p), e))?
-            .len()
-            < end
-        {
-            file.set_len(end)
-                .map_err(|e| Error::io("grow (ftruncate)", Some(p), e))?;
-        }
         let mut text = dict.into_bytes();
         text.resize(header_room - 1, b' ');
         text.push(b'\n');
         let at = h.data_offset - header_room as u64;
+        // Never lose data: extend the file and the map first (an old header over a longer file
+        // is still a valid .npy; a failed growth restores the file's length), then rewrite the
+        // header.
+        self.grow_in_place(dim, strides, bytes)?;
+        let file = self.file().ok_or(Error::Unsupported {
+            what: "grow_npy on an anonymous map",
+        })?;
         file.write_all_at(&text, at)
             .map_err(|e| Error::io("rewrite header", Some(p), e))?;
-        self.remap(bytes)?;
-        self.dim = dim;
-        self.strides = strides;
-        Ok(())
-    }
-
-    /// Replaces the mapping by one of `bytes` bytes at the same file offset.
-    fn remap(&mut self, bytes: usize) -> Result<()> {
-        let p = self.path.clone();
-        #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Backing::Mutable(m) = &mut self.backing
-            && !m.is_empty()
-        {
-            // SAFETY: `&mut self` means no view of the map lives, so moving it invalidates no
-            // reference; the file was extended to cover `bytes` first.
-            return unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) }
-                .map_err(|e| Error::io("mremap", p.as_deref(), e));
-        }
-        let file = self.file.as_ref().ok_or(Error::Unsupported {
-            what: "remap of an anonymous map",
-        })?;
-        // SAFETY: as above; the caller of the constructor upheld the file contract.
-        let m = unsafe {
-            memmap2::MmapOptions::new()
-                .offset(self.offset)
-                .len(bytes)
-                .map_mut(file)
-        }
-        .map_err(|e| Error::io("mmap", p.as_deref(), e))?;
-        self.backing = Backing::Mutable(m);
         Ok(())
     }
 }

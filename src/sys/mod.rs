@@ -191,3 +191,27 @@ pub(crate) struct RawCacheStat {
     pub evicted: u64,
     pub recently_evicted: u64,
 }
+
+/// Whether this process may write `file` (the kernel shows page-cache residency through
+/// `mincore` only then, since Linux 5.2): an fd open for writing, the file's owner, root, or
+/// write permission by `faccessat(AT_EACCESS)` on the fd's path.
+pub(crate) fn may_write(file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    if access_mode(file).is_ok_and(|(_, w)| w) {
+        return true;
+    }
+    // SAFETY: geteuid has no preconditions.
+    let euid = unsafe { libc::geteuid() };
+    if euid == 0 || file.metadata().is_ok_and(|m| m.uid() == euid) {
+        return true;
+    }
+    let Some(path) = fd_path(file) else {
+        return false;
+    };
+    let Ok(c) = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
+    else {
+        return false;
+    };
+    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
+    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
+}

@@ -1,0 +1,441 @@
+//! [`Mapping`]: the one owner of a memory mapping and the rules that govern it.
+//!
+//! A mapping is a backing (memmap2's file and private anonymous maps, or a shared anonymous
+//! map from [`sys`]), the file handle and path behind it, the file offset of its first byte,
+//! its length, its mode and its current protection. This module is the only code that opens
+//! files to map, checks what can be mapped, grows and preallocates files (rolling a failed
+//! growth back), maps, remaps and protects. It knows bytes, not elements: the array
+//! ([`crate::MmapArray`]) owns the shape.
+
+use crate::array::Mode;
+use crate::error::{Error, Result};
+use crate::layout::{self, PageSpan};
+use crate::sys;
+use std::fs::{File, OpenOptions};
+use std::io::{Seek, SeekFrom};
+use std::ops::Range;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+/// Where the data starts in the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Offset {
+    /// The handle's current stream position (a path: 0).
+    StreamPosition,
+    /// An absolute byte offset.
+    Bytes(u64),
+    /// A count of elements after the stream position.
+    Elements(u64),
+}
+
+/// How to map: everything [`crate::MmapOptions`] says about the mapping itself.
+#[derive(Debug, Clone)]
+pub(crate) struct Settings {
+    pub(crate) mode: Option<Mode>,
+    pub(crate) offset: Offset,
+    pub(crate) grow: bool,
+    pub(crate) preallocate: bool,
+    pub(crate) create: bool,
+    pub(crate) populate: bool,
+    pub(crate) no_reserve: bool,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            mode: None,
+            offset: Offset::StreamPosition,
+            grow: true,
+            preallocate: false,
+            create: false,
+            populate: false,
+            no_reserve: false,
+        }
+    }
+}
+
+impl Settings {
+    /// The one memmap2 builder: every file and private anonymous map is made from it.
+    fn builder(&self, offset: u64, len: usize) -> memmap2::MmapOptions {
+        let mut o = memmap2::MmapOptions::new();
+        o.offset(offset).len(len);
+        if self.populate {
+            o.populate();
+        }
+        if self.no_reserve {
+            o.no_reserve_swap();
+        }
+        o
+    }
+}
+
+/// The bytes behind a mapping.
+#[derive(Debug)]
+enum Backing {
+    ReadOnly(memmap2::Mmap),
+    Mutable(memmap2::MmapMut),
+    SharedAnon(sys::SharedAnon),
+}
+
+/// What a shape function knows about the file: the bytes after the offset.
+pub(crate) struct Remaining<'a> {
+    pub(crate) path: Option<&'a Path>,
+    pub(crate) offset: u64,
+    pub(crate) len: u64,
+}
+
+/// One memory mapping: its backing, file, path, offset, length, mode and protection.
+#[derive(Debug)]
+pub(crate) struct Mapping {
+    backing: Backing,
+    file: Option<File>,
+    path: Option<PathBuf>,
+    offset: u64,
+    len: usize,
+    mode: Mode,
+    /// Cleared while some page is protected below the mode's access.
+    full_access: bool,
+}
+
+/// Refuses what cannot be mapped: directories, FIFOs, sockets, character devices.
+pub(crate) fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> Result<()> {
+    let ft = meta.file_type();
+    let path_buf = || path.map(Path::to_path_buf);
+    if ft.is_dir() {
+        return Err(Error::IsDirectory { path: path_buf() });
+    }
+    let kind = if ft.is_file() || ft.is_block_device() {
+        return Ok(());
+    } else if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_char_device() {
+        "character device"
+    } else {
+        "special file"
+    };
+    Err(Error::NotMappable {
+        path: path_buf(),
+        kind,
+    })
+}
+
+impl Mapping {
+    /// Opens `path` for mapping in the settings' mode: read-only for [`Mode::ReadOnly`] and
+    /// [`Mode::CopyOnWrite`], read-write for [`Mode::ReadWrite`], created if asked. What cannot
+    /// be mapped is refused before opening (opening a FIFO would block).
+    pub(crate) fn open(s: &Settings, path: &Path) -> Result<File> {
+        match std::fs::metadata(path) {
+            Ok(meta) => check_file_type(&meta, Some(path))?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && s.create => {}
+            Err(e) => return Err(Error::io("open", Some(path), e)),
+        }
+        let writable = s.mode == Some(Mode::ReadWrite);
+        OpenOptions::new()
+            .read(true)
+            .write(writable)
+            .create(writable && s.create)
+            .truncate(false)
+            .open(path)
+            .map_err(|e| Error::io("open", Some(path), e))
+    }
+
+    /// Maps part of `file`: resolves the offset (`elem_size` bytes per element, aligned to
+    /// `align`), asks `shape_of` how many bytes to map, grows or preallocates the file where the
+    /// settings allow (restoring its length if that or the map fails), and maps.
+    ///
+    /// # Safety
+    /// The caller upholds the file contract of [`crate::MmapArray`].
+    pub(crate) unsafe fn map_file<R>(
+        s: &Settings,
+        file: &File,
+        path: Option<PathBuf>,
+        elem_size: usize,
+        align: usize,
+        shape_of: impl FnOnce(Remaining) -> Result<(R, usize)>,
+    ) -> Result<(Mapping, R)> {
+        let path = path.or_else(|| sys::fd_path(file));
+        let p = path.as_deref();
+        let meta = file.metadata().map_err(|e| Error::io("fstat", p, e))?;
+        check_file_type(&meta, p)?;
+        let mode = s.mode.unwrap_or(Mode::ReadOnly);
+        let (readable, writable) = sys::access_mode(file).map_err(|e| Error::io("fcntl", p, e))?;
+        if mode == Mode::ReadWrite && !writable {
+            return Err(Error::ReadOnlyHandle { path });
+        }
+        if !readable {
+            return Err(Error::io(
+                "mmap of a write-only handle",
+                p,
+                std::io::Error::from_raw_os_error(libc::EACCES),
+            ));
+        }
+        let mut handle = file;
+        let mut position = || {
+            handle
+                .stream_position()
+                .map_err(|e| Error::io("lseek", p, e))
+        };
+        let offset = match s.offset {
+            Offset::Bytes(b) => b,
+            Offset::StreamPosition => position()?,
+            Offset::Elements(n) => {
+                let pos = position()?;
+                let size = elem_size as u64;
+                n.checked_mul(size).and_then(|b| b.checked_add(pos)).ok_or(
+                    Error::OffsetOverflow {
+                        offset: pos,
+                        len: n.saturating_mul(size) as usize,
+                    },
+                )?
+            }
+        };
+        layout::check_aligned(offset, align)?;
+        let len = if meta.file_type().is_block_device() {
+            let pos = position()?;
+            let end = handle
+                .seek(SeekFrom::End(0))
+                .and_then(|end| handle.seek(SeekFrom::Start(pos)).map(|_| end))
+                .map_err(|e| Error::io("lseek", p, e))?;
+            end
+        } else {
+            meta.len()
+        };
+        let (shape, bytes) = shape_of(Remaining {
+            path: p,
+            offset,
+            len,
+        })?;
+        let end = layout::checked_end(offset, bytes)?;
+        let grows = end > len;
+        if grows && !(mode == Mode::ReadWrite && s.grow && meta.is_file()) {
+            return Err(if offset > len {
+                Error::OffsetPastEnd { path, offset, len }
+            } else {
+                Error::TooShort {
+                    path,
+                    len,
+                    needed: end,
+                }
+            });
+        }
+        // Restores the file's length if what follows fails: a failed map leaves no half-grown file.
+        let rollback = |e: Error| {
+            if grows {
+                let _ = file.set_len(len);
+            }
+            e
+        };
+        if grows && !s.preallocate {
+            file.set_len(end)
+                .map_err(|e| rollback(Error::io("grow (ftruncate)", p, e)))?;
+        }
+        if s.preallocate && mode == Mode::ReadWrite && bytes > 0 && meta.is_file() {
+            // Allocates the holes of the mapped range too (and extends the file if short), so
+            // a full disk is an error now rather than a SIGBUS on a later write.
+            sys::os::fallocate(file.as_raw_fd(), offset, bytes as u64)
+                .map_err(|e| rollback(Error::io("fallocate", p, e)))?;
+        }
+        let o = s.builder(offset, bytes);
+        let io = |e| rollback(Error::io("mmap", p, e));
+        // SAFETY: the caller upholds the file contract of `MmapArray`; the range lies within
+        // the file (checked or grown above).
+        let backing = unsafe {
+            match mode {
+                Mode::ReadOnly => Backing::ReadOnly(o.map(file).map_err(io)?),
+                Mode::ReadWrite => Backing::Mutable(o.map_mut(file).map_err(io)?),
+                Mode::CopyOnWrite => Backing::Mutable(o.map_copy(file).map_err(io)?),
+            }
+        };
+        let file = file.try_clone().map_err(|e| Error::io("dup", p, e))?;
+        let map = Mapping {
+            backing,
+            file: Some(file),
+            path,
+            offset,
+            len: bytes,
+            mode,
+            full_access: true,
+        };
+        Ok((map, shape))
+    }
+
+    /// Maps `bytes` of zeroed anonymous memory: shared with forked children for
+    /// [`Mode::ReadWrite`] (the default), private otherwise.
+    pub(crate) fn anonymous(s: &Settings, bytes: usize) -> Result<Mapping> {
+        let mode = s.mode.unwrap_or(Mode::ReadWrite);
+        let io = |e| Error::io("mmap (anonymous)", None, e);
+        let backing = match mode {
+            Mode::ReadWrite => {
+                let mut flags = 0;
+                if s.populate {
+                    flags |= sys::os::MAP_POPULATE;
+                }
+                if s.no_reserve {
+                    flags |= sys::os::MAP_NORESERVE;
+                }
+                Backing::SharedAnon(sys::SharedAnon::new(bytes, flags).map_err(io)?)
+            }
+            Mode::CopyOnWrite | Mode::ReadOnly => {
+                let m = s.builder(0, bytes).map_anon().map_err(io)?;
+                if mode == Mode::ReadOnly {
+                    Backing::ReadOnly(m.make_read_only().map_err(io)?)
+                } else {
+                    Backing::Mutable(m)
+                }
+            }
+        };
+        Ok(Mapping {
+            backing,
+            file: None,
+            path: None,
+            offset: 0,
+            len: bytes,
+            mode,
+            full_access: true,
+        })
+    }
+
+    /// Address of the first mapped byte (element 0).
+    pub(crate) fn ptr(&self) -> *mut u8 {
+        match &self.backing {
+            Backing::ReadOnly(m) => m.as_ptr() as *mut u8,
+            Backing::Mutable(m) => m.as_ptr() as *mut u8,
+            Backing::SharedAnon(m) => m.ptr(),
+        }
+    }
+
+    /// Mapped bytes.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    pub(crate) fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// File offset of the first mapped byte (0 for anonymous maps).
+    pub(crate) fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    pub(crate) fn file(&self) -> Option<&File> {
+        self.file.as_ref()
+    }
+
+    /// The pages the mapped bytes span.
+    pub(crate) fn page_span(&self) -> PageSpan {
+        PageSpan::new(self.ptr() as usize, self.len, sys::page_size())
+    }
+
+    /// `Ok` when the bytes may be written: a writable mode and no page protected below it.
+    pub(crate) fn check_writable(&self) -> Result<()> {
+        if !self.mode.is_writable() {
+            return Err(Error::NotWritable {
+                reason: "the map is read-only",
+            });
+        }
+        if !self.full_access {
+            return Err(Error::NotWritable {
+                reason: "part of the mapping is protected against writing",
+            });
+        }
+        Ok(())
+    }
+
+    /// An OS error of this mapping's file.
+    pub(crate) fn io_error(&self, what: &'static str, e: std::io::Error) -> Error {
+        Error::io(what, self.path(), e)
+    }
+
+    /// Grows a shared file map to `bytes` at the same file offset: extends the file first if it
+    /// is shorter (restoring its length if the remap fails), then remaps (`mremap` on Linux,
+    /// a new map elsewhere). Taking `&mut self`, no view of the old mapping can be alive.
+    pub(crate) fn grow(&mut self, bytes: usize) -> Result<()> {
+        let (Some(file), Backing::Mutable(_)) = (&self.file, &self.backing) else {
+            return Err(Error::Unsupported {
+                what: "growing a mapping that is not a read-write file map",
+            });
+        };
+        let p = self.path.as_deref();
+        let old = file.metadata().map_err(|e| Error::io("stat", p, e))?.len();
+        let end = layout::checked_end(self.offset, bytes)?;
+        if old < end {
+            file.set_len(end)
+                .map_err(|e| Error::io("grow (ftruncate)", p, e))?;
+        }
+        let remapped = self.remap(bytes);
+        if remapped.is_err()
+            && old < end
+            && let Some(f) = &self.file
+        {
+            let _ = f.set_len(old);
+        }
+        remapped
+    }
+
+    fn remap(&mut self, bytes: usize) -> Result<()> {
+        let p = self.path.clone();
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if let Backing::Mutable(m) = &mut self.backing
+            && !m.is_empty()
+            && bytes > 0
+        {
+            // SAFETY: `&mut self` means no view of the map lives, so moving it invalidates no
+            // reference; the file covers `bytes` (the caller grew it).
+            unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) }
+                .map_err(|e| Error::io("mremap", p.as_deref(), e))?;
+            self.len = bytes;
+            return Ok(());
+        }
+        let file = self.file.as_ref().ok_or(Error::Unsupported {
+            what: "remap of an anonymous map",
+        })?;
+        let s = Settings::default();
+        // SAFETY: as above; the caller of the constructor upheld the file contract.
+        let m = unsafe { s.builder(self.offset, bytes).map_mut(file) }
+            .map_err(|e| Error::io("mmap", p.as_deref(), e))?;
+        self.backing = Backing::Mutable(m);
+        self.len = bytes;
+        Ok(())
+    }
+
+    /// Changes the protection of page-aligned address ranges of this mapping. `whole` says
+    /// whether the ranges cover every page, which restores full access.
+    ///
+    /// # Safety
+    /// For [`libc::PROT_NONE`]: no view of the mapping may be taken or used until the pages are
+    /// readable again (reading them raises `SIGSEGV`). Other protections are safe: `&mut self`
+    /// means no view lives, and writability is tracked for later views.
+    pub(crate) unsafe fn protect(
+        &mut self,
+        ranges: &[Range<usize>],
+        prot: libc::c_int,
+        whole: bool,
+    ) -> Result<()> {
+        if prot & libc::PROT_WRITE != 0 && !self.mode.is_writable() {
+            return Err(Error::NotWritable {
+                reason: "a read-only map cannot be made writable",
+            });
+        }
+        for r in ranges {
+            // SAFETY: the ranges lie within this mapping (the caller computed them from its
+            // page span); the contract above covers the loss of access.
+            unsafe { sys::mprotect(r.start, r.end - r.start, prot) }
+                .map_err(|e| self.io_error("mprotect", e))?;
+        }
+        let full = prot & libc::PROT_WRITE != 0 || !self.mode.is_writable();
+        if whole {
+            self.full_access = full;
+        } else {
+            self.full_access &= full;
+        }
+        Ok(())
+    }
+}

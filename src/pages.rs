@@ -1,0 +1,522 @@
+//! The page selector: [`MmapArray::pages`](crate::MmapArray::pages) turns `..`, an element
+//! range or a slice into [`Pages`], which carries every page operation: advice, flushing,
+//! locking, eviction, residency ([`crate::residency`]); [`PagesMut`] changes protection.
+//!
+//! A selection is checked and rounded out to whole pages here, once, for every operation, so
+//! callers never see `EINVAL` for alignment and every operation agrees on which pages a
+//! selection covers. Pages are always visited in ascending address order, whatever the
+//! selection's steps.
+
+use crate::error::{Error, Result};
+use crate::layout::{self, Geometry, PageSpan};
+use crate::mapping::Mapping;
+use crate::sys;
+use ndarray::{Dimension, SliceArg, SliceInfo, SliceInfoElem};
+use std::ops::{Range, RangeFull};
+use std::os::fd::AsRawFd;
+
+/// Advice that cannot change an array's contents, so it is safe to give (`madvise`).
+///
+/// Advice the platform lacks is an [`Error::Unsupported`], not a silent no-op.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Advice {
+    /// No special treatment (`MADV_NORMAL`).
+    Normal,
+    /// Expect random access: read ahead little (`MADV_RANDOM`).
+    Random,
+    /// Expect sequential access: read ahead much, free behind (`MADV_SEQUENTIAL`).
+    Sequential,
+    /// Start reading the pages in (`MADV_WILLNEED`). Asynchronous: it returns before the
+    /// pages are loaded, and the kernel may drop the hint under memory pressure. ndmmap issues
+    /// it one readahead window at a time, so a large range is asked for whole (a single call
+    /// loads only one window). For a prefetch that has finished when it returns, use
+    /// [`PopulateRead`](Advice::PopulateRead).
+    WillNeed,
+    /// Back the range with transparent huge pages (`MADV_HUGEPAGE`).
+    HugePage,
+    /// Do not use huge pages (`MADV_NOHUGEPAGE`).
+    NoHugePage,
+    /// Leave the pages out of core dumps (`MADV_DONTDUMP`).
+    DontDump,
+    /// Undo [`DontDump`](Advice::DontDump) (`MADV_DODUMP`).
+    DoDump,
+    /// Deactivate the pages: reclaim them first under pressure (`MADV_COLD`, Linux 5.4+).
+    Cold,
+    /// Reclaim the pages now, writing back as needed; contents are kept (`MADV_PAGEOUT`,
+    /// Linux 5.4+).
+    PageOut,
+    /// Fault the pages in for reading, blocking until they are resident
+    /// (`MADV_POPULATE_READ`, Linux 5.14+): the synchronous prefetch.
+    PopulateRead,
+    /// Fault the pages in writable, allocating them (`MADV_POPULATE_WRITE`, Linux 5.14+).
+    PopulateWrite,
+}
+
+impl Advice {
+    fn name(self) -> &'static str {
+        match self {
+            Advice::Normal => "MADV_NORMAL",
+            Advice::Random => "MADV_RANDOM",
+            Advice::Sequential => "MADV_SEQUENTIAL",
+            Advice::WillNeed => "MADV_WILLNEED",
+            Advice::HugePage => "MADV_HUGEPAGE",
+            Advice::NoHugePage => "MADV_NOHUGEPAGE",
+            Advice::DontDump => "MADV_DONTDUMP",
+            Advice::DoDump => "MADV_DODUMP",
+            Advice::Cold => "MADV_COLD",
+            Advice::PageOut => "MADV_PAGEOUT",
+            Advice::PopulateRead => "MADV_POPULATE_READ",
+            Advice::PopulateWrite => "MADV_POPULATE_WRITE",
+        }
+    }
+}
+
+/// Advice that can change an array's contents; giving it is `unsafe`
+/// ([`Pages::advise_unchecked`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum UncheckedAdvice {
+    /// Drop the pages (`MADV_DONTNEED`): private and anonymous pages read back as zeros,
+    /// shared file pages from the file.
+    DontNeed,
+    /// Free the pages lazily (`MADV_FREE`): their contents may or may not survive.
+    Free,
+    /// Free the pages and their backing store (`MADV_REMOVE`): punches a hole in the file.
+    Remove,
+    /// A forked child sees the pages zeroed (`MADV_WIPEONFORK`).
+    WipeOnFork,
+}
+
+impl UncheckedAdvice {
+    fn name(self) -> &'static str {
+        match self {
+            UncheckedAdvice::DontNeed => "MADV_DONTNEED",
+            UncheckedAdvice::Free => "MADV_FREE",
+            UncheckedAdvice::Remove => "MADV_REMOVE",
+            UncheckedAdvice::WipeOnFork => "MADV_WIPEONFORK",
+        }
+    }
+}
+
+/// Advice that older kernels refuse with `EINVAL` (cold and pageout: 5.4; populate: 5.14).
+const NEWER_ADVICE: &[&str] = &[
+    "MADV_COLD",
+    "MADV_PAGEOUT",
+    "MADV_POPULATE_READ",
+    "MADV_POPULATE_WRITE",
+];
+
+/// How [`Pages::flush`] writes dirty pages back (`msync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Flush {
+    /// Write back and wait (`MS_SYNC`): the data is in the file when this returns.
+    Sync,
+    /// Start writing back and return (`MS_ASYNC`).
+    Async,
+    /// Write back and wait, then invalidate other mappings' cached copies
+    /// (`MS_SYNC | MS_INVALIDATE`).
+    Invalidate,
+}
+
+/// How [`Pages::lock`] locks pages (`mlock`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Lock {
+    /// Fault every page in and lock it now.
+    Now,
+    /// Lock pages as they are first touched (`MLOCK_ONFAULT`, Linux 4.4+).
+    OnFault,
+}
+
+/// Page protection for [`PagesMut::protect`] (`mprotect`). Taking away read access is
+/// [`PagesMut::protect_none`], which is `unsafe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Protection {
+    /// Readable only: mutable views are refused until the pages are writable again.
+    Read,
+    /// Readable and writable (a read-write or copy-on-write map's default).
+    ReadWrite,
+}
+
+mod sealed {
+    use ndarray::SliceInfoElem;
+    use std::ops::Range;
+
+    /// What a selection asks for.
+    pub enum Sel<'a> {
+        All,
+        Range(Range<usize>),
+        Slice(&'a [SliceInfoElem]),
+    }
+
+    pub trait Sealed<D> {
+        fn sel(&self) -> Sel<'_>;
+    }
+}
+use sealed::{Sealed, Sel};
+
+/// What [`MmapArray::pages`](crate::MmapArray::pages) accepts: `..` (the whole array), an
+/// element `Range<usize>` (flat indices in logical, row-major order, as `view().iter()` visits
+/// them), or a slice (`s![..]`; for a fixed dimension type the compiler checks the number of
+/// axes, as [`ArrayBase::slice`](ndarray::ArrayBase::slice) does; for `IxDyn` arrays a
+/// `&[SliceInfoElem]` works too).
+pub trait Selection<D>: Sealed<D> {}
+
+impl<D> Sealed<D> for RangeFull {
+    fn sel(&self) -> Sel<'_> {
+        Sel::All
+    }
+}
+impl<D> Selection<D> for RangeFull {}
+
+impl<D> Sealed<D> for Range<usize> {
+    fn sel(&self) -> Sel<'_> {
+        Sel::Range(self.clone())
+    }
+}
+impl<D> Selection<D> for Range<usize> {}
+
+impl<T, Din, Dout, D> Sealed<D> for SliceInfo<T, Din, Dout>
+where
+    T: AsRef<[SliceInfoElem]>,
+    Din: Dimension,
+    Dout: Dimension,
+    D: Dimension,
+    SliceInfo<T, Din, Dout>: SliceArg<D>,
+{
+    fn sel(&self) -> Sel<'_> {
+        Sel::Slice(self.as_ref())
+    }
+}
+impl<T, Din, Dout, D> Selection<D> for SliceInfo<T, Din, Dout>
+where
+    T: AsRef<[SliceInfoElem]>,
+    Din: Dimension,
+    Dout: Dimension,
+    D: Dimension,
+    SliceInfo<T, Din, Dout>: SliceArg<D>,
+{
+}
+
+impl<D: Dimension> Sealed<D> for [SliceInfoElem]
+where
+    [SliceInfoElem]: SliceArg<D>,
+{
+    fn sel(&self) -> Sel<'_> {
+        Sel::Slice(self)
+    }
+}
+impl<D: Dimension> Selection<D> for [SliceInfoElem] where [SliceInfoElem]: SliceArg<D> {}
+
+impl<D: Dimension> Sealed<D> for Vec<SliceInfoElem>
+where
+    [SliceInfoElem]: SliceArg<D>,
+{
+    fn sel(&self) -> Sel<'_> {
+        Sel::Slice(self)
+    }
+}
+impl<D: Dimension> Selection<D> for Vec<SliceInfoElem> where [SliceInfoElem]: SliceArg<D> {}
+
+impl<D, S: Selection<D> + ?Sized> Sealed<D> for &S {
+    fn sel(&self) -> Sel<'_> {
+        (**self).sel()
+    }
+}
+impl<D, S: Selection<D> + ?Sized> Selection<D> for &S {}
+
+/// The pages a selection of an array touches, and every operation on them.
+///
+/// Made by [`MmapArray::pages`](crate::MmapArray::pages); it borrows the array, so the mapping
+/// cannot change while it lives. Page indices count from the first page the array spans
+/// (see [`span`](Pages::span)): page 0 holds element 0, possibly `lead` bytes into it.
+///
+/// ```
+/// use ndarray::{Axis, s};
+/// use ndmmap::{Advice, Flush, Lock, MmapArray};
+/// # fn main() -> ndmmap::Result<()> {
+/// let a = MmapArray::<f64, ndarray::Ix2>::anonymous((1024, 512))?;
+/// let rows = a.pages(s![100..200, ..])?;
+/// rows.advise(Advice::WillNeed)?;
+/// rows.flush(Flush::Async)?;
+/// let r = a.pages(..)?.residency()?;             // resident / total pages
+/// let per_row = a.pages(..)?.along(Axis(0))?;     // one fraction per row
+/// assert_eq!((r.total, per_row.len()), (a.page_span().page_count, 1024));
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Pages<'a> {
+    pub(crate) map: &'a Mapping,
+    pub(crate) elem_size: usize,
+    /// Page indices, ascending and merged.
+    pub(crate) ranges: Vec<Range<usize>>,
+    /// The selection as strided views, for `along`.
+    pub(crate) geometry: Vec<Geometry>,
+    /// The selection is an element range (one axis: its elements).
+    pub(crate) flat: bool,
+}
+
+/// Checks a selection of an array of `shape`/`strides` and gives its pages and geometry.
+pub(crate) fn select(
+    map: &Mapping,
+    shape: &[usize],
+    strides: &[isize],
+    elem_size: usize,
+    sel: Sel<'_>,
+) -> Result<(Vec<Range<usize>>, Vec<Geometry>, bool)> {
+    let flat = matches!(sel, Sel::Range(_));
+    let geometry = match sel {
+        Sel::All => vec![Geometry {
+            offset: 0,
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+        }],
+        Sel::Range(r) => layout::range_geometry(shape, strides, r)?,
+        Sel::Slice(elems) => {
+            layout::check_slice(shape, elems)?;
+            vec![layout::slice_geometry(shape, strides, elems)]
+        }
+    };
+    let span = map.page_span();
+    let ranges = layout::runs_to_pages(span.lead, span.page_size, |sink| {
+        for g in &geometry {
+            g.runs(elem_size, &mut *sink);
+        }
+    });
+    Ok((ranges, geometry, flat))
+}
+
+impl<'a> Pages<'a> {
+    /// The pages the whole array spans, the frame of the page indices: `lead` bytes of page 0
+    /// lie before element 0.
+    pub fn span(&self) -> PageSpan {
+        self.map.page_span()
+    }
+
+    /// The selected pages as ascending, disjoint runs of page indices.
+    pub fn ranges(&self) -> &[Range<usize>] {
+        &self.ranges
+    }
+
+    /// How many pages are selected.
+    pub fn len(&self) -> usize {
+        self.ranges.iter().map(Range::len).sum()
+    }
+
+    /// Whether no page is selected (an empty selection).
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// The selected pages as page-aligned address ranges: the one place page indices become
+    /// addresses.
+    pub(crate) fn addr_ranges(&self) -> impl Iterator<Item = Range<usize>> + '_ {
+        let span = self.span();
+        let base = self.map.ptr() as usize - span.lead;
+        let ps = span.page_size;
+        self.ranges
+            .iter()
+            .map(move |p| base + p.start * ps..base + p.end * ps)
+    }
+
+    /// The selected pages as file byte ranges (file maps only).
+    pub(crate) fn file_ranges(&self) -> Option<impl Iterator<Item = (u64, u64)> + '_> {
+        self.map.file()?;
+        let span = self.span();
+        let first = self.map.offset() - span.lead as u64;
+        let ps = span.page_size as u64;
+        Some(
+            self.ranges
+                .iter()
+                .map(move |p| (first + p.start as u64 * ps, p.len() as u64 * ps)),
+        )
+    }
+
+    fn each(
+        &self,
+        what: &'static str,
+        mut f: impl FnMut(usize, usize) -> std::io::Result<()>,
+    ) -> Result<()> {
+        for r in self.addr_ranges() {
+            f(r.start, r.end - r.start).map_err(|e| self.map.io_error(what, e))?;
+        }
+        Ok(())
+    }
+
+    fn madvise(&self, name: &'static str, chunked: bool) -> Result<()> {
+        let value = sys::os::advice(name).ok_or(Error::Unsupported { what: name })?;
+        // One MADV_WILLNEED reads at most the readahead window: issue it window by window.
+        let chunk = match (self.map.file(), chunked) {
+            (Some(f), true) => sys::os::readahead_window(f.as_raw_fd()),
+            _ => usize::MAX,
+        };
+        let ps = self.span().page_size;
+        let chunk = (chunk / ps).max(1) * ps;
+        self.each("madvise", |addr, len| {
+            let mut done = 0;
+            while done < len {
+                let n = chunk.min(len - done);
+                // SAFETY: the range lies within this array's mapping (`select` computed it from
+                // the mapping's page span); `value` is safe advice, or the caller of
+                // `advise_unchecked` accepted its effect.
+                unsafe { sys::madvise(addr + done, n, value) }.map_err(|e| {
+                    match e.raw_os_error() {
+                        // Linux answers EINVAL for advice newer than the kernel.
+                        Some(libc::EINVAL) if NEWER_ADVICE.contains(&name) => std::io::Error::new(
+                            e.kind(),
+                            format!("{name} is not supported by this kernel ({e})"),
+                        ),
+                        _ => e,
+                    }
+                })?;
+                done += n;
+            }
+            Ok(())
+        })
+    }
+
+    /// Gives `advice` for the selected pages (`madvise`).
+    ///
+    /// ```
+    /// # use ndarray::s;
+    /// # let a = ndmmap::MmapArray::<f32, ndarray::Ix2>::anonymous((256, 256))?;
+    /// a.pages(s![..64, ..])?.advise(ndmmap::Advice::PopulateRead)?; // resident on return
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn advise(&self, advice: Advice) -> Result<()> {
+        self.madvise(advice.name(), advice == Advice::WillNeed)
+    }
+
+    /// Gives advice that may change the array's contents.
+    ///
+    /// # Safety
+    /// The advice may discard data (see [`UncheckedAdvice`]): no view of the array may be in use
+    /// while its contents change, and the caller accepts the lost writes. Whole pages are
+    /// affected, so elements next to the selection on its first and last pages may change too.
+    pub unsafe fn advise_unchecked(&self, advice: UncheckedAdvice) -> Result<()> {
+        self.madvise(advice.name(), false)
+    }
+
+    /// Writes the selected pages back to the file (`msync`). After `flush(Flush::Sync)`
+    /// returns, data written through a [`Mode::ReadWrite`](crate::Mode::ReadWrite) map is in the
+    /// file and survives the process being killed. Harmless on copy-on-write and anonymous maps.
+    ///
+    /// ```
+    /// # let mut a = ndmmap::MmapArray::<u8, ndarray::Ix1>::anonymous(4096)?;
+    /// a.view_mut()?.fill(1);
+    /// a.pages(..)?.flush(ndmmap::Flush::Sync)?;
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn flush(&self, how: Flush) -> Result<()> {
+        let flags = match how {
+            Flush::Sync => libc::MS_SYNC,
+            Flush::Async => libc::MS_ASYNC,
+            Flush::Invalidate => libc::MS_SYNC | libc::MS_INVALIDATE,
+        };
+        self.each("msync", |addr, len| sys::msync(addr, len, flags))
+    }
+
+    /// Locks the selected pages in RAM (`mlock`). Past `RLIMIT_MEMLOCK` this is an
+    /// [`Error::LockLimit`] naming the limit and the bytes asked for; on any failure, the
+    /// pages this call locked are unlocked again.
+    ///
+    /// ```
+    /// # let a = ndmmap::MmapArray::<u8, ndarray::Ix1>::anonymous(4096)?;
+    /// let p = a.pages(..)?;
+    /// p.lock(ndmmap::Lock::Now)?;
+    /// p.unlock()?;
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn lock(&self, how: Lock) -> Result<()> {
+        if how == Lock::OnFault && !sys::os::HAS_LOCK_ON_FAULT {
+            return Err(Error::Unsupported {
+                what: "mlock on fault",
+            });
+        }
+        let ranges: Vec<_> = self.addr_ranges().collect();
+        for (i, r) in ranges.iter().enumerate() {
+            if let Err(e) = sys::os::mlock(r.start, r.end - r.start, how == Lock::OnFault) {
+                for done in &ranges[..i] {
+                    let _ = sys::munlock(done.start, done.end - done.start);
+                }
+                let requested = ranges.iter().map(|r| r.end - r.start).sum();
+                return Err(match e.raw_os_error() {
+                    Some(libc::ENOMEM | libc::EPERM | libc::EAGAIN) => Error::LockLimit {
+                        requested,
+                        limit: sys::memlock_limit(),
+                        source: e,
+                    },
+                    _ => self.map.io_error("mlock", e),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Unlocks the selected pages (`munlock`).
+    pub fn unlock(&self) -> Result<()> {
+        self.each("munlock", sys::munlock)
+    }
+
+    /// Drops the selected pages from the page cache (`posix_fadvise(DONTNEED)` over their file
+    /// range). Dirty pages are written back first by the kernel and stay until then; pages
+    /// mapped by some process (this one included, once touched) stay too. Contents never
+    /// change. Anonymous maps: [`Error::Unsupported`].
+    pub fn evict(&self) -> Result<()> {
+        let (Some(file), Some(ranges)) = (self.map.file(), self.file_ranges()) else {
+            return Err(Error::Unsupported {
+                what: "evicting an anonymous map",
+            });
+        };
+        for (off, len) in ranges {
+            sys::fadvise(file, off, len, sys::FileAdvice::DontNeed)
+                .map_err(|e| self.map.io_error("posix_fadvise", e))?;
+        }
+        Ok(())
+    }
+}
+
+/// The pages of a selection, for changing their protection; made by
+/// [`MmapArray::pages_mut`](crate::MmapArray::pages_mut), which borrows the array mutably, so
+/// no view lives while protection changes.
+#[derive(Debug)]
+pub struct PagesMut<'a> {
+    pub(crate) map: &'a mut Mapping,
+    pub(crate) addrs: Vec<Range<usize>>,
+    pub(crate) whole: bool,
+}
+
+impl PagesMut<'_> {
+    /// Changes the protection of the selected pages (`mprotect`). [`Protection::Read`] makes
+    /// [`view_mut`](crate::MmapArray::view_mut) refuse until the whole array is made
+    /// [`Protection::ReadWrite`] again; a read-only map cannot be made writable.
+    ///
+    /// ```
+    /// use ndmmap::{MmapArray, Protection};
+    /// let mut a = MmapArray::<u32, ndarray::Ix1>::anonymous(4096)?;
+    /// a.pages_mut(..)?.protect(Protection::Read)?;
+    /// assert!(a.view_mut().is_err());
+    /// a.pages_mut(..)?.protect(Protection::ReadWrite)?;
+    /// assert!(a.view_mut().is_ok());
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn protect(self, prot: Protection) -> Result<()> {
+        let flags = match prot {
+            Protection::Read => libc::PROT_READ,
+            Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+        };
+        // SAFETY: read access stays, so views taken later are sound; `&mut` means none lives.
+        unsafe { self.map.protect(&self.addrs, flags, self.whole) }
+    }
+
+    /// Takes all access away from the selected pages (`PROT_NONE`): a guard region.
+    ///
+    /// # Safety
+    /// Until the pages are given [`Protection::Read`] or [`Protection::ReadWrite`] again, no
+    /// view of the array may be taken or used, nor any method that reads its elements, as
+    /// reading a protected page raises `SIGSEGV`.
+    pub unsafe fn protect_none(self) -> Result<()> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.map.protect(&self.addrs, libc::PROT_NONE, self.whole) }
+    }
+}

@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ms = match what {
         "mincore" => median_ms(n, || {
             let a = unsafe { MmapOptions::new().map_path_1d::<u8>(path).unwrap() };
-            black_box(a.mincore().unwrap().len());
+            black_box(a.pages(..).unwrap().mincore().unwrap().len());
         }),
         "along" => median_ms(n, || {
             let len = std::fs::metadata(path).unwrap().len() as usize / 8;
@@ -43,7 +43,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .map_path::<f64, Ix2, _>(path, (len / 512, 512))
                     .unwrap()
             };
-            black_box(a.residency_along(Axis(0)).unwrap().len());
+            black_box(a.pages(..).unwrap().along(Axis(0)).unwrap().len());
         }),
         "npy-open" => median_ms(n, || {
             let a = unsafe { npy::open::<f64, Ix1>(path).unwrap() };

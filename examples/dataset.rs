@@ -42,7 +42,7 @@ fn run(path: &std::path::Path, rows: usize) -> Result<(), Box<dyn std::error::Er
         row[1] = (i % 7) as f64;
         row[2] = 1.0;
     }
-    w.msync(ndmmap::Sync::Sync)?;
+    w.msync(ndmmap::Flush::Sync)?;
     drop(w);
     println!(
         "wrote {rows} x 3 f64 ({} MiB) in {:.2?}",
@@ -62,7 +62,7 @@ fn run(path: &std::path::Path, rows: usize) -> Result<(), Box<dyn std::error::Er
     println!("column sums {sums} in {:.2?}", t.elapsed());
     println!(
         "resident pages: {}/{}",
-        a.residency()?.resident,
+        a.pages(..)?.residency()?.resident,
         a.page_span().page_count
     );
     Ok(())

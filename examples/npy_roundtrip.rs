@@ -30,7 +30,7 @@ fn write(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
         row.indexed_iter_mut()
             .for_each(|(j, x)| *x = (10 * i + j) as f64);
     }
-    a.msync(ndmmap::Sync::Sync)?;
+    a.msync(ndmmap::Flush::Sync)?;
     // Fortran order, i32: value = 100 * row + col.
     let mut f = unsafe { npy::create::<i32, Ix2, _>(dir.join("fortran.npy"), (7, 5).f())? };
     f.view_mut()?

@@ -26,7 +26,7 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
                 .map_path::<f64, Ix2, _>(path, (rows, cols))?
         };
         w.view_mut()?.fill(1.0);
-        w.msync(ndmmap::Sync::Sync)?;
+        w.msync(ndmmap::Flush::Sync)?;
     }
     let f = std::fs::File::open(path)?;
     ndmmap::evict(&f)?;
@@ -35,12 +35,15 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     a.madvise(Advice::Random)?;
     let touched: f64 = a.view().slice(s![1000..1100, ..]).sum();
     println!("touched rows 1000..1100 (sum {touched})");
-    show(&a.residency_along(Axis(0))?);
-    a.madvise_slice(Advice::WillNeed, s![3000..3500, ..])?;
+    show(&a.pages(..)?.along(Axis(0))?);
+    a.pages(s![3000..3500, ..])?.advise(Advice::WillNeed)?;
     std::thread::sleep(std::time::Duration::from_millis(100));
     println!("after madvise_slice(WillNeed, s![3000..3500, ..]):");
-    show(&a.residency_along(Axis(0))?);
-    println!("fully resident rows: {}", a.resident_slices(Axis(0))?.len());
+    show(&a.pages(..)?.along(Axis(0))?);
+    println!(
+        "fully resident rows: {}",
+        a.pages(..)?.resident_along(Axis(0))?.len()
+    );
     Ok(())
 }
 

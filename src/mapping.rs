@@ -195,11 +195,10 @@ impl Mapping {
         layout::check_aligned(offset, align)?;
         let len = if meta.file_type().is_block_device() {
             let pos = position()?;
-            let end = handle
+            handle
                 .seek(SeekFrom::End(0))
                 .and_then(|end| handle.seek(SeekFrom::Start(pos)).map(|_| end))
-                .map_err(|e| Error::io("lseek", p, e))?;
-            end
+                .map_err(|e| Error::io("lseek", p, e))?
         } else {
             meta.len()
         };

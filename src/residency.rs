@@ -331,7 +331,7 @@ impl Pages<'_> {
             let mut out = Vec::new();
             for g in &self.geometry {
                 each_element(g, |off| {
-                    out.push(counter.count([off * es..off * es + es].into_iter()))
+                    out.push(counter.count(std::iter::once(off * es..off * es + es)))
                 });
             }
             return Ok(out);
@@ -349,14 +349,15 @@ impl Pages<'_> {
         // and shift them by the axis stride for index i.
         let n = shape.remove(k);
         let step = strides.remove(k) * es as isize;
-        let base = (g.offset * es) as isize;
         let mut runs0 = Vec::new();
-        crate::layout::view_runs(0, &shape, &strides, es, |r| runs0.push(r));
+        crate::layout::view_runs(g.offset * es, &shape, &strides, es, |r| runs0.push(r));
         Ok((0..n)
             .map(|i| {
-                // Within the mapping: index i of a valid view starts at a non-negative offset.
-                let shift = (base + i as isize * step) as usize;
-                counter.count(runs0.iter().map(|r| r.start + shift..r.end + shift))
+                // Index i's runs are index 0's moved by i steps (negative for a reversed
+                // axis); they lie within the array, so the sums cannot leave 0..nbytes.
+                let shift = i as isize * step;
+                let moved = |x: usize| (x as isize + shift) as usize;
+                counter.count(runs0.iter().map(|r| moved(r.start)..moved(r.end)))
             })
             .collect())
     }

@@ -1,4 +1,5 @@
-//! madvise, msync, mlock and mprotect on arrays, ranges and slices (issue 3).
+//! Page control through the selector: advice, flushing, locking and protection of arrays,
+//! element ranges and slices.
 //!
 //! Process-wide effects (`VmLck`, rlimits, protection faults) are checked in forked children
 //! so that tests running in parallel threads cannot disturb each other.
@@ -20,14 +21,14 @@ fn mlock_shows_in_vmlck() {
     let code = in_child(|| {
         let a = MmapArray::<u8, Ix2>::anonymous((64, page())).unwrap();
         let before = vm_lck_kib();
-        a.mlock().unwrap();
+        a.pages(..).unwrap().lock(Lock::Now).unwrap();
         let whole = vm_lck_kib() - before;
-        a.munlock().unwrap();
+        a.pages(..).unwrap().unlock().unwrap();
         let after_unlock = vm_lck_kib() - before;
-        a.mlock_slice(Lock::Now, s![8..24, ..]).unwrap();
+        a.pages(s![8..24, ..]).unwrap().lock(Lock::Now).unwrap();
         let slice = vm_lck_kib() - before;
-        a.munlock_slice(s![8..24, ..]).unwrap();
-        a.mlock_range(Lock::OnFault, 0..page()).unwrap();
+        a.pages(s![8..24, ..]).unwrap().unlock().unwrap();
+        a.pages(0..page()).unwrap().lock(Lock::OnFault).unwrap();
         let on_fault = vm_lck_kib() - before;
         let kib = page() as u64 / 1024;
         let ok = whole == 64 * kib && after_unlock == 0 && slice == 16 * kib && on_fault == kib;
@@ -68,7 +69,7 @@ fn rlimit_memlock_is_an_error_naming_the_limit_and_the_request() {
             }
         }
         let a = MmapArray::<u8, Ix1>::anonymous(1 << 20).unwrap();
-        match a.mlock() {
+        match a.pages(..).unwrap().lock(Lock::Now) {
             Err(
                 e @ Error::LockLimit {
                     requested: 1048576,
@@ -95,7 +96,7 @@ fn rlimit_memlock_is_an_error_naming_the_limit_and_the_request() {
 fn protect_changes_what_views_and_the_os_allow() {
     let mut a = MmapArray::<u32, Ix2>::anonymous((4, 2048)).unwrap();
     a.view_mut().unwrap().fill(7);
-    a.protect(Protection::Read).unwrap();
+    a.pages_mut(..).unwrap().protect(Protection::Read).unwrap();
     assert_eq!(a.view().sum(), 7 * 8192);
     assert!(matches!(a.view_mut(), Err(Error::NotWritable { .. })));
     // The OS really refuses a write now: a child writing through a raw pointer dies of SIGSEGV.
@@ -106,35 +107,63 @@ fn protect_changes_what_views_and_the_os_allow() {
         0
     });
     assert_eq!(code, -libc::SIGSEGV);
-    a.protect(Protection::None).unwrap();
-    assert!(matches!(a.try_view(), Err(Error::NotReadable)));
-    assert!(matches!(a.as_slice(), Err(Error::NotReadable)));
-    a.protect(Protection::ReadWrite).unwrap();
+    // Taking read access away is `unsafe`: views would fault. A reading child dies of SIGSEGV.
+    // SAFETY: no view is taken until the pages are readable again.
+    unsafe { a.pages_mut(..).unwrap().protect_none().unwrap() };
+    assert!(matches!(a.view_mut(), Err(Error::NotWritable { .. })));
+    let ptr = a.as_ptr();
+    // SAFETY: the child reads its own copy of the address space and dies.
+    let code = in_child(move || unsafe { std::ptr::read_volatile(ptr) as i32 });
+    assert_eq!(code, -libc::SIGSEGV);
+    a.pages_mut(..)
+        .unwrap()
+        .protect(Protection::ReadWrite)
+        .unwrap();
     a.view_mut().unwrap()[[3, 2047]] = 9;
     // A slice protected read-only makes the whole array refuse mutable views until restored.
-    a.protect_slice(Protection::Read, s![1, ..]).unwrap();
+    a.pages_mut(s![1, ..])
+        .unwrap()
+        .protect(Protection::Read)
+        .unwrap();
     assert!(a.view_mut().is_err());
     assert_eq!(a.view()[[3, 2047]], 9);
-    a.protect_range(Protection::ReadWrite, 0..8192).unwrap();
+    a.pages_mut(0..2048)
+        .unwrap()
+        .protect(Protection::ReadWrite)
+        .unwrap();
     assert!(
         a.view_mut().is_err(),
-        "a range cannot prove the whole array is writable"
+        "restoring some pages does not prove the whole array writable"
     );
-    a.protect(Protection::ReadWrite).unwrap();
+    a.pages_mut(..)
+        .unwrap()
+        .protect(Protection::ReadWrite)
+        .unwrap();
+    assert!(a.view_mut().is_ok());
+    // A selection that covers every page restores it as `..` does.
+    a.pages_mut(s![1, ..])
+        .unwrap()
+        .protect(Protection::Read)
+        .unwrap();
+    a.pages_mut(0..8192)
+        .unwrap()
+        .protect(Protection::ReadWrite)
+        .unwrap();
     assert!(a.view_mut().is_ok());
 }
 
 #[test]
 fn a_read_only_map_cannot_be_made_writable() {
     let dir = tmpdir();
-    let p = file_with(dir.path(), "ro.bin", &[1; 4096]);
+    let p = file_with(dir.path(), "ro.bin", &vec![1; page()]);
     let mut a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
     assert!(matches!(
-        a.protect(Protection::ReadWrite),
+        a.pages_mut(..).unwrap().protect(Protection::ReadWrite),
         Err(Error::NotWritable { .. })
     ));
-    a.protect(Protection::None).unwrap();
-    a.protect(Protection::Read).unwrap();
+    // SAFETY: no view is taken until the pages are readable again.
+    unsafe { a.pages_mut(..).unwrap().protect_none().unwrap() };
+    a.pages_mut(..).unwrap().protect(Protection::Read).unwrap();
     assert!(a.view().iter().all(|&b| b == 1));
 }
 
@@ -144,14 +173,21 @@ fn dont_need_zeroes_a_private_anonymous_map() {
     a.view_mut().unwrap().fill(5);
     // SAFETY: no view is alive; losing the data is the point.
     unsafe {
-        a.unchecked_madvise_slice(UncheckedAdvice::DontNeed, s![2..4, ..])
+        a.pages(s![2..4, ..])
+            .unwrap()
+            .advise_unchecked(UncheckedAdvice::DontNeed)
             .unwrap()
     };
     let v = a.view();
     assert_eq!(v.slice(s![2..4, ..]).sum(), 0);
     assert_eq!(v.slice(s![..2, ..]).sum(), 5 * 1024);
     // SAFETY: as above.
-    unsafe { a.unchecked_madvise(UncheckedAdvice::DontNeed).unwrap() };
+    unsafe {
+        a.pages(..)
+            .unwrap()
+            .advise_unchecked(UncheckedAdvice::DontNeed)
+            .unwrap()
+    };
     assert_eq!(a.view().sum(), 0);
 }
 
@@ -173,7 +209,7 @@ fn safe_advice_keeps_contents() {
         Advice::PopulateRead,
         Advice::PopulateWrite,
     ] {
-        match a.madvise_range(adv, 5..page() * 3 + 1) {
+        match a.pages(5..page() * 3 + 1).unwrap().advise(adv) {
             Ok(()) => {}
             // Older kernels lack some advice: it must be reported, never silently ignored.
             Err(e) => assert!(
@@ -190,7 +226,7 @@ fn msync_of_a_slice_persists_it_through_sigkill() {
     let dir = tmpdir();
     let p = dir.path().join("rows.bin");
     let p2 = p.clone();
-    let code = in_child(move || {
+    then_sigkill(move || {
         let mut a = unsafe {
             MmapOptions::new()
                 .mode(Mode::ReadWrite)
@@ -200,13 +236,15 @@ fn msync_of_a_slice_persists_it_through_sigkill() {
         }
         .unwrap();
         a.view_mut().unwrap().slice_mut(s![5, ..]).fill(6.5);
-        a.msync_slice(ndmmap::Sync::Sync, s![5, ..]).unwrap();
-        a.msync_range(ndmmap::Sync::Invalidate, 0..10).unwrap();
-        // SAFETY: raising a signal at ourselves.
-        unsafe { libc::raise(libc::SIGKILL) };
-        1
+        a.pages(s![5, ..])
+            .unwrap()
+            .flush(ndmmap::Flush::Sync)
+            .unwrap();
+        a.pages(0..10)
+            .unwrap()
+            .flush(ndmmap::Flush::Invalidate)
+            .unwrap();
     });
-    assert_eq!(code, -libc::SIGKILL);
     let a = unsafe {
         MmapOptions::new()
             .offset(24)

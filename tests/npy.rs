@@ -1,4 +1,4 @@
-//! .npy files: numpy-made fixtures (tests/data/make_fixtures.py), create, grow, errors (issue 4).
+//! .npy files: numpy-made fixtures (tests/data/make_fixtures.py), create, grow, errors.
 #![cfg(feature = "npy")]
 
 use ndarray::{Array, Ix0, Ix1, Ix2, Ix3, IxDyn, ShapeBuilder, s};
@@ -49,7 +49,7 @@ fn reads_every_numeric_dtype() {
     fn check<T: npy::NpyElement + PartialEq + std::fmt::Debug>(name: &str, want: Vec<T>) {
         let a = unsafe { npy::open::<T, Ix2>(fixture(name)).unwrap() };
         assert_eq!(a.shape(), &[2, 3]);
-        assert_eq!(a.as_slice().unwrap(), &want[..], "{name}");
+        assert_eq!(a.as_slice(), &want[..], "{name}");
     }
     let v = [-2i64, -1, 0, 1, 2, 3];
     check("dtype_u1.npy", v.iter().map(|&x| x as u8).collect());
@@ -217,7 +217,7 @@ fn create_writes_a_header_numpy_and_ndarray_npy_read() {
     f.view_mut()
         .unwrap()
         .assign(&Array::from_shape_fn((2, 3), |(i, j)| (10 * i + j) as i16));
-    assert_eq!(f.as_slice().unwrap(), &[0, 10, 1, 11, 2, 12]);
+    assert_eq!(f.as_slice(), &[0, 10, 1, 11, 2, 12]);
     drop(f);
     assert!(npy::read_header(&pf).unwrap().fortran_order);
     let back: Array<i16, Ix2> = ndarray_npy::read_npy(&pf).unwrap();

@@ -1,4 +1,5 @@
-//! mincore, residency per slice and cachestat against the real page cache (issue 3).
+//! Residency against the real page cache: mincore, counts per selection, along an axis, and
+//! cachestat.
 //!
 //! Each test evicts its file, loads the pages it chose with `pread` under
 //! `POSIX_FADV_RANDOM` (no readahead), and checks at once: the machine's memory daemon only
@@ -48,8 +49,12 @@ fn mincore_reports_exactly_the_pages_read_at_any_offset() {
         let want: Vec<bool> = (first..first + span.page_count)
             .map(|p| loaded.contains(&p))
             .collect();
-        assert_eq!(a.mincore().unwrap(), want, "offset {offset}");
-        let r = a.residency().unwrap();
+        assert_eq!(
+            a.pages(..).unwrap().mincore().unwrap(),
+            want,
+            "offset {offset}"
+        );
+        let r = a.pages(..).unwrap().residency().unwrap();
         assert_eq!(
             (r.resident, r.total),
             (want.iter().filter(|&&b| b).count(), want.len())
@@ -70,14 +75,17 @@ fn residency_along_rows_and_columns() {
             .map::<f64, Ix2, _>(&f, (rows, cols))
             .unwrap()
     };
-    let along0 = a.residency_along(Axis(0)).unwrap();
+    let along0 = a.pages(..).unwrap().along(Axis(0)).unwrap();
     let want: Vec<f64> = (0..rows)
         .map(|r| if loaded.contains(&r) { 1.0 } else { 0.0 })
         .collect();
     assert_eq!(along0, want);
-    assert_eq!(a.resident_slices(Axis(0)).unwrap(), loaded.to_vec());
+    assert_eq!(
+        a.pages(..).unwrap().resident_along(Axis(0)).unwrap(),
+        loaded.to_vec()
+    );
     // Every column touches every row's page: the same fraction for each.
-    let along1 = a.residency_along(Axis(1)).unwrap();
+    let along1 = a.pages(..).unwrap().along(Axis(1)).unwrap();
     assert_eq!(along1.len(), cols);
     assert!(
         along1.iter().all(|&x| x == 4.0 / 16.0),
@@ -85,13 +93,13 @@ fn residency_along_rows_and_columns() {
         &along1[..4]
     );
     // Sub-views: contiguous rows, strided rows, a column, a reversed slice.
-    let r = a.residency_slice(s![4..8, ..]).unwrap();
+    let r = a.pages(s![4..8, ..]).unwrap().residency().unwrap();
     assert_eq!((r.resident, r.total), (2, 4));
-    let r = a.residency_slice(s![1..;2, 10..20]).unwrap();
+    let r = a.pages(s![1..;2, 10..20]).unwrap().residency().unwrap();
     assert_eq!((r.resident, r.total), (3, 8)); // rows 1,3,5,..,15: 1, 5, 15 resident
-    let r = a.residency_slice(s![.., 7]).unwrap();
+    let r = a.pages(s![.., 7]).unwrap().residency().unwrap();
     assert_eq!((r.resident, r.total), (4, 16));
-    let r = a.residency_slice(s![..;-5, 0]).unwrap();
+    let r = a.pages(s![..;-5, 0]).unwrap().residency().unwrap();
     assert_eq!((r.resident, r.total), (2, 4)); // rows 15, 10, 5, 0: 15 and 5 resident
 }
 
@@ -109,7 +117,7 @@ fn residency_along_a_fortran_array_and_an_unaligned_offset() {
             .map::<f64, Ix2, _>(&f, ndarray::ShapeBuilder::f((rows, 8)))
             .unwrap()
     };
-    let cols = a.residency_counts_along(Axis(1)).unwrap();
+    let cols = a.pages(..).unwrap().counts_along(Axis(1)).unwrap();
     // Column c covers bytes 8 + c*ps .. 8 + (c+1)*ps: pages c and c+1.
     let got: Vec<(usize, usize)> = cols.iter().map(|r| (r.resident, r.total)).collect();
     let want: Vec<(usize, usize)> = (0..8)
@@ -130,12 +138,22 @@ fn element_and_page_indices() {
             .unwrap()
     };
     assert_eq!(a.page_span().page_count, 2);
-    assert_eq!(a.element_page(0), Some(0));
-    assert_eq!(a.element_page(1), Some(1));
-    assert_eq!(a.element_page(10), None);
-    assert_eq!(a.page_elements(0), 0..1);
-    assert_eq!(a.page_elements(1), 1..10);
-    assert_eq!(a.mincore_range(1..3).unwrap().len(), 1);
+    // Element 0 ends page 0 (8 bytes before its end); elements 1..10 fill page 1.
+    let pages = |r: std::ops::Range<usize>| a.pages(r).unwrap().ranges().to_vec();
+    assert_eq!(pages(0..1), vec![0..1]);
+    assert_eq!(pages(1..2), vec![1..2]);
+    assert_eq!(pages(1..10), vec![1..2]);
+    assert_eq!(pages(0..2), vec![0..2]);
+    assert!(pages(5..5).is_empty());
+    assert!(matches!(
+        a.pages(10..11),
+        Err(ndmmap::Error::RangeOutOfBounds {
+            start: 10,
+            end: 11,
+            len: 10
+        })
+    ));
+    assert_eq!(a.pages(1..3).unwrap().mincore().unwrap().len(), 1);
 }
 
 #[test]
@@ -150,14 +168,32 @@ fn will_need_on_a_slice_loads_exactly_that_slice() {
             .unwrap()
     };
     a.madvise(Advice::Random).unwrap();
-    assert_eq!(a.residency().unwrap().resident, 0);
-    a.madvise_slice(Advice::WillNeed, s![10..20, ..]).unwrap();
+    assert_eq!(a.pages(..).unwrap().residency().unwrap().resident, 0);
+    a.pages(s![10..20, ..])
+        .unwrap()
+        .advise(Advice::WillNeed)
+        .unwrap();
+    // WillNeed is asynchronous: wait until mincore sees the pages read (cachestat counts a
+    // page as cached as soon as its read starts, mincore once its data is there).
     assert!(
-        eventually(3.0, || a.residency_slice(s![10..20, ..]).unwrap().resident
-            == 10),
+        eventually(3.0, || a
+            .pages(s![10..20, ..])
+            .unwrap()
+            .mincore()
+            .unwrap()
+            .iter()
+            .all(|&b| b)),
         "slice loaded"
     );
-    let rows = a.residency_along(Axis(0)).unwrap();
+    assert_eq!(
+        a.pages(s![10..20, ..])
+            .unwrap()
+            .residency()
+            .unwrap()
+            .resident,
+        10
+    );
+    let rows = a.pages(..).unwrap().along(Axis(0)).unwrap();
     for (i, &r) in rows.iter().enumerate() {
         assert_eq!(r, if (10..20).contains(&i) { 1.0 } else { 0.0 }, "row {i}");
     }
@@ -180,19 +216,19 @@ fn will_need_over_many_readahead_windows_loads_everything() {
         w.as_slice_mut()
             .unwrap()
             .iter_mut()
-            .step_by(4096)
+            .step_by(page())
             .for_each(|b| *b = 1);
-        w.msync(ndmmap::Sync::Sync).unwrap();
+        w.msync(ndmmap::Flush::Sync).unwrap();
     }
     let f = cold(&p);
     let a = unsafe { MmapOptions::new().map::<u8, Ix1, _>(&f, len).unwrap() };
-    assert!(a.residency().unwrap().resident < a.page_span().page_count / 4);
+    assert!(a.pages(..).unwrap().residency().unwrap().resident < a.page_span().page_count / 4);
     a.madvise(Advice::WillNeed).unwrap();
     assert!(
-        eventually(10.0, || a.residency().unwrap().resident
+        eventually(10.0, || a.pages(..).unwrap().residency().unwrap().resident
             == a.page_span().page_count),
         "resident {} of {}",
-        a.residency().unwrap().resident,
+        a.pages(..).unwrap().residency().unwrap().resident,
         a.page_span().page_count
     );
 }
@@ -206,7 +242,7 @@ fn cachestat_counts_resident_and_dirty_pages() {
             .map::<u8, Ix1, _>(&f, 10 * page())
             .unwrap()
     };
-    let cs = a.cachestat().unwrap();
+    let cs = a.pages(..).unwrap().cachestat().unwrap();
     assert_eq!(cs.pages, 10);
     assert_eq!(cs.resident, 3);
     if cs.source == CountSource::Cachestat {
@@ -218,14 +254,17 @@ fn cachestat_counts_resident_and_dirty_pages() {
                 .unwrap()
         };
         w.as_slice_mut().unwrap()[5 * page()] ^= 1;
-        let cs = w.cachestat().unwrap();
+        let cs = w.pages(..).unwrap().cachestat().unwrap();
         assert!(cs.dirty.unwrap() >= 1, "{cs:?}");
-        w.msync(ndmmap::Sync::Sync).unwrap();
-        assert_eq!(w.cachestat().unwrap().dirty, Some(0));
+        w.msync(ndmmap::Flush::Sync).unwrap();
+        assert_eq!(w.pages(..).unwrap().cachestat().unwrap().dirty, Some(0));
     }
     // Anonymous maps fall back to mincore.
     let anon = ndmmap::MmapArray::<u8, Ix1>::anonymous(4 * page()).unwrap();
-    assert_eq!(anon.cachestat().unwrap().source, CountSource::Mincore);
+    assert_eq!(
+        anon.pages(..).unwrap().cachestat().unwrap().source,
+        CountSource::Mincore
+    );
 }
 
 #[test]
@@ -233,7 +272,7 @@ fn cachestat_counts_resident_and_dirty_pages() {
 fn bad_parts_are_errors_not_panics() {
     let a = ndmmap::MmapArray::<f32, Ix2>::anonymous((4, 5)).unwrap();
     assert!(matches!(
-        a.residency_range(3..21),
+        a.pages(3..21).and_then(|p| p.residency()),
         Err(Error::RangeOutOfBounds {
             start: 3,
             end: 21,
@@ -241,22 +280,23 @@ fn bad_parts_are_errors_not_panics() {
         })
     ));
     assert!(matches!(
-        a.madvise_range(Advice::Normal, 5..2),
+        a.pages(5..2).and_then(|p| p.advise(Advice::Normal)),
         Err(Error::RangeOutOfBounds { .. })
     ));
     assert!(matches!(
-        a.residency_slice(s![4, ..]),
-        Err(Error::BadSlice { .. })
+        a.pages(s![4, ..]).and_then(|p| p.residency()),
+        Err(Error::BadSlice(_))
     ));
     assert!(matches!(
-        a.msync_slice(ndmmap::Sync::Sync, s![.., 0..6]),
-        Err(Error::BadSlice { .. })
+        a.pages(s![.., 0..6])
+            .and_then(|p| p.flush(ndmmap::Flush::Sync)),
+        Err(Error::BadSlice(_))
     ));
     assert!(matches!(
-        a.residency_along(Axis(2)),
+        a.pages(..).and_then(|p| p.along(Axis(2))),
         Err(Error::BadAxis { axis: 2, ndim: 2 })
     ));
-    let e = a.residency_slice(s![.., 0..6]).unwrap_err();
+    let e = a.pages(s![.., 0..6]).unwrap_err();
     assert!(e.to_string().contains("axis 1 of length 5"), "{e}");
 }
 
@@ -274,7 +314,7 @@ fn mincore_of_a_large_span_split_across_threads_is_exact() {
             v[[p, 7]] = 1;
         }
     }
-    let m = a.mincore().unwrap();
+    let m = a.pages(..).unwrap().mincore().unwrap();
     assert_eq!(m.len(), pages);
     let resident: Vec<usize> = m
         .iter()
@@ -283,7 +323,7 @@ fn mincore_of_a_large_span_split_across_threads_is_exact() {
         .map(|(i, _)| i)
         .collect();
     assert_eq!(resident, touched.to_vec());
-    let rows = a.resident_slices(Axis(0)).unwrap();
+    let rows = a.pages(..).unwrap().resident_along(Axis(0)).unwrap();
     assert_eq!(rows, touched.to_vec());
 }
 
@@ -300,10 +340,10 @@ fn residency_along_a_slice_and_evicting_a_slice() {
             .unwrap()
     };
     // Rows 2..14 step 2 (2, 4, 6, 8, 10, 12), along the slice's axis 0.
-    let r = a.residency_along_slice(s![2..14;2, ..], Axis(0)).unwrap();
+    let r = a.pages(s![2..14;2, ..]).unwrap().along(Axis(0)).unwrap();
     assert_eq!(r, vec![0.0, 1.0, 0.0, 0.0, 0.0, 1.0]);
     // An index removes an axis: column 5 of rows 8.., along the remaining axis.
-    let r = a.residency_along_slice(s![8.., 5], Axis(0)).unwrap();
+    let r = a.pages(s![8.., 5]).unwrap().along(Axis(0)).unwrap();
     assert_eq!(
         r,
         (8..16)
@@ -311,14 +351,20 @@ fn residency_along_a_slice_and_evicting_a_slice() {
             .collect::<Vec<_>>()
     );
     assert!(matches!(
-        a.residency_along_slice(s![.., 5], Axis(1)),
+        a.pages(s![.., 5]).unwrap().along(Axis(1)),
         Err(Error::BadAxis { axis: 1, ndim: 1 })
     ));
     // Evicting rows 0..10 leaves only row 12 resident.
-    a.evict_slice(s![0..10, ..]).unwrap();
-    assert_eq!(a.resident_slices(Axis(0)).unwrap(), vec![12]);
-    a.evict().unwrap();
-    assert_eq!(a.residency().unwrap().resident, 0);
+    a.pages(s![0..10, ..]).unwrap().evict().unwrap();
+    assert_eq!(
+        a.pages(..).unwrap().resident_along(Axis(0)).unwrap(),
+        vec![12]
+    );
+    a.pages(..).unwrap().evict().unwrap();
+    assert_eq!(a.pages(..).unwrap().residency().unwrap().resident, 0);
     let anon = ndmmap::MmapArray::<u8, Ix1>::anonymous(10).unwrap();
-    assert!(matches!(anon.evict(), Err(Error::Unsupported { .. })));
+    assert!(matches!(
+        anon.pages(..).unwrap().evict(),
+        Err(Error::Unsupported { .. })
+    ));
 }

@@ -26,7 +26,7 @@ pub fn file_with(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
 /// `n` bytes of a pattern that differs at every offset within a page and between pages.
 pub fn pattern(n: usize) -> Vec<u8> {
     (0..n)
-        .map(|i| (i % 251) as u8 ^ ((i / 4096) as u8).wrapping_mul(31))
+        .map(|i| (i % 251) as u8 ^ ((i / page()) as u8).wrapping_mul(31))
         .collect()
 }
 
@@ -50,7 +50,7 @@ pub fn read_pages(f: &File, pages: &[usize]) {
 /// Resident file pages according to `fincore`-like mincore on a fresh read-only map.
 pub fn resident_file_pages(path: &Path) -> Vec<bool> {
     let a = unsafe { ndmmap::MmapOptions::new().map_path_1d::<u8>(path).unwrap() };
-    a.mincore().unwrap()
+    a.pages(..).unwrap().mincore().unwrap()
 }
 
 /// Runs `f` in a forked child and returns its exit code (or `-signal` if killed).
@@ -64,6 +64,18 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
         unsafe { libc::_exit(code) };
     }
     wait(pid)
+}
+
+/// Runs `write` in a forked child that then dies of SIGKILL (no unmapping, no exit handlers),
+/// and checks it did: what `write` flushed must be found in the file afterwards.
+pub fn then_sigkill(write: impl FnOnce()) {
+    let code = in_child(move || {
+        write();
+        // SAFETY: raising a signal at ourselves.
+        unsafe { libc::raise(libc::SIGKILL) };
+        1
+    });
+    assert_eq!(code, -libc::SIGKILL);
 }
 
 pub fn wait(pid: libc::pid_t) -> i32 {

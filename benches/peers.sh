@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Peer comparisons, each run side by side in one script on the same warm pages:
 #   1. mincore over a page-cached 4 GiB file: ndmmap vs fincore vs vmtouch (whole processes,
-#      interleaved rounds, medians), and residency_along(Axis(0)) of it as a (n, 512) f64 array;
+#      interleaved rounds, medians), and pages(..).along(Axis(0)) of it as a (n, 512) f64 array;
 #   2. .npy: map an 8 GiB file and read one element, and sum a cached 1 GiB file:
 #      ndmmap vs numpy (np.load(mmap_mode='r'), timed inside Python).
 # Usage: bash benches/peers.sh [ROUNDS]   (needs ~13 GiB of free disk, sparse where it can)
@@ -43,7 +43,7 @@ fc=$(printf '%s\n' "${T[fincore]}" | sed '/^$/d' | median)
 vt=$(printf '%s\n' "${T[vmtouch]}" | sed '/^$/d' | median)
 awk -v a="$nd" -v b="$fc" -v c="$vt" 'BEGIN {printf "ratio ndmmap/fincore %.2f   ndmmap/vmtouch %.2f   (below 1: ndmmap faster)\n", a/b, a/c}'
 cat "$F" > /dev/null
-echo "in-process: mincore $($PROBE mincore "$F" "$ROUNDS") ms, residency_along(Axis(0)) of (1048576, 512) f64 $($PROBE along "$F" "$ROUNDS") ms"
+echo "in-process: mincore $($PROBE mincore "$F" "$ROUNDS") ms, pages(..).along(Axis(0)) of (1048576, 512) f64 $($PROBE along "$F" "$ROUNDS") ms"
 rm -f "$F"
 
 echo

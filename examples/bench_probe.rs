@@ -2,7 +2,7 @@
 //! milliseconds, measured in-process (the script also times whole processes).
 //!
 //! - `bench_probe mincore FILE [N]`: map FILE, one `mincore` over it.
-//! - `bench_probe along FILE [N]`: map FILE as (rows, 512) f64, `residency_along(Axis(0))`.
+//! - `bench_probe along FILE [N]`: map FILE as (rows, 512) f64, `pages(..)?.along(Axis(0))`.
 //! - `bench_probe npy-open FILE [N]`: open a .npy read-only and read its middle element.
 //! - `bench_probe npy-sum FILE [N]`: sum a mapped 1-D f64 .npy (map once, as numpy's memmap).
 

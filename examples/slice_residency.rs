@@ -38,7 +38,7 @@ fn run(path: &std::path::Path) -> Result<(), Box<dyn std::error::Error>> {
     show(&a.pages(..)?.along(Axis(0))?);
     a.pages(s![3000..3500, ..])?.advise(Advice::WillNeed)?;
     std::thread::sleep(std::time::Duration::from_millis(100));
-    println!("after madvise_slice(WillNeed, s![3000..3500, ..]):");
+    println!("after pages(s![3000..3500, ..])?.advise(WillNeed):");
     show(&a.pages(..)?.along(Axis(0))?);
     println!(
         "fully resident rows: {}",

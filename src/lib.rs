@@ -1,35 +1,53 @@
 //! # ndmmap: files and anonymous memory as typed n-dimensional arrays
 //!
-//! `ndmmap` maps a file (raw binary at any byte offset, or a numpy `.npy`) or anonymous memory
+//! `ndmmap` maps a file (a numpy `.npy`, or raw binary at any byte offset) or anonymous memory
 //! as an [`MmapArray<T, D>`](MmapArray), which hands out [`ndarray`] views without reading the
-//! data, and steers and inspects the page cache per array and per slice.
+//! data, and steers and inspects the page cache per array and per slice through one selector,
+//! [`pages`](MmapArray::pages).
+//!
+//! The common case, a numpy file:
 //!
 //! ```
-//! use ndmmap::{MmapArray, MmapOptions, Mode, Advice};
-//! use ndarray::{s, Axis, Ix2};
+//! use ndarray::{Axis, Ix2, s};
+//! use ndmmap::{Advice, npy};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("x.npy");
+//! # drop(unsafe { npy::create::<f64, Ix2, _>(&path, (1000, 512))? });
+//! // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+//! let a = unsafe { npy::open::<f64, Ix2>(&path)? };
+//! let col_sums = a.view().sum_axis(Axis(0));               // reads through the page cache
+//! a.pages(s![500..600, ..])?.advise(Advice::WillNeed)?;    // prefetch a slice
+//! let rows = a.pages(..)?.along(Axis(0))?;                 // fraction of each row in RAM
+//! let r = a.pages(..)?.residency()?;                       // resident / total pages
+//! assert_eq!((col_sums.len(), rows.len()), (512, 1000));
+//! assert!(r.resident <= r.total);
+//! # Ok(()) }
+//! ```
+//!
+//! Raw data behind a header, mapped at the handle's stream position, and a shared scratch
+//! array:
+//!
+//! ```
+//! use ndarray::Ix2;
+//! use ndmmap::{Flush, MmapArray, MmapOptions, Mode};
+//! use std::io::Read;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
 //! # let path = dir.path().join("data.bin");
-//! // A 1000 x 3 f64 dataset behind a 64-byte header, written here through a read-write map.
+//! // Write 1000 x 3 f64 behind a 64-byte header; the file grows to fit (sparse).
 //! // SAFETY: the file is ours alone while the arrays live.
 //! let mut w = unsafe {
 //!     MmapOptions::new().mode(Mode::ReadWrite).create(true).offset(64).map_path::<f64, Ix2, _>(&path, (1000, 3))?
 //! };
 //! w.view_mut()?.fill(2.0);
-//! w.msync(ndmmap::Sync::Sync)?;
+//! w.msync(Flush::Sync)?;                                   // on disk now
 //!
-//! // Read the header with a handle and map what follows, at the handle's stream position.
-//! use std::io::Read;
 //! let mut file = std::fs::File::open(&path)?;
-//! let mut header = [0u8; 64];
-//! file.read_exact(&mut header)?;
+//! file.read_exact(&mut [0u8; 64])?;                        // read the header...
 //! // SAFETY: as above.
-//! let a = unsafe { MmapOptions::new().map::<f64, Ix2, _>(&file, (1000, 3))? };
-//! a.madvise(Advice::Sequential)?;
-//! assert_eq!(a.view().sum_axis(Axis(0))[1], 2000.0);
-//! let rows = a.residency_along(Axis(0))?;           // fraction of each row's pages in RAM
-//! assert_eq!(rows.len(), 1000);
-//! let _part = a.residency_slice(s![100..200, ..])?;  // pages of a slice
+//! let a = unsafe { MmapOptions::new().map::<f64, Ix2, _>(&file, (1000, 3))? }; // ...map the rest
+//! assert_eq!(a.view().sum(), 6000.0);
 //!
 //! // A zeroed scratch array shared with forked children.
 //! let mut scratch = MmapArray::<u64, Ix2>::anonymous((64, 64))?;
@@ -38,25 +56,27 @@
 //! ```
 //!
 //! ## Map of the crate
+//! - [`npy`] (feature `npy`, on by default): `.npy` files opened ([`npy::open`],
+//!   [`npy::OpenOptions`]), created and grown in place; headers read exactly as numpy reads
+//!   them, safe against hostile files.
+//! - [`MmapOptions`]: the builder for raw files and anonymous memory: [`Mode`], offset (stream
+//!   position, bytes, elements), grow and preallocate, create, map flags; `unsafe` terminal
+//!   calls for files, whose contract is on [`MmapArray`].
 //! - [`MmapArray`]: one mapping, its shape and order, views ([`view`](MmapArray::view),
-//!   [`view_mut`](MmapArray::view_mut)), accessors, and anonymous constructors.
-//! - [`MmapOptions`]: the builder: [`Mode`], offset (stream position, bytes, elements), grow
-//!   and preallocate, create, map flags; `unsafe` terminal calls for files.
-//! - Memory control, each on the whole array, an element range (`_range`) and a slice
-//!   (`_slice`): [`madvise`](MmapArray::madvise) with [`Advice`] /
-//!   [`UncheckedAdvice`], [`msync`](MmapArray::msync) with [`Sync`],
-//!   [`mlock`](MmapArray::mlock) with [`Lock`], [`protect`](MmapArray::protect) with
-//!   [`Protection`].
-//! - Residency: [`mincore`](MmapArray::mincore), [`PageSpan`],
-//!   [`residency_along`](MmapArray::residency_along) (and of a slice:
-//!   [`residency_along_slice`](MmapArray::residency_along_slice)), [`Residency`],
-//!   [`cachestat`](MmapArray::cachestat), [`evict_slice`](MmapArray::evict_slice), and
-//!   [`evict`] / [`advise_random`] / [`prefetch_file`] for a whole file.
-//! - [`npy`] (feature `npy`, on by default): `.npy` files opened, created and grown in place;
-//!   headers read exactly as numpy reads them, safe against hostile files
-//!   ([`npy::OpenOptions`] holds the header size limit).
-//! - [`constants`]: the platform's `PROT_*`, `MAP_*`, `MADV_*` and `MS_*` values.
-//! - [`Error`]: the one error type; [`NpyError`] says what is wrong with a `.npy` file.
+//!   [`view_mut`](MmapArray::view_mut)), accessors, anonymous constructors, and the page
+//!   selector.
+//! - [`Pages`], from [`MmapArray::pages`] with a [`Selection`] (`..`, an element range, or
+//!   `s![..]`): every page operation: [`advise`](Pages::advise) ([`Advice`]; `unsafe`
+//!   [`advise_unchecked`](Pages::advise_unchecked) with [`UncheckedAdvice`]),
+//!   [`flush`](Pages::flush) ([`Flush`]), [`lock`](Pages::lock) ([`Lock`]) and
+//!   [`unlock`](Pages::unlock), [`evict`](Pages::evict), and residency:
+//!   [`mincore`](Pages::mincore), [`residency`](Pages::residency) ([`Residency`]),
+//!   [`along`](Pages::along) an axis, [`cachestat`](Pages::cachestat) ([`CacheStat`]).
+//!   [`PagesMut`], from [`MmapArray::pages_mut`], changes [`Protection`].
+//! - [`PageSpan`]: where an array's bytes lie in pages; [`evict`], [`advise_random`] and
+//!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
+//! - [`Error`], the one error type, with [`NpyError`] and [`SliceError`] for what is wrong
+//!   with a file or a slice.
 //!
 //! ## Platforms
 //! Linux is the tested platform. macOS and the BSDs have their code paths in `sys/`, which CI

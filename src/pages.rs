@@ -158,7 +158,7 @@ use sealed::{Sealed, Sel};
 /// What [`MmapArray::pages`](crate::MmapArray::pages) accepts: `..` (the whole array), an
 /// element `Range<usize>` (flat indices in logical, row-major order, as `view().iter()` visits
 /// them), or a slice (`s![..]`; for a fixed dimension type the compiler checks the number of
-/// axes, as [`ArrayBase::slice`](ndarray::ArrayBase::slice) does; for `IxDyn` arrays a
+/// axes, as `view().slice(..)` does; for `IxDyn` arrays a
 /// `&[SliceInfoElem]` works too).
 pub trait Selection<D>: Sealed<D> {}
 

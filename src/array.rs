@@ -2,7 +2,8 @@
 
 use crate::error::{Error, Result};
 use crate::layout::{self, PageSpan};
-use crate::mapping::Mapping;
+use crate::mapping::{Mapping, Mode};
+
 use crate::pages::{self, Advice, Flush, Pages, PagesMut, Selection};
 use crate::sys;
 use bytemuck::Pod;
@@ -10,26 +11,6 @@ use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder};
 use std::fs::File;
 use std::marker::PhantomData;
 use std::path::Path;
-
-/// How a mapping relates to its file (or, for anonymous maps, to forked children).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Mode {
-    /// Read-only: no mutable view can be had.
-    ReadOnly,
-    /// Shared read-write (`MAP_SHARED`): writes reach the file and every process mapping it.
-    /// For anonymous maps: pages shared with forked children.
-    ReadWrite,
-    /// Private copy-on-write (`MAP_PRIVATE`): writes stay in this process; the file never
-    /// changes. For anonymous maps: pages private to this process.
-    CopyOnWrite,
-}
-
-impl Mode {
-    /// Whether views of a map in this mode may be mutable.
-    pub fn is_writable(self) -> bool {
-        !matches!(self, Mode::ReadOnly)
-    }
-}
 
 /// Memory order of an array's elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

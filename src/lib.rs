@@ -101,10 +101,11 @@ mod pages;
 mod residency;
 mod sys;
 
-pub use array::{MmapArray, Mode, Order};
+pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use error::{Error, NpyError, Result, SliceError};
 pub use layout::PageSpan;
+pub use mapping::Mode;
 pub use options::MmapOptions;
 pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};

@@ -7,7 +7,6 @@
 //! growth back), maps, remaps and protects. It knows bytes, not elements: the array
 //! ([`crate::MmapArray`]) owns the shape.
 
-use crate::array::Mode;
 use crate::error::{Error, Result};
 use crate::layout::{self, PageSpan};
 use crate::sys;
@@ -17,6 +16,26 @@ use std::ops::Range;
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
+
+/// How a mapping relates to its file (or, for anonymous maps, to forked children).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Read-only: no mutable view can be had.
+    ReadOnly,
+    /// Shared read-write (`MAP_SHARED`): writes reach the file and every process mapping it.
+    /// For anonymous maps: pages shared with forked children.
+    ReadWrite,
+    /// Private copy-on-write (`MAP_PRIVATE`): writes stay in this process; the file never
+    /// changes. For anonymous maps: pages private to this process.
+    CopyOnWrite,
+}
+
+impl Mode {
+    /// Whether views of a map in this mode may be mutable.
+    pub fn is_writable(self) -> bool {
+        !matches!(self, Mode::ReadOnly)
+    }
+}
 
 /// Where the data starts in the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -1,9 +1,9 @@
 //! [`MmapOptions`]: the builder that says how to map (mode, offset, growth, flags) and its
 //! terminal calls that make an [`MmapArray`].
 
-use crate::array::{MmapArray, Mode, dim_and_strides};
+use crate::array::{MmapArray, dim_and_strides};
 use crate::error::{Error, Result};
-use crate::mapping::{Mapping, Offset, Remaining, Settings};
+use crate::mapping::{Mapping, Mode, Offset, Remaining, Settings};
 use crate::pages::{Advice, Lock};
 use bytemuck::Pod;
 use ndarray::{Dimension, Ix1, ShapeBuilder};

@@ -162,19 +162,19 @@ use sealed::{Sealed, Sel};
 /// `&[SliceInfoElem]` works too).
 pub trait Selection<D>: Sealed<D> {}
 
+impl<D, S: Sealed<D> + ?Sized> Selection<D> for S {}
+
 impl<D> Sealed<D> for RangeFull {
     fn sel(&self) -> Sel<'_> {
         Sel::All
     }
 }
-impl<D> Selection<D> for RangeFull {}
 
 impl<D> Sealed<D> for Range<usize> {
     fn sel(&self) -> Sel<'_> {
         Sel::Range(self.clone())
     }
 }
-impl<D> Selection<D> for Range<usize> {}
 
 impl<T, Din, Dout, D> Sealed<D> for SliceInfo<T, Din, Dout>
 where
@@ -188,16 +188,8 @@ where
         Sel::Slice(self.as_ref())
     }
 }
-impl<T, Din, Dout, D> Selection<D> for SliceInfo<T, Din, Dout>
-where
-    T: AsRef<[SliceInfoElem]>,
-    Din: Dimension,
-    Dout: Dimension,
-    D: Dimension,
-    SliceInfo<T, Din, Dout>: SliceArg<D>,
-{
-}
 
+/// Runtime slices (`&[SliceInfoElem]`, `&Vec<SliceInfoElem>`), for `IxDyn` arrays.
 impl<D: Dimension> Sealed<D> for [SliceInfoElem]
 where
     [SliceInfoElem]: SliceArg<D>,
@@ -206,7 +198,6 @@ where
         Sel::Slice(self)
     }
 }
-impl<D: Dimension> Selection<D> for [SliceInfoElem] where [SliceInfoElem]: SliceArg<D> {}
 
 impl<D: Dimension> Sealed<D> for Vec<SliceInfoElem>
 where
@@ -216,14 +207,12 @@ where
         Sel::Slice(self)
     }
 }
-impl<D: Dimension> Selection<D> for Vec<SliceInfoElem> where [SliceInfoElem]: SliceArg<D> {}
 
-impl<D, S: Selection<D> + ?Sized> Sealed<D> for &S {
+impl<D, S: Sealed<D> + ?Sized> Sealed<D> for &S {
     fn sel(&self) -> Sel<'_> {
         (**self).sel()
     }
 }
-impl<D, S: Selection<D> + ?Sized> Selection<D> for &S {}
 
 /// The pages a selection of an array touches, and every operation on them.
 ///

@@ -13,9 +13,9 @@
 //! Counts of a copy-on-write map come from `mincore`, which sees this process's private
 //! copies; `cachestat` would count the file's pages instead.
 
-use crate::array::Mode;
 use crate::error::{Error, Result};
 use crate::layout::Geometry;
+use crate::mapping::Mode;
 use crate::pages::Pages;
 use crate::sys;
 use ndarray::Axis;

@@ -21,8 +21,9 @@
 //! none of which ndarray-npy's public API exposes. ndarray-npy reads and writes the reference
 //! files in the tests.
 
-use crate::array::{MmapArray, Mode, dim_and_strides};
+use crate::array::{MmapArray, dim_and_strides};
 use crate::error::{Error, NpyError, Result};
+use crate::mapping::Mode;
 use crate::mapping::check_file_type;
 use crate::options::MmapOptions;
 use ndarray::{Dimension, ShapeBuilder};

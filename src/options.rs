@@ -127,6 +127,22 @@ impl MmapOptions {
     /// `shape` is anything ndarray's [`ShapeBuilder`] takes: `(rows, cols)`, `[n]`,
     /// `(rows, cols).f()` for Fortran order, `IxDyn(&[..])`.
     ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("d.bin");
+    /// # let mut f = std::fs::File::create(&path)?;
+    /// # f.write_all(&[7; 16])?;
+    /// # f.write_all(bytemuck::cast_slice(&[1.0f64; 6]))?;
+    /// let mut file = std::fs::File::open(&path)?;
+    /// file.read_exact(&mut [0u8; 16])?; // a 16-byte header, read with the handle
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { ndmmap::MmapOptions::new().map::<f64, ndarray::Ix2, _>(&file, (2, 3))? };
+    /// assert_eq!((a.offset(), a.view().sum()), (16, 6.0));
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Safety
     /// See [the safety section of `MmapArray`](MmapArray#safety-of-file-backed-arrays): the
     /// file must not be truncated or written behind the array's back while it lives.
@@ -142,6 +158,18 @@ impl MmapOptions {
 
     /// Maps the elements that remain in the file after the offset as a 1-D array.
     ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("d.bin");
+    /// # std::fs::write(&path, bytemuck::cast_slice(&[1u32, 2, 3, 4]))?;
+    /// let file = std::fs::File::open(&path)?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { ndmmap::MmapOptions::new().offset(4).map_1d::<u32>(&file)? };
+    /// assert_eq!(a.as_slice(), &[2, 3, 4]);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Safety
     /// As for [`map`](Self::map).
     pub unsafe fn map_1d<T: Pod>(&self, file: &File) -> Result<MmapArray<T, Ix1>> {
@@ -152,6 +180,21 @@ impl MmapOptions {
     /// Opens `path` (read-only for [`Mode::ReadOnly`] and [`Mode::CopyOnWrite`], read-write
     /// for [`Mode::ReadWrite`], created if asked) and maps `shape` elements from it, starting
     /// at byte 0 unless [`offset`](Self::offset) says otherwise.
+    ///
+    /// ```
+    /// use ndmmap::{MmapOptions, Mode};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("grid.bin");
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let mut a = unsafe {
+    ///     MmapOptions::new().mode(Mode::ReadWrite).create(true).preallocate(true)
+    ///         .map_path::<u16, ndarray::Ix2, _>(&path, (100, 100))?
+    /// };
+    /// a.view_mut()?.fill(3);
+    /// assert_eq!(std::fs::metadata(&path)?.len(), 20_000);
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Safety
     /// As for [`map`](Self::map).
@@ -174,6 +217,17 @@ impl MmapOptions {
     /// Opens `path` as [`map_path`](Self::map_path) does and maps the elements after the
     /// offset as a 1-D array.
     ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("v.bin");
+    /// # std::fs::write(&path, [0u8; 40])?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { ndmmap::MmapOptions::new().map_path_1d::<f64>(&path)? };
+    /// assert_eq!(a.len(), 5);
+    /// # Ok(()) }
+    /// ```
+    ///
     /// # Safety
     /// As for [`map`](Self::map).
     pub unsafe fn map_path_1d<T: Pod>(&self, path: impl AsRef<Path>) -> Result<MmapArray<T, Ix1>> {
@@ -185,6 +239,13 @@ impl MmapOptions {
 
     /// Maps zero-initialised anonymous memory: shared with forked children by default
     /// ([`Mode::ReadWrite`]), private with [`Mode::CopyOnWrite`].
+    ///
+    /// ```
+    /// use ndmmap::{MmapOptions, Mode};
+    /// let a = MmapOptions::new().mode(Mode::CopyOnWrite).populate(true).map_anon::<f32, _, _>((64, 64))?;
+    /// assert_eq!(a.pages(..)?.residency()?.resident, a.page_span().page_count);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub fn map_anon<T: Pod, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
         &self,
         shape: Sh,
@@ -273,12 +334,25 @@ fn check_type<T>() -> Result<()> {
 impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// A zero-initialised anonymous array shared with forked children (`MAP_SHARED`): after a
     /// `fork`, a write by either process is seen by the other.
+    ///
+    /// ```
+    /// let mut a = ndmmap::MmapArray::<u64, ndarray::Ix1>::anonymous(1024)?;
+    /// a.view_mut()?[0] = 1;
+    /// assert_eq!(a.mode(), ndmmap::Mode::ReadWrite);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub fn anonymous<Sh: ShapeBuilder<Dim = D>>(shape: Sh) -> Result<MmapArray<T, D>> {
         MmapOptions::new().map_anon(shape)
     }
 
     /// A zero-initialised anonymous array private to this process (`MAP_PRIVATE`): a forked
     /// child gets a copy-on-write snapshot.
+    ///
+    /// ```
+    /// let a = ndmmap::MmapArray::<u8, ndarray::Ix2>::anonymous_private((4, 4))?;
+    /// assert_eq!(a.mode(), ndmmap::Mode::CopyOnWrite);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub fn anonymous_private<Sh: ShapeBuilder<Dim = D>>(shape: Sh) -> Result<MmapArray<T, D>> {
         MmapOptions::new().mode(Mode::CopyOnWrite).map_anon(shape)
     }

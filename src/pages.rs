@@ -382,6 +382,16 @@ impl<'a> Pages<'a> {
     /// The advice may discard data (see [`UncheckedAdvice`]): no view of the array may be in use
     /// while its contents change, and the caller accepts the lost writes. Whole pages are
     /// affected, so elements next to the selection on its first and last pages may change too.
+    ///
+    /// ```
+    /// use ndmmap::{MmapArray, UncheckedAdvice};
+    /// let mut a = MmapArray::<u8, ndarray::Ix1>::anonymous_private(8192)?;
+    /// a.view_mut()?.fill(1);
+    /// // SAFETY: no view is in use, and the data may go: it reads back as zeros.
+    /// unsafe { a.pages(..)?.advise_unchecked(UncheckedAdvice::DontNeed)? };
+    /// assert_eq!(a.view().sum(), 0);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub unsafe fn advise_unchecked(&self, advice: UncheckedAdvice) -> Result<()> {
         self.madvise(advice.name(), false)
     }
@@ -451,6 +461,17 @@ impl<'a> Pages<'a> {
     /// range). Dirty pages are written back first by the kernel and stay until then; pages
     /// mapped by some process (this one included, once touched) stay too. Contents never
     /// change. Anonymous maps: [`Error::Unsupported`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("p.bin");
+    /// # std::fs::write(&path, vec![0u8; 16 * 4096])?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { ndmmap::MmapOptions::new().map_path::<u8, ndarray::Ix2, _>(&path, (16, 4096))? };
+    /// a.pages(ndarray::s![8.., ..])?.evict()?;
+    /// # Ok(()) }
+    /// ```
     pub fn evict(&self) -> Result<()> {
         let (Some(file), Some(ranges)) = (self.map.file(), self.file_ranges()) else {
             return Err(Error::Unsupported {
@@ -504,6 +525,16 @@ impl PagesMut<'_> {
     /// Until the pages are given [`Protection::Read`] or [`Protection::ReadWrite`] again, no
     /// view of the array may be taken or used, nor any method that reads its elements, as
     /// reading a protected page raises `SIGSEGV`.
+    ///
+    /// ```
+    /// use ndmmap::{MmapArray, Protection};
+    /// let mut a = MmapArray::<u8, ndarray::Ix1>::anonymous(3 * 4096)?;
+    /// // SAFETY: no view is taken until the guard pages are readable again.
+    /// unsafe { a.pages_mut(0..4096)?.protect_none()? };
+    /// a.pages_mut(..)?.protect(Protection::ReadWrite)?;
+    /// assert_eq!(a.view()[0], 0);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub unsafe fn protect_none(self) -> Result<()> {
         // SAFETY: forwarded to the caller.
         unsafe { self.map.protect(&self.addrs, libc::PROT_NONE, self.whole) }

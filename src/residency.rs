@@ -238,6 +238,21 @@ impl Pages<'_> {
     /// Page-cache counts of the selected pages: resident, dirty, under writeback and evicted,
     /// from `cachestat(2)` where the kernel has it (Linux 6.5+), and only `resident` (from
     /// `mincore`) otherwise.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("p.bin");
+    /// # std::fs::write(&path, vec![0u8; 16 * 4096])?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { ndmmap::MmapOptions::new().map_path_1d::<u8>(&path)? };
+    /// let cs = a.pages(..)?.cachestat()?;
+    /// assert_eq!(cs.pages, 16);
+    /// if cs.source == ndmmap::CountSource::Cachestat {
+    ///     assert_eq!(cs.dirty, Some(16)); // written just now, not yet on disk
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn cachestat(&self) -> Result<CacheStat> {
         let pages = self.len();
         if let Some(cs) = self.cachestat_raw()? {
@@ -288,6 +303,14 @@ impl Pages<'_> {
     }
 
     /// The indices along `axis` whose pages are all in RAM.
+    ///
+    /// ```
+    /// use ndarray::{Axis, s};
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((64, 512))?;
+    /// a.pages(s![3..5, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
+    /// assert_eq!(a.pages(..)?.resident_along(Axis(0))?, vec![3, 4]);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub fn resident_along(&self, axis: Axis) -> Result<Vec<usize>> {
         Ok(self
             .counts_along(axis)?
@@ -299,6 +322,15 @@ impl Pages<'_> {
     }
 
     /// [`along`](Pages::along) as page counts.
+    ///
+    /// ```
+    /// use ndarray::{Axis, s};
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((8, 1024))?; // a row: 2 pages
+    /// a.pages(s![1, ..512])?.advise(ndmmap::Advice::PopulateWrite)?;
+    /// let c = a.pages(..)?.counts_along(Axis(0))?;
+    /// assert_eq!((c[1].resident, c[1].total), (1, 2));
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
     pub fn counts_along(&self, axis: Axis) -> Result<Vec<Residency>> {
         let span = self.span();
         let es = self.elem_size;

@@ -182,7 +182,18 @@ fn header_bytes(dict: &str, room: usize) -> Vec<u8> {
     unreachable!("a version 2.0 header holds 4 GiB")
 }
 
-/// Opens a `.npy` file read-only.
+/// Opens a `.npy` file read-only, as `np.load(path, mmap_mode='r')` does.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (3, 4))? });
+// SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+/// let a = unsafe { ndmmap::npy::open::<f64, ndarray::Ix2>(&path)? };
+/// assert_eq!(a.shape(), &[3, 4]);
+/// # Ok(()) }
+/// ```
 ///
 /// # Safety
 /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
@@ -191,7 +202,18 @@ pub unsafe fn open<T: NpyElement, D: Dimension>(path: impl AsRef<Path>) -> Resul
     unsafe { open_with(path, Mode::ReadOnly) }
 }
 
-/// Opens a `.npy` file read-write (shared).
+/// Opens a `.npy` file read-write (shared), as `mmap_mode='r+'` does.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (3, 4))? });
+/// // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+/// let mut a = unsafe { ndmmap::npy::open_mut::<f64, ndarray::Ix2>(&path)? };
+/// a.view_mut()?[[1, 2]] = 5.0;
+/// # Ok(()) }
+/// ```
 ///
 /// # Safety
 /// As for [`open`].
@@ -268,6 +290,17 @@ fn check_header<T: NpyElement, D: Dimension>(h: &Header, path: &Path, file_len: 
 }
 
 /// Opens a `.npy` file in the given mode (see [`OpenOptions`] for the header size limit).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (3, 4))? });
+/// // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+/// let mut a = unsafe { ndmmap::npy::open_with::<f64, ndarray::Ix2>(&path, ndmmap::Mode::CopyOnWrite)? };
+/// a.view_mut()?.fill(9.0); // private: the file keeps its zeros
+/// # Ok(()) }
+/// ```
 ///
 /// # Safety
 /// As for [`open`].

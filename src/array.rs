@@ -1,6 +1,7 @@
 //! [`MmapArray`]: one mapping, its shape and layout, and the views it hands out.
 
 use crate::error::{Error, Result};
+use crate::guard::Guard;
 use crate::layout::{self, PageSpan};
 use crate::mapping::{Mapping, Mode};
 
@@ -11,6 +12,44 @@ use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder};
 use std::fs::File;
 use std::marker::PhantomData;
 use std::path::Path;
+
+/// A fault guard over a mapping that restores the file's pages however the closure ends.
+struct Recovering<'a> {
+    map: &'a Mapping,
+    guard: Option<Guard>,
+}
+
+impl<'a> Recovering<'a> {
+    fn enter(map: &'a Mapping) -> Result<Recovering<'a>> {
+        // Anonymous memory raises no SIGBUS: nothing to guard.
+        let guard = match map.file() {
+            Some(_) if map.len() > 0 => {
+                Some(Guard::enter(map.ptr() as usize, map.len(), map.prot())?)
+            }
+            _ => None,
+        };
+        Ok(Recovering { map, guard })
+    }
+
+    fn finish<R>(mut self, r: R) -> Result<R> {
+        match self.guard.take().and_then(Guard::exit) {
+            None => Ok(r),
+            Some(faults) => {
+                drop(r);
+                Err(self.map.recover(&faults))
+            }
+        }
+    }
+}
+
+impl Drop for Recovering<'_> {
+    fn drop(&mut self) {
+        // The closure panicked: still put the file's pages back.
+        if let Some(faults) = self.guard.take().and_then(Guard::exit) {
+            let _ = self.map.recover(&faults);
+        }
+    }
+}
 
 /// Memory order of an array's elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -187,6 +226,46 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             addrs,
             whole,
         })
+    }
+
+    /// Runs `f` on a view of the array with faults turned into errors: a `SIGBUS` on the
+    /// array's pages inside `f` (the file was truncated by another process, or a full
+    /// filesystem could not fill a sparse page) makes this return [`Error::Fault`] instead of
+    /// killing the process. No copy is made; on an intact file it costs two atomic stores.
+    /// After a fault `f` runs to its end on zero pages and its result is dropped; the array
+    /// stays usable. See [`guard`](crate::guard) for how and the limits.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("g.bin");
+    /// # std::fs::write(&path, vec![0u8; 1 << 20])?;
+    /// // SAFETY: nobody writes the file behind the array's back; truncation is guarded below.
+    /// let a = unsafe { ndmmap::MmapOptions::new().map_path_1d::<f64>(&path)? };
+    /// std::fs::OpenOptions::new().write(true).open(&path)?.set_len(4096)?; // someone truncates
+    /// match a.guarded(|v| v.sum()) {
+    ///     Err(ndmmap::Error::Fault { len, .. }) => assert_eq!(len, 4096),
+    ///     other => panic!("{other:?}"),
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn guarded<R>(&self, f: impl FnOnce(ArrayView<'_, T, D>) -> R) -> Result<R> {
+        let guard = Recovering::enter(&self.map)?;
+        let r = f(self.view());
+        guard.finish(r)
+    }
+
+    /// [`guarded`](Self::guarded) with a mutable view: writing into a sparse page on a full
+    /// filesystem is [`Error::Fault`] with [`FaultCause::NoSpace`](crate::FaultCause::NoSpace);
+    /// what was written before the fault is in the file.
+    pub fn guarded_mut<R>(&mut self, f: impl FnOnce(ArrayViewMut<'_, T, D>) -> R) -> Result<R> {
+        self.map.check_writable()?;
+        let guard = Recovering::enter(&self.map)?;
+        let shape = self.dim.clone().strides(self.strides.clone());
+        // SAFETY: as in `view_mut`.
+        let view = unsafe { ArrayViewMut::from_shape_ptr(shape, self.map.ptr() as *mut T) };
+        let r = f(view);
+        guard.finish(r)
     }
 
     /// Gives `advice` for the whole array: shorthand for `pages(..)?.advise(advice)`.

@@ -111,6 +111,21 @@ pub enum Error {
     },
     /// A slice does not fit the array's shape.
     BadSlice(SliceError),
+    /// A guarded access faulted (`SIGBUS`): the file no longer covers the page, or the
+    /// filesystem could not give a sparse page its block. The closure's result was dropped;
+    /// writes it made after the fault did not reach the file.
+    Fault {
+        /// The file.
+        path: Option<PathBuf>,
+        /// File offset of the first byte that faulted.
+        offset: u64,
+        /// The file's length now.
+        len: u64,
+        /// How many pages faulted.
+        pages: usize,
+        /// The likely cause.
+        cause: FaultCause,
+    },
     /// The OS hides the page-cache residency of this file from this process: since Linux 5.2,
     /// `mincore` reports every page of a file the caller may not write as resident, and
     /// `cachestat` refuses it (`EPERM`). Run as the file's owner, with write permission on it,
@@ -161,6 +176,18 @@ pub enum Error {
         /// What is wrong with it.
         kind: NpyError,
     },
+}
+
+/// Why a guarded access faulted ([`Error::Fault`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum FaultCause {
+    /// The file is shorter than the mapping: someone truncated it.
+    Truncated,
+    /// The filesystem is full: a write into a sparse hole found no free block.
+    NoSpace,
+    /// Neither: an I/O error, or a cause the OS does not tell.
+    Other,
 }
 
 /// What does not fit in a slice: the content of [`Error::BadSlice`].
@@ -555,6 +582,33 @@ impl fmt::Display for Error {
                 )
             }
             Error::BadSlice(e) => write!(f, "bad slice: {e}"),
+            Error::Fault {
+                path,
+                offset,
+                len,
+                pages,
+                cause,
+            } => {
+                let why = match cause {
+                    FaultCause::Truncated => {
+                        "the file was truncated below the mapping (by another process?)"
+                    }
+                    FaultCause::NoSpace => "the filesystem is full (a sparse page found no block)",
+                    FaultCause::Other => "an I/O error",
+                };
+                write!(
+                    f,
+                    "access to {} faulted (SIGBUS) at byte {offset}, {} in all: {why}; the file is \
+                     now {len} bytes long; the result was discarded and writes after the fault \
+                     did not reach the file",
+                    Shown(path),
+                    if *pages == 1 {
+                        "1 page".to_string()
+                    } else {
+                        format!("{pages} pages")
+                    }
+                )
+            }
             Error::ResidencyUnknown { path } => write!(
                 f,
                 "the page-cache residency of {} is unknown to this process: since Linux 5.2 the \

@@ -92,6 +92,7 @@
 
 mod array;
 mod error;
+pub mod guard;
 mod layout;
 mod mapping;
 #[cfg(feature = "npy")]
@@ -103,7 +104,7 @@ mod sys;
 
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
-pub use error::{Error, NpyError, Result, SliceError};
+pub use error::{Error, FaultCause, NpyError, Result, SliceError};
 pub use layout::PageSpan;
 pub use mapping::Mode;
 pub use options::MmapOptions;

@@ -372,6 +372,71 @@ impl Mapping {
         Error::io(what, self.path(), e)
     }
 
+    /// The protection the mapping's pages have by its mode.
+    pub(crate) fn prot(&self) -> libc::c_int {
+        match self.mode {
+            Mode::ReadOnly => libc::PROT_READ,
+            _ => libc::PROT_READ | libc::PROT_WRITE,
+        }
+    }
+
+    /// Puts file pages back where a fault guard put zero pages, and says what faulted.
+    pub(crate) fn recover(&self, faults: &crate::guard::Faults) -> Error {
+        let span = self.page_span();
+        let ps = span.page_size;
+        let base = self.ptr() as usize - span.lead;
+        let file_base = self.offset - span.lead as u64;
+        let first = faults.addrs.first().copied().unwrap_or(base);
+        let offset = file_base + (first - base) as u64;
+        let Some(file) = &self.file else {
+            return Error::Fault {
+                path: None,
+                offset,
+                len: 0,
+                pages: faults.count,
+                cause: crate::FaultCause::Other,
+            };
+        };
+        let shared = self.mode != Mode::CopyOnWrite;
+        // Private pages must be restored one by one; shared pages are the file's either way.
+        let mut ranges: Vec<(usize, usize)> = if shared || faults.count > crate::guard::PAGES {
+            vec![(base, span.span_bytes())]
+        } else {
+            faults.addrs.iter().map(|a| (a & !(ps - 1), ps)).collect()
+        };
+        ranges.dedup();
+        let mut restore_error = None;
+        for (addr, len) in ranges {
+            let off = file_base + (addr - base) as u64;
+            // SAFETY: the range lies in this mapping; no view of it is alive (the guarded
+            // closure has returned), and other threads' views saw zero pages there, which
+            // become the file's pages again.
+            if let Err(e) = unsafe {
+                sys::map_file_fixed(addr, len, self.prot(), shared, file.as_raw_fd(), off)
+            } {
+                restore_error = Some(e);
+            }
+        }
+        if let Some(e) = restore_error {
+            return self.io_error("remap after a fault", e);
+        }
+        let len = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let cause = if len <= offset {
+            crate::FaultCause::Truncated
+        } else if sys::filesystem_full(file) {
+            crate::FaultCause::NoSpace
+        } else {
+            crate::FaultCause::Other
+        };
+        Error::Fault {
+            path: self.path.clone(),
+            offset,
+            len,
+            pages: faults.count,
+            cause,
+        }
+    }
+
     /// Grows a shared file map to `bytes` at the same file offset: extends the file first if it
     /// is shorter (restoring its length if the remap fails), then remaps (`mremap` on Linux,
     /// a new map elsewhere). Taking `&mut self`, no view of the old mapping can be alive.

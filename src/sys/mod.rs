@@ -215,3 +215,50 @@ pub(crate) fn may_write(file: &File) -> bool {
     // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
     unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
 }
+
+/// Maps `len` bytes of `fd` at file offset `off` over `addr..addr + len` (`MAP_FIXED`), shared
+/// or private: puts file pages back where a fault guard had put zero pages.
+///
+/// # Safety
+/// `addr..addr + len` must be page-aligned and lie in a mapping the caller owns, with no
+/// reference into it that the change could invalidate.
+pub(crate) unsafe fn map_file_fixed(
+    addr: usize,
+    len: usize,
+    prot: libc::c_int,
+    shared: bool,
+    fd: std::os::fd::RawFd,
+    off: u64,
+) -> io::Result<()> {
+    let flags = libc::MAP_FIXED
+        | if shared {
+            libc::MAP_SHARED
+        } else {
+            libc::MAP_PRIVATE
+        };
+    // SAFETY: the caller owns the range; MAP_FIXED replaces only pages in it.
+    let r = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            prot,
+            flags,
+            fd,
+            off as libc::off_t,
+        )
+    };
+    if r == libc::MAP_FAILED {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
+    }
+}
+
+/// Whether the filesystem holding `file` has no block left for an unprivileged writer.
+pub(crate) fn filesystem_full(file: &File) -> bool {
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: fstatvfs writes a statvfs into the buffer it is given.
+    let ok = unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful call.
+    ok && unsafe { st.assume_init() }.f_bavail == 0
+}

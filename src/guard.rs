@@ -1,0 +1,270 @@
+//! Faults become errors: `SIGBUS` on a guarded array's pages turns into [`Error::Fault`].
+//!
+//! A file-backed view is plain memory that the OS shares with a file. When another process
+//! truncates the file, reading a page past its new end raises `SIGBUS`; so does writing into
+//! a sparse hole when the filesystem is full. [`MmapArray::guarded`](crate::MmapArray::guarded)
+//! and [`guarded_mut`](crate::MmapArray::guarded_mut) run a closure on the live mapping (no
+//! copy) and turn such a fault into an error. The process lives on; the array stays usable.
+//!
+//! # How it works
+//! - One process-wide `SIGBUS` handler is installed the first time a guard is entered. It
+//!   remembers the handler that was there before.
+//! - A guard registers its thread and the mapping's address range in a fixed table of atomic
+//!   slots, and removes them when the closure returns (or panics). Many threads can guard at
+//!   once, guards can nest, and arrays can be dropped while other threads hold guards.
+//! - The handler reads only that table and makes raw system calls: no allocation, no lock.
+//!   For a fault raised by the kernel (not `kill`/`raise`) at an address inside a range that
+//!   the faulting thread has registered, it maps a zeroed anonymous page over the faulting page
+//!   (`mmap(MAP_FIXED)`), records the address, and returns: the instruction runs again on the
+//!   zero page and the closure goes on. Every other `SIGBUS` goes to the previous handler (or
+//!   the default action, which ends the process), exactly as without ndmmap.
+//! - When the closure returns and a fault was recorded, its result is dropped and the guard
+//!   answers [`Error::Fault`] with the file offset that faulted, the file's length now, and
+//!   the likely cause. The patched pages are mapped from the file again, so the next access
+//!   sees the file as it is then.
+//!
+//! # Limits
+//! - Nothing unwinds or jumps out of the closure (no `longjmp`): after a fault it runs to its
+//!   end on zero pages, so it must terminate on any data (a loop that waits for a non-zero value
+//!   would not). Writes made after the fault land in the zero pages and are lost; the error
+//!   says so, and writes before it reached the file.
+//! - Plain views ([`view`](crate::MmapArray::view)) are not guarded: they carry the `unsafe`
+//!   contract of file-backed arrays.
+//! - At most [`SLOTS`] guards can be active at once in a process; past that, a guard is
+//!   refused with [`Error::Unsupported`].
+//! - For a copy-on-write map, at most [`PAGES`] faulted pages are restored one by one; past
+//!   that the whole map is mapped from the file again, and private changes are lost.
+
+use crate::error::{Error, Result};
+use std::cell::UnsafeCell;
+use std::mem::MaybeUninit;
+use std::sync::Once;
+use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
+
+/// Guards that can be active at once.
+pub const SLOTS: usize = 256;
+/// Faulted pages a guard remembers one by one.
+pub const PAGES: usize = 32;
+
+const FREE: u8 = 0;
+const SETTING_UP: u8 = 1;
+const ACTIVE: u8 = 2;
+
+/// One registered range.
+struct Slot {
+    state: AtomicU8,
+    tid: AtomicI32,
+    start: AtomicUsize,
+    end: AtomicUsize,
+    prot: AtomicI32,
+    faults: AtomicUsize,
+    pages: [AtomicUsize; PAGES],
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            state: AtomicU8::new(FREE),
+            tid: AtomicI32::new(0),
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+            prot: AtomicI32::new(0),
+            faults: AtomicUsize::new(0),
+            pages: [const { AtomicUsize::new(0) }; PAGES],
+        }
+    }
+}
+
+static REGISTRY: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+static PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
+
+/// The `SIGBUS` action that was installed before ours, written once before ours is installed.
+struct Previous(UnsafeCell<MaybeUninit<libc::sigaction>>);
+// SAFETY: written once inside `INSTALL` before the handler that reads it exists; read-only after.
+unsafe impl Sync for Previous {}
+static PREVIOUS: Previous = Previous(UnsafeCell::new(MaybeUninit::uninit()));
+static INSTALL: Once = Once::new();
+static INSTALLED: AtomicU8 = AtomicU8::new(0);
+
+fn gettid() -> i32 {
+    // SAFETY: gettid has no preconditions and cannot fail.
+    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
+}
+
+/// Installs the handler once. `Err` if `sigaction` refused.
+fn install() -> Result<()> {
+    INSTALL.call_once(|| {
+        PAGE_SIZE.store(crate::sys::page_size(), Ordering::Relaxed);
+        // SAFETY: `PREVIOUS` is written before our handler is installed, so the handler never
+        // reads it uninitialised; sigaction is given valid pointers.
+        unsafe {
+            let prev = (*PREVIOUS.0.get()).as_mut_ptr();
+            if libc::sigaction(libc::SIGBUS, std::ptr::null(), prev) != 0 {
+                return;
+            }
+            let mut act: libc::sigaction = std::mem::zeroed();
+            act.sa_sigaction = handler as *const () as usize;
+            act.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+            libc::sigemptyset(&mut act.sa_mask);
+            if libc::sigaction(libc::SIGBUS, &act, std::ptr::null_mut()) == 0 {
+                INSTALLED.store(1, Ordering::Release);
+            }
+        }
+    });
+    if INSTALLED.load(Ordering::Acquire) == 1 {
+        Ok(())
+    } else {
+        Err(Error::io(
+            "sigaction(SIGBUS)",
+            None,
+            std::io::Error::last_os_error(),
+        ))
+    }
+}
+
+/// The process-wide `SIGBUS` handler. Async-signal-safe: atomics and raw system calls only.
+extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
+    let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    // si_code > 0: raised by the kernel for a fault at `addr` (not kill, raise or sigqueue).
+    if code > 0 {
+        let tid = gettid();
+        let ps = PAGE_SIZE.load(Ordering::Relaxed);
+        for slot in &REGISTRY {
+            if slot.state.load(Ordering::Acquire) != ACTIVE
+                || slot.tid.load(Ordering::Relaxed) != tid
+                || addr < slot.start.load(Ordering::Relaxed)
+                || addr >= slot.end.load(Ordering::Relaxed)
+            {
+                continue;
+            }
+            let page = addr & !(ps - 1);
+            let prot = slot.prot.load(Ordering::Relaxed);
+            // SAFETY: `page` lies in a mapping the guarding thread registered and owns for the
+            // guard's duration; replacing it with a zero page is what the guard is for.
+            let r = unsafe {
+                libc::mmap(
+                    page as *mut libc::c_void,
+                    ps,
+                    prot,
+                    libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                    -1,
+                    0,
+                )
+            };
+            if r == libc::MAP_FAILED {
+                break; // cannot recover: fall through to the previous handler
+            }
+            let n = slot.faults.fetch_add(1, Ordering::AcqRel);
+            if n < PAGES {
+                slot.pages[n].store(addr, Ordering::Release);
+            }
+            return;
+        }
+    }
+    // SAFETY: as in `chain`.
+    unsafe { chain(sig, info, ctx, code) }
+}
+
+/// Passes a signal that is not ours to the previous action.
+///
+/// # Safety
+/// Called from the handler with the handler's arguments.
+unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void, code: i32) {
+    // SAFETY: PREVIOUS was initialised before the handler was installed.
+    let prev = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
+    let h = prev.sa_sigaction;
+    if h == libc::SIG_DFL || h == libc::SIG_IGN {
+        // The default action: restore it and let the signal happen again. A fault re-executes
+        // the faulting instruction; a signal that was sent is sent again.
+        // SAFETY: sigaction and raise are async-signal-safe.
+        unsafe {
+            let mut dfl: libc::sigaction = std::mem::zeroed();
+            dfl.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+            if code <= 0 {
+                libc::raise(sig);
+            }
+        }
+        return;
+    }
+    // SAFETY: `h` is the previous handler, installed by its owner with these flags.
+    unsafe {
+        if prev.sa_flags & libc::SA_SIGINFO != 0 {
+            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
+                std::mem::transmute(h);
+            f(sig, info, ctx);
+        } else {
+            let f: extern "C" fn(libc::c_int) = std::mem::transmute(h);
+            f(sig);
+        }
+        // A handler that gave the signal back to the default action (as Rust's own stack
+        // overflow handler does for a fault that is not a stack overflow) expects the signal to
+        // come again; one that was sent does not come again by itself.
+        if code <= 0 {
+            let mut now: libc::sigaction = std::mem::zeroed();
+            libc::sigaction(sig, std::ptr::null(), &mut now);
+            if now.sa_sigaction == libc::SIG_DFL {
+                libc::raise(sig);
+            }
+        }
+    }
+}
+
+/// What a guard saw.
+pub(crate) struct Faults {
+    /// Addresses of the first faults (up to [`PAGES`]).
+    pub(crate) addrs: Vec<usize>,
+    /// How many faults there were.
+    pub(crate) count: usize,
+}
+
+/// A registered range; unregistered on drop (the closure returned or panicked).
+pub(crate) struct Guard {
+    slot: &'static Slot,
+}
+
+impl Guard {
+    /// Registers `start..start + len` (pages mapped with `prot`) for the calling thread.
+    pub(crate) fn enter(start: usize, len: usize, prot: libc::c_int) -> Result<Guard> {
+        install()?;
+        for slot in &REGISTRY {
+            if slot
+                .state
+                .compare_exchange(FREE, SETTING_UP, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                slot.tid.store(gettid(), Ordering::Relaxed);
+                slot.start.store(start, Ordering::Relaxed);
+                slot.end.store(start + len, Ordering::Relaxed);
+                slot.prot.store(prot, Ordering::Relaxed);
+                slot.faults.store(0, Ordering::Relaxed);
+                slot.state.store(ACTIVE, Ordering::Release);
+                return Ok(Guard { slot });
+            }
+        }
+        Err(Error::Unsupported {
+            what: "more than 256 guards active at once",
+        })
+    }
+
+    /// Unregisters the range and gives what faulted, if anything did.
+    pub(crate) fn exit(self) -> Option<Faults> {
+        let count = self.slot.faults.load(Ordering::Acquire);
+        let faults = (count > 0).then(|| Faults {
+            addrs: self.slot.pages[..count.min(PAGES)]
+                .iter()
+                .map(|a| a.load(Ordering::Acquire))
+                .collect(),
+            count,
+        });
+        drop(self);
+        faults
+    }
+}
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        self.slot.state.store(FREE, Ordering::Release);
+    }
+}

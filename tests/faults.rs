@@ -1,0 +1,292 @@
+//! Faults become errors: a truncated file or a full filesystem under `guarded` returns
+//! `Error::Fault` and the process lives on; every other SIGBUS still ends the process. Every
+//! fault happens in a forked child, so a regression cannot take the test runner down.
+
+mod common;
+
+use common::*;
+use ndarray::{Ix1, Ix2, s};
+use ndmmap::{Error, FaultCause, MmapOptions, Mode};
+use std::fs::{File, OpenOptions};
+use std::os::unix::fs::FileExt;
+use std::path::Path;
+
+fn truncate(path: &Path, len: u64) {
+    OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
+/// Exit codes of the children: 0 is success, anything else names the check that failed.
+fn check(ok: bool, code: i32) -> Result<(), i32> {
+    if ok { Ok(()) } else { Err(code) }
+}
+
+fn run(f: impl FnOnce() -> Result<(), i32>) -> i32 {
+    in_child(move || match f() {
+        Ok(()) => 0,
+        Err(c) => c,
+    })
+}
+
+#[test]
+fn a_truncated_read_only_map_faults_into_an_error() {
+    let dir = tmpdir();
+    let ps = page();
+    let p = file_with(dir.path(), "t.bin", &vec![1u8; 16 << 20]);
+    let code = run(|| {
+        let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+        check(
+            a.guarded(|v| v.iter().all(|&b| b == 1)).ok() == Some(true),
+            1,
+        )?;
+        truncate(&p, ps as u64);
+        let e = a.guarded(|v| v.iter().map(|&b| b as u64).sum::<u64>());
+        let Err(Error::Fault {
+            offset,
+            len,
+            cause,
+            pages,
+            ..
+        }) = e
+        else {
+            return Err(2);
+        };
+        check(len == ps as u64 && offset >= ps as u64, 3)?;
+        check(cause == FaultCause::Truncated && pages >= 1, 4)?;
+        let msg = a.guarded(|v| v[v.len() - 1]).unwrap_err().to_string();
+        check(msg.contains("t.bin") && msg.contains("truncated"), 5)?;
+        // The array stays usable: what the file still holds reads as before.
+        check(
+            a.guarded(|v| v.slice(s![..ps]).iter().all(|&b| b == 1))
+                .ok()
+                == Some(true),
+            6,
+        )?;
+        // The file grows back (as zeros past the cut): the same array reads it, no error.
+        truncate(&p, 16 << 20);
+        let sum = a.guarded(|v| v.iter().map(|&b| b as u64).sum::<u64>());
+        check(sum.ok() == Some(ps as u64), 7)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}
+
+#[test]
+fn a_truncated_read_write_map_faults_under_guarded_mut() {
+    let dir = tmpdir();
+    let p = file_with(dir.path(), "w.bin", &vec![0u8; 16 << 20]);
+    let code = run(|| {
+        let mut a = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .map_path::<u64, Ix2, _>(&p, (2048, 1024))
+                .unwrap()
+        };
+        truncate(&p, 4 << 20);
+        let r = a.guarded_mut(|mut v| v.fill(7));
+        check(
+            matches!(r, Err(Error::Fault { cause: FaultCause::Truncated, len, .. }) if len == 4 << 20),
+            1,
+        )?;
+        // Writes before the cut reached the file.
+        let mut buf = [0u8; 8];
+        File::open(&p).unwrap().read_exact_at(&mut buf, 8).unwrap();
+        check(u64::from_ne_bytes(buf) == 7, 2)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}
+
+#[test]
+fn other_sigbus_still_ends_the_process() {
+    let dir = tmpdir();
+    let p = file_with(dir.path(), "f.bin", &vec![1u8; 1 << 20]);
+    // A signal sent with raise(), after a guard installed the handler: the default action.
+    let code = in_child(|| {
+        let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+        let _ = a.guarded(|v| v[0]);
+        // SAFETY: raising a signal at ourselves.
+        unsafe { libc::raise(libc::SIGBUS) };
+        0
+    });
+    assert_eq!(code, -libc::SIGBUS, "raise(SIGBUS) outside a guard");
+    // A real fault through a plain (unguarded) view.
+    let code = in_child(|| {
+        let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+        let _ = a.guarded(|v| v[0]);
+        truncate(&p, 0);
+        std::hint::black_box(a.view()[a.len() - 1]) as i32
+    });
+    assert_eq!(code, -libc::SIGBUS, "a fault outside a guard");
+    // A fault inside a guard on one array but on another array's pages.
+    let q = file_with(dir.path(), "g.bin", &vec![1u8; 1 << 20]);
+    let code = in_child(|| {
+        let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+        let b = unsafe { MmapOptions::new().map_path_1d::<u8>(&q).unwrap() };
+        truncate(&q, 0);
+        let _ = a.guarded(|_| std::hint::black_box(b.view()[b.len() - 1]));
+        0
+    });
+    assert_eq!(
+        code,
+        -libc::SIGBUS,
+        "a fault on an unguarded array inside a guard"
+    );
+}
+
+#[test]
+fn eight_threads_guard_at_once_and_only_the_faulting_one_errs() {
+    let dir = tmpdir();
+    let paths: Vec<_> = (0..8)
+        .map(|i| file_with(dir.path(), &format!("m{i}.bin"), &vec![1u8; 8 << 20]))
+        .collect();
+    let code = run(|| {
+        let arrays: Vec<_> = paths
+            .iter()
+            .map(|p| unsafe { MmapOptions::new().map_path_1d::<u8>(p).unwrap() })
+            .collect();
+        let barrier = std::sync::Barrier::new(8);
+        let results: Vec<_> = std::thread::scope(|sc| {
+            let hs: Vec<_> = arrays
+                .iter()
+                .enumerate()
+                .map(|(i, a)| {
+                    let (b, p) = (&barrier, &paths[i]);
+                    sc.spawn(move || {
+                        a.guarded(|v| {
+                            b.wait();
+                            if i == 3 {
+                                truncate(p, 4096);
+                            }
+                            v.iter().map(|&x| x as u64).sum::<u64>()
+                        })
+                    })
+                })
+                .collect();
+            hs.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        for (i, r) in results.iter().enumerate() {
+            match (i, r) {
+                (3, Err(Error::Fault { .. })) => {}
+                (3, _) => return Err(30),
+                (_, Ok(s)) if *s == 8 << 20 => {}
+                _ => return Err(i as i32 + 1),
+            }
+        }
+        Ok(())
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}
+
+#[test]
+fn nested_guards_and_panics_restore_the_file_pages() {
+    let dir = tmpdir();
+    let ps = page();
+    let p = file_with(dir.path(), "n.bin", &vec![2u8; 4 * ps]);
+    let q = file_with(dir.path(), "o.bin", &vec![3u8; 4 * ps]);
+    let code = run(|| {
+        let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+        let b = unsafe { MmapOptions::new().map_path_1d::<u8>(&q).unwrap() };
+        // The inner guard's fault is the inner guard's error; the outer one is intact.
+        let outer = a.guarded(|va| {
+            truncate(&q, ps as u64);
+            let inner = b.guarded(|vb| vb[3 * ps]);
+            (va[0], matches!(inner, Err(Error::Fault { .. })))
+        });
+        check(outer.ok() == Some((2, true)), 1)?;
+        // A closure that panics after a fault: the pages are still restored, so data written
+        // into the regrown file is read, not the zero page the guard put there.
+        let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _ = b.guarded(|vb| {
+                std::hint::black_box(vb[3 * ps]);
+                panic!("after the fault");
+            });
+        }));
+        check(caught.is_err(), 2)?;
+        let f = OpenOptions::new().write(true).open(&q).unwrap();
+        f.write_all_at(&vec![9u8; 3 * ps], ps as u64).unwrap();
+        check(b.guarded(|vb| vb[3 * ps]).ok() == Some(9), 3)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}
+
+/// Mounts an 8 MiB tmpfs on a fresh directory, or says why it cannot.
+fn small_tmpfs() -> Option<(tempfile::TempDir, Unmount)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        eprintln!("skipped: mounting a tmpfs needs root");
+        return None;
+    }
+    let dir = tmpdir();
+    let ok = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=8m", "ndmmap-test"])
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        eprintln!("skipped: could not mount a tmpfs");
+        return None;
+    }
+    let path = dir.path().to_path_buf();
+    Some((dir, Unmount(path)))
+}
+
+struct Unmount(std::path::PathBuf);
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn a_full_filesystem_is_an_error_and_earlier_writes_stay() {
+    let Some((dir, _unmount)) = small_tmpfs() else {
+        return;
+    };
+    let p = dir.path().join("big.bin");
+    let code = run(|| {
+        // 64 MiB, sparse (the default grow), on an 8 MiB filesystem.
+        let mut a = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .create(true)
+                .map_path::<u8, Ix1, _>(&p, 64 << 20)
+                .unwrap()
+        };
+        let r = a.guarded_mut(|mut v| v.fill(5));
+        check(
+            matches!(
+                r,
+                Err(Error::Fault {
+                    cause: FaultCause::NoSpace,
+                    ..
+                })
+            ),
+            1,
+        )?;
+        // What was written before the filesystem filled is in the file.
+        let mut buf = vec![0u8; 1 << 20];
+        File::open(&p).unwrap().read_exact_at(&mut buf, 0).unwrap();
+        check(buf.iter().all(|&b| b == 5), 2)?;
+        // With preallocation the full disk is an error when mapping, and the file keeps the
+        // length it had.
+        drop(a);
+        std::fs::remove_file(&p).unwrap();
+        let q = p.with_file_name("pre.bin");
+        std::fs::write(&q, [1u8; 100]).unwrap();
+        let e = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .preallocate(true)
+                .map_path::<u8, Ix1, _>(&q, 64 << 20)
+        };
+        check(
+            matches!(&e, Err(Error::Io { source, .. }) if source.raw_os_error() == Some(libc::ENOSPC)),
+            3,
+        )?;
+        check(std::fs::metadata(&q).unwrap().len() == 100, 4)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}

@@ -1,5 +1,6 @@
 //! [`MmapArray`]: one mapping, its shape and layout, and the views it hands out.
 
+use crate::checked::{Checked, CheckedMut};
 use crate::error::{Error, Result};
 use crate::guard::Guard;
 use crate::layout::{self, PageSpan};
@@ -203,7 +204,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// # Ok::<(), ndmmap::Error>(())
     /// ```
     pub fn pages<S: Selection<D>>(&self, sel: S) -> Result<Pages<'_>> {
-        let (shape, strides) = layout::shape_strides(&self.dim, &self.strides);
+        let (shape, strides) = self.shape_strides();
         let (ranges, geometry, flat) =
             pages::select(&self.map, &shape, &strides, size_of::<T>(), sel.sel())?;
         Ok(Pages {
@@ -266,6 +267,30 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         let view = unsafe { ArrayViewMut::from_shape_ptr(shape, self.map.ptr() as *mut T) };
         let r = f(view);
         guard.finish(r)
+    }
+
+    /// Copies selections out of the file through its descriptor (`pread`), so a truncated file
+    /// is an `Err`, never a fault; and [`check`](Checked::check)s that the file still covers
+    /// the mapping. See [`checked`](crate::checked).
+    pub fn checked(&self) -> Checked<'_, T, D> {
+        Checked {
+            array: self,
+            map: &self.map,
+        }
+    }
+
+    /// [`checked`](Self::checked), and writes through the descriptor (`pwrite`): a full disk
+    /// is the OS error. Needs a read-write map.
+    pub fn checked_mut(&mut self) -> Result<CheckedMut<'_, T, D>> {
+        crate::checked::check_mode(&self.map)?;
+        Ok(CheckedMut {
+            inner: self.checked(),
+        })
+    }
+
+    /// Shape and element strides as plain vectors.
+    pub(crate) fn shape_strides(&self) -> (Vec<usize>, Vec<isize>) {
+        layout::shape_strides(&self.dim, &self.strides)
     }
 
     /// Gives `advice` for the whole array: shorthand for `pages(..)?.advise(advice)`.

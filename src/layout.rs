@@ -103,6 +103,35 @@ impl Geometry {
     pub(crate) fn len(&self) -> usize {
         self.shape.iter().product()
     }
+
+    /// Calls `f` with the element offset of each element of the view, in logical order.
+    pub(crate) fn for_each_offset(&self, mut f: impl FnMut(usize)) {
+        if self.len() == 0 {
+            return;
+        }
+        let mut idx = vec![0usize; self.shape.len()];
+        loop {
+            let off = self.offset as isize
+                + idx
+                    .iter()
+                    .zip(&self.strides)
+                    .map(|(&i, &s)| i as isize * s)
+                    .sum::<isize>();
+            f(off as usize);
+            let mut k = idx.len();
+            loop {
+                if k == 0 {
+                    return;
+                }
+                k -= 1;
+                idx[k] += 1;
+                if idx[k] < self.shape[k] {
+                    break;
+                }
+                idx[k] = 0;
+            }
+        }
+    }
 }
 
 /// An element range (flat indices in logical, row-major order) of an array as strided views:

@@ -91,6 +91,7 @@
 )]
 
 mod array;
+pub mod checked;
 mod error;
 pub mod guard;
 mod layout;

@@ -14,7 +14,6 @@
 //! copies; `cachestat` would count the file's pages instead.
 
 use crate::error::{Error, Result};
-use crate::layout::Geometry;
 use crate::mapping::Mode;
 use crate::pages::Pages;
 use crate::sys;
@@ -362,7 +361,7 @@ impl Pages<'_> {
             }
             let mut out = Vec::new();
             for g in &self.geometry {
-                each_element(g, |off| {
+                g.for_each_offset(|off| {
                     out.push(counter.count(std::iter::once(off * es..off * es + es)))
                 });
             }
@@ -392,35 +391,6 @@ impl Pages<'_> {
                 counter.count(runs0.iter().map(|r| moved(r.start)..moved(r.end)))
             })
             .collect())
-    }
-}
-
-/// Calls `f` with the element offset of each element of `g`, in logical order.
-fn each_element(g: &Geometry, mut f: impl FnMut(usize)) {
-    if g.len() == 0 {
-        return;
-    }
-    let mut idx = vec![0usize; g.shape.len()];
-    loop {
-        let off = g.offset as isize
-            + idx
-                .iter()
-                .zip(&g.strides)
-                .map(|(&i, &s)| i as isize * s)
-                .sum::<isize>();
-        f(off as usize);
-        let mut k = idx.len();
-        loop {
-            if k == 0 {
-                return;
-            }
-            k -= 1;
-            idx[k] += 1;
-            if idx[k] < g.shape[k] {
-                break;
-            }
-            idx[k] = 0;
-        }
     }
 }
 

@@ -290,3 +290,58 @@ fn a_full_filesystem_is_an_error_and_earlier_writes_stay() {
     });
     assert_eq!(code, 0, "check {code} failed");
 }
+
+#[test]
+fn checked_copies_never_fault_on_a_short_file() {
+    let dir = tmpdir();
+    let vals: Vec<u32> = (0..4096).collect();
+    let p = file_with(dir.path(), "c.bin", bytemuck::cast_slice(&vals));
+    let code = run(|| {
+        let mut a = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .map_path::<u32, Ix2, _>(&p, (64, 64))
+                .unwrap()
+        };
+        // Intact: the copies equal the view's elements, in logical order.
+        let sel = s![3..60;-7, 10..13];
+        let want: Vec<u32> = a.view().slice(sel).iter().copied().collect();
+        let got = a.checked().read(sel).unwrap();
+        check(
+            got.iter().copied().collect::<Vec<_>>() == want && got.shape() == [9, 3],
+            1,
+        )?;
+        let mut buf = vec![0u32; 5];
+        a.checked().read_into(100..105, &mut buf).unwrap();
+        check(buf == [100, 101, 102, 103, 104], 2)?;
+        a.checked_mut()
+            .unwrap()
+            .write(s![1, ..4], &[9, 8, 7, 6])
+            .unwrap();
+        check(a.view()[[1, 3]] == 6, 3)?;
+        // Truncated to 1000 bytes: reads and writes past it are errors naming both lengths,
+        // and nothing grows the file back.
+        truncate(&p, 1000);
+        check(a.checked().check().is_err(), 4)?;
+        let e = a.checked().read(s![63, ..]);
+        check(
+            matches!(e, Err(Error::TooShort { len: 1000, needed, .. }) if needed == 64 * 64 * 4),
+            5,
+        )?;
+        check(a.checked().read(0..200).is_ok(), 6)?; // 800 bytes: still in the file
+        let e = a.checked_mut().unwrap().write(s![10, ..], &[1; 64]);
+        check(matches!(e, Err(Error::TooShort { len: 1000, .. })), 7)?;
+        check(std::fs::metadata(&p).unwrap().len() == 1000, 8)?;
+        Ok(())
+    });
+    assert_eq!(code, 0, "check {code} failed");
+    // A copy-on-write map never writes its file; a read-only one refuses too.
+    let a = unsafe {
+        MmapOptions::new()
+            .mode(Mode::CopyOnWrite)
+            .map_path_1d::<u32>(&p)
+            .unwrap()
+    };
+    let mut a = a;
+    assert!(matches!(a.checked_mut(), Err(Error::NotWritable { .. })));
+}

@@ -134,11 +134,11 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         }
     }
 
-    /// Grows a read-write file map in place to `dim` elements (`strides`, `bytes`): the one
-    /// way the shape of an existing array changes (see `npy`'s `grow_npy`).
+    /// Resizes a file map in place to `dim` elements (`strides`, `bytes`): the one way the
+    /// shape of an existing array changes (see `npy`'s `grow_npy` and `reload_npy`).
     #[cfg(feature = "npy")]
-    pub(crate) fn grow_in_place(&mut self, dim: D, strides: D, bytes: usize) -> Result<()> {
-        self.map.grow(bytes)?;
+    pub(crate) fn resize_in_place(&mut self, dim: D, strides: D, bytes: usize) -> Result<()> {
+        self.map.resize(bytes)?;
         self.dim = dim;
         self.strides = strides;
         Ok(())
@@ -286,6 +286,12 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         Ok(CheckedMut {
             inner: self.checked(),
         })
+    }
+
+    /// The strides as ndarray's dimension type.
+    #[cfg(feature = "npy")]
+    pub(crate) fn strides_dim(&self) -> D {
+        self.strides.clone()
     }
 
     /// Shape and element strides as plain vectors.

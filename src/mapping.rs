@@ -115,6 +115,8 @@ pub(crate) struct Mapping {
     mode: Mode,
     /// Cleared while some page is protected below the mode's access.
     full_access: bool,
+    /// Growth allocates disk blocks (`fallocate`), as the map was made.
+    preallocate: bool,
 }
 
 /// Refuses what cannot be mapped: directories, FIFOs, sockets, character devices.
@@ -276,6 +278,7 @@ impl Mapping {
             len: bytes,
             mode,
             full_access: true,
+            preallocate: s.preallocate,
         };
         Ok((map, shape))
     }
@@ -313,6 +316,7 @@ impl Mapping {
             len: bytes,
             mode,
             full_access: true,
+            preallocate: false,
         })
     }
 
@@ -437,21 +441,44 @@ impl Mapping {
         }
     }
 
-    /// Grows a shared file map to `bytes` at the same file offset: extends the file first if it
-    /// is shorter (restoring its length if the remap fails), then remaps (`mremap` on Linux,
-    /// a new map elsewhere). Taking `&mut self`, no view of the old mapping can be alive.
-    pub(crate) fn grow(&mut self, bytes: usize) -> Result<()> {
-        let (Some(file), Backing::Mutable(_)) = (&self.file, &self.backing) else {
+    /// Resizes a file map to `bytes` at the same file offset. A read-write map extends its file
+    /// first if it is shorter (allocating the new blocks if the map was made with
+    /// `preallocate`), restoring the file's length if that or the remap fails; a read-only map
+    /// needs the file to cover `bytes` already. Remaps with `mremap` on Linux, a new map
+    /// elsewhere. Taking `&mut self`, no view of the old mapping can be alive.
+    pub(crate) fn resize(&mut self, bytes: usize) -> Result<()> {
+        let Some(file) = &self.file else {
             return Err(Error::Unsupported {
-                what: "growing a mapping that is not a read-write file map",
+                what: "resizing an anonymous map",
             });
         };
+        if self.mode == Mode::CopyOnWrite {
+            return Err(Error::Unsupported {
+                what: "resizing a copy-on-write map (its private pages would be lost)",
+            });
+        }
         let p = self.path.as_deref();
         let old = file.metadata().map_err(|e| Error::io("stat", p, e))?.len();
         let end = layout::checked_end(self.offset, bytes)?;
         if old < end {
-            file.set_len(end)
-                .map_err(|e| Error::io("grow (ftruncate)", p, e))?;
+            if self.mode != Mode::ReadWrite {
+                return Err(Error::TooShort {
+                    path: self.path.clone(),
+                    len: old,
+                    needed: end,
+                });
+            }
+            let grown = if self.preallocate {
+                sys::os::fallocate(file.as_raw_fd(), old, end - old)
+                    .map_err(|e| Error::io("fallocate", p, e))
+            } else {
+                file.set_len(end)
+                    .map_err(|e| Error::io("grow (ftruncate)", p, e))
+            };
+            if let Err(e) = grown {
+                let _ = file.set_len(old);
+                return Err(e);
+            }
         }
         let remapped = self.remap(bytes);
         if remapped.is_err()
@@ -466,25 +493,37 @@ impl Mapping {
     fn remap(&mut self, bytes: usize) -> Result<()> {
         let p = self.path.clone();
         #[cfg(any(target_os = "linux", target_os = "android"))]
-        if let Backing::Mutable(m) = &mut self.backing
-            && !m.is_empty()
-            && bytes > 0
         {
-            // SAFETY: `&mut self` means no view of the map lives, so moving it invalidates no
-            // reference; the file covers `bytes` (the caller grew it).
-            unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) }
-                .map_err(|e| Error::io("mremap", p.as_deref(), e))?;
-            self.len = bytes;
-            return Ok(());
+            let moved = match &mut self.backing {
+                // SAFETY: `&mut self` means no view of the map lives, so moving it invalidates
+                // no reference; the file covers `bytes` (checked or grown by the caller).
+                Backing::Mutable(m) if !m.is_empty() && bytes > 0 => {
+                    Some(unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) })
+                }
+                // SAFETY: as above.
+                Backing::ReadOnly(m) if !m.is_empty() && bytes > 0 => {
+                    Some(unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) })
+                }
+                _ => None,
+            };
+            if let Some(r) = moved {
+                r.map_err(|e| Error::io("mremap", p.as_deref(), e))?;
+                self.len = bytes;
+                return Ok(());
+            }
         }
         let file = self.file.as_ref().ok_or(Error::Unsupported {
             what: "remap of an anonymous map",
         })?;
-        let s = Settings::default();
+        let o = Settings::default().builder(self.offset, bytes);
+        let io = |e| Error::io("mmap", p.as_deref(), e);
         // SAFETY: as above; the caller of the constructor upheld the file contract.
-        let m = unsafe { s.builder(self.offset, bytes).map_mut(file) }
-            .map_err(|e| Error::io("mmap", p.as_deref(), e))?;
-        self.backing = Backing::Mutable(m);
+        self.backing = unsafe {
+            match self.mode {
+                Mode::ReadOnly => Backing::ReadOnly(o.map(file).map_err(io)?),
+                _ => Backing::Mutable(o.map_mut(file).map_err(io)?),
+            }
+        };
         self.len = bytes;
         Ok(())
     }

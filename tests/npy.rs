@@ -1,6 +1,8 @@
 //! .npy files: numpy-made fixtures (tests/data/make_fixtures.py), create, grow, errors.
 #![cfg(feature = "npy")]
 
+mod common;
+
 use ndarray::{Array, Ix0, Ix1, Ix2, Ix3, IxDyn, ShapeBuilder, s};
 use ndmmap::npy::{self, Dtype};
 use ndmmap::{Error, Mode, NpyError, Order};
@@ -340,4 +342,106 @@ fn dtype_spelling_api() {
         "{e:?}"
     );
     assert!(e.to_string().contains("'f3'"), "{e}");
+}
+
+#[test]
+fn a_failed_create_leaves_no_file_and_an_existing_one_untouched() {
+    let dir = common::tmpdir();
+    let p = dir.path().join("huge.npy");
+    // 400 TB of f32: past any filesystem's file size limit here, after the header is written.
+    let e = unsafe { npy::create::<f32, Ix1, _>(&p, 100_000_000_000_000) }.unwrap_err();
+    assert!(matches!(e, Error::Io { .. }), "{e:?}");
+    assert!(!p.exists(), "no partial file");
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "no temporary file left: {left:?}");
+    // The retry is not refused, and an existing file survives a failed replacement.
+    std::fs::write(&p, b"keep me").unwrap();
+    assert!(unsafe { npy::create::<f32, Ix1, _>(&p, 100_000_000_000_000) }.is_err());
+    assert_eq!(std::fs::read(&p).unwrap(), b"keep me");
+    let a = unsafe { npy::create::<f32, Ix1, _>(&p, 10) }.unwrap();
+    assert_eq!(a.len(), 10);
+}
+
+#[test]
+fn new_rows_are_zero_even_over_trailing_bytes() {
+    let dir = common::tmpdir();
+    let p = dir.path().join("t.npy");
+    let mut a = unsafe { npy::create::<u32, Ix2, _>(&p, (4, 8)) }.unwrap();
+    a.view_mut().unwrap().fill(1);
+    // Junk after the data, as another tool might leave.
+    let f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
+    std::io::Write::write_all(&mut &f, &[0xAB; 100]).unwrap();
+    a.grow_npy(10).unwrap();
+    assert_eq!(a.view().slice(s![..4, ..]).sum(), 32);
+    assert_eq!(a.view().slice(s![4.., ..]).sum(), 0, "new rows are zero");
+    drop(a);
+    let back: Array<u32, Ix2> = ndarray_npy::read_npy(&p).unwrap();
+    assert_eq!(back.shape(), &[10, 8]);
+}
+
+#[test]
+fn a_failed_growth_keeps_header_file_and_array_consistent() {
+    let dir = common::tmpdir();
+    let p = dir.path().join("g.npy");
+    drop(unsafe { npy::create::<f64, Ix2, _>(&p, (100, 1024)) }.unwrap());
+    let code = common::in_child(|| {
+        let mut a = unsafe { npy::open_mut::<f64, Ix2>(&p) }.unwrap();
+        let len = std::fs::metadata(&p).unwrap().len();
+        // Little address space left: the remap of a 32 GiB growth fails.
+        let lim = libc::rlimit {
+            rlim_cur: 2 << 30,
+            rlim_max: libc::RLIM_INFINITY,
+        };
+        // SAFETY: setrlimit with a valid struct.
+        if unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) } != 0 {
+            return 77;
+        }
+        if a.grow_npy(4 << 20).is_ok() {
+            return 1;
+        }
+        let h = npy::read_header(&p).unwrap();
+        if h.shape != [100, 1024] || a.shape() != [100, 1024] {
+            return 2;
+        }
+        if std::fs::metadata(&p).unwrap().len() != len {
+            return 3;
+        }
+        // And the retry works.
+        if a.grow_npy(110).is_err() || npy::read_header(&p).unwrap().shape != [110, 1024] {
+            return 4;
+        }
+        0
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}
+
+#[test]
+fn reload_picks_up_growth_and_refuses_a_different_array() {
+    let dir = common::tmpdir();
+    let p = dir.path().join("r.npy");
+    let mut w = unsafe { npy::create::<i64, Ix2, _>(&p, (5, 3)) }.unwrap();
+    let mut r = unsafe { npy::open::<i64, Ix2>(&p) }.unwrap();
+    w.grow_npy(9).unwrap();
+    w.view_mut().unwrap()[[8, 2]] = 42;
+    r.reload_npy().unwrap();
+    assert_eq!((r.shape(), r.view()[[8, 2]]), (&[9, 3][..], 42));
+    drop(w);
+    // Another process rewrites the header in place to another shape: refused, not misread.
+    let mut bytes = std::fs::read(&p).unwrap();
+    let at = bytes.windows(6).position(|w| w == b"(9, 3)").unwrap();
+    bytes[at..at + 6].copy_from_slice(b"(9, 2)");
+    std::os::unix::fs::FileExt::write_all_at(
+        &std::fs::File::options().write(true).open(&p).unwrap(),
+        &bytes[..128],
+        0,
+    )
+    .unwrap();
+    assert!(matches!(
+        r.reload_npy(),
+        Err(Error::Npy {
+            kind: NpyError::Stale { .. },
+            ..
+        })
+    ));
+    assert_eq!(r.shape(), &[9, 3], "the array is unchanged");
 }

@@ -23,6 +23,7 @@
 
 use crate::array::{MmapArray, dim_and_strides};
 use crate::error::{Error, NpyError, Result};
+use crate::layout;
 use crate::mapping::Mode;
 use crate::mapping::check_file_type;
 use crate::options::MmapOptions;
@@ -67,6 +68,7 @@ fn npy_err(path: &Path, kind: NpyError) -> Error {
 pub struct OpenOptions {
     mode: Mode,
     max_header_size: usize,
+    preallocate: bool,
 }
 
 impl Default for OpenOptions {
@@ -81,7 +83,17 @@ impl OpenOptions {
         OpenOptions {
             mode: Mode::ReadOnly,
             max_header_size: MAX_HEADER_SIZE,
+            preallocate: false,
         }
+    }
+
+    /// Allocates the data's disk blocks (`fallocate`) when [`create`](Self::create) makes a
+    /// file and when [`grow_npy`](MmapArray::grow_npy) grows one, so that a full disk is an
+    /// error then rather than a `SIGBUS` on a later write. Off by default: the data is sparse
+    /// until written, as numpy's `open_memmap` leaves it.
+    pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
+        self.preallocate = preallocate;
+        self
     }
 
     /// The map's mode (read-only by default).
@@ -121,7 +133,9 @@ impl OpenOptions {
     ) -> Result<MmapArray<T, D>> {
         let path = path.as_ref();
         let mut opts = MmapOptions::new();
-        opts.mode(self.mode).grow(false);
+        opts.mode(self.mode)
+            .grow(false)
+            .preallocate(self.preallocate);
         let file = opts.open(path)?;
         let h = header::read_from(&file, path, self.max_header_size)?;
         let len = file
@@ -312,9 +326,20 @@ pub unsafe fn open_with<T: NpyElement, D: Dimension>(
     unsafe { OpenOptions::new().mode(mode).open(path) }
 }
 
-/// Creates (or truncates) a zero-filled `.npy` file of `shape` (`.f()` for Fortran order) and
-/// maps it read-write. The data is sparse until written; the header leaves room for the
-/// shape to grow (see [`MmapArray::grow_npy`]) and starts the data on a 64-byte boundary.
+/// Creates (or replaces) a zero-filled `.npy` file of `shape` (`.f()` for Fortran order) and
+/// maps it read-write, as numpy's `open_memmap(path, mode='w+')` does. The data is sparse until
+/// written; the header leaves room for the shape to grow (see [`MmapArray::grow_npy`]) and
+/// starts the data on a 64-byte boundary. See [`OpenOptions::create`] to preallocate.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("new.npy");
+/// // SAFETY: nobody truncates or rewrites new.npy while `a` lives.
+/// let mut a = unsafe { ndmmap::npy::create::<i16, ndarray::Ix2, _>(&path, (4, 5))? };
+/// a.view_mut()?.fill(3);
+/// # Ok(()) }
+/// ```
 ///
 /// # Safety
 /// As for [`open`].
@@ -322,30 +347,98 @@ pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
     path: impl AsRef<Path>,
     shape: Sh,
 ) -> Result<MmapArray<T, D>> {
-    let path = path.as_ref();
-    let shape = shape.into_shape_with_order();
-    let (dim, strides, bytes) = dim_and_strides(shape, size_of::<T>())?;
-    let (c_dim, c_strides, _) = dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
-    let fortran = c_strides.slice() != strides.slice();
-    let last = dim.ndim().checked_sub(1); // None for 0-D: no axis to grow
-    let grow_axis = if fortran { last } else { last.map(|_| 0) };
-    let room = grow_axis.map_or(0, |a| {
-        GROWTH_DIGITS.saturating_sub(c_dim[a].to_string().len())
-    });
-    let header = header_bytes(&dict_text(&T::DTYPE.descr(), fortran, dim.slice()), room);
-    let mut f = File::create(path).map_err(|e| Error::io("create", Some(path), e))?;
-    f.write_all(&header)
-        .map_err(|e| Error::io("write header", Some(path), e))?;
-    f.set_len(header.len() as u64 + bytes as u64)
-        .map_err(|e| Error::io("grow (ftruncate)", Some(path), e))?;
-    drop(f);
     // SAFETY: forwarded to the caller.
-    unsafe {
-        MmapOptions::new()
-            .mode(Mode::ReadWrite)
-            .offset(header.len() as u64)
-            .grow(false)
-            .map_path(path, dim.set_f(fortran))
+    unsafe { OpenOptions::new().create(path, shape) }
+}
+
+/// A file beside `path` that no one else opens: created with `O_EXCL`.
+fn temp_beside(path: &Path) -> Result<(PathBuf, File)> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy())
+        .unwrap_or_default();
+    let mut last = None;
+    for i in 0..16 {
+        let t = dir.join(format!(".{name}.ndmmap-{}-{i}.tmp", std::process::id()));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&t)
+        {
+            Ok(f) => return Ok((t, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => return Err(Error::io("create", Some(path), e)),
+        }
+    }
+    Err(Error::io(
+        "create",
+        Some(path),
+        last.unwrap_or_else(|| std::io::Error::other("no free temporary name")),
+    ))
+}
+
+impl OpenOptions {
+    /// Creates (or replaces) a zero-filled `.npy` file and maps it read-write (see [`create`]).
+    /// The file is written under a temporary name beside `path` and renamed into place once
+    /// mapped, so a failure (a full disk with [`preallocate`](Self::preallocate), a shape too
+    /// large) leaves no partial file and an existing file untouched.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("alloc.npy");
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { ndmmap::npy::OpenOptions::new().preallocate(true).create::<f32, _, _>(&path, (64, 64))? };
+    /// assert_eq!(a.shape(), &[64, 64]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`open`].
+    pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+        &self,
+        path: impl AsRef<Path>,
+        shape: Sh,
+    ) -> Result<MmapArray<T, D>> {
+        let path = path.as_ref();
+        let shape = shape.into_shape_with_order();
+        let (dim, strides, _) = dim_and_strides(shape, size_of::<T>())?;
+        let (c_dim, c_strides, _) =
+            dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
+        let fortran = c_strides.slice() != strides.slice();
+        let last = dim.ndim().checked_sub(1); // None for 0-D: no axis to grow
+        let grow_axis = if fortran { last } else { last.map(|_| 0) };
+        let room = grow_axis.map_or(0, |a| {
+            GROWTH_DIGITS.saturating_sub(c_dim[a].to_string().len())
+        });
+        let header = header_bytes(&dict_text(&T::DTYPE.descr(), fortran, dim.slice()), room);
+        let (tmp, mut f) = temp_beside(path)?;
+        let made = (|| {
+            f.write_all(&header)
+                .map_err(|e| Error::io("write header", Some(path), e))?;
+            let mut opts = MmapOptions::new();
+            opts.mode(Mode::ReadWrite)
+                .offset(header.len() as u64)
+                .preallocate(self.preallocate);
+            // SAFETY: forwarded to the caller; the file is ours alone until renamed.
+            let a = unsafe {
+                opts.map_file(&f, Some(path.to_path_buf()), |_| {
+                    dim_and_strides(dim.clone().set_f(fortran), size_of::<T>())
+                })?
+            };
+            std::fs::rename(&tmp, path)
+                .map_err(|e| Error::io("rename into place", Some(path), e))?;
+            Ok(a)
+        })();
+        if made.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        made
     }
 }
 
@@ -429,15 +522,103 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
         text.resize(header_room - 1, b' ');
         text.push(b'\n');
         let at = h.data_offset - header_room as u64;
-        // Never lose data: extend the file and the map first (an old header over a longer file
-        // is still a valid .npy; a failed growth restores the file's length), then rewrite the
-        // header.
-        self.grow_in_place(dim, strides, bytes)?;
+        let old_bytes = self.len() * size_of::<T>();
+        let old_end = self.offset() + old_bytes as u64;
+        let new_end = layout::checked_end(self.offset(), bytes)?;
+        let file_len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", Some(p), e))?
+            .len();
+        // New rows are zeros, as numpy's are: clear whatever followed the old data.
+        zero(file, p, old_end, file_len.min(new_end))?;
+        // Never lose data, and keep header, file and array consistent: extend the file and the
+        // map first (an old header over a longer file is still a valid .npy; a failed growth
+        // restores the file's length), then rewrite the header; if that fails, shrink back.
+        let (old_dim, old_strides) = (self.raw_dim(), self.strides_dim());
+        self.resize_in_place(dim, strides, bytes)?;
         let file = self.file().ok_or(Error::Unsupported {
             what: "grow_npy on an anonymous map",
         })?;
-        file.write_all_at(&text, at)
-            .map_err(|e| Error::io("rewrite header", Some(p), e))?;
+        if let Err(e) = file.write_all_at(&text, at) {
+            let file = file.try_clone();
+            let _ = self.resize_in_place(old_dim, old_strides, old_bytes);
+            if let Ok(f) = file {
+                let _ = f.set_len(file_len);
+            }
+            return Err(Error::io("rewrite header", Some(p), e));
+        }
         Ok(())
     }
+
+    /// Picks up a `.npy` file that another process grew (or shrank) along its first axis:
+    /// reads the header again from the mapped handle and remaps to its shape. The dtype, the
+    /// order, the data offset and the other axes must be unchanged, else
+    /// [`NpyError::Stale`]; a file shorter than its header says is [`NpyError::DataPastEnd`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("r.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (10, 3))? });
+    /// // SAFETY: the file only grows while the arrays live.
+    /// let mut reader = unsafe { ndmmap::npy::open::<f64, ndarray::Ix2>(&path)? };
+    /// let mut writer = unsafe { ndmmap::npy::open_mut::<f64, ndarray::Ix2>(&path)? };
+    /// writer.grow_npy(25)?;
+    /// reader.reload_npy()?;
+    /// assert_eq!(reader.shape(), &[25, 3]);
+    /// # Ok(()) }
+    /// ```
+    pub fn reload_npy(&mut self) -> Result<()> {
+        let path: PathBuf = self.path().map(Path::to_path_buf).unwrap_or_default();
+        let p = path.as_path();
+        let file = self.file().ok_or(Error::Unsupported {
+            what: "reload_npy on an anonymous map",
+        })?;
+        let limit = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        let h = header::read_from(file, p, limit)?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", Some(p), e))?
+            .len();
+        let same_rest = h.shape.len() == self.ndim() && h.shape.get(1..) == self.shape().get(1..);
+        if !same_rest
+            || h.data_offset != self.offset()
+            || h.dtype != T::DTYPE
+            || (h.fortran_order && self.ndim() > 1 && self.order() != crate::Order::F)
+        {
+            return Err(npy_err(
+                p,
+                NpyError::Stale {
+                    header: format!(
+                        "{} {:?} at byte {}",
+                        h.dtype.descr(),
+                        h.shape,
+                        h.data_offset
+                    ),
+                    array: format!(
+                        "{} {:?} at byte {}",
+                        T::DTYPE.descr(),
+                        self.shape(),
+                        self.offset()
+                    ),
+                },
+            ));
+        }
+        let dim: D = check_header::<T, D>(&h, p, len)?;
+        let (dim, strides, bytes) = dim_and_strides(dim.set_f(h.fortran_order), size_of::<T>())?;
+        self.resize_in_place(dim, strides, bytes)
+    }
+}
+
+/// Writes zeros over `from..to` of `file` (nothing when empty).
+fn zero(file: &File, path: &Path, from: u64, to: u64) -> Result<()> {
+    let chunk = vec![0u8; 1 << 20];
+    let mut at = from;
+    while at < to {
+        let n = chunk.len().min((to - at) as usize);
+        file.write_all_at(&chunk[..n], at)
+            .map_err(|e| Error::io("zero the new rows", Some(path), e))?;
+        at += n as u64;
+    }
+    Ok(())
 }

@@ -494,15 +494,17 @@ impl Mapping {
         let p = self.path.clone();
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
+            let opts = memmap2::RemapOptions::new().may_move(true);
             let moved = match &mut self.backing {
-                // SAFETY: `&mut self` means no view of the map lives, so moving it invalidates
-                // no reference; the file covers `bytes` (checked or grown by the caller).
                 Backing::Mutable(m) if !m.is_empty() && bytes > 0 => {
-                    Some(unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) })
+                    // SAFETY: `&mut self` means no view of the map lives, so moving it
+                    // invalidates no reference; the file covers `bytes` (checked or grown by
+                    // the caller).
+                    Some(unsafe { m.remap(bytes, opts) })
                 }
-                // SAFETY: as above.
                 Backing::ReadOnly(m) if !m.is_empty() && bytes > 0 => {
-                    Some(unsafe { m.remap(bytes, memmap2::RemapOptions::new().may_move(true)) })
+                    // SAFETY: as above.
+                    Some(unsafe { m.remap(bytes, opts) })
                 }
                 _ => None,
             };

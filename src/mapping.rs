@@ -376,6 +376,18 @@ impl Mapping {
         Error::io(what, self.path(), e)
     }
 
+    /// [`Error::TooShort`] when the file no longer covers the mapping (another process
+    /// truncated it), `None` when it does or there is no file.
+    pub(crate) fn short_file(&self) -> Option<Error> {
+        let len = self.file.as_ref()?.metadata().ok()?.len();
+        let needed = self.offset + self.len as u64;
+        (len < needed).then(|| Error::TooShort {
+            path: self.path.clone(),
+            len,
+            needed,
+        })
+    }
+
     /// The protection the mapping's pages have by its mode.
     pub(crate) fn prot(&self) -> libc::c_int {
         match self.mode {

@@ -435,10 +435,17 @@ impl<'a> Pages<'a> {
         let ranges: Vec<_> = self.addr_ranges().collect();
         for (i, r) in ranges.iter().enumerate() {
             if let Err(e) = sys::os::mlock(r.start, r.end - r.start, how == Lock::OnFault) {
-                for done in &ranges[..i] {
+                // A failed mlock leaves the range marked locked (and part of it faulted in and
+                // locked): unlock it too, with everything locked before it.
+                for done in &ranges[..=i] {
                     let _ = sys::munlock(done.start, done.end - done.start);
                 }
                 let requested = ranges.iter().map(|r| r.end - r.start).sum();
+                if let Some(short) = self.map.short_file() {
+                    // mlock faults the pages in: past the end of a truncated file that fails,
+                    // and the limit is not the reason.
+                    return Err(short);
+                }
                 return Err(match e.raw_os_error() {
                     Some(libc::ENOMEM | libc::EPERM | libc::EAGAIN) => Error::LockLimit {
                         requested,

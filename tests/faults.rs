@@ -345,3 +345,35 @@ fn checked_copies_never_fault_on_a_short_file() {
     let mut a = a;
     assert!(matches!(a.checked_mut(), Err(Error::NotWritable { .. })));
 }
+
+#[test]
+fn locking_a_truncated_file_names_the_truncation_and_locks_nothing() {
+    let dir = tmpdir();
+    let p = file_with(dir.path(), "l.bin", &vec![1u8; 64 * page()]);
+    let code = run(|| {
+        let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+        let locked = || vm_lck_kib();
+        let before = locked();
+        truncate(&p, 8 * page() as u64);
+        let e = a.pages(..).unwrap().lock(ndmmap::Lock::Now);
+        check(
+            matches!(e, Err(Error::TooShort { len, .. }) if len == 8 * page() as u64),
+            1,
+        )?;
+        check(locked() == before, 2)?;
+        // A strided slice over the truncation: also all or nothing.
+        let e = a.pages(s![..;2 * page()]).unwrap().lock(ndmmap::Lock::Now);
+        check(e.is_err() && locked() == before, 3)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}
+
+/// This process's locked memory (`VmLck` in /proc/self/status), in KiB.
+fn vm_lck_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmLck:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}

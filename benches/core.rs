@@ -137,6 +137,13 @@ fn sum_cached(c: &mut Criterion) {
     g.bench_function("ndmmap_second_pass_ndarray_sum", |b| {
         b.iter(|| a.view().sum())
     });
+    // The fault guard's cost: the same view summed plainly and inside `guarded`.
+    g.bench_function("ndmmap_second_pass_view", |b| {
+        b.iter(|| sum(a.view().as_slice().unwrap()))
+    });
+    g.bench_function("ndmmap_second_pass_guarded", |b| {
+        b.iter(|| a.guarded(|v| sum(v.as_slice().unwrap())).unwrap())
+    });
     g.finish();
 }
 

@@ -5,6 +5,8 @@
 //! - `bench_probe along FILE [N]`: map FILE as (rows, 512) f64, `pages(..)?.along(Axis(0))`.
 //! - `bench_probe npy-open FILE [N]`: open a .npy read-only and read its middle element.
 //! - `bench_probe npy-sum FILE [N]`: sum a mapped 1-D f64 .npy (map once, as numpy's memmap).
+//! - `bench_probe guard FILE [N]`: sum a cached f64 file plainly and inside `guarded`, in N
+//!   interleaved rounds: the medians and their ratio.
 
 use ndarray::{Axis, Ix1, Ix2};
 use ndmmap::{MmapOptions, npy};
@@ -27,7 +29,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let (what, path) = match (args.get(1), args.get(2)) {
         (Some(w), Some(p)) => (w.as_str(), p.as_str()),
-        _ => return Err("usage: bench_probe mincore|along|npy-open|npy-sum FILE [N]".into()),
+        _ => return Err("usage: bench_probe mincore|along|npy-open|npy-sum|guard FILE [N]".into()),
     };
     let n: usize = args.get(3).map(|s| s.parse()).transpose()?.unwrap_or(1);
     // SAFETY (all maps below): the benchmark owns its files.
@@ -54,6 +56,29 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             median_ms(n, || {
                 black_box(a.view().sum());
             })
+        }
+        "guard" => {
+            // The fault guard's cost: the same cached sum plainly and inside `guarded`,
+            // interleaved round by round; prints the two medians and their ratio.
+            let a = unsafe { MmapOptions::new().map_path_1d::<f64>(path)? };
+            let sum = |s: &[f64]| s.iter().sum::<f64>();
+            black_box(sum(a.as_slice()));
+            let (mut plain, mut guarded) = (Vec::new(), Vec::new());
+            for _ in 0..n {
+                let t = Instant::now();
+                black_box(sum(a.view().as_slice().unwrap()));
+                plain.push(t.elapsed().as_secs_f64() * 1e3);
+                let t = Instant::now();
+                black_box(a.guarded(|v| sum(v.as_slice().unwrap()))?);
+                guarded.push(t.elapsed().as_secs_f64() * 1e3);
+            }
+            let med = |v: &mut Vec<f64>| {
+                v.sort_by(f64::total_cmp);
+                v[v.len() / 2]
+            };
+            let (p, g) = (med(&mut plain), med(&mut guarded));
+            println!("plain {p:.2} ms, guarded {g:.2} ms, ratio {:.3}", g / p);
+            return Ok(());
         }
         other => return Err(format!("unknown probe {other:?}").into()),
     };

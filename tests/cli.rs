@@ -1,4 +1,4 @@
-//! The `ndmmap` command, run as a built binary (issue 5).
+//! The `ndmmap` command, run as a built binary (issues 5 and 9).
 #![cfg(feature = "cli")]
 
 mod common;
@@ -24,10 +24,15 @@ fn json(args: &[&str]) -> serde_json::Value {
 
 /// A (rows, 512) f64 .npy, one row per page (after a 128-byte header: rows straddle pages).
 fn npy_file(dir: &Path, rows: usize) -> std::path::PathBuf {
-    let p = dir.join("a.npy");
+    npy_named(dir, "a.npy", rows)
+}
+
+/// [`npy_file`] named `name`.
+fn npy_named(dir: &Path, name: &str, rows: usize) -> std::path::PathBuf {
+    let p = dir.join(name);
     let mut a = unsafe { ndmmap::npy::create::<f64, Ix2, _>(&p, (rows, 512)).unwrap() };
     a.view_mut().unwrap().fill(1.0);
-    a.msync(ndmmap::Sync::Sync).unwrap();
+    a.msync(ndmmap::Flush::Sync).unwrap();
     p
 }
 
@@ -55,9 +60,19 @@ fn create_then_info_json_matches_the_library() {
     assert_eq!(v["lead"], span.lead);
     assert_eq!(v["pages"], span.page_count);
     assert!(v["resident_pages"].as_u64().unwrap() <= span.page_count as u64);
-    for key in ["dirty_pages", "writeback_pages", "evicted_pages"] {
+    for key in [
+        "dirty_pages",
+        "writeback_pages",
+        "evicted_pages",
+        "recently_evicted_pages",
+        "cachestat",
+    ] {
         assert!(v.get(key).is_some(), "{key}");
     }
+    // The library's own count of the same pages (the test may write the file: it is known).
+    let r = a.pages(..).unwrap().residency().unwrap();
+    assert_eq!(r.total, span.page_count);
+    assert_eq!(v["residency_unknown"], serde_json::Value::Null);
     let text = ndmmap().args(["info", ps]).output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
     assert!(
@@ -161,11 +176,11 @@ fn touch_and_evict_a_slice() {
         "no progress bar when stderr is not a terminal"
     );
     let a = unsafe { ndmmap::npy::open::<f64, Ix2>(&p).unwrap() };
-    let rows = a.residency_along(Axis(0)).unwrap();
+    let rows = a.pages(..).unwrap().along(Axis(0)).unwrap();
     assert!(rows[10..20].iter().all(|&x| x == 1.0), "{rows:?}");
     assert_eq!(rows[40], 0.0);
     ndmmap().args(["evict", path]).assert().success();
-    assert_eq!(a.residency().unwrap().resident, 0);
+    assert_eq!(a.pages(..).unwrap().residency().unwrap().resident, 0);
 }
 
 /// Kills the child if the test fails before it is waited for.
@@ -582,8 +597,9 @@ fn scalars_get_a_word_about_scalars() {
         String::from_utf8_lossy(&out.stderr)
     );
     let a = unsafe { ndmmap::npy::open::<f64, Ix2>(&p).unwrap() };
-    let last = a.element_page(a.len() - 1).unwrap();
-    let pages = a.mincore().unwrap();
+    let span = a.page_span();
+    let last = (span.lead + (a.len() - 1) * 8) / span.page_size;
+    let pages = a.pages(..).unwrap().mincore().unwrap();
     // Page 0 holds the header, which the command read; the pages between stay cold.
     assert!(pages[last], "{pages:?}");
     assert!(pages[1..last].iter().all(|&r| !r), "{pages:?}");
@@ -591,7 +607,7 @@ fn scalars_get_a_word_about_scalars() {
         .args(["evict", path, "--slice", "-1,-1"])
         .assert()
         .success();
-    assert!(!a.mincore().unwrap()[last]);
+    assert!(!a.pages(..).unwrap().mincore().unwrap()[last]);
 }
 
 #[test]
@@ -664,4 +680,407 @@ fn a_closed_stdout_ends_the_command_quietly() {
         assert_eq!(out.status.code(), Some(0), "{args:?}: {err}");
         assert!(err.is_empty(), "{args:?}: {err}");
     }
+}
+
+/// Runs the command, returning (status code, stdout, stderr).
+fn run(args: &[&str], columns: &str) -> (Option<i32>, String, String) {
+    let out = ndmmap()
+        .args(args)
+        .env("COLUMNS", columns)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn several_files_per_command_as_vmtouch_takes_them() {
+    let dir = tmpdir();
+    let a = npy_named(dir.path(), "a.npy", 8);
+    let b = npy_named(dir.path(), "b.npy", 16);
+    let (pa, pb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    cold(&a);
+    cold(&b);
+    // touch and evict: one line per file, each naming its file.
+    let (code, out, err) = run(&["touch", pa, pb], "80");
+    assert_eq!(code, Some(0), "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(
+        lines[0].starts_with(&format!("{pa}: touched 9 pages")),
+        "{out}"
+    );
+    assert!(
+        lines[1].starts_with(&format!("{pb}: touched 17 pages")),
+        "{out}"
+    );
+    for p in [&a, &b] {
+        let m = unsafe { ndmmap::npy::open::<f64, Ix2>(p).unwrap() };
+        let r = m.pages(..).unwrap().residency().unwrap();
+        assert_eq!(r.resident, r.total, "{}", p.display());
+    }
+    let (code, out, _) = run(&["evict", pa, pb], "80");
+    assert_eq!(code, Some(0));
+    assert!(
+        out.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with(&format!("{pb}: evicted 17 pages")),
+        "{out}"
+    );
+    // info: one block per file, a blank line between.
+    let (code, out, _) = run(&["info", pa, pb], "80");
+    assert_eq!(code, Some(0));
+    let blocks: Vec<&str> = out.split("\n\n").collect();
+    assert_eq!(blocks.len(), 2, "{out}");
+    assert!(
+        blocks[0].starts_with(&format!("path         {pa}")),
+        "{out}"
+    );
+    assert!(
+        blocks[1].starts_with(&format!("path         {pb}")),
+        "{out}"
+    );
+    // residency: one chart per file.
+    let (code, out, _) = run(&["residency", pa, pb], "80");
+    assert_eq!(code, Some(0));
+    assert!(out.contains(&format!("{pa}  <f8 [8, 512]")), "{out}");
+    assert!(out.contains(&format!("{pb}  <f8 [16, 512]")), "{out}");
+    assert!(
+        out.contains("8 slices") && out.contains("16 slices"),
+        "{out}"
+    );
+    // A file that fails gets its one line; the others are still done; the status is 1.
+    let missing = dir.path().join("missing.npy");
+    let pm = missing.to_str().unwrap();
+    let (code, out, err) = run(&["touch", pa, pm, pb], "80");
+    assert_eq!(code, Some(1));
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("ndmmap: error: ") && err.contains("missing.npy"),
+        "{err}"
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
+}
+
+#[test]
+fn json_is_one_object_for_one_file_and_an_array_for_several() {
+    let dir = tmpdir();
+    let a = npy_named(dir.path(), "a.npy", 8);
+    let b = npy_named(dir.path(), "b.npy", 16);
+    let (pa, pb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    for cmd in ["info", "residency"] {
+        let one = json(&[cmd, pa, "--json"]);
+        assert!(one.is_object(), "{cmd}: {one}");
+        assert_eq!(one["path"], pa);
+        let both = json(&[cmd, pa, pb, "--json"]);
+        let arr = both.as_array().unwrap_or_else(|| panic!("{cmd}: {both}"));
+        assert_eq!(arr.len(), 2);
+        assert_eq!(arr[0], one, "{cmd}: the same object as alone");
+        assert_eq!(arr[1]["path"], pb);
+        assert_eq!(arr[1]["shape"], serde_json::json!([16, 512]));
+        assert_eq!(arr[1]["pages"], 17);
+    }
+    let r = json(&["residency", pb, "--json"]);
+    assert_eq!(r["slices"].as_array().unwrap().len(), 16);
+    // A failing file is left out of the array, reported on stderr, and the status is 1.
+    let missing = dir.path().join("missing.npy");
+    let out = ndmmap()
+        .args(["info", pa, missing.to_str().unwrap(), "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1, "{v}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.npy"));
+}
+
+#[test]
+fn words_agree_with_their_numbers() {
+    let dir = tmpdir();
+    // One page: 8 u1 elements at offset 0 of a raw file.
+    let raw = file_with(dir.path(), "one.bin", &[7; 8]);
+    let raw = raw.to_str().unwrap();
+    let u1 = |cmd: &'static str| vec![cmd, raw, "--dtype", "u1"];
+    let (_, out, _) = run(&[u1("touch"), vec![]].concat(), "80");
+    assert!(out.starts_with("touched 1 page (4.0 KiB) in "), "{out}");
+    assert!(out.contains("-> 1 of 1"), "{out}");
+    let (_, out, _) = run(&u1("evict"), "80");
+    assert!(out.starts_with("evicted 1 page: "), "{out}");
+    let (_, out, _) = run(&u1("info"), "80");
+    assert!(out.contains("data offset  0 bytes"), "{out}");
+    assert!(out.contains("data         8 bytes"), "{out}");
+    assert!(
+        out.contains("lead         0 bytes of the first page lie before"),
+        "{out}"
+    );
+    let (_, out, _) = run(&[u1("residency"), vec!["--slice", "3:4"]].concat(), "80");
+    assert!(out.contains("1 slice, 0/1 page resident"), "{out}");
+    assert!(out.contains("a column is 1 slice"), "{out}");
+    let (_, out, _) = run(&[u1("residency"), vec!["--slice", "3:5"]].concat(), "80");
+    assert!(out.contains("2 slices, 0/1 page resident"), "{out}");
+    // One byte after a one-byte offset: "1 byte ... lies".
+    let (_, out, _) = run(
+        &[u1("info"), vec!["--offset", "1", "--shape", "1"]].concat(),
+        "80",
+    );
+    assert!(out.contains("data offset  1 byte\n"), "{out}");
+    assert!(out.contains("data         1 byte"), "{out}");
+    assert!(
+        out.contains("lead         1 byte of the first page lies before"),
+        "{out}"
+    );
+    // Many pages and many slices.
+    let p = npy_file(dir.path(), 4);
+    let (_, out, _) = run(&["touch", p.to_str().unwrap()], "80");
+    assert!(out.starts_with("touched 5 pages (20.0 KiB)"), "{out}");
+}
+
+#[test]
+fn the_chart_has_an_index_scale_and_a_legend() {
+    if page() != PAGE {
+        return; // rows of 512 f8 are pages of 4096 bytes
+    }
+    let dir = tmpdir();
+    let loaded = [2usize, 3, 17, 31];
+    let (p, _f) = rows_file(dir.path(), &loaded);
+    let path = p.to_str().unwrap();
+    let raw = ["--dtype", "f8", "--shape", "32,512"];
+    let chart = |extra: &[&str], cols: &str| {
+        let (code, out, err) = run(&[&["residency", path][..], &raw, extra].concat(), cols);
+        assert_eq!(code, Some(0), "{err}");
+        out.lines().map(String::from).collect::<Vec<_>>()
+    };
+    // One column per row: the scale puts 0 under the first column, 31 under the last.
+    let lines = chart(&[], "80");
+    assert_eq!(lines[1].chars().count(), 34, "{lines:?}");
+    assert_eq!(lines[2], format!(" 0{}31", " ".repeat(29)));
+    assert_eq!(
+        lines[4],
+        "'O' all pages resident, 'o' half or more, '.' under half, ' ' none; a column is 1 slice"
+    );
+    // Folded into 8 columns of 4 rows each: rows 0-3 hold 2 resident rows ('o'), 16-19
+    // and 28-31 one each ('.').
+    let lines = chart(&[], "10");
+    assert_eq!(lines[1], "[o   .  .]");
+    assert_eq!(lines[2], " 0     31");
+    assert!(lines[4].ends_with("a column is 4 slices"), "{lines:?}");
+    // The scale counts the array's rows: a slice from 16, and one walking backwards.
+    let lines = chart(&["--slice", "16:"], "80");
+    assert_eq!(lines[2], format!(" 16{}31", " ".repeat(12)));
+    let lines = chart(&["--slice", "::-1"], "80");
+    assert_eq!(lines[2], format!(" 31{}0", " ".repeat(29)));
+    let want: String = (0..32)
+        .rev()
+        .map(|i| if loaded.contains(&i) { 'O' } else { ' ' })
+        .collect();
+    assert_eq!(lines[1], format!("[{want}]"));
+    // Uneven folds say so; a chart along a non-contiguous axis (the columns) folds the same.
+    let lines = chart(&["--axis", "1"], "7");
+    assert_eq!(lines[1], "[.....]");
+    assert!(
+        lines[4].ends_with("a column is 102 or 103 slices"),
+        "{lines:?}"
+    );
+    assert_eq!(lines[2], " 0 511");
+}
+
+#[test]
+fn touch_visits_pages_in_ascending_order_whatever_the_steps() {
+    let dir = tmpdir();
+    let p = npy_file(dir.path(), 64);
+    let path = p.to_str().unwrap();
+    for spec in ["::-1", "::-1,::-1", "60:2:-3"] {
+        cold(&p);
+        let (code, out, err) = run(&["touch", path, "--slice", spec], "80");
+        assert_eq!(code, Some(0), "{spec}: {err}");
+        let a = unsafe { ndmmap::npy::open::<f64, Ix2>(&p).unwrap() };
+        use ndarray::s;
+        // numpy's 60:2:-3 is rows 60, 57, ..., 3: ndarray's 3..61 stepping -3 from the end.
+        let pages = match spec {
+            "::-1" => a.pages(s![..;-1, ..]),
+            "::-1,::-1" => a.pages(s![..;-1, ..;-1]),
+            _ => a.pages(s![3..61;-3, ..]),
+        }
+        .unwrap();
+        let r = pages.residency().unwrap();
+        assert_eq!(r.resident, r.total, "{spec}: {out}");
+        assert!(
+            out.contains(&format!("touched {} pages", pages.len())),
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn a_progress_bar_only_on_a_terminal() {
+    let dir = tmpdir();
+    let p = npy_file(dir.path(), 64);
+    let path = p.to_str().unwrap();
+    // Not a terminal: nothing on stderr.
+    let out = ndmmap().args(["touch", path]).output().unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A terminal (a pseudo-terminal from util-linux's `script`): the bar, in bytes.
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        println!("skipped the terminal half: `script` (util-linux) is not installed");
+        return;
+    }
+    let bin = assert_cmd::cargo::cargo_bin("ndmmap");
+    let cmd = format!("{} touch {path}", bin.display());
+    let out = std::process::Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("touching") && text.contains("KiB"),
+        "{text:?}"
+    );
+    assert!(text.contains("ETA"), "{text:?}");
+}
+
+/// A command that makes this process run `ndmmap` as user `nobody`, or why there is none.
+fn as_nobody() -> Result<Vec<String>, String> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err("not root: cannot switch to nobody".into());
+    }
+    let have = |c: &str| std::process::Command::new(c).arg("--help").output().is_ok();
+    if have("setpriv") {
+        Ok([
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+        ]
+        .map(String::from)
+        .to_vec())
+    } else if have("runuser") {
+        Ok(["runuser", "-u", "nobody", "--"].map(String::from).to_vec())
+    } else {
+        Err("neither setpriv nor runuser is installed".into())
+    }
+}
+
+#[test]
+fn residency_hidden_by_the_kernel_is_unknown_never_a_number() {
+    let prefix = match as_nobody() {
+        Ok(p) => p,
+        Err(why) => {
+            println!("skipped: {why}");
+            return;
+        }
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tmpdir();
+    // nobody may enter the directory, run the binary and read (not write) the file.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let bin = dir.path().join("ndmmap");
+    std::fs::copy(assert_cmd::cargo::cargo_bin("ndmmap"), &bin).unwrap();
+    let p = npy_file(dir.path(), 16);
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let path = p.to_str().unwrap();
+    let nobody = |args: &[&str]| {
+        let out = std::process::Command::new(&prefix[0])
+            .args(&prefix[1..])
+            .arg(&bin)
+            .args(args)
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        )
+    };
+    let (code, who, _) = {
+        let out = std::process::Command::new(&prefix[0])
+            .args(&prefix[1..])
+            .args(["id", "-u"])
+            .output()
+            .unwrap();
+        (
+            out.status.code(),
+            String::from_utf8(out.stdout).unwrap(),
+            (),
+        )
+    };
+    assert_eq!((code, who.trim()), (Some(0), "65534"));
+    // The pages are all cold; mincore would claim them all resident to nobody.
+    cold(&p);
+    let (code, out, err) = nobody(&["info", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.contains("shape        [16, 512]"),
+        "the other facts: {out}"
+    );
+    let line = out.lines().find(|l| l.starts_with("resident")).unwrap();
+    assert!(line.starts_with("resident     unknown ("), "{line}");
+    assert!(
+        line.contains("owner") && line.contains("root"),
+        "reason and remedy: {line}"
+    );
+    assert!(!out.contains("pages ("), "no count: {out}");
+    let (code, out, _) = nobody(&["info", path, "--json"]);
+    assert_eq!(code, Some(0));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["resident_pages"], serde_json::Value::Null);
+    assert!(
+        v["residency_unknown"].as_str().unwrap().contains("owner"),
+        "{v}"
+    );
+    assert_eq!(v["pages"], 17);
+    // residency: a one-line warning, status 1, no chart.
+    let (code, out, err) = nobody(&["residency", path]);
+    assert_eq!(code, Some(1));
+    assert!(out.is_empty(), "no chart: {out}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("ndmmap: warning: ") && err.contains("residency unknown"),
+        "{err}"
+    );
+    let (code, out, _) = nobody(&["residency", path, "--json"]);
+    assert_eq!(code, Some(1));
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["slices"], serde_json::Value::Null);
+    assert_eq!(v["resident_pages"], serde_json::Value::Null);
+    // touch and evict do their work but claim no count.
+    let (code, out, err) = nobody(&["touch", path]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        out.starts_with("touched 17 pages") && out.contains("resident count unknown"),
+        "{out}"
+    );
+    assert!(!out.contains("->"), "{out}");
+    let a = unsafe { ndmmap::npy::open::<f64, Ix2>(&p).unwrap() };
+    let r = a.pages(..).unwrap().residency().unwrap();
+    assert_eq!(
+        r.resident, r.total,
+        "nobody's touch loaded the pages (seen by root)"
+    );
+    let (code, out, _) = nobody(&["evict", path]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.starts_with("evicted 17 pages; resident count unknown"),
+        "{out}"
+    );
+    assert_eq!(a.pages(..).unwrap().residency().unwrap().resident, 0);
+    // Root, who may write the file, gets the count: the header's page, which `info` read.
+    let (code, out, _) = run(&["info", path], "80");
+    assert_eq!(code, Some(0));
+    assert!(out.contains("resident     1 page (5.9%)"), "{out}");
 }

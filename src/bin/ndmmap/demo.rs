@@ -2,12 +2,11 @@
 //! temporary directory that is removed afterwards.
 
 use crate::chart;
+use crate::out::{Res, count};
 use ndarray::{Axis, Ix2, s};
-use ndmmap::{Advice, npy};
+use ndmmap::{Advice, Flush, npy};
 use std::path::PathBuf;
 use std::time::Instant;
-
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 /// Removes the demo's directory however the demo ends.
 struct TempDir(PathBuf);
@@ -36,7 +35,7 @@ pub fn run(mib: usize) -> Res<()> {
     for (i, mut row) in w.view_mut()?.outer_iter_mut().enumerate() {
         row.fill(i as f64);
     }
-    w.msync(ndmmap::Sync::Sync)?;
+    w.msync(Flush::Sync)?;
     drop(w);
     outln!(
         "created {} : {rows} x {cols} f64 ({}) in {:.2?}",
@@ -47,27 +46,27 @@ pub fn run(mib: usize) -> Res<()> {
 
     // SAFETY: as above.
     let a = unsafe { npy::open::<f64, Ix2>(&path)? };
-    a.evict()?;
+    a.pages(..)?.evict()?;
     let span = a.page_span();
     outln!(
-        "dtype <f8, shape {:?}, order {:?}, data at byte {}, {} pages of {} bytes",
+        "dtype <f8, shape {:?}, order {:?}, data at byte {}, {} of {}",
         a.shape(),
         a.order(),
         a.offset(),
-        span.page_count,
-        span.page_size
+        count(span.page_count, "page"),
+        count(span.page_size, "byte")
     )?;
     show("after eviction", &a, width)?;
 
     let (s1, s2) = (rows / 10..rows / 4, rows * 3 / 5..rows * 2 / 3);
-    a.madvise_slice(Advice::WillNeed, s![s1.clone(), ..])?;
+    a.pages(s![s1.clone(), ..])?.advise(Advice::WillNeed)?;
     let x: f64 = a.view().slice(s![s2.clone(), ..]).sum();
     std::hint::black_box(x);
     std::thread::sleep(std::time::Duration::from_millis(200)); // let the readahead land
     outln!("\nmadvise(WillNeed) on rows {s1:?}, summed rows {s2:?}:")?;
     show("", &a, width)?;
 
-    a.evict()?;
+    a.pages(..)?.evict()?;
     let t = Instant::now();
     let cold = a.view().sum_axis(Axis(0)).sum();
     let cold_t = t.elapsed();
@@ -80,7 +79,7 @@ pub fn run(mib: usize) -> Res<()> {
         cold_t.as_secs_f64() / hot_t.as_secs_f64().max(1e-9)
     )?;
     show("after the reductions", &a, width)?;
-    let cs = a.cachestat()?;
+    let cs = a.pages(..)?.cachestat()?;
     if let (Some(d), Some(e)) = (cs.dirty, cs.evicted) {
         outln!(
             "cachestat: {} resident, {d} dirty, {e} evicted pages",
@@ -91,17 +90,32 @@ pub fn run(mib: usize) -> Res<()> {
     Ok(())
 }
 
+/// The residency chart of the rows, each column counted as one element range (contiguous in
+/// a C-order array, so one `cachestat` call per column), with its index scale.
 fn show(what: &str, a: &ndmmap::MmapArray<f64, Ix2>, width: usize) -> Res<()> {
-    let rows = a.residency_along(Axis(0))?;
-    let r = a.residency()?;
+    let (rows, cols) = (a.shape()[0], a.shape()[1]);
+    let columns = chart::columns(rows, width);
+    let fractions = columns
+        .iter()
+        .map(|c| {
+            Ok(a.pages(c.start * cols..c.end * cols)?
+                .residency()?
+                .fraction())
+        })
+        .collect::<Res<Vec<f64>>>()?;
+    let r = a.pages(..)?.residency()?;
     if !what.is_empty() {
         outln!("\nresidency per row, {what}:")?;
     }
-    outln!("{}", chart::bar(&rows, width))?;
+    outln!("{}", chart::bar(&fractions))?;
     outln!(
-        "{}/{} pages resident ({:.1}%)",
+        "{}",
+        chart::scale("0", &(rows.saturating_sub(1)).to_string(), columns.len())
+    )?;
+    outln!(
+        "{}/{} resident ({:.1}%)",
         r.resident,
-        r.total,
+        count(r.total, "page"),
         100.0 * r.fraction()
     )?;
     Ok(())

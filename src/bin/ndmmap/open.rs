@@ -1,21 +1,21 @@
 //! Opening array files for the command: .npy files describe themselves, raw files take
-//! --dtype/--shape/--offset/--order. Residency and page-cache work do not depend on values, so
-//! the data is mapped as unsigned integers of the element's size.
+//! --dtype/--shape/--offset/--order. The numbers the user writes are read here, refused (never
+//! wrapped or clamped) when out of range.
 
+use crate::any_array::{AnyArray, Inner};
+use crate::out::Res;
 use clap::Args;
-use ndarray::{ArrayViewD, IxDyn, ShapeBuilder, SliceInfoElem};
+use ndarray::{IxDyn, ShapeBuilder};
 use ndmmap::npy::{self, Dtype};
 use ndmmap::{MmapArray, MmapOptions};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
 
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
-
-/// Which file, and for raw files how to read it.
+/// Which files, and for raw files how to read them.
 #[derive(Args, Debug)]
 pub struct FileOpts {
-    /// The array file: a .npy, or raw binary with --dtype.
-    pub file: PathBuf,
+    /// The array files: .npy, or raw binary with --dtype (the raw options apply to each).
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
     /// Raw files: numpy dtype of the elements (f8, <f4, i2, u1, c16, ...).
     #[arg(long)]
     pub dtype: Option<String>,
@@ -28,58 +28,6 @@ pub struct FileOpts {
     /// Raw files: memory order, C or F.
     #[arg(long)]
     pub order: Option<String>,
-}
-
-/// The mapping, by element size. The command never reads values, only pages, so elements are
-/// byte arrays (alignment 1): data at any byte offset maps, as numpy's memmap maps it.
-pub enum Inner {
-    B1(MmapArray<u8, IxDyn>),
-    B2(MmapArray<[u8; 2], IxDyn>),
-    B4(MmapArray<[u8; 4], IxDyn>),
-    B8(MmapArray<[u8; 8], IxDyn>),
-    B16(MmapArray<[u8; 16], IxDyn>),
-    B32(MmapArray<[u8; 32], IxDyn>),
-}
-
-/// An opened array file of any dtype.
-pub struct AnyArray {
-    pub inner: Inner,
-    pub descr: String,
-    pub data_offset: u64,
-    pub fortran: bool,
-}
-
-/// Runs an expression on the typed mapping inside an [`AnyArray`].
-macro_rules! with {
-    ($a:expr, $m:ident => $e:expr) => {
-        match &$a.inner {
-            $crate::open::Inner::B1($m) => $e,
-            $crate::open::Inner::B2($m) => $e,
-            $crate::open::Inner::B4($m) => $e,
-            $crate::open::Inner::B8($m) => $e,
-            $crate::open::Inner::B16($m) => $e,
-            $crate::open::Inner::B32($m) => $e,
-        }
-    };
-}
-pub(crate) use with;
-
-impl AnyArray {
-    pub fn shape(&self) -> Vec<usize> {
-        with!(self, m => m.shape().to_vec())
-    }
-
-    pub fn order_str(&self) -> &'static str {
-        if self.fortran { "F" } else { "C" }
-    }
-
-    /// The parsed --slice, or the whole array.
-    pub fn slice_elems(&self, spec: Option<&str>) -> Res<Vec<SliceInfoElem>> {
-        match spec {
-            Some(s) => Ok(crate::slice::parse(s, &self.shape())?),
-            None => Ok(vec![]),
-        }
-    }
 }
 
 /// The most axes numpy gives an array (`NPY_MAXDIMS` of numpy 2).
@@ -192,17 +140,16 @@ fn is_npy(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
-/// Opens a file read-only as described by `o`.
-pub fn open(o: &FileOpts) -> Res<AnyArray> {
-    let path = &o.file;
+/// Opens `path` read-only as described by `o`.
+pub fn open(path: &Path, o: &FileOpts) -> Res<AnyArray> {
     let meta = std::fs::metadata(path).map_err(|e| ndmmap::Error::Io {
         what: "open",
-        path: Some(path.clone()),
+        path: Some(path.to_path_buf()),
         source: e,
     })?;
     if meta.is_dir() {
         return Err(ndmmap::Error::IsDirectory {
-            path: Some(path.clone()),
+            path: Some(path.to_path_buf()),
         }
         .into());
     }
@@ -268,123 +215,9 @@ pub fn open(o: &FileOpts) -> Res<AnyArray> {
     };
     Ok(AnyArray {
         inner,
+        path: path.to_path_buf(),
         descr,
         data_offset: offset,
         fortran,
     })
-}
-
-/// Creates a zero-filled .npy file.
-pub fn create(path: &Path, dtype: &str, shape: &[usize], fortran: bool) -> Res<()> {
-    if path.exists() {
-        return Err(format!(
-            "{} already exists; the command does not overwrite files (remove it first)",
-            path.display()
-        )
-        .into());
-    }
-    let d = Dtype::parse(dtype)?;
-    check_size(shape, d.size)?;
-    if !d.little_endian && d.size > 1 {
-        return Err(format!(
-            "dtype {dtype}: ndmmap creates native little-endian files; use {}",
-            Dtype {
-                little_endian: true,
-                ..d
-            }
-            .descr()
-        )
-        .into());
-    }
-    let sh = IxDyn(shape).set_f(fortran);
-    // SAFETY: the file is created here and dropped at once.
-    let made = unsafe {
-        match (d.kind, d.size) {
-            ('u', 1) => npy::create::<u8, IxDyn, _>(path, sh).map(drop),
-            ('u', 2) => npy::create::<u16, IxDyn, _>(path, sh).map(drop),
-            ('u', 4) => npy::create::<u32, IxDyn, _>(path, sh).map(drop),
-            ('u', 8) => npy::create::<u64, IxDyn, _>(path, sh).map(drop),
-            ('i', 1) => npy::create::<i8, IxDyn, _>(path, sh).map(drop),
-            ('i', 2) => npy::create::<i16, IxDyn, _>(path, sh).map(drop),
-            ('i', 4) => npy::create::<i32, IxDyn, _>(path, sh).map(drop),
-            ('i', 8) => npy::create::<i64, IxDyn, _>(path, sh).map(drop),
-            ('f', 4) => npy::create::<f32, IxDyn, _>(path, sh).map(drop),
-            ('f', 8) => npy::create::<f64, IxDyn, _>(path, sh).map(drop),
-            ('c', 8) => npy::create::<num_complex::Complex<f32>, IxDyn, _>(path, sh).map(drop),
-            ('c', 16) => npy::create::<num_complex::Complex<f64>, IxDyn, _>(path, sh).map(drop),
-            _ => return Err(format!("dtype {dtype}: no Rust element type for it (bool, float16 and float128 are not supported)").into()),
-        }
-    };
-    if made.is_err() {
-        // The path did not exist above: what a failed create left there (a header whose data
-        // could not be allocated, e.g. EFBIG) is ours to remove, so that a retry is not refused.
-        let _ = std::fs::remove_file(path);
-    }
-    Ok(made?)
-}
-
-/// Splits a slice into up to `max` consecutive blocks along its first axis sliced with a
-/// positive step, so that long operations can report progress. `elems` comes from
-/// [`crate::slice::parse`]: its slices have a non-negative start and an end just past their
-/// last element, so every bound computed here lies inside that range and cannot overflow.
-pub fn blocks(a: &AnyArray, elems: &[SliceInfoElem], max: usize) -> Vec<Vec<SliceInfoElem>> {
-    let shape = a.shape();
-    let mut full: Vec<SliceInfoElem> = elems.to_vec();
-    while full.len() < shape.len() {
-        full.push(SliceInfoElem::from(..));
-    }
-    let Some((axis, start, end, step)) = full.iter().enumerate().find_map(|(k, e)| match *e {
-        SliceInfoElem::Slice { start, end, step } if step > 0 && start >= 0 => {
-            let end = end.unwrap_or(shape[k] as isize);
-            (end >= start).then_some((k, start as usize, end as usize, step as usize))
-        }
-        _ => None,
-    }) else {
-        return vec![full];
-    };
-    let count = (end - start).div_ceil(step);
-    let per = count.div_ceil(max.max(1)).max(1);
-    (0..count)
-        .step_by(per)
-        .map(|i| {
-            let last = (i + per).min(count) - 1;
-            let mut b = full.clone();
-            b[axis] = SliceInfoElem::Slice {
-                start: (start + i * step) as isize,
-                end: Some((start + last * step + 1) as isize),
-                step: step as isize,
-            };
-            b
-        })
-        .collect()
-}
-
-/// Reads every element of a view, so every page it touches is faulted in.
-pub fn read_all<T: Copy>(v: &ArrayViewD<'_, T>) {
-    v.iter().for_each(|x| {
-        std::hint::black_box(*x);
-    });
-}
-
-static STOP: AtomicBool = AtomicBool::new(false);
-
-extern "C" fn on_signal(_: libc::c_int) {
-    STOP.store(true, Ordering::SeqCst);
-}
-
-/// Catches SIGINT and SIGTERM from now on, for [`wait_for_signal`].
-pub fn catch_signals() {
-    let handler = on_signal as extern "C" fn(libc::c_int) as libc::sighandler_t;
-    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
-    unsafe {
-        libc::signal(libc::SIGINT, handler);
-        libc::signal(libc::SIGTERM, handler);
-    }
-}
-
-/// Blocks until SIGINT or SIGTERM (after [`catch_signals`]).
-pub fn wait_for_signal() {
-    while !STOP.load(Ordering::SeqCst) {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
 }

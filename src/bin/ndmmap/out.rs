@@ -1,0 +1,227 @@
+//! What the command prints, and how it ends: lines on stdout through [`outln!`] (a closed
+//! stdout ends the command quietly), notes and one-line errors on stderr, words in the right
+//! number, and the loop over several files in which one file's failure does not stop the others.
+
+use std::path::{Path, PathBuf};
+
+/// `println!` for the command's output, returning [`Output`] on failure instead of panicking:
+/// `outln!("{x}")?`.
+macro_rules! outln {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($t)*).map_err($crate::out::Output)
+    }};
+}
+
+/// `eprintln!` for notes on stderr; a note that cannot be written is dropped, not a panic.
+macro_rules! note {
+    ($($t:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr().lock(), $($t)*);
+    }};
+}
+
+/// Every fallible step of the command: any error, printed by [`report`] as one line.
+pub type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+/// A failed write to stdout (from [`outln!`]).
+#[derive(Debug)]
+pub struct Output(pub std::io::Error);
+
+impl std::fmt::Display for Output {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "writing to standard output failed: {}", self.0)
+    }
+}
+
+impl std::error::Error for Output {}
+
+/// The command failed and has said why already (on stderr): exit with status 1, print nothing.
+#[derive(Debug)]
+pub struct Reported;
+
+impl std::fmt::Display for Reported {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("failed (reported above)")
+    }
+}
+
+impl std::error::Error for Reported {}
+
+/// Whether `e` says that stdout's reader went away (`ndmmap info x | head -1`).
+pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<Output>()
+        .is_some_and(|o| o.0.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+/// The longest error line printed, in characters: a hostile file's header can make a message
+/// of any length, and the user needs its first words, not megabytes.
+pub const MAX_MESSAGE: usize = 300;
+
+/// Prints an error as one line on stderr: [`one_line`], capped at [`MAX_MESSAGE`]. The
+/// library's errors carry the OS's reason in their message (and return no `source()`), so the
+/// message is the whole story.
+pub fn report(msg: &str) {
+    note!("ndmmap: error: {}", one_line(msg, MAX_MESSAGE));
+}
+
+/// Prints a warning as one line on stderr.
+pub fn warn(msg: &str) {
+    note!("ndmmap: warning: {}", one_line(msg, MAX_MESSAGE));
+}
+
+/// `msg` on one line of at most `max` characters: every line break, other control character
+/// or bidirectional override becomes a space, and a longer text keeps its start and its end
+/// (where an error puts the OS's reason) around an ellipsis.
+pub fn one_line(msg: &str, max: usize) -> String {
+    let fold = |c: char| match c {
+        '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => ' ',
+        c if c.is_control() => ' ',
+        c => c,
+    };
+    if msg.chars().nth(max).is_none() {
+        return msg.chars().map(fold).collect();
+    }
+    let tail = max / 3;
+    let head = max.saturating_sub(tail + 1);
+    let cut = match tail.checked_sub(1) {
+        Some(k) => msg.char_indices().rev().nth(k).map_or(0, |(i, _)| i),
+        None => msg.len(),
+    };
+    msg.chars()
+        .take(head)
+        .chain(['…'])
+        .chain(msg[cut..].chars())
+        .map(fold)
+        .collect()
+}
+
+/// `n` and `word`, in the plural unless `n` is 1: `1 page`, `2 pages`, `0 slices`.
+pub fn count<N: TryInto<u64> + Copy + std::fmt::Display>(n: N, word: &str) -> String {
+    if n.try_into().is_ok_and(|n| n == 1) {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
+}
+
+/// The state of a command run over several files: whether there are several (then text is
+/// prefixed or separated by file and `--json` prints an array), and whether one has failed.
+#[derive(Debug)]
+pub struct Batch {
+    /// More than one file was given.
+    pub several: bool,
+    failed: bool,
+    printed: bool,
+}
+
+impl Batch {
+    /// Notes a failure that was reported already (a warning): the command ends with status 1.
+    pub fn fail(&mut self) {
+        self.failed = true;
+    }
+
+    /// Before a file's block of text: a blank line after the previous file's.
+    pub fn gap(&mut self) -> Res<()> {
+        if self.printed {
+            outln!()?;
+        }
+        self.printed = true;
+        Ok(())
+    }
+
+    /// `"path: "` when there are several files, so that one-line results say whose they are.
+    pub fn prefix(&self, path: &Path) -> String {
+        if self.several {
+            format!("{}: ", path.display())
+        } else {
+            String::new()
+        }
+    }
+
+    /// `Ok` when every file succeeded, else [`Reported`] (status 1; each failure said why).
+    pub fn finish(self) -> Res<()> {
+        if self.failed {
+            Err(Reported.into())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Runs `f` on each file in turn, as vmtouch does: a file that fails is reported as one line on
+/// stderr and the others go on; the results of those that succeed are returned in order. A
+/// closed stdout stops at once (there is no one left to tell).
+pub fn each<T>(
+    files: &[PathBuf],
+    mut f: impl FnMut(&mut Batch, &Path) -> Res<T>,
+) -> Res<(Vec<T>, Batch)> {
+    let mut batch = Batch {
+        several: files.len() > 1,
+        failed: false,
+        printed: false,
+    };
+    let mut out = Vec::with_capacity(files.len());
+    for path in files {
+        match f(&mut batch, path) {
+            Ok(v) => out.push(v),
+            Err(e) if is_broken_pipe(e.as_ref()) => return Err(e),
+            Err(e) if e.is::<Reported>() => batch.failed = true,
+            Err(e) => {
+                report(&e.to_string());
+                batch.failed = true;
+            }
+        }
+    }
+    Ok((out, batch))
+}
+
+/// Prints `text` (whole lines) with one write: a block of lines costs one system call, not one
+/// per line.
+pub fn print(text: &str) -> Res<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .map_err(|e| Output(e).into())
+}
+
+/// Prints `--json` results: the one object for one file, an array of objects for several.
+pub fn json(values: Vec<serde_json::Value>, several: bool) -> Res<()> {
+    if several {
+        outln!("{}", serde_json::Value::Array(values))?;
+    } else if let Some(v) = values.into_iter().next() {
+        outln!("{v}")?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_fold_to_one_short_line() {
+        assert_eq!(
+            one_line("a\nb\r\nc\u{2028}d\te\u{1b}[31m", 100),
+            "a b  c d e [31m"
+        );
+        assert_eq!(one_line("short", 5), "short");
+        assert_eq!(one_line("abcdefghij", 7), "abcd…ij");
+        let long = format!("{}: No such file", "é".repeat(10_000));
+        let line = one_line(&long, 300);
+        assert_eq!(line.chars().count(), 300);
+        assert!(
+            line.starts_with("éé") && line.ends_with("é: No such file"),
+            "{line}"
+        );
+        assert_eq!(one_line("abc", 0), "…");
+    }
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(count(1u8, "page"), "1 page");
+        assert_eq!(count(0u8, "page"), "0 pages");
+        assert_eq!(count(2usize, "slice"), "2 slices");
+    }
+}

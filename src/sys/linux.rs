@@ -1,95 +1,44 @@
-//! Linux (and Android): the richest set of advice, `mlock2`, `cachestat`, `fallocate`, `mremap`.
+//! Linux (and Android): what differs from `posix.rs` — the richest set of advice, `mlock2` with
+//! `MLOCK_ONFAULT`, `cachestat`, `fallocate`, the readahead window from sysfs, and
+//! `/proc/self/fd` for a descriptor's path.
 
-#![allow(unsafe_code)]
-
-use super::{FileAdvice, RawCacheStat};
+use super::RawCacheStat;
+use super::posix::{DEFAULT_READAHEAD, check};
 use std::io;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 
-/// The platform's memory flags, as UnixMmap.jl exposes them.
-pub mod constants {
-    /// Protection flags (`PROT_*`).
-    pub const PROT: &[(&str, i32)] = &[
-        ("PROT_NONE", libc::PROT_NONE),
-        ("PROT_READ", libc::PROT_READ),
-        ("PROT_WRITE", libc::PROT_WRITE),
-        ("PROT_EXEC", libc::PROT_EXEC),
-    ];
-    /// Map flags (`MAP_*`) the crate can set.
-    pub const MAP: &[(&str, i32)] = &[
-        ("MAP_SHARED", libc::MAP_SHARED),
-        ("MAP_PRIVATE", libc::MAP_PRIVATE),
-        ("MAP_ANONYMOUS", libc::MAP_ANONYMOUS),
-        ("MAP_POPULATE", libc::MAP_POPULATE),
-        ("MAP_NORESERVE", libc::MAP_NORESERVE),
-        ("MAP_HUGETLB", libc::MAP_HUGETLB),
-        ("MAP_LOCKED", libc::MAP_LOCKED),
-    ];
-    /// Advice values (`MADV_*`).
-    pub const ADVICE: &[(&str, i32)] = &[
-        ("MADV_NORMAL", libc::MADV_NORMAL),
-        ("MADV_RANDOM", libc::MADV_RANDOM),
-        ("MADV_SEQUENTIAL", libc::MADV_SEQUENTIAL),
-        ("MADV_WILLNEED", libc::MADV_WILLNEED),
-        ("MADV_DONTNEED", libc::MADV_DONTNEED),
-        ("MADV_FREE", libc::MADV_FREE),
-        ("MADV_REMOVE", libc::MADV_REMOVE),
-        ("MADV_DONTFORK", libc::MADV_DONTFORK),
-        ("MADV_DOFORK", libc::MADV_DOFORK),
-        ("MADV_HUGEPAGE", libc::MADV_HUGEPAGE),
-        ("MADV_NOHUGEPAGE", libc::MADV_NOHUGEPAGE),
-        ("MADV_DONTDUMP", libc::MADV_DONTDUMP),
-        ("MADV_DODUMP", libc::MADV_DODUMP),
-        ("MADV_WIPEONFORK", libc::MADV_WIPEONFORK),
-        ("MADV_KEEPONFORK", libc::MADV_KEEPONFORK),
-        ("MADV_COLD", libc::MADV_COLD),
-        ("MADV_PAGEOUT", libc::MADV_PAGEOUT),
-        ("MADV_POPULATE_READ", 22),
-        ("MADV_POPULATE_WRITE", 23),
-    ];
-    /// Sync flags (`MS_*`).
-    pub const SYNC: &[(&str, i32)] = &[
-        ("MS_ASYNC", libc::MS_ASYNC),
-        ("MS_SYNC", libc::MS_SYNC),
-        ("MS_INVALIDATE", libc::MS_INVALIDATE),
-    ];
+pub(crate) use super::posix::known::mincore;
+pub(crate) use super::posix::{advice, fadvise};
+
+tables! {
+    map: [MAP_ANONYMOUS, MAP_POPULATE, MAP_NORESERVE, MAP_HUGETLB, MAP_LOCKED],
+    advice: [
+        MADV_REMOVE, MADV_DONTFORK, MADV_DOFORK, MADV_HUGEPAGE, MADV_NOHUGEPAGE, MADV_DONTDUMP,
+        MADV_DODUMP, MADV_WIPEONFORK, MADV_KEEPONFORK, MADV_COLD, MADV_PAGEOUT,
+        MADV_POPULATE_READ, MADV_POPULATE_WRITE,
+    ],
 }
 
 pub(crate) const MAP_POPULATE: libc::c_int = libc::MAP_POPULATE;
 pub(crate) const MAP_NORESERVE: libc::c_int = libc::MAP_NORESERVE;
 pub(crate) const HAS_LOCK_ON_FAULT: bool = true;
 
-/// `MADV_*` value of a named advice, `None` where the platform has none.
-pub(crate) fn advice(name: &str) -> Option<libc::c_int> {
-    constants::ADVICE
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|&(_, v)| v)
-}
-
-/// `mlock2` with `MLOCK_ONFAULT` when `on_fault`, else `mlock`.
+/// `mlock2` with `MLOCK_ONFAULT` when `on_fault`, else plain `mlock` (the kernel runs the same
+/// code for both when no flag is given).
 pub(crate) fn mlock(addr: usize, len: usize, on_fault: bool) -> io::Result<()> {
-    let flags = if on_fault { libc::MLOCK_ONFAULT } else { 0 };
+    if !on_fault {
+        return super::posix::known::mlock(addr, len, false);
+    }
     // SAFETY: locking changes no contents; an unmapped range is reported as ENOMEM.
-    let rc = unsafe { libc::syscall(libc::SYS_mlock2, addr as *const libc::c_void, len, flags) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// `mincore` into `out` (one byte per page).
-pub(crate) fn mincore(addr: usize, len: usize, out: &mut [u8]) -> io::Result<()> {
-    debug_assert!(out.len() >= len.div_ceil(super::page_size()));
-    // SAFETY: `out` holds a byte for each page of the range, as mincore requires.
-    let rc = unsafe { libc::mincore(addr as *mut libc::c_void, len, out.as_mut_ptr()) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    check(unsafe {
+        libc::syscall(
+            libc::SYS_mlock2,
+            addr as *const libc::c_void,
+            len,
+            libc::MLOCK_ONFAULT,
+        )
+    })
 }
 
 #[repr(C)]
@@ -114,7 +63,7 @@ pub(crate) fn cachestat(fd: RawFd, off: u64, len: u64) -> io::Result<RawCacheSta
     let range = CachestatRange { off, len };
     let mut cs = Cachestat::default();
     // SAFETY: both pointers are to live, properly sized repr(C) structs; flags must be 0.
-    let rc = unsafe {
+    check(unsafe {
         libc::syscall(
             SYS_CACHESTAT,
             fd,
@@ -122,10 +71,7 @@ pub(crate) fn cachestat(fd: RawFd, off: u64, len: u64) -> io::Result<RawCacheSta
             &mut cs as *mut _,
             0u32,
         )
-    };
-    if rc != 0 {
-        return Err(io::Error::last_os_error());
-    }
+    })?;
     Ok(RawCacheStat {
         cache: cs.nr_cache,
         dirty: cs.nr_dirty,
@@ -138,39 +84,17 @@ pub(crate) fn cachestat(fd: RawFd, off: u64, len: u64) -> io::Result<RawCacheSta
 /// Allocates the file's blocks for `off..off + len` so a full disk fails now, not at a page fault.
 pub(crate) fn fallocate(fd: RawFd, off: u64, len: u64) -> io::Result<()> {
     // SAFETY: plain syscall on a descriptor; mode 0 only allocates (and extends the size).
-    let rc = unsafe { libc::fallocate(fd, 0, off as libc::off_t, len as libc::off_t) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// `posix_fadvise`.
-pub(crate) fn fadvise(fd: RawFd, off: u64, len: u64, advice: FileAdvice) -> io::Result<()> {
-    let a = match advice {
-        FileAdvice::DontNeed => libc::POSIX_FADV_DONTNEED,
-        FileAdvice::Random => libc::POSIX_FADV_RANDOM,
-        FileAdvice::WillNeed => libc::POSIX_FADV_WILLNEED,
-    };
-    // SAFETY: plain syscall on a descriptor; it returns the error number instead of setting errno.
-    let rc = unsafe { libc::posix_fadvise(fd, off as libc::off_t, len as libc::off_t, a) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::from_raw_os_error(rc))
-    }
+    check(unsafe { libc::fallocate(fd, 0, off as libc::off_t, len as libc::off_t) })
 }
 
 /// The readahead window (bytes) of the block device behind `fd`, from sysfs; the kernel's
 /// default of 128 KiB where it cannot be found. One `MADV_WILLNEED` reads at most this much.
 pub(crate) fn readahead_window(fd: RawFd) -> usize {
-    const DEFAULT: usize = 128 * 1024;
-    // SAFETY: fstat writes into a zeroed stat struct we own.
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: as above.
+    // SAFETY: fstat writes into the struct we own; a bad descriptor is reported, not UB.
     if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return DEFAULT;
+        return DEFAULT_READAHEAD;
     }
     let (major, minor) = (libc::major(st.st_dev), libc::minor(st.st_dev));
     let base = format!("/sys/dev/block/{major}:{minor}");
@@ -187,7 +111,7 @@ pub(crate) fn readahead_window(fd: RawFd) -> usize {
             .ok()
     })
     .filter(|&kb| kb > 0)
-    .map_or(DEFAULT, |kb| kb * 1024)
+    .map_or(DEFAULT_READAHEAD, |kb| kb * 1024)
 }
 
 /// `/proc/self/fd/N`.

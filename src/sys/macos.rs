@@ -1,136 +1,72 @@
-//! macOS and iOS: POSIX advice, plain `mlock`, no `cachestat`, `F_PREALLOCATE`, `F_GETPATH`.
-//! Compiles by inspection; only Linux is tested.
+//! macOS and iOS: what differs from `posix.rs` — `F_PREALLOCATE` for `fallocate`, `F_NOCACHE`
+//! and `F_RDAHEAD` in place of `posix_fadvise` (which macOS lacks), `F_GETPATH` for a
+//! descriptor's path. Compiles by inspection (CI lints it); only Linux is tested.
 
-#![allow(unsafe_code)]
-
-use super::{FileAdvice, RawCacheStat};
+use super::FileAdvice;
+use super::posix::check;
 use std::io;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 
-/// The platform's memory flags, as UnixMmap.jl exposes them.
-pub mod constants {
-    /// Protection flags (`PROT_*`).
-    pub const PROT: &[(&str, i32)] = &[
-        ("PROT_NONE", libc::PROT_NONE),
-        ("PROT_READ", libc::PROT_READ),
-        ("PROT_WRITE", libc::PROT_WRITE),
-        ("PROT_EXEC", libc::PROT_EXEC),
-    ];
-    /// Map flags (`MAP_*`) the crate can set.
-    pub const MAP: &[(&str, i32)] = &[
-        ("MAP_SHARED", libc::MAP_SHARED),
-        ("MAP_PRIVATE", libc::MAP_PRIVATE),
-        ("MAP_ANON", libc::MAP_ANON),
-    ];
-    /// Advice values (`MADV_*`).
-    pub const ADVICE: &[(&str, i32)] = &[
-        ("MADV_NORMAL", libc::MADV_NORMAL),
-        ("MADV_RANDOM", libc::MADV_RANDOM),
-        ("MADV_SEQUENTIAL", libc::MADV_SEQUENTIAL),
-        ("MADV_WILLNEED", libc::MADV_WILLNEED),
-        ("MADV_DONTNEED", libc::MADV_DONTNEED),
-        ("MADV_FREE", libc::MADV_FREE),
-    ];
-    /// Sync flags (`MS_*`).
-    pub const SYNC: &[(&str, i32)] = &[
-        ("MS_ASYNC", libc::MS_ASYNC),
-        ("MS_SYNC", libc::MS_SYNC),
-        ("MS_INVALIDATE", libc::MS_INVALIDATE),
-    ];
-}
+pub(crate) use super::posix::advice;
+pub(crate) use super::posix::known::{mincore, mlock};
+pub(crate) use super::posix::plain::{
+    HAS_LOCK_ON_FAULT, MAP_NORESERVE, MAP_POPULATE, cachestat, readahead_window,
+};
 
-pub(crate) const MAP_POPULATE: libc::c_int = 0;
-pub(crate) const MAP_NORESERVE: libc::c_int = 0;
-pub(crate) const HAS_LOCK_ON_FAULT: bool = false;
+tables! { map: [MAP_ANON], advice: [] }
 
-pub(crate) fn advice(name: &str) -> Option<libc::c_int> {
-    constants::ADVICE
-        .iter()
-        .find(|(n, _)| *n == name)
-        .map(|&(_, v)| v)
-}
-
-pub(crate) fn mlock(addr: usize, len: usize, on_fault: bool) -> io::Result<()> {
-    if on_fault {
-        return Err(io::Error::from(io::ErrorKind::Unsupported));
-    }
-    // SAFETY: locking changes no contents.
-    let rc = unsafe { libc::mlock(addr as *const libc::c_void, len) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-pub(crate) fn mincore(addr: usize, len: usize, out: &mut [u8]) -> io::Result<()> {
-    // SAFETY: `out` holds a byte for each page of the range.
-    let rc = unsafe {
-        libc::mincore(
-            addr as *const libc::c_void,
-            len,
-            out.as_mut_ptr() as *mut libc::c_char,
-        )
-    };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-pub(crate) fn cachestat(_fd: RawFd, _off: u64, _len: u64) -> io::Result<RawCacheStat> {
-    Err(io::Error::from(io::ErrorKind::Unsupported))
-}
-
+/// Makes the file at least `off + len` bytes long with its new blocks allocated, so a full disk
+/// fails now, not at a page fault. `F_PREALLOCATE` allocates from the end of the file only (the
+/// holes of a sparse file stay holes), and a longer file is left as it is.
 pub(crate) fn fallocate(fd: RawFd, off: u64, len: u64) -> io::Result<()> {
+    let end = off
+        .checked_add(len)
+        .and_then(|end| libc::off_t::try_from(end).ok())
+        .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    // SAFETY: an all-zero `stat` is a valid value of this plain C struct.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: fstat writes into the struct we own; a bad descriptor is reported, not UB.
+    check(unsafe { libc::fstat(fd, &mut st) })?;
+    if st.st_size >= end {
+        return Ok(());
+    }
     let mut fs = libc::fstore_t {
         fst_flags: libc::F_ALLOCATEALL,
         fst_posmode: libc::F_PEOFPOSMODE,
         fst_offset: 0,
-        fst_length: (off + len) as libc::off_t,
+        fst_length: end - st.st_size,
         fst_bytesalloc: 0,
     };
     // SAFETY: F_PREALLOCATE reads and writes the fstore_t we own.
-    let rc = unsafe { libc::fcntl(fd, libc::F_PREALLOCATE, &mut fs) };
-    if rc == -1 {
+    if unsafe { libc::fcntl(fd, libc::F_PREALLOCATE, &mut fs) } == -1 {
         return Err(io::Error::last_os_error());
     }
-    // SAFETY: plain syscall on a descriptor.
-    let rc = unsafe { libc::ftruncate(fd, (off + len) as libc::off_t) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
+    // SAFETY: plain syscall on a descriptor; `end` is past the current size, so it only grows.
+    check(unsafe { libc::ftruncate(fd, end) })
 }
 
+/// `F_NOCACHE` and `F_RDAHEAD` approximate `posix_fadvise`, which macOS lacks; they act on the
+/// whole descriptor, not a range.
 pub(crate) fn fadvise(fd: RawFd, _off: u64, _len: u64, advice: FileAdvice) -> io::Result<()> {
-    // macOS has no posix_fadvise: F_NOCACHE / F_RDAHEAD approximate it.
     let (cmd, arg) = match advice {
         FileAdvice::DontNeed => (libc::F_NOCACHE, 1),
         FileAdvice::Random => (libc::F_RDAHEAD, 0),
         FileAdvice::WillNeed => (libc::F_RDAHEAD, 1),
     };
-    // SAFETY: plain fcntl on a descriptor.
-    let rc = unsafe { libc::fcntl(fd, cmd, arg) };
-    if rc == -1 {
+    // SAFETY: plain fcntl on a descriptor, with an integer argument.
+    if unsafe { libc::fcntl(fd, cmd, arg) } == -1 {
         Err(io::Error::last_os_error())
     } else {
         Ok(())
     }
 }
 
-pub(crate) fn readahead_window(_fd: RawFd) -> usize {
-    128 * 1024
-}
-
+/// `F_GETPATH`.
 pub(crate) fn fd_path(fd: RawFd) -> Option<PathBuf> {
     let mut buf = vec![0u8; libc::PATH_MAX as usize];
     // SAFETY: F_GETPATH writes at most PATH_MAX bytes into buf.
-    let rc = unsafe { libc::fcntl(fd, libc::F_GETPATH, buf.as_mut_ptr()) };
-    if rc == -1 {
+    if unsafe { libc::fcntl(fd, libc::F_GETPATH, buf.as_mut_ptr()) } == -1 {
         return None;
     }
     let end = buf.iter().position(|&b| b == 0)?;

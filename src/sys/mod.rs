@@ -1,9 +1,11 @@
 //! The only module that calls libc. Every function takes page-aligned addresses and lengths
 //! (callers round with `layout::page_round`) and returns `io::Result`.
 //!
-//! The POSIX calls common to every Unix live here; what differs per OS (advice values, `mlock2`,
-//! `cachestat`, `fallocate`, `mremap`, readahead size, a descriptor's path) lives in `os`, picked
-//! by `cfg` below, with `stub.rs` answering `Unsupported` on other Unixes.
+//! `posix.rs` holds the calls the Unixes share. `os` is this OS's file, picked by `cfg` below:
+//! `linux.rs`, `macos.rs` and `bsd.rs` hold only what differs there (advice values, `mlock2`,
+//! `cachestat`, `fallocate`, readahead size, a descriptor's path) and re-export the rest from
+//! `posix.rs`, so callers always name `sys::os::…`; `stub.rs` answers `Unsupported` on other
+//! Unixes.
 
 #![allow(unsafe_code)]
 
@@ -11,156 +13,58 @@ use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
-#[cfg_attr(target_os = "linux", path = "linux.rs")]
-#[cfg_attr(target_os = "android", path = "linux.rs")]
+/// `names![A, B]` is `&[("A", libc::A), ("B", libc::B)]`: a table of an OS's flags.
+macro_rules! names {
+    ($($name:ident),* $(,)?) => {
+        &[$((stringify!($name), libc::$name)),*]
+    };
+}
+
+// `posix.rs` also defines `tables!` (the flag tables of an OS with a file of its own).
+#[macro_use]
+mod posix;
+
+// The `cfg` of `stub.rs` names the families above it once more, as `posix.rs` does for
+// `known`; an OS added to one list and not the others fails to build (two paths, or an
+// unresolved `posix::known`) or warns (`known` unused).
+#[cfg_attr(any(target_os = "linux", target_os = "android"), path = "linux.rs")]
 #[cfg_attr(any(target_os = "macos", target_os = "ios"), path = "macos.rs")]
 #[cfg_attr(
     any(
         target_os = "freebsd",
+        target_os = "dragonfly",
         target_os = "openbsd",
-        target_os = "netbsd",
-        target_os = "dragonfly"
+        target_os = "netbsd"
     ),
     path = "bsd.rs"
 )]
 #[cfg_attr(
     not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "openbsd",
-        target_os = "netbsd",
-        target_os = "dragonfly"
+        any(target_os = "linux", target_os = "android"),
+        any(target_os = "macos", target_os = "ios"),
+        any(target_os = "freebsd", target_os = "dragonfly"),
+        any(target_os = "openbsd", target_os = "netbsd"),
     )),
     path = "stub.rs"
 )]
 pub(crate) mod os;
 
-pub use os::constants;
+pub(crate) use posix::{
+    SharedAnon, access_mode, filesystem_full, madvise, map_file_fixed, may_write, memlock_limit,
+    mprotect, msync, munlock, page_size,
+};
 
-fn check(rc: libc::c_int) -> io::Result<()> {
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(io::Error::last_os_error())
-    }
-}
-
-/// The system's page size (cached).
-pub(crate) fn page_size() -> usize {
-    static PAGE: OnceLock<usize> = OnceLock::new();
-    // SAFETY: sysconf has no preconditions.
-    *PAGE.get_or_init(|| unsafe { libc::sysconf(libc::_SC_PAGESIZE) } as usize)
-}
-
-/// `madvise(addr, len, advice)`.
-///
-/// # Safety
-/// `addr..addr + len` must lie within one live mapping owned by the caller; advice that can
-/// change contents must only be given where the caller allows that.
-pub(crate) unsafe fn madvise(addr: usize, len: usize, advice: libc::c_int) -> io::Result<()> {
-    // SAFETY: the caller guarantees the range is mapped; madvise never touches other memory.
-    check(unsafe { libc::madvise(addr as *mut libc::c_void, len, advice) })
-}
-
-/// `msync(addr, len, flags)`.
-pub(crate) fn msync(addr: usize, len: usize, flags: libc::c_int) -> io::Result<()> {
-    // SAFETY: msync only inspects the range; an unmapped range is reported as ENOMEM, not UB.
-    check(unsafe { libc::msync(addr as *mut libc::c_void, len, flags) })
-}
-
-/// `munlock(addr, len)`.
-pub(crate) fn munlock(addr: usize, len: usize) -> io::Result<()> {
-    // SAFETY: munlock changes no contents; an unmapped range is reported as ENOMEM.
-    check(unsafe { libc::munlock(addr as *const libc::c_void, len) })
-}
-
-/// `mprotect(addr, len, prot)`.
-///
-/// # Safety
-/// The caller must make sure no reference into the range is used in a way the new protection
-/// forbids (the array API takes `&mut self` and tracks the protection).
-pub(crate) unsafe fn mprotect(addr: usize, len: usize, prot: libc::c_int) -> io::Result<()> {
-    // SAFETY: forwarded to the caller's contract.
-    check(unsafe { libc::mprotect(addr as *mut libc::c_void, len, prot) })
-}
-
-/// An anonymous `MAP_SHARED` region: pages seen by forked children (memmap2 maps anonymous
-/// memory privately only). Unmapped on drop.
-#[derive(Debug)]
-pub(crate) struct SharedAnon {
-    ptr: usize,
-    len: usize,
-}
-
-impl SharedAnon {
-    /// Maps `len` zeroed bytes (at least one page is mapped so the address is valid).
-    pub(crate) fn new(len: usize, extra_flags: libc::c_int) -> io::Result<SharedAnon> {
-        let map_len = len.max(1);
-        // SAFETY: a fresh anonymous mapping at an address the kernel picks aliases nothing.
-        let ptr = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                map_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED | libc::MAP_ANON | extra_flags,
-                -1,
-                0,
-            )
-        };
-        if ptr == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(SharedAnon {
-            ptr: ptr as usize,
-            len,
-        })
-    }
-
-    pub(crate) fn ptr(&self) -> *mut u8 {
-        self.ptr as *mut u8
-    }
-}
-
-impl Drop for SharedAnon {
-    fn drop(&mut self) {
-        // SAFETY: the region was mapped by `new` with this length and is unmapped once, here.
-        unsafe { libc::munmap(self.ptr as *mut libc::c_void, self.len.max(1)) };
-    }
-}
-
-/// The soft `RLIMIT_MEMLOCK` in bytes, `None` when unlimited or unknown.
-pub(crate) fn memlock_limit() -> Option<u64> {
-    let mut rl = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit writes into the struct we own.
-    if unsafe { libc::getrlimit(libc::RLIMIT_MEMLOCK, &mut rl) } != 0
-        || rl.rlim_cur == libc::RLIM_INFINITY
-    {
-        return None;
-    }
-    #[allow(clippy::unnecessary_cast)] // rlim_t is not u64 everywhere
-    Some(rl.rlim_cur as u64)
-}
-
-/// The access mode a descriptor was opened with: `(readable, writable)`.
-pub(crate) fn access_mode(file: &File) -> io::Result<(bool, bool)> {
-    // SAFETY: F_GETFL on a descriptor the caller owns has no memory effects.
-    let flags = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GETFL) };
-    if flags < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    Ok(match flags & libc::O_ACCMODE {
-        libc::O_RDONLY => (true, false),
-        libc::O_WRONLY => (false, true),
-        _ => (true, true),
-    })
+/// The platform's memory flags, as UnixMmap.jl exposes them.
+pub mod constants {
+    /// Protection flags (`PROT_*`).
+    pub const PROT: &[(&str, i32)] = super::os::PROT;
+    /// Map flags (`MAP_*`) the crate can set.
+    pub const MAP: &[(&str, i32)] = super::os::MAP;
+    /// Advice values (`MADV_*`).
+    pub const ADVICE: &[(&str, i32)] = super::os::ADVICE;
+    /// Sync flags (`MS_*`).
+    pub const SYNC: &[(&str, i32)] = super::os::SYNC;
 }
 
 /// The path a descriptor was opened with, where the OS can tell.
@@ -190,75 +94,4 @@ pub(crate) struct RawCacheStat {
     pub writeback: u64,
     pub evicted: u64,
     pub recently_evicted: u64,
-}
-
-/// Whether this process may write `file` (the kernel shows page-cache residency through
-/// `mincore` only then, since Linux 5.2): an fd open for writing, the file's owner, root, or
-/// write permission by `faccessat(AT_EACCESS)` on the fd's path.
-pub(crate) fn may_write(file: &File) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    if access_mode(file).is_ok_and(|(_, w)| w) {
-        return true;
-    }
-    // SAFETY: geteuid has no preconditions.
-    let euid = unsafe { libc::geteuid() };
-    if euid == 0 || file.metadata().is_ok_and(|m| m.uid() == euid) {
-        return true;
-    }
-    let Some(path) = fd_path(file) else {
-        return false;
-    };
-    let Ok(c) = std::ffi::CString::new(std::os::unix::ffi::OsStrExt::as_bytes(path.as_os_str()))
-    else {
-        return false;
-    };
-    // SAFETY: `c` is a valid NUL-terminated path for the duration of the call.
-    unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), libc::W_OK, libc::AT_EACCESS) == 0 }
-}
-
-/// Maps `len` bytes of `fd` at file offset `off` over `addr..addr + len` (`MAP_FIXED`), shared
-/// or private: puts file pages back where a fault guard had put zero pages.
-///
-/// # Safety
-/// `addr..addr + len` must be page-aligned and lie in a mapping the caller owns, with no
-/// reference into it that the change could invalidate.
-pub(crate) unsafe fn map_file_fixed(
-    addr: usize,
-    len: usize,
-    prot: libc::c_int,
-    shared: bool,
-    fd: std::os::fd::RawFd,
-    off: u64,
-) -> io::Result<()> {
-    let flags = libc::MAP_FIXED
-        | if shared {
-            libc::MAP_SHARED
-        } else {
-            libc::MAP_PRIVATE
-        };
-    // SAFETY: the caller owns the range; MAP_FIXED replaces only pages in it.
-    let r = unsafe {
-        libc::mmap(
-            addr as *mut libc::c_void,
-            len,
-            prot,
-            flags,
-            fd,
-            off as libc::off_t,
-        )
-    };
-    if r == libc::MAP_FAILED {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
-}
-
-/// Whether the filesystem holding `file` has no block left for an unprivileged writer.
-pub(crate) fn filesystem_full(file: &File) -> bool {
-    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: fstatvfs writes a statvfs into the buffer it is given.
-    let ok = unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } == 0;
-    // SAFETY: initialised by the successful call.
-    ok && unsafe { st.assume_init() }.f_bavail == 0
 }

@@ -36,6 +36,7 @@
 //!   that the whole map is mapped from the file again, and private changes are lost.
 
 use crate::error::{Error, Result};
+use crate::sys;
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
 use std::sync::Once;
@@ -53,7 +54,7 @@ const ACTIVE: u8 = 2;
 /// One registered range.
 struct Slot {
     state: AtomicU8,
-    tid: AtomicI32,
+    tid: AtomicUsize,
     start: AtomicUsize,
     end: AtomicUsize,
     prot: AtomicI32,
@@ -65,7 +66,7 @@ impl Slot {
     const fn new() -> Slot {
         Slot {
             state: AtomicU8::new(FREE),
-            tid: AtomicI32::new(0),
+            tid: AtomicUsize::new(0),
             start: AtomicUsize::new(0),
             end: AtomicUsize::new(0),
             prot: AtomicI32::new(0),
@@ -86,29 +87,16 @@ static PREVIOUS: Previous = Previous(UnsafeCell::new(MaybeUninit::uninit()));
 static INSTALL: Once = Once::new();
 static INSTALLED: AtomicU8 = AtomicU8::new(0);
 
-fn gettid() -> i32 {
-    // SAFETY: gettid has no preconditions and cannot fail.
-    unsafe { libc::syscall(libc::SYS_gettid) as i32 }
-}
-
 /// Installs the handler once. `Err` if `sigaction` refused.
 fn install() -> Result<()> {
+    let mut failed = None;
     INSTALL.call_once(|| {
-        PAGE_SIZE.store(crate::sys::page_size(), Ordering::Relaxed);
+        PAGE_SIZE.store(sys::page_size(), Ordering::Relaxed);
         // SAFETY: `PREVIOUS` is written before our handler is installed, so the handler never
-        // reads it uninitialised; sigaction is given valid pointers.
-        unsafe {
-            let prev = (*PREVIOUS.0.get()).as_mut_ptr();
-            if libc::sigaction(libc::SIGBUS, std::ptr::null(), prev) != 0 {
-                return;
-            }
-            let mut act: libc::sigaction = std::mem::zeroed();
-            act.sa_sigaction = handler as *const () as usize;
-            act.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
-            libc::sigemptyset(&mut act.sa_mask);
-            if libc::sigaction(libc::SIGBUS, &act, std::ptr::null_mut()) == 0 {
-                INSTALLED.store(1, Ordering::Release);
-            }
+        // reads it uninitialised.
+        match unsafe { sys::install_sigbus(handler, (*PREVIOUS.0.get()).as_mut_ptr()) } {
+            Ok(()) => INSTALLED.store(1, Ordering::Release),
+            Err(e) => failed = Some(e),
         }
     });
     if INSTALLED.load(Ordering::Acquire) == 1 {
@@ -117,18 +105,20 @@ fn install() -> Result<()> {
         Err(Error::io(
             "sigaction(SIGBUS)",
             None,
-            std::io::Error::last_os_error(),
+            failed.unwrap_or_else(|| {
+                std::io::Error::other("the SIGBUS handler could not be installed")
+            }),
         ))
     }
 }
 
-/// The process-wide `SIGBUS` handler. Async-signal-safe: atomics and raw system calls only.
+/// The process-wide `SIGBUS` handler. Async-signal-safe: atomics and single system calls.
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
-    // SAFETY: the kernel passes a valid siginfo for an SA_SIGINFO handler.
-    let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
+    // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
+    let (addr, code) = unsafe { sys::fault_of(info) };
     // si_code > 0: raised by the kernel for a fault at `addr` (not kill, raise or sigqueue).
     if code > 0 {
-        let tid = gettid();
+        let tid = sys::thread_id();
         let ps = PAGE_SIZE.load(Ordering::Relaxed);
         for slot in &REGISTRY {
             if slot.state.load(Ordering::Acquire) != ACTIVE
@@ -139,20 +129,9 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 continue;
             }
             let page = addr & !(ps - 1);
-            let prot = slot.prot.load(Ordering::Relaxed);
             // SAFETY: `page` lies in a mapping the guarding thread registered and owns for the
             // guard's duration; replacing it with a zero page is what the guard is for.
-            let r = unsafe {
-                libc::mmap(
-                    page as *mut libc::c_void,
-                    ps,
-                    prot,
-                    libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-                    -1,
-                    0,
-                )
-            };
-            if r == libc::MAP_FAILED {
+            if !unsafe { sys::zero_pages_fixed(page, ps, slot.prot.load(Ordering::Relaxed)) } {
                 break; // cannot recover: fall through to the previous handler
             }
             let n = slot.faults.fetch_add(1, Ordering::AcqRel);
@@ -175,39 +154,26 @@ unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_
     let prev = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
     let h = prev.sa_sigaction;
     if h == libc::SIG_DFL || h == libc::SIG_IGN {
-        // The default action: restore it and let the signal happen again. A fault re-executes
-        // the faulting instruction; a signal that was sent is sent again.
-        // SAFETY: sigaction and raise are async-signal-safe.
-        unsafe {
-            let mut dfl: libc::sigaction = std::mem::zeroed();
-            dfl.sa_sigaction = libc::SIG_DFL;
-            libc::sigaction(sig, &dfl, std::ptr::null_mut());
-            if code <= 0 {
-                libc::raise(sig);
-            }
-        }
+        // The default action: a fault re-executes the faulting instruction and comes again;
+        // a signal that was sent is sent again.
+        sys::sigbus_default(code <= 0);
         return;
     }
     // SAFETY: `h` is the previous handler, installed by its owner with these flags.
     unsafe {
         if prev.sa_flags & libc::SA_SIGINFO != 0 {
-            let f: extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void) =
-                std::mem::transmute(h);
+            let f: sys::SigbusHandler = std::mem::transmute(h);
             f(sig, info, ctx);
         } else {
             let f: extern "C" fn(libc::c_int) = std::mem::transmute(h);
             f(sig);
         }
-        // A handler that gave the signal back to the default action (as Rust's own stack
-        // overflow handler does for a fault that is not a stack overflow) expects the signal to
-        // come again; one that was sent does not come again by itself.
-        if code <= 0 {
-            let mut now: libc::sigaction = std::mem::zeroed();
-            libc::sigaction(sig, std::ptr::null(), &mut now);
-            if now.sa_sigaction == libc::SIG_DFL {
-                libc::raise(sig);
-            }
-        }
+    }
+    // A handler that gave the signal back to the default action (as Rust's own stack-overflow
+    // handler does for a fault that is not a stack overflow) expects it to come again; one that
+    // was sent does not come again by itself.
+    if code <= 0 && sys::sigbus_is_default() {
+        sys::sigbus_default(true);
     }
 }
 
@@ -234,7 +200,7 @@ impl Guard {
                 .compare_exchange(FREE, SETTING_UP, Ordering::Acquire, Ordering::Relaxed)
                 .is_ok()
             {
-                slot.tid.store(gettid(), Ordering::Relaxed);
+                slot.tid.store(sys::thread_id(), Ordering::Relaxed);
                 slot.start.store(start, Ordering::Relaxed);
                 slot.end.store(start + len, Ordering::Relaxed);
                 slot.prot.store(prot, Ordering::Relaxed);

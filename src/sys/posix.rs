@@ -326,3 +326,115 @@ pub(super) mod plain {
         DEFAULT_READAHEAD
     }
 }
+
+// The fault guard's system calls (see `crate::guard`). The handler calls these from a signal
+// handler: each is one async-signal-safe call (`mmap`, `sigaction` and `raise` are system
+// calls or listed as safe; `pthread_self` reads the thread pointer).
+
+/// The calling thread's identity.
+pub(crate) fn thread_id() -> usize {
+    // SAFETY: pthread_self has no preconditions and cannot fail.
+    unsafe { libc::pthread_self() as usize }
+}
+
+/// The faulting address and the code (`si_code > 0`: raised by the kernel for a fault) of a
+/// signal.
+///
+/// # Safety
+/// `info` is the `siginfo_t` an `SA_SIGINFO` handler was given.
+pub(crate) unsafe fn fault_of(info: *const libc::siginfo_t) -> (usize, i32) {
+    // SAFETY: the caller passes the kernel's siginfo.
+    let code = unsafe { (*info).si_code };
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    // SAFETY: as above.
+    let addr = unsafe { (*info).si_addr() as usize };
+    #[cfg(any(
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    ))]
+    // SAFETY: as above.
+    let addr = unsafe { (*info).si_addr as usize };
+    #[cfg(not(any(
+        target_os = "linux",
+        target_os = "android",
+        target_os = "macos",
+        target_os = "ios",
+        target_os = "freebsd",
+        target_os = "dragonfly",
+        target_os = "openbsd",
+        target_os = "netbsd"
+    )))]
+    let addr = 0; // no fault address: every SIGBUS goes on to the previous handler
+    (addr, code)
+}
+
+/// A `SIGBUS` handler taking `(signal, siginfo, context)`.
+pub(crate) type SigbusHandler = extern "C" fn(libc::c_int, *mut libc::siginfo_t, *mut libc::c_void);
+
+/// Stores the current `SIGBUS` action in `prev`, then installs `handler` (`SA_SIGINFO`, on the
+/// alternate stack where there is one).
+///
+/// # Safety
+/// `prev` must be valid for a write and must not be read by `handler` before this returns.
+pub(crate) unsafe fn install_sigbus(
+    handler: SigbusHandler,
+    prev: *mut libc::sigaction,
+) -> io::Result<()> {
+    // SAFETY: valid pointers for sigaction; a zeroed sigaction is a valid starting value.
+    unsafe {
+        check(libc::sigaction(libc::SIGBUS, std::ptr::null(), prev))?;
+        let mut act: libc::sigaction = std::mem::zeroed();
+        act.sa_sigaction = handler as usize;
+        act.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
+        libc::sigemptyset(&mut act.sa_mask);
+        check(libc::sigaction(libc::SIGBUS, &act, std::ptr::null_mut()))
+    }
+}
+
+/// Maps a zeroed anonymous page range over `addr..addr + len` (`MAP_FIXED`); `false` if the
+/// kernel refused.
+///
+/// # Safety
+/// The range must lie in a mapping whose pages the caller may replace (a guarded range).
+pub(crate) unsafe fn zero_pages_fixed(addr: usize, len: usize, prot: libc::c_int) -> bool {
+    // SAFETY: the caller owns the range; MAP_FIXED replaces only pages in it.
+    let r = unsafe {
+        libc::mmap(
+            addr as *mut libc::c_void,
+            len,
+            prot,
+            libc::MAP_FIXED | libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    r != libc::MAP_FAILED
+}
+
+/// Whether `SIGBUS`'s action is the default one now.
+pub(crate) fn sigbus_is_default() -> bool {
+    // SAFETY: a zeroed sigaction is valid; sigaction only writes it.
+    unsafe {
+        let mut now: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGBUS, std::ptr::null(), &mut now) == 0
+            && now.sa_sigaction == libc::SIG_DFL
+    }
+}
+
+/// Gives `SIGBUS` back to the default action (ending the process), and sends it again when
+/// `resend` (a signal that was sent, rather than a fault that recurs when the handler returns).
+pub(crate) fn sigbus_default(resend: bool) {
+    // SAFETY: a zeroed sigaction with SIG_DFL is valid; raise has no preconditions.
+    unsafe {
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        libc::sigaction(libc::SIGBUS, &dfl, std::ptr::null_mut());
+        if resend {
+            libc::raise(libc::SIGBUS);
+        }
+    }
+}

@@ -157,7 +157,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         // was checked), T is Pod so any bytes are a valid T, and the view borrows `self`, so
         // the mapping outlives it and cannot be changed through `&mut self` meanwhile. Pages
         // are readable: only the `unsafe` `protect_none` takes read access away.
-        unsafe { ArrayView::from_shape_ptr(shape, self.as_ptr()) }
+        unsafe { ArrayView::from_shape_ptr(shape, self.map.ptr() as *const T) }
     }
 
     /// A mutable view of the whole array, or [`Error::NotWritable`] when the map is
@@ -180,7 +180,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// The elements in memory order, as one slice.
     pub fn as_slice(&self) -> &[T] {
         // SAFETY: as in `view`: `len()` aligned, initialised Pod elements live as long as `self`.
-        unsafe { std::slice::from_raw_parts(self.as_ptr(), self.len()) }
+        unsafe { std::slice::from_raw_parts(self.map.ptr() as *const T, self.len()) }
     }
 
     /// The elements in memory order, as one mutable slice (see [`view_mut`](Self::view_mut)).
@@ -288,10 +288,10 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         })
     }
 
-    /// The strides as ndarray's dimension type.
+    /// The shape and strides as ndarray's dimension type.
     #[cfg(feature = "npy")]
-    pub(crate) fn strides_dim(&self) -> D {
-        self.strides.clone()
+    pub(crate) fn dims(&self) -> (D, D) {
+        (self.dim.clone(), self.strides.clone())
     }
 
     /// Shape and element strides as plain vectors.
@@ -309,19 +309,9 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         self.pages(..)?.flush(how)
     }
 
-    /// Pointer to element 0.
-    pub fn as_ptr(&self) -> *const T {
-        self.map.ptr() as *const T
-    }
-
     /// The length of each axis.
     pub fn shape(&self) -> &[usize] {
         self.dim.slice()
-    }
-
-    /// The shape as ndarray's dimension type.
-    pub fn raw_dim(&self) -> D {
-        self.dim.clone()
     }
 
     /// The strides of each axis, in elements.
@@ -379,19 +369,9 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         self.map.file()
     }
 
-    /// Whether the map is anonymous memory rather than a file.
-    pub fn is_anonymous(&self) -> bool {
-        self.map.file().is_none()
-    }
-
     /// The pages the array's bytes span: `lead` bytes of the first page lie before element 0.
     pub fn page_span(&self) -> PageSpan {
         PageSpan::new(self.map.ptr() as usize, self.nbytes(), sys::page_size())
-    }
-
-    /// The system's page size.
-    pub fn page_size() -> usize {
-        sys::page_size()
     }
 }
 

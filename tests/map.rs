@@ -572,10 +572,10 @@ fn create_option_makes_a_new_file() {
 #[test]
 fn anonymous_maps_are_zeroed_and_shared_with_forked_children() {
     let mut a = MmapArray::<u64, Ix2>::anonymous((256, 512)).unwrap();
-    assert!(a.is_anonymous() && a.path().is_none());
+    assert!(a.file().is_none() && a.path().is_none());
     assert_eq!(a.view().sum(), 0);
     a.view_mut().unwrap()[[0, 0]] = 11;
-    let ptr = a.as_ptr() as *mut u64;
+    let ptr = a.view().as_ptr() as *mut u64;
     let code = in_child(move || {
         // SAFETY: the child owns its copy of the mapping's address space; the parent waits.
         let v = unsafe { std::slice::from_raw_parts_mut(ptr, 256 * 512) };

@@ -100,7 +100,7 @@ fn protect_changes_what_views_and_the_os_allow() {
     assert_eq!(a.view().sum(), 7 * 8192);
     assert!(matches!(a.view_mut(), Err(Error::NotWritable { .. })));
     // The OS really refuses a write now: a child writing through a raw pointer dies of SIGSEGV.
-    let ptr = a.as_ptr() as *mut u32;
+    let ptr = a.view().as_ptr() as *mut u32;
     // SAFETY: the child writes into its own copy of the address space and dies.
     let code = in_child(move || unsafe {
         std::ptr::write_volatile(ptr, 1);
@@ -111,7 +111,7 @@ fn protect_changes_what_views_and_the_os_allow() {
     // SAFETY: no view is taken until the pages are readable again.
     unsafe { a.pages_mut(..).unwrap().protect_none().unwrap() };
     assert!(matches!(a.view_mut(), Err(Error::NotWritable { .. })));
-    let ptr = a.as_ptr();
+    let ptr = a.view().as_ptr();
     // SAFETY: the child reads its own copy of the address space and dies.
     let code = in_child(move || unsafe { std::ptr::read_volatile(ptr) as i32 });
     assert_eq!(code, -libc::SIGSEGV);

@@ -534,7 +534,7 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
         // Never lose data, and keep header, file and array consistent: extend the file and the
         // map first (an old header over a longer file is still a valid .npy; a failed growth
         // restores the file's length), then rewrite the header; if that fails, shrink back.
-        let (old_dim, old_strides) = (self.raw_dim(), self.strides_dim());
+        let (old_dim, old_strides) = self.dims();
         self.resize_in_place(dim, strides, bytes)?;
         let file = self.file().ok_or(Error::Unsupported {
             what: "grow_npy on an anonymous map",

@@ -541,8 +541,9 @@ impl fmt::Display for Error {
             ),
             Error::TooShort { path, len, needed } => write!(
                 f,
-                "{} is {len} bytes long but the array needs {needed} bytes (offset + data); \
-                 map it writable with grow(true) to extend it, or ask for a smaller shape",
+                "{} is {len} bytes long but the array needs {needed} bytes (offset + data): the \
+                 file is shorter than the array (truncated?); to extend a file, map it read-write \
+                 with grow(true)",
                 Shown(path)
             ),
             Error::OffsetPastEnd { path, offset, len } => {

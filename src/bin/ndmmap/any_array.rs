@@ -95,8 +95,14 @@ impl AnyArray {
     }
 
     /// The array's bytes, in memory order.
-    pub fn bytes(&self) -> &[u8] {
-        with!(self, m => bytemuck::cast_slice(m.as_slice()))
+    /// Runs `f` on the array's bytes with faults turned into errors: a file that another
+    /// process truncates meanwhile is an `Err`, not a `SIGBUS`.
+    pub fn guarded_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> ndmmap::Result<R> {
+        with!(self, m => m.guarded(|v| {
+            // The elements are byte arrays: the view is the array's bytes in memory order.
+            let elems = v.to_slice_memory_order().unwrap_or(&[]);
+            f(bytemuck::cast_slice(elems))
+        }))
     }
 
     /// The open file behind the mapping.

@@ -88,7 +88,6 @@ fn chunks(ranges: &[Range<usize>], max: usize) -> Vec<Vec<Range<usize>>> {
 fn load(a: &AnyArray, ranges: &[Range<usize>], mut done: impl FnMut(usize)) -> Res<()> {
     let span = a.page_span();
     let (ps, lead) = (span.page_size, span.lead);
-    let bytes = a.bytes();
     // The file offset of page 0 of the span.
     let base = a.data_offset - lead as u64;
     let prefetch = |chunk: &[Range<usize>]| {
@@ -108,15 +107,19 @@ fn load(a: &AnyArray, ranges: &[Range<usize>], mut done: impl FnMut(usize)) -> R
         if let Some(next) = chunks.get(i + 1) {
             prefetch(next);
         }
-        let mut sum = 0u8;
-        for r in chunk {
-            for p in r.clone() {
-                // A byte of page p inside the array: its first, or element 0's on page 0.
-                if let Some(&x) = bytes.get((p * ps).saturating_sub(lead)) {
-                    sum ^= std::hint::black_box(x);
+        // Reading faults the pages in; a file truncated meanwhile is an error, not SIGBUS.
+        let sum = a.guarded_bytes(|bytes| {
+            let mut sum = 0u8;
+            for r in chunk {
+                for p in r.clone() {
+                    // A byte of page p inside the array: its first, or element 0's on page 0.
+                    if let Some(&x) = bytes.get((p * ps).saturating_sub(lead)) {
+                        sum ^= std::hint::black_box(x);
+                    }
                 }
             }
-        }
+            sum
+        })?;
         std::hint::black_box(sum);
         done(chunk.iter().map(Range::len).sum());
     }

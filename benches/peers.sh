@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Peer comparisons, each run side by side in one script on the same warm pages:
-#   1. mincore over a page-cached 4 GiB file: ndmmap vs fincore vs vmtouch (whole processes,
-#      interleaved rounds, medians), and pages(..).along(Axis(0)) of it as a (n, 512) f64 array;
+#   1. residency of a page-cached 4 GiB file, whole processes, interleaved rounds, medians:
+#      a full mincore (bench_probe), `ndmmap info` and the `ndmmap residency` chart (cachestat
+#      counts) vs fincore and vmtouch; and pages(..).along(Axis(0)) of it as a (n, 512) f64 array;
 #   2. .npy: map an 8 GiB file and read one element, and sum a cached 1 GiB file:
 #      ndmmap vs numpy (np.load(mmap_mode='r'), timed inside Python).
 # Usage: bash benches/peers.sh [ROUNDS]   (needs ~13 GiB of free disk, sparse where it can)
@@ -11,11 +12,12 @@ ROUNDS=${1:-7}
 command -v vmtouch >/dev/null || { apt-get update -qq && apt-get install -y -qq vmtouch >/dev/null; }
 python3 -c 'import numpy' 2>/dev/null || python3 -m pip install --quiet numpy
 cargo build --quiet --release --example bench_probe
+cargo build --quiet --release --features cli --bin ndmmap
 PROBE=target/release/examples/bench_probe
+CLI=target/release/ndmmap
 DIR=$(mktemp -d /var/tmp/ndmmap-peers.XXXXXX)
 trap 'rm -rf "$DIR"' EXIT
 
-now() { date +%s%N; }
 # Median wall time in ms of a command over ROUNDS runs.
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -25,23 +27,29 @@ head -c $((4 << 30)) /dev/zero | tr '\0' '\1' > "$F"
 declare -A T
 for r in $(seq "$ROUNDS"); do
   cat "$F" > /dev/null   # warm right before timing: the daemon evicts pages idle ~30 s
-  for tool in ndmmap fincore vmtouch; do
+  for tool in ndmmap info chart fincore vmtouch; do
     case $tool in
       ndmmap) cmd=("$PROBE" mincore "$F") ;;
+      info) cmd=("$CLI" info --dtype f8 --shape 524288,1024 "$F") ;;
+      chart) cmd=("$CLI" residency --dtype f8 --shape 524288,1024 "$F") ;;
       fincore) cmd=(fincore "$F") ;;
       vmtouch) cmd=(vmtouch "$F") ;;
     esac
-    s=$(now); "${cmd[@]}" > /dev/null; e=$(now)
-    T[$tool]+="$(( (e - s) / 1000 ))"$'\n'
+    # $EPOCHREALTIME (bash 5) costs no process: a millisecond command is timed fairly.
+    s=${EPOCHREALTIME/./}; "${cmd[@]}" > /dev/null; e=${EPOCHREALTIME/./}
+    T[$tool]+="$(( e - s ))"$'\n'
   done
 done
-for tool in ndmmap fincore vmtouch; do
-  printf '%s\n' "${T[$tool]}" | sed '/^$/d' | median | awk -v t=$tool '{printf "%-8s process %8.1f ms\n", t, $1/1000}'
+for tool in ndmmap info chart fincore vmtouch; do
+  printf '%s\n' "${T[$tool]}" | sed '/^$/d' | median | awk -v t=$tool '{printf "%-8s process %8.2f ms\n", t, $1/1000}'
 done
 nd=$(printf '%s\n' "${T[ndmmap]}" | sed '/^$/d' | median)
 fc=$(printf '%s\n' "${T[fincore]}" | sed '/^$/d' | median)
 vt=$(printf '%s\n' "${T[vmtouch]}" | sed '/^$/d' | median)
+in=$(printf '%s\n' "${T[info]}" | sed '/^$/d' | median)
+ch=$(printf '%s\n' "${T[chart]}" | sed '/^$/d' | median)
 awk -v a="$nd" -v b="$fc" -v c="$vt" 'BEGIN {printf "ratio ndmmap/fincore %.2f   ndmmap/vmtouch %.2f   (below 1: ndmmap faster)\n", a/b, a/c}'
+awk -v i="$in" -v r="$ch" -v b="$fc" 'BEGIN {printf "fincore is %.1fx the time of ndmmap info, %.1fx of the ndmmap residency chart\n", b/i, b/r}'
 cat "$F" > /dev/null
 echo "in-process: mincore $($PROBE mincore "$F" "$ROUNDS") ms, pages(..).along(Axis(0)) of (1048576, 512) f64 $($PROBE along "$F" "$ROUNDS") ms"
 rm -f "$F"

@@ -34,6 +34,20 @@ struct Plan {
     shape: Vec<usize>,
 }
 
+impl Plan {
+    /// `Ok` when a buffer of `n` elements holds exactly the selection.
+    fn check_len(&self, n: usize) -> Result<()> {
+        if n == self.offsets.len() {
+            return Ok(());
+        }
+        Err(Error::RangeOutOfBounds {
+            start: 0,
+            end: n,
+            len: self.offsets.len(),
+        })
+    }
+}
+
 impl<'a, T: Pod, D: Dimension> Checked<'a, T, D> {
     fn plan<S: Selection<D>>(&self, sel: S) -> Result<Plan> {
         let (shape, strides) = self.array.shape_strides();
@@ -45,14 +59,7 @@ impl<'a, T: Pod, D: Dimension> Checked<'a, T, D> {
             g.for_each_offset(|o| offsets.push(o));
             g.runs(es, |r| runs.push(r));
         }
-        runs.sort_unstable_by_key(|r| r.start);
-        let mut merged: Vec<Range<usize>> = Vec::with_capacity(runs.len());
-        for r in runs {
-            match merged.last_mut() {
-                Some(l) if r.start <= l.end => l.end = l.end.max(r.end),
-                _ => merged.push(r),
-            }
-        }
+        let merged = crate::layout::sorted_merged(runs);
         let shape = if flat {
             vec![offsets.len()]
         } else {
@@ -126,13 +133,7 @@ impl<'a, T: Pod, D: Dimension> Checked<'a, T, D> {
     /// the selection's elements.
     pub fn read_into<S: Selection<D>>(&self, sel: S, out: &mut [T]) -> Result<()> {
         let plan = self.plan(sel)?;
-        if out.len() != plan.offsets.len() {
-            return Err(Error::RangeOutOfBounds {
-                start: 0,
-                end: out.len(),
-                len: plan.offsets.len(),
-            });
-        }
+        plan.check_len(out.len())?;
         let mut i = 0;
         self.gather(&plan, |v| {
             out[i] = v;
@@ -207,13 +208,7 @@ impl<'a, T: Pod, D: Dimension> CheckedMut<'a, T, D> {
     pub fn write<S: Selection<D>>(&mut self, sel: S, src: &[T]) -> Result<()> {
         let c = &self.inner;
         let plan = c.plan(sel)?;
-        if src.len() != plan.offsets.len() {
-            return Err(Error::RangeOutOfBounds {
-                start: 0,
-                end: src.len(),
-                len: plan.offsets.len(),
-            });
-        }
+        plan.check_len(src.len())?;
         let es = size_of::<T>();
         let Some(file) = c.map.file() else {
             let base = c.map.ptr();

@@ -416,17 +416,22 @@ pub(crate) fn runs_to_pages(
     if !sorted {
         // Runs of several blocks (an element range of a Fortran-order array) can come out of
         // address order: sort and merge, so every operation visits pages in ascending order.
-        pages.sort_unstable_by_key(|p| p.start);
-        let mut merged: Vec<Range<usize>> = Vec::with_capacity(pages.len());
-        for p in pages {
-            match merged.last_mut() {
-                Some(last) if p.start <= last.end => last.end = last.end.max(p.end),
-                _ => merged.push(p),
-            }
-        }
-        pages = merged;
+        pages = sorted_merged(pages);
     }
     pages
+}
+
+/// Ranges sorted by start, overlapping or touching ones merged.
+pub(crate) fn sorted_merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> {
+    ranges.sort_unstable_by_key(|r| r.start);
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(ranges.len());
+    for r in ranges {
+        match merged.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => merged.push(r),
+        }
+    }
+    merged
 }
 
 /// Shape and element strides of a dimension, as plain slices.

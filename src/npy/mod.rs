@@ -465,23 +465,7 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
         let limit = usize::try_from(self.offset()).unwrap_or(usize::MAX);
         let h = header::read_from(file, p, limit)?;
         if h.shape != self.shape() || h.data_offset != self.offset() || h.dtype != T::DTYPE {
-            return Err(npy_err(
-                p,
-                NpyError::Stale {
-                    header: format!(
-                        "{} {:?} at byte {}",
-                        h.dtype.descr(),
-                        h.shape,
-                        h.data_offset
-                    ),
-                    array: format!(
-                        "{} {:?} at byte {}",
-                        T::DTYPE.descr(),
-                        self.shape(),
-                        self.offset()
-                    ),
-                },
-            ));
+            return Err(self.stale(&h, p));
         }
         let cannot = |why: String| npy_err(p, NpyError::CannotGrow { why });
         if h.shape.is_empty() {
@@ -550,6 +534,20 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
         Ok(())
     }
 
+    /// The header no longer describes this array.
+    fn stale(&self, h: &Header, p: &Path) -> Error {
+        let describe = |dtype: Dtype, shape: &[usize], at: u64| {
+            format!("{} {shape:?} at byte {at}", dtype.descr())
+        };
+        npy_err(
+            p,
+            NpyError::Stale {
+                header: describe(h.dtype, &h.shape, h.data_offset),
+                array: describe(T::DTYPE, self.shape(), self.offset()),
+            },
+        )
+    }
+
     /// Picks up a `.npy` file that another process grew (or shrank) along its first axis:
     /// reads the header again from the mapped handle and remaps to its shape. The dtype, the
     /// order, the data offset and the other axes must be unchanged, else
@@ -586,23 +584,7 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
             || h.dtype != T::DTYPE
             || (h.fortran_order && self.ndim() > 1 && self.order() != crate::Order::F)
         {
-            return Err(npy_err(
-                p,
-                NpyError::Stale {
-                    header: format!(
-                        "{} {:?} at byte {}",
-                        h.dtype.descr(),
-                        h.shape,
-                        h.data_offset
-                    ),
-                    array: format!(
-                        "{} {:?} at byte {}",
-                        T::DTYPE.descr(),
-                        self.shape(),
-                        self.offset()
-                    ),
-                },
-            ));
+            return Err(self.stale(&h, p));
         }
         let dim: D = check_header::<T, D>(&h, p, len)?;
         let (dim, strides, bytes) = dim_and_strides(dim.set_f(h.fortran_order), size_of::<T>())?;

@@ -344,32 +344,21 @@ pub(crate) fn thread_id() -> usize {
 /// `info` is the `siginfo_t` an `SA_SIGINFO` handler was given.
 pub(crate) unsafe fn fault_of(info: *const libc::siginfo_t) -> (usize, i32) {
     // SAFETY: the caller passes the kernel's siginfo.
-    let code = unsafe { (*info).si_code };
-    #[cfg(any(target_os = "linux", target_os = "android"))]
-    // SAFETY: as above.
-    let addr = unsafe { (*info).si_addr() as usize };
-    #[cfg(any(
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "openbsd",
-        target_os = "netbsd"
-    ))]
-    // SAFETY: as above.
-    let addr = unsafe { (*info).si_addr as usize };
-    #[cfg(not(any(
-        target_os = "linux",
-        target_os = "android",
-        target_os = "macos",
-        target_os = "ios",
-        target_os = "freebsd",
-        target_os = "dragonfly",
-        target_os = "openbsd",
-        target_os = "netbsd"
-    )))]
-    let addr = 0; // no fault address: every SIGBUS goes on to the previous handler
-    (addr, code)
+    unsafe { (si_addr(info), (*info).si_code) }
+}
+
+/// `si_addr`: a method in the libc crate on Linux, a field elsewhere.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+unsafe fn si_addr(info: *const libc::siginfo_t) -> usize {
+    // SAFETY: the caller passes the kernel's siginfo.
+    unsafe { (*info).si_addr() as usize }
+}
+
+/// `si_addr`: a method in the libc crate on Linux, a field elsewhere.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+unsafe fn si_addr(info: *const libc::siginfo_t) -> usize {
+    // SAFETY: the caller passes the kernel's siginfo.
+    unsafe { (*info).si_addr as usize }
 }
 
 /// A `SIGBUS` handler taking `(signal, siginfo, context)`.

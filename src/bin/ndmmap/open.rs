@@ -3,7 +3,7 @@
 //! wrapped or clamped) when out of range.
 
 use crate::any_array::{AnyArray, Inner};
-use crate::out::Res;
+use crate::out::{self, Res};
 use clap::Args;
 use ndarray::{IxDyn, ShapeBuilder};
 use ndmmap::npy::{self, Dtype};
@@ -220,4 +220,20 @@ pub fn open(path: &Path, o: &FileOpts) -> Res<AnyArray> {
         data_offset: offset,
         fortran,
     })
+}
+
+/// Runs `f` on the selected pages of each file in turn (`--slice` of each, or all of it),
+/// reporting a file's failure on its own line and going on (see [`out::each`]).
+pub fn each_selection(
+    o: &FileOpts,
+    spec: Option<&str>,
+    mut f: impl FnMut(&mut out::Batch, &Path, &AnyArray, &ndmmap::Pages<'_>) -> out::Res<()>,
+) -> out::Res<()> {
+    let (_, batch) = out::each(&o.files, |b, path| {
+        let a = open(path, o)?;
+        let elems = a.slice_elems(spec)?;
+        let pages = a.pages(&elems)?;
+        f(b, path, &a, &pages)
+    })?;
+    batch.finish()
 }

@@ -9,7 +9,8 @@
 use crate::any_array::{AnyArray, UNKNOWN, known};
 use crate::chart;
 use crate::open::{self, FileOpts};
-use crate::out::{self, Batch, Res, count};
+use crate::out::{Batch, Res, count};
+use ndmmap::Pages;
 use std::ops::Range;
 use std::path::Path;
 use std::time::Instant;
@@ -18,20 +19,16 @@ use std::time::Instant;
 const CHUNK: usize = 1024;
 
 pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
-    let (_, batch) = out::each(&o.files, |b, path| one(b, path, o, spec))?;
-    batch.finish()
+    open::each_selection(o, spec, one)
 }
 
-fn one(b: &mut Batch, path: &Path, o: &FileOpts, spec: Option<&str>) -> Res<()> {
-    let a = open::open(path, o)?;
-    let elems = a.slice_elems(spec)?;
-    let pages = a.pages(&elems)?;
+fn one(b: &mut Batch, path: &Path, a: &AnyArray, pages: &Pages<'_>) -> Res<()> {
     let before = known(pages.residency())?;
     let ps = pages.span().page_size;
     let bytes = (pages.len() * ps) as u64;
     let t = Instant::now();
     let bar = chart::progress(bytes, format!("touching {}", path.display()));
-    load(&a, pages.ranges(), |n| {
+    load(a, pages.ranges(), |n| {
         if let Some(p) = &bar {
             p.inc((n * ps) as u64);
         }

@@ -116,6 +116,7 @@ pub(crate) struct Mapping {
     /// Cleared while some page is protected below the mode's access.
     full_access: bool,
     /// Growth allocates disk blocks (`fallocate`), as the map was made.
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     preallocate: bool,
 }
 
@@ -458,6 +459,7 @@ impl Mapping {
     /// `preallocate`), restoring the file's length if that or the remap fails; a read-only map
     /// needs the file to cover `bytes` already. Remaps with `mremap` on Linux, a new map
     /// elsewhere. Taking `&mut self`, no view of the old mapping can be alive.
+    #[cfg(feature = "npy")]
     pub(crate) fn resize(&mut self, bytes: usize) -> Result<()> {
         let Some(file) = &self.file else {
             return Err(Error::Unsupported {
@@ -502,6 +504,7 @@ impl Mapping {
         remapped
     }
 
+    #[cfg(feature = "npy")]
     fn remap(&mut self, bytes: usize) -> Result<()> {
         let p = self.path.clone();
         #[cfg(any(target_os = "linux", target_os = "android"))]

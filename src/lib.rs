@@ -73,6 +73,10 @@
 //!   [`mincore`](Pages::mincore), [`residency`](Pages::residency) ([`Residency`]),
 //!   [`along`](Pages::along) an axis, [`cachestat`](Pages::cachestat) ([`CacheStat`]).
 //!   [`PagesMut`], from [`MmapArray::pages_mut`], changes [`Protection`].
+//! - Faults: [`guarded`](MmapArray::guarded) / [`guarded_mut`](MmapArray::guarded_mut) turn a
+//!   `SIGBUS` (a file truncated by another process, a full disk) into [`Error::Fault`]
+//!   ([`guard`] has the design and its limits); [`checked`](MmapArray::checked) /
+//!   [`checked_mut`](MmapArray::checked_mut) copy through the file descriptor, never faulting.
 //! - [`PageSpan`]: where an array's bytes lie in pages; [`evict`], [`advise_random`] and
 //!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
 //! - [`Error`], the one error type, with [`NpyError`] and [`SliceError`] for what is wrong

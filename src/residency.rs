@@ -183,8 +183,42 @@ impl Pages<'_> {
             evicted: 0,
             recently_evicted: 0,
         };
+        // cachestat walks the page cache entry by entry, one per folio: a large file cached in
+        // small pages takes milliseconds. Split large runs between threads, as mincore is.
+        const BYTES_PER_THREAD: u64 = 1 << 30;
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        let mut pieces = Vec::new();
         for (off, len) in ranges {
-            match sys::os::cachestat(file.as_raw_fd(), off, len) {
+            let n = threads.min(len / BYTES_PER_THREAD).max(1);
+            let ps = self.span().page_size as u64;
+            let per = (len / n).div_ceil(ps) * ps;
+            let mut at = 0;
+            while at < len {
+                pieces.push((off + at, per.min(len - at)));
+                at += per;
+            }
+        }
+        let fd = file.as_raw_fd();
+        let results: Vec<std::io::Result<sys::RawCacheStat>> = if pieces.len() == 1 {
+            vec![sys::os::cachestat(fd, pieces[0].0, pieces[0].1)]
+        } else {
+            std::thread::scope(|scope| {
+                let handles: Vec<_> = pieces
+                    .iter()
+                    .map(|&(off, len)| scope.spawn(move || sys::os::cachestat(fd, off, len)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| {
+                        h.join().unwrap_or_else(|_| {
+                            Err(std::io::Error::other("cachestat thread panicked"))
+                        })
+                    })
+                    .collect()
+            })
+        };
+        for r in results {
+            match r {
                 Ok(cs) => {
                     sum.cache += cs.cache;
                     sum.dirty += cs.dirty;

@@ -22,7 +22,7 @@ fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
-/// A (rows, 512) f64 .npy, one row per page (after a 128-byte header: rows straddle pages).
+/// A (rows, cols()) f64 .npy, one page per row (after a 128-byte header: rows straddle pages).
 fn npy_file(dir: &Path, rows: usize) -> std::path::PathBuf {
     npy_named(dir, "a.npy", rows)
 }
@@ -30,7 +30,7 @@ fn npy_file(dir: &Path, rows: usize) -> std::path::PathBuf {
 /// [`npy_file`] named `name`.
 fn npy_named(dir: &Path, name: &str, rows: usize) -> std::path::PathBuf {
     let p = dir.join(name);
-    let mut a = unsafe { ndmmap::npy::create::<f64, Ix2, _>(&p, (rows, 512)).unwrap() };
+    let mut a = unsafe { ndmmap::npy::create::<f64, Ix2, _>(&p, (rows, cols())).unwrap() };
     a.view_mut().unwrap().fill(1.0);
     a.msync(ndmmap::Flush::Sync).unwrap();
     p
@@ -97,7 +97,7 @@ fn residency_reports_the_rows_the_test_loaded() {
         "--dtype",
         "f8",
         "--shape",
-        "32,512",
+        rows_shape(),
         "--json",
     ]);
     let want: Vec<f64> = (0..32)
@@ -120,7 +120,7 @@ fn residency_reports_the_rows_the_test_loaded() {
         "--dtype",
         "f8",
         "--shape",
-        "32,512",
+        rows_shape(),
         "--slice",
         "16:,:",
         "--json",
@@ -134,7 +134,7 @@ fn residency_reports_the_rows_the_test_loaded() {
     assert_eq!(got, want[16..].to_vec());
     // The chart: one column per row when the terminal is wide enough.
     let out = ndmmap()
-        .args(["residency", path, "--dtype", "f8", "--shape", "32,512"])
+        .args(["residency", path, "--dtype", "f8", "--shape", rows_shape()])
         .env("COLUMNS", "80")
         .output()
         .unwrap();
@@ -147,7 +147,7 @@ fn residency_reports_the_rows_the_test_loaded() {
     assert!(text.contains("4/32 pages resident (12.5%)"), "{text}");
     // Folded into a narrow terminal.
     let out = ndmmap()
-        .args(["residency", path, "--dtype", "f8", "--shape", "32,512"])
+        .args(["residency", path, "--dtype", "f8", "--shape", rows_shape()])
         .env("COLUMNS", "10")
         .output()
         .unwrap();
@@ -337,8 +337,19 @@ fn bad_input_is_one_clear_line_and_status_one() {
     );
 }
 
-/// A raw (32, 512) f8 file, one row per page, with rows `loaded` (and only they) in the page
-/// cache; and `--dtype f8 --shape 32,512` to read it.
+/// Columns of f8 in one page: 512 with 4 KiB pages.
+fn cols() -> usize {
+    page() / 8
+}
+
+/// `32,{cols()}`: the shape of the rows file.
+fn rows_shape() -> &'static str {
+    static S: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    S.get_or_init(|| format!("32,{}", cols()))
+}
+
+/// A raw (32, cols()) f8 file, one row per page, with rows `loaded` (and only they) in the page
+/// cache; and `--dtype f8 --shape 32,{cols()}` to read it.
 fn rows_file(dir: &Path, loaded: &[usize]) -> (std::path::PathBuf, std::fs::File) {
     let p = file_with(dir, "rows.bin", &pattern(32 * page()));
     let f = cold(&p);
@@ -354,7 +365,7 @@ fn rows_residency(path: &Path, extra: &[&str]) -> (Vec<f64>, serde_json::Value) 
         "--dtype",
         "f8",
         "--shape",
-        "32,512",
+        rows_shape(),
         "--json",
     ];
     args.extend_from_slice(extra);
@@ -370,9 +381,6 @@ fn rows_residency(path: &Path, extra: &[&str]) -> (Vec<f64>, serde_json::Value) 
 
 #[test]
 fn negative_slices_and_axes_mean_what_numpy_means() {
-    if page() != PAGE {
-        return; // rows of 512 f8 are pages of 4096 bytes
-    }
     let dir = tmpdir();
     let loaded = [1usize, 2, 27, 29, 31];
     let (p, _f) = rows_file(dir.path(), &loaded);
@@ -382,11 +390,11 @@ fn negative_slices_and_axes_mean_what_numpy_means() {
     let (got, v) = rows_residency(&p, &["--slice", "-5:"]);
     assert_eq!(got, rows[27..].to_vec());
     assert_eq!(v["slice"], "-5:");
-    // a[-1] is row 31, one axis of 512 elements, all on the (resident) page of row 31;
+    // a[-1] is row 31, one axis of cols() elements, all on the (resident) page of row 31;
     // a[-2] is row 30, not resident. `--slice=-1` says the same as `--slice -1`.
     for (spec, want) in [("-1", 1.0), ("-2", 0.0)] {
         let (got, _) = rows_residency(&p, &["--slice", spec]);
-        assert_eq!(got, vec![want; 512], "{spec}");
+        assert_eq!(got, vec![want; cols()], "{spec}");
     }
     let (a, _) = rows_residency(&p, &["--slice", "-1"]);
     let (b, _) = rows_residency(&p, &["--slice=-1"]);
@@ -401,17 +409,14 @@ fn negative_slices_and_axes_mean_what_numpy_means() {
     // A trailing comma, as numpy's a[-5:,].
     let (got, _) = rows_residency(&p, &["--slice", "-5:,"]);
     assert_eq!(got, rows[27..].to_vec());
-    // --axis -1 is the last axis: the 512 columns, each on every page, each 5/32 resident.
+    // --axis -1 is the last axis: the cols() columns, each on every page, each 5/32 resident.
     let (got, v) = rows_residency(&p, &["--axis", "-1"]);
     assert_eq!(v["axis"], 1);
-    assert_eq!(got, vec![5.0 / 32.0; 512]);
+    assert_eq!(got, vec![5.0 / 32.0; cols()]);
 }
 
 #[test]
 fn extreme_slice_numbers_are_clamped_as_numpy_does() {
-    if page() != PAGE {
-        return;
-    }
     let dir = tmpdir();
     let loaded = [0usize, 1, 31];
     let (p, _f) = rows_file(dir.path(), &loaded);
@@ -441,7 +446,14 @@ fn extreme_slice_numbers_are_clamped_as_numpy_does() {
         ] {
             let out = ndmmap()
                 .args([
-                    cmd, path, "--dtype", "f8", "--shape", "32,512", "--slice", &spec,
+                    cmd,
+                    path,
+                    "--dtype",
+                    "f8",
+                    "--shape",
+                    rows_shape(),
+                    "--slice",
+                    &spec,
                 ])
                 .output()
                 .unwrap();
@@ -747,8 +759,9 @@ fn several_files_per_command_as_vmtouch_takes_them() {
     // residency: one chart per file.
     let (code, out, _) = run(&["residency", pa, pb], "80");
     assert_eq!(code, Some(0));
-    assert!(out.contains(&format!("{pa}  <f8 [8, 512]")), "{out}");
-    assert!(out.contains(&format!("{pb}  <f8 [16, 512]")), "{out}");
+    let c = cols();
+    assert!(out.contains(&format!("{pa}  <f8 [8, {c}]")), "{out}");
+    assert!(out.contains(&format!("{pb}  <f8 [16, {c}]")), "{out}");
     assert!(
         out.contains("8 slices") && out.contains("16 slices"),
         "{out}"
@@ -781,7 +794,7 @@ fn json_is_one_object_for_one_file_and_an_array_for_several() {
         assert_eq!(arr.len(), 2);
         assert_eq!(arr[0], one, "{cmd}: the same object as alone");
         assert_eq!(arr[1]["path"], pb);
-        assert_eq!(arr[1]["shape"], serde_json::json!([16, 512]));
+        assert_eq!(arr[1]["shape"], serde_json::json!([16, cols()]));
         assert_eq!(arr[1]["pages"], 17);
     }
     let r = json(&["residency", pb, "--json"]);
@@ -806,7 +819,8 @@ fn words_agree_with_their_numbers() {
     let raw = raw.to_str().unwrap();
     let u1 = |cmd: &'static str| vec![cmd, raw, "--dtype", "u1"];
     let (_, out, _) = run(&[u1("touch"), vec![]].concat(), "80");
-    assert!(out.starts_with("touched 1 page (4.0 KiB) in "), "{out}");
+    let one = format!("touched 1 page ({:.1} KiB) in ", page() as f64 / 1024.0);
+    assert!(out.starts_with(&one), "{out}");
     assert!(out.contains("-> 1 of 1"), "{out}");
     let (_, out, _) = run(&u1("evict"), "80");
     assert!(out.starts_with("evicted 1 page: "), "{out}");
@@ -836,19 +850,17 @@ fn words_agree_with_their_numbers() {
     // Many pages and many slices.
     let p = npy_file(dir.path(), 4);
     let (_, out, _) = run(&["touch", p.to_str().unwrap()], "80");
-    assert!(out.starts_with("touched 5 pages (20.0 KiB)"), "{out}");
+    let five = format!("touched 5 pages ({:.1} KiB)", 5.0 * page() as f64 / 1024.0);
+    assert!(out.starts_with(&five), "{out}");
 }
 
 #[test]
 fn the_chart_has_an_index_scale_and_a_legend() {
-    if page() != PAGE {
-        return; // rows of 512 f8 are pages of 4096 bytes
-    }
     let dir = tmpdir();
     let loaded = [2usize, 3, 17, 31];
     let (p, _f) = rows_file(dir.path(), &loaded);
     let path = p.to_str().unwrap();
-    let raw = ["--dtype", "f8", "--shape", "32,512"];
+    let raw = ["--dtype", "f8", "--shape", rows_shape()];
     let chart = |extra: &[&str], cols: &str| {
         let (code, out, err) = run(&[&["residency", path][..], &raw, extra].concat(), cols);
         assert_eq!(code, Some(0), "{err}");
@@ -1025,7 +1037,7 @@ fn residency_hidden_by_the_kernel_is_unknown_never_a_number() {
     let (code, out, err) = nobody(&["info", path]);
     assert_eq!(code, Some(0), "{err}");
     assert!(
-        out.contains("shape        [16, 512]"),
+        out.contains(&format!("shape        [16, {}]", cols())),
         "the other facts: {out}"
     );
     let line = out.lines().find(|l| l.starts_with("resident")).unwrap();

@@ -245,8 +245,10 @@ impl Pages<'_> {
 
     /// Resident and total pages of the selection. For a shared or read-only file map whose
     /// selection is a few contiguous runs (the whole array, an element range, rows of a
-    /// C-order array), the count comes from `cachestat(2)` (Linux 6.5+), which answers a
-    /// 4 GiB file in well under a millisecond; otherwise from `mincore`.
+    /// C-order array), the count comes from `cachestat(2)` (Linux 6.5+), which walks the page
+    /// cache one folio at a time: a cached 4 GiB file read in large folios answers in about
+    /// 0.2 ms, one written in 4 KiB pages in a few milliseconds (a `mincore` pass takes tens);
+    /// otherwise from `mincore`.
     ///
     /// ```
     /// use ndarray::s;

@@ -5,7 +5,6 @@ use crate::error::{Error, Result};
 use crate::guard::Guard;
 use crate::layout::{self, PageSpan};
 use crate::mapping::{Mapping, Mode};
-
 use crate::pages::{self, Advice, Flush, Pages, PagesMut, Selection};
 use crate::sys;
 use bytemuck::Pod;

@@ -83,7 +83,7 @@ fn mincore_bits(addr: usize, pages: usize, ps: usize) -> std::io::Result<Vec<u8>
     if pages == 0 {
         return Ok(v);
     }
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = sys::parallelism();
     let threads = threads.min(pages / PAGES_PER_THREAD).max(1);
     if threads == 1 {
         sys::os::mincore(addr, pages * ps, &mut v)?;
@@ -184,39 +184,42 @@ impl Pages<'_> {
             recently_evicted: 0,
         };
         // cachestat walks the page cache entry by entry, one per folio: a large file cached in
-        // small pages takes milliseconds. Split large runs between threads, as mincore is.
-        const BYTES_PER_THREAD: u64 = 1 << 30;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-        let mut pieces = Vec::new();
-        for (off, len) in ranges {
-            let n = threads.min(len / BYTES_PER_THREAD).max(1);
-            let ps = self.span().page_size as u64;
-            let per = (len / n).div_ceil(ps) * ps;
-            let mut at = 0;
-            while at < len {
-                pieces.push((off + at, per.min(len - at)));
-                at += per;
-            }
-        }
+        // small pages takes milliseconds, in large folios a fraction of one. A large run is
+        // probed on its first 64 MiB; if that was slow, the rest is split between threads.
+        const LARGE: u64 = 1 << 30;
+        const PROBE: u64 = 64 << 20;
         let fd = file.as_raw_fd();
-        let results: Vec<std::io::Result<sys::RawCacheStat>> = if pieces.len() == 1 {
-            vec![sys::os::cachestat(fd, pieces[0].0, pieces[0].1)]
-        } else {
+        let threads = sys::parallelism() as u64;
+        let ps = self.span().page_size as u64;
+        let mut results = Vec::new();
+        for (off, len) in ranges {
+            if len < LARGE || threads < 2 {
+                results.push(sys::os::cachestat(fd, off, len));
+                continue;
+            }
+            let started = std::time::Instant::now();
+            results.push(sys::os::cachestat(fd, off, PROBE));
+            let (off, len) = (off + PROBE, len - PROBE);
+            if started.elapsed() < std::time::Duration::from_micros(150) {
+                results.push(sys::os::cachestat(fd, off, len));
+                continue;
+            }
+            let per = (len / threads).div_ceil(ps) * ps;
+            let pieces: Vec<(u64, u64)> = (0..threads)
+                .map(|i| (off + i * per, per.min(len.saturating_sub(i * per))))
+                .filter(|&(_, l)| l > 0)
+                .collect();
             std::thread::scope(|scope| {
                 let handles: Vec<_> = pieces
                     .iter()
-                    .map(|&(off, len)| scope.spawn(move || sys::os::cachestat(fd, off, len)))
+                    .map(|&(o, l)| scope.spawn(move || sys::os::cachestat(fd, o, l)))
                     .collect();
-                handles
-                    .into_iter()
-                    .map(|h| {
-                        h.join().unwrap_or_else(|_| {
-                            Err(std::io::Error::other("cachestat thread panicked"))
-                        })
-                    })
-                    .collect()
-            })
-        };
+                results.extend(handles.into_iter().map(|h| {
+                    h.join()
+                        .unwrap_or_else(|_| Err(std::io::Error::other("cachestat thread panicked")))
+                }));
+            });
+        }
         for r in results {
             match r {
                 Ok(cs) => {

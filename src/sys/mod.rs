@@ -52,8 +52,8 @@ pub(crate) mod os;
 
 pub(crate) use posix::{
     SharedAnon, SigbusHandler, access_mode, fault_of, filesystem_full, install_sigbus, madvise,
-    map_file_fixed, may_write, memlock_limit, mprotect, msync, munlock, page_size, sigbus_default,
-    sigbus_is_default, thread_id, zero_pages_fixed,
+    map_file_fixed, may_write, memlock_limit, mprotect, msync, munlock, page_size, parallelism,
+    sigbus_default, sigbus_is_default, thread_id, zero_pages_fixed,
 };
 
 /// The platform's memory flags, as UnixMmap.jl exposes them.

@@ -427,3 +427,10 @@ pub(crate) fn sigbus_default(resend: bool) {
         }
     }
 }
+
+/// How many threads can run at once (`available_parallelism`, read once: it reads cgroup
+/// files each time it is asked).
+pub(crate) fn parallelism() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}

@@ -38,7 +38,11 @@ fn one(
     let elems = a.slice_elems(spec)?;
     let k = selection_axis(&a, &elems, spec, axis)?;
     let sel = a.pages(&elems)?;
+    let started = std::time::Instant::now();
     let whole = known(sel.residency())?;
+    // Counting the whole selection took long (a page cache of small folios): share the
+    // columns' counts between threads below.
+    let slow = started.elapsed() > std::time::Duration::from_millis(2);
     if whole.is_none() {
         out::warn(&format!("{}: residency unknown: {UNKNOWN}", path.display()));
         b.fail();
@@ -69,16 +73,37 @@ fn one(
     let n = shape[k];
     let cols = chart::columns(n, chart::width());
     let fractions = if contiguous(&shape, &strides, k) {
-        // Each column is one stretch of memory: one count (one cachestat call) per column.
+        // Each column is one stretch of memory: one count (one cachestat call) per column,
+        // the columns shared between threads (cachestat walks the page cache folio by folio).
         let ax = array_axis(&full, k);
         let len = a.shape()[ax];
-        cols.iter()
-            .map(|c| {
-                let mut e = full.clone();
-                e[ax] = sub_slice(e[ax], len, c.clone());
-                Ok(a.pages(&e)?.residency()?.fraction())
-            })
-            .collect::<Res<Vec<f64>>>()?
+        let column = |c: &Range<usize>| -> ndmmap::Result<f64> {
+            let mut e = full.clone();
+            e[ax] = sub_slice(e[ax], len, c.clone());
+            Ok(a.pages(&e)?.residency()?.fraction())
+        };
+        let threads = if slow {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            1
+        };
+        let per = cols.len().div_ceil(threads).max(1);
+        if threads == 1 {
+            cols.iter()
+                .map(column)
+                .collect::<ndmmap::Result<Vec<f64>>>()?
+        } else {
+            std::thread::scope(|scope| {
+                let parts: Vec<_> = cols
+                    .chunks(per)
+                    .map(|part| scope.spawn(move || part.iter().map(column).collect::<Vec<_>>()))
+                    .collect();
+                parts
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_default())
+                    .collect::<ndmmap::Result<Vec<f64>>>()
+            })?
+        }
     } else {
         let per = sel.counts_along(Axis(k))?;
         cols.iter()

@@ -105,6 +105,7 @@ pub mod npy;
 mod options;
 mod pages;
 mod residency;
+pub mod stream;
 mod sys;
 
 pub use array::{MmapArray, Order};

@@ -288,7 +288,6 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     }
 
     /// The shape and strides as ndarray's dimension type.
-    #[cfg(feature = "npy")]
     pub(crate) fn dims(&self) -> (D, D) {
         (self.dim.clone(), self.strides.clone())
     }

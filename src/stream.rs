@@ -379,3 +379,162 @@ impl<'a, T: Pod, D: Dimension> Iterator for StreamMut<'a, T, D> {
         Some((r.start, view))
     }
 }
+
+/// The same windows as owned arrays, each its own mapping of the file, unmapped when dropped
+/// (Haskell bytestring-mmap's lazily mapped chunks): a chunk is `Send` and `'static`, so it can
+/// go to another thread, or be kept while the traversal moves on. The next chunk's file range
+/// is asked for (`posix_fadvise(WILLNEED)`) as each chunk is made.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("c.bin");
+/// # std::fs::write(&path, bytemuck::cast_slice(&vec![1.0f64; 1000 * 8]))?;
+/// use ndmmap::stream::Chunks;
+/// // SAFETY: nobody truncates or rewrites the file while `a` or its chunks live.
+/// let a = unsafe { ndmmap::MmapOptions::new().map_path::<f64, ndarray::Ix2, _>(&path, (1000, 8))? };
+/// let chunks = unsafe { Chunks::new(&a)? }.rows(300);
+/// let handles: Vec<_> = chunks
+///     .map(|c| c.map(|(_, chunk)| std::thread::spawn(move || chunk.view().sum())))
+///     .collect::<Result<_, _>>()?;
+/// let total: f64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+/// assert_eq!(total, 8000.0);
+/// # Ok(()) }
+/// ```
+pub struct Chunks<T: Pod, D: Dimension> {
+    file: std::fs::File,
+    path: Option<std::path::PathBuf>,
+    mode: Mode,
+    offset: u64,
+    dim: D,
+    row_bytes: usize,
+    per: usize,
+    next: usize,
+    _elem: std::marker::PhantomData<T>,
+}
+
+impl<T: Pod, D: Dimension> Chunks<T, D> {
+    /// Owned windows of the rows of the file-backed `array`, 64 MiB each by default. The chunks
+    /// map the file itself: a copy-on-write array's private changes are not in them. `Err` for
+    /// anonymous memory, a 0-D or a Fortran-order array.
+    ///
+    /// # Safety
+    /// As for the array's own constructor (see
+    /// [`MmapArray`](crate::MmapArray#safety-of-file-backed-arrays)), for as long as any chunk
+    /// lives: each is a new mapping of the same file.
+    pub unsafe fn new(array: &MmapArray<T, D>) -> Result<Chunks<T, D>> {
+        let walk = Walk::new(array)?;
+        let file = array
+            .file()
+            .ok_or(Error::Unsupported {
+                what: "owned chunks of anonymous memory (stream it with Stream instead)",
+            })?
+            .try_clone()
+            .map_err(|e| Error::io("dup", array.path(), e))?;
+        Ok(Chunks {
+            file,
+            path: array.path().map(Into::into),
+            mode: array.mode(),
+            offset: array.offset(),
+            dim: array.dims().0,
+            row_bytes: walk.row_elems * size_of::<T>(),
+            per: walk.per,
+            next: 0,
+            _elem: std::marker::PhantomData,
+        })
+    }
+
+    /// Chunks of `n` rows (at least one).
+    pub fn rows(mut self, n: usize) -> Self {
+        self.per = n.max(1);
+        self
+    }
+
+    /// Chunks of about `bytes` (whole rows, at least one).
+    pub fn bytes(mut self, bytes: usize) -> Self {
+        self.per = bytes
+            .checked_div(self.row_bytes)
+            .unwrap_or(self.dim[0])
+            .max(1);
+        self
+    }
+
+    fn chunk(&self, r: Range<usize>) -> Result<MmapArray<T, D>> {
+        let mut dim = self.dim.clone();
+        dim[0] = r.len();
+        let settings = crate::mapping::Settings {
+            mode: Some(self.mode),
+            offset: crate::mapping::Offset::Bytes(self.offset + (r.start * self.row_bytes) as u64),
+            grow: false,
+            ..Default::default()
+        };
+        let shape = ndarray::Shape::from(dim);
+        // SAFETY: the caller of `Chunks::new` upheld the file contract for every chunk.
+        let (map, (dim, strides)) = unsafe {
+            crate::mapping::Mapping::map_file(
+                &settings,
+                &self.file,
+                self.path.clone(),
+                size_of::<T>(),
+                align_of::<T>(),
+                |_| {
+                    crate::array::dim_and_strides(shape, size_of::<T>())
+                        .map(|(d, s, b)| ((d, s), b))
+                },
+            )?
+        };
+        Ok(MmapArray::from_parts(map, dim, strides))
+    }
+}
+
+impl<T: Pod, D: Dimension> Iterator for Chunks<T, D> {
+    type Item = Result<(usize, MmapArray<T, D>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let rows = self.dim[0];
+        if self.next >= rows {
+            return None;
+        }
+        let r = self.next..(self.next + self.per).min(rows);
+        self.next = r.end;
+        let ahead = r.end..(r.end + self.per).min(rows);
+        if !ahead.is_empty() {
+            let off = self.offset + (ahead.start * self.row_bytes) as u64;
+            // A hint: failure changes nothing.
+            let _ = crate::prefetch_file(&self.file, off, (ahead.len() * self.row_bytes) as u64);
+        }
+        Some(self.chunk(r.clone()).map(|a| (r.start, a)))
+    }
+}
+
+#[cfg(feature = "rayon")]
+impl<T: Pod + Send + Sync, D: Dimension + Send> Chunks<T, D> {
+    /// Maps `f` over the chunks on rayon's thread pool and reduces the results with `reduce`
+    /// (from `identity`). Workers pull chunks as they finish the last one, and each chunk is
+    /// unmapped when its `f` returns, so at most about one chunk per worker thread is mapped
+    /// at a time: the memory bound of the sequential walk, times the threads.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("p.bin");
+    /// # std::fs::write(&path, bytemuck::cast_slice(&vec![2.0f64; 1 << 16]))?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` or its chunks live.
+    /// let a = unsafe { ndmmap::MmapOptions::new().map_path_1d::<f64>(&path)? };
+    /// let chunks = unsafe { ndmmap::stream::Chunks::new(&a)? }.rows(4096);
+    /// let sum = chunks.par_map_reduce(|_, v| v.sum(), || 0.0, |x, y| x + y)?;
+    /// assert_eq!(sum, 2.0 * 65536.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn par_map_reduce<R: Send>(
+        self,
+        f: impl Fn(usize, ArrayView<'_, T, D>) -> R + Sync + Send,
+        identity: impl Fn() -> R + Sync + Send,
+        reduce: impl Fn(R, R) -> R + Sync + Send,
+    ) -> Result<R> {
+        use rayon::iter::{ParallelBridge, ParallelIterator};
+        self.par_bridge()
+            .map(|c| c.map(|(first, chunk)| f(first, chunk.view())))
+            .try_reduce(&identity, |a, b| Ok(reduce(a, b)))
+    }
+}

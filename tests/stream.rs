@@ -229,3 +229,84 @@ fn what_a_stream_writes_reaches_the_file_and_private_pages_stay() {
     let mut r = unsafe { MmapOptions::new().map_path_1d::<u64>(&p).unwrap() };
     assert!(StreamMut::<u64, Ix1>::new(&mut r).is_err());
 }
+
+#[test]
+fn owned_chunks_are_their_own_maps_and_outlive_the_array() {
+    let dir = tmpdir();
+    let p = f64_file(dir.path(), "o.bin", 16, 1003, 7);
+    let a = unsafe {
+        MmapOptions::new()
+            .offset(16)
+            .map_path::<f64, Ix2, _>(&p, (1003, 7))
+            .unwrap()
+    };
+    let want: Vec<f64> = a.view().iter().copied().collect();
+    let chunks: Vec<_> = unsafe { ndmmap::stream::Chunks::new(&a) }
+        .unwrap()
+        .rows(100)
+        .collect::<Result<_, _>>()
+        .unwrap();
+    drop(a);
+    assert_eq!(chunks.len(), 11);
+    // Each chunk goes to its own thread.
+    let got: Vec<Vec<f64>> = std::thread::scope(|s| {
+        let hs: Vec<_> = chunks
+            .into_iter()
+            .map(|(first, c)| {
+                s.spawn(move || {
+                    assert_eq!(c.shape()[1], 7);
+                    assert_eq!(c.view()[[0, 0]], (first * 7) as f64);
+                    c.view().iter().copied().collect::<Vec<f64>>()
+                })
+            })
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(got.concat(), want);
+    let anon = MmapArray::<f64, Ix2>::anonymous((10, 10)).unwrap();
+    assert!(matches!(
+        unsafe { ndmmap::stream::Chunks::new(&anon) },
+        Err(Error::Unsupported { .. })
+    ));
+}
+
+#[cfg(feature = "rayon")]
+#[test]
+fn parallel_chunks_keep_one_chunk_per_worker_mapped() {
+    let dir = tmpdir();
+    let p = f64_file(dir.path(), "par.bin", 0, 4000, 128);
+    let a = unsafe {
+        MmapOptions::new()
+            .map_path::<f64, Ix2, _>(&p, (4000, 128))
+            .unwrap()
+    };
+    let name = p.file_name().unwrap().to_str().unwrap().to_string();
+    let maps_of_file = || {
+        std::fs::read_to_string("/proc/self/maps")
+            .unwrap()
+            .lines()
+            .filter(|l| l.ends_with(&name))
+            .count()
+    };
+    let peak = std::sync::atomic::AtomicUsize::new(0);
+    let chunks = unsafe { ndmmap::stream::Chunks::new(&a) }.unwrap().rows(50);
+    let sum = chunks
+        .par_map_reduce(
+            |_, v| {
+                peak.fetch_max(maps_of_file(), std::sync::atomic::Ordering::Relaxed);
+                v.sum()
+            },
+            || 0.0,
+            |x, y| x + y,
+        )
+        .unwrap();
+    let n = 4000.0 * 128.0;
+    assert_eq!(sum, (n - 1.0) * n / 2.0);
+    // The array's own map, and at most about one chunk per worker (80 chunks in all).
+    let bound = 1 + rayon::current_num_threads() + 1;
+    let peak = peak.into_inner();
+    assert!(
+        peak <= bound,
+        "{peak} maps of the file at once (bound {bound})"
+    );
+}

@@ -5,6 +5,8 @@
 //! - `bench_probe along FILE [N]`: map FILE as (rows, 512) f64, `pages(..)?.along(Axis(0))`.
 //! - `bench_probe npy-open FILE [N]`: open a .npy read-only and read its middle element.
 //! - `bench_probe npy-sum FILE [N]`: sum a mapped 1-D f64 .npy (map once, as numpy's memmap).
+//! - `bench_probe par FILE [N]` (feature `rayon`): a cached f64 file summed by
+//!   `Chunks::par_map_reduce` on 1 and 2 threads, interleaved: medians and the speed-up.
 //! - `bench_probe guard FILE [N]`: sum a cached f64 file plainly and inside `guarded`, in N
 //!   interleaved rounds: the medians and their ratio.
 
@@ -80,8 +82,46 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("plain {p:.2} ms, guarded {g:.2} ms, ratio {:.3}", g / p);
             return Ok(());
         }
+        "par" => return par(path, n),
         other => return Err(format!("unknown probe {other:?}").into()),
     };
     println!("{ms:.3}");
     Ok(())
+}
+
+/// `par FILE N`: a cached f64 file summed through `Chunks::par_map_reduce` on pools of 1 and 2
+/// threads, interleaved; prints the medians and the speed-up.
+#[cfg(feature = "rayon")]
+fn par(path: &str, n: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let a = unsafe { MmapOptions::new().map_path_1d::<f64>(path)? };
+    let run = |threads: usize| -> Result<f64, Box<dyn std::error::Error>> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()?;
+        let chunks = unsafe { ndmmap::stream::Chunks::new(&a)? }.bytes(16 << 20);
+        let t = Instant::now();
+        let s = pool.install(|| chunks.par_map_reduce(|_, v| v.sum(), || 0.0, |x, y| x + y))?;
+        black_box(s);
+        Ok(t.elapsed().as_secs_f64() * 1e3)
+    };
+    let (mut one, mut two) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        one.push(run(1)?);
+        two.push(run(2)?);
+    }
+    let med = |v: &mut Vec<f64>| {
+        v.sort_by(f64::total_cmp);
+        v[v.len() / 2]
+    };
+    let (o, t) = (med(&mut one), med(&mut two));
+    println!(
+        "1 thread {o:.2} ms, 2 threads {t:.2} ms, speed-up {:.2}",
+        o / t
+    );
+    Ok(())
+}
+
+#[cfg(not(feature = "rayon"))]
+fn par(_: &str, _: usize) -> Result<(), Box<dyn std::error::Error>> {
+    Err("build with --features rayon for the par probe".into())
 }

@@ -77,6 +77,10 @@
 //!   `SIGBUS` (a file truncated by another process, a full disk) into [`Error::Fault`]
 //!   ([`guard`] has the design and its limits); [`checked`](MmapArray::checked) /
 //!   [`checked_mut`](MmapArray::checked_mut) copy through the file descriptor, never faulting.
+//! - [`stream`]: larger than RAM: [`Stream`](stream::Stream) /
+//!   [`StreamMut`](stream::StreamMut) walk the rows a window at a time in bounded memory, with
+//!   read-ahead; [`Chunks`](stream::Chunks) gives owned chunk maps (in parallel with the `rayon`
+//!   feature).
 //! - [`PageSpan`]: where an array's bytes lie in pages; [`evict`], [`advise_random`] and
 //!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
 //! - [`Error`], the one error type, with [`NpyError`] and [`SliceError`] for what is wrong

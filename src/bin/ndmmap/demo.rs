@@ -3,6 +3,7 @@
 
 use crate::chart;
 use crate::out::{Res, count};
+use crate::stats;
 use ndarray::{Axis, Ix2, s};
 use ndmmap::{Advice, Flush, npy};
 use std::path::PathBuf;
@@ -78,6 +79,7 @@ pub fn run(mib: usize) -> Res<()> {
         "\nsum of all elements = {cold:e}: cold (from disk) {cold_t:.2?}, hot (page cache) {hot_t:.2?}, {:.1}x",
         cold_t.as_secs_f64() / hot_t.as_secs_f64().max(1e-9)
     )?;
+    stats_line(&path)?;
     show("after the reductions", &a, width)?;
     let cs = a.pages(..)?.cachestat()?;
     if let (Some(d), Some(e)) = (cs.dirty, cs.evicted) {
@@ -87,6 +89,40 @@ pub fn run(mib: usize) -> Res<()> {
         )?;
     }
     outln!("\nremoved {}", dir.0.display())?;
+    Ok(())
+}
+
+/// `ndmmap stats` on the dataset, in one line: one streaming pass, in bounded memory.
+fn stats_line(path: &std::path::Path) -> Res<()> {
+    let opts = crate::open::FileOpts {
+        files: vec![],
+        dtype: None,
+        shape: None,
+        offset: None,
+        order: None,
+    };
+    let a = crate::open::open(path, &opts)?;
+    let s = stats::summarize(&a, 0, None, stats::WINDOW, true)?;
+    let cols = s.mean.len();
+    let alike = (1..cols).all(|i| {
+        (s.mean[i], s.std[i], s.min[i], s.max[i]) == (s.mean[0], s.std[0], s.min[0], s.max[0])
+    });
+    let which = if alike {
+        format!("all {cols} columns")
+    } else {
+        format!("column 0 of {cols}")
+    };
+    let text = |x: Option<stats::Num>| x.map_or("-".to_string(), stats::Num::text);
+    outln!(
+        "stats along axis 0, one streaming pass over {} in {:.2?}: {which}: count {}, mean {}, std {}, min {}, max {}",
+        chart::human(s.bytes),
+        s.elapsed,
+        s.count,
+        stats::g6(s.mean.first().copied().unwrap_or(f64::NAN)),
+        stats::g6(s.std.first().copied().unwrap_or(f64::NAN)),
+        text(s.min.first().copied().flatten()),
+        text(s.max.first().copied().flatten()),
+    )?;
     Ok(())
 }
 

@@ -20,6 +20,7 @@ mod open;
 mod residency;
 mod signal;
 mod slice;
+mod stats;
 mod touch;
 use clap::{Args, Parser, Subcommand};
 use open::FileOpts;
@@ -84,6 +85,24 @@ enum Cmd {
         file: FileOpts,
         #[command(flatten)]
         part: Part,
+    },
+    /// Count, mean, standard deviation, min and max along an axis (one value per column of a
+    /// 2-D array), out of core in one streaming pass.
+    Stats {
+        #[command(flatten)]
+        file: FileOpts,
+        /// The axis reduced (of the array, or of --slice's result); negative counts from the
+        /// last, as in numpy.
+        #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_axis)]
+        axis: i64,
+        #[command(flatten)]
+        part: Part,
+        /// Print JSON: one object, or an array of objects for several files.
+        #[arg(long)]
+        json: bool,
+        /// Bytes per streamed window (tests use small ones to cross many windows).
+        #[arg(long, hide = true, default_value_t = stats::WINDOW)]
+        window: usize,
     },
     /// Create a zero-filled .npy file.
     Create {
@@ -161,6 +180,13 @@ fn run(cmd: Cmd) -> Res<()> {
         Cmd::Touch { file, part } => touch::run(&file, part.slice.as_deref()),
         Cmd::Evict { file, part } => evict::run(&file, part.slice.as_deref()),
         Cmd::Lock { file, part } => lock::run(&file, part.slice.as_deref()),
+        Cmd::Stats {
+            file,
+            axis,
+            part,
+            json,
+            window,
+        } => stats::run(&file, axis, part.slice.as_deref(), json, window),
         Cmd::Create {
             file,
             dtype,

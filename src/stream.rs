@@ -54,8 +54,9 @@ pub enum Behind {
     Evict,
 }
 
-/// Windows of 64 MiB by default.
-const DEFAULT_BYTES: usize = 64 << 20;
+/// Windows of 60 MiB by default: a stream keeps about two windows resident (the caller's and
+/// the one read ahead), so a pass stays within 128 MiB of RSS.
+const DEFAULT_BYTES: usize = 60 << 20;
 
 /// The read-ahead thread: faults in the page ranges it is sent, and says which request it has
 /// finished, so a window is never dropped before its read-ahead is done (which would map its
@@ -264,7 +265,7 @@ pub struct Stream<'a, T: Pod, D: Dimension> {
 }
 
 impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
-    /// A stream over the rows (axis 0) of `array`, in windows of 64 MiB, keeping the page
+    /// A stream over the rows (axis 0) of `array`, in windows of 60 MiB, keeping the page
     /// cache ([`Behind::Keep`]). `Err` for a 0-D or a Fortran-order array.
     pub fn new(array: &'a MmapArray<T, D>) -> Result<Stream<'a, T, D>> {
         Ok(Stream {
@@ -279,7 +280,8 @@ impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
         self
     }
 
-    /// Windows of about `bytes` (whole rows, at least one).
+    /// Windows of about `bytes` (whole rows, at least one). The resident set peaks at about
+    /// two windows: the caller's and the one read ahead.
     pub fn bytes(mut self, bytes: usize) -> Self {
         self.walk.set_bytes(bytes, size_of::<T>());
         self
@@ -414,7 +416,7 @@ pub struct Chunks<T: Pod, D: Dimension> {
 }
 
 impl<T: Pod, D: Dimension> Chunks<T, D> {
-    /// Owned windows of the rows of the file-backed `array`, 64 MiB each by default. The chunks
+    /// Owned windows of the rows of the file-backed `array`, 60 MiB each by default. The chunks
     /// map the file itself: a copy-on-write array's private changes are not in them. `Err` for
     /// anonymous memory, a 0-D or a Fortran-order array.
     ///

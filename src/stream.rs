@@ -257,6 +257,30 @@ impl Drop for Walk<'_> {
     }
 }
 
+/// The window settings of [`Stream`] and [`StreamMut`], which both hold a `walk`.
+macro_rules! window_builder {
+    () => {
+        /// Windows of `n` rows (at least one).
+        pub fn rows(mut self, n: usize) -> Self {
+            self.walk.per = n.max(1);
+            self
+        }
+
+        /// Windows of about `bytes` (whole rows, at least one). The resident set peaks at
+        /// about two windows: the caller's and the one read ahead.
+        pub fn bytes(mut self, bytes: usize) -> Self {
+            self.walk.set_bytes(bytes, size_of::<T>());
+            self
+        }
+
+        /// What to do with passed windows.
+        pub fn behind(mut self, behind: Behind) -> Self {
+            self.walk.behind = behind;
+            self
+        }
+    };
+}
+
 /// Consecutive windows of rows of an array, as views, in bounded memory (see the [module
 /// docs](self)). An `Iterator` over `(first_row, view)`.
 pub struct Stream<'a, T: Pod, D: Dimension> {
@@ -274,24 +298,7 @@ impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
         })
     }
 
-    /// Windows of `n` rows (at least one).
-    pub fn rows(mut self, n: usize) -> Self {
-        self.walk.per = n.max(1);
-        self
-    }
-
-    /// Windows of about `bytes` (whole rows, at least one). The resident set peaks at about
-    /// two windows: the caller's and the one read ahead.
-    pub fn bytes(mut self, bytes: usize) -> Self {
-        self.walk.set_bytes(bytes, size_of::<T>());
-        self
-    }
-
-    /// What to do with passed windows.
-    pub fn behind(mut self, behind: Behind) -> Self {
-        self.walk.behind = behind;
-        self
-    }
+    window_builder!();
 }
 
 impl<'a, T: Pod, D: Dimension> Iterator for Stream<'a, T, D> {
@@ -345,23 +352,7 @@ impl<'a, T: Pod, D: Dimension> StreamMut<'a, T, D> {
         })
     }
 
-    /// Windows of `n` rows (at least one).
-    pub fn rows(mut self, n: usize) -> Self {
-        self.walk.per = n.max(1);
-        self
-    }
-
-    /// Windows of about `bytes` (whole rows, at least one).
-    pub fn bytes(mut self, bytes: usize) -> Self {
-        self.walk.set_bytes(bytes, size_of::<T>());
-        self
-    }
-
-    /// What to do with passed windows.
-    pub fn behind(mut self, behind: Behind) -> Self {
-        self.walk.behind = behind;
-        self
-    }
+    window_builder!();
 }
 
 impl<'a, T: Pod, D: Dimension> Iterator for StreamMut<'a, T, D> {

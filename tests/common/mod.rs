@@ -105,3 +105,38 @@ pub fn eventually(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
 pub fn tmpdir() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
+
+/// Starts `cmd` (its stderr piped), truncates `path` to `len` after `delay_ms`, and waits. The
+/// command must end with status 0 or 1, never a signal, and an error must be one line on stderr;
+/// returns the status code and the stderr text.
+pub fn truncated_under(
+    mut cmd: std::process::Command,
+    path: &Path,
+    len: u64,
+    delay_ms: u64,
+) -> (i32, String) {
+    let child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr).into_owned();
+    let code = out.status.code();
+    assert!(
+        matches!(code, Some(0 | 1)),
+        "{cmd:?} ended with {:?}: {err}",
+        out.status
+    );
+    if code == Some(1) {
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+    (code.unwrap_or(-1), err)
+}

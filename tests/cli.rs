@@ -254,6 +254,29 @@ fn demo_runs_and_cleans_up() {
         0,
         "the demo removes its files"
     );
+    // Its stats line: 2048 rows of 512 columns, row i all i, so each column is 0..2048.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("stats"))
+        .unwrap_or_else(|| panic!("no stats line: {text}"));
+    let std = ((2048.0f64 * 2048.0 - 1.0) / 12.0).sqrt();
+    for want in [
+        "all 512 columns".to_string(),
+        "count 2048".into(),
+        "mean 1023.5".into(),
+        format!("std {}", g6(std)),
+        "min 0".into(),
+        "max 2047".into(),
+    ] {
+        assert!(line.contains(&want), "{want}: {line}");
+    }
+}
+
+/// `x` with six significant digits and no trailing zeros, as the command prints it.
+fn g6(x: f64) -> String {
+    let digits = 5 - x.log10().floor() as usize;
+    let s = format!("{x:.digits$}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Runs a bad command: exit status 1, one line on stderr naming the problem, no panic.

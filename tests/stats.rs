@@ -411,45 +411,6 @@ fn a_progress_bar_only_on_a_terminal() {
     assert!(text.contains("ETA"), "{text:?}");
 }
 
-#[test]
-fn the_demo_prints_its_dataset_stats() {
-    let tmp = tmpdir();
-    let out = ndmmap()
-        .args(["demo", "--mib", "8"])
-        .env("TMPDIR", tmp.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
-    // 2048 rows of 512 columns, row i all i: each column is 0..2048.
-    let line = text
-        .lines()
-        .find(|l| l.starts_with("stats"))
-        .unwrap_or_else(|| panic!("no stats line: {text}"));
-    let std = ((2048.0f64 * 2048.0 - 1.0) / 12.0).sqrt();
-    for want in [
-        "all 512 columns".to_string(),
-        "count 2048".into(),
-        "mean 1023.5".into(),
-        format!("std {}", stats_g6(std)),
-        "min 0".into(),
-        "max 2047".into(),
-    ] {
-        assert!(line.contains(&want), "{want}: {line}");
-    }
-}
-
-/// `%.6g` of a number in [1e2, 1e6).
-fn stats_g6(x: f64) -> String {
-    let digits = 5 - x.log10().floor() as usize;
-    let s = format!("{x:.digits$}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
 /// A file truncated by another process during the pass: status 0 (the pass was done) or 1
 /// with one line, never a signal death; afterwards the short file is refused in one line.
 #[test]

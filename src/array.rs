@@ -143,6 +143,18 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         Ok(())
     }
 
+    /// The mapping, to mark or extend it (`npy`, `shared`).
+    #[allow(dead_code)]
+    pub(crate) fn map_mut(&mut self) -> &mut Mapping {
+        &mut self.map
+    }
+
+    /// The mapping, shape and strides, taken apart (`shared`).
+    #[allow(dead_code)]
+    pub(crate) fn into_parts(self) -> (Mapping, D, D) {
+        (self.map, self.dim, self.strides)
+    }
+
     /// A read-only view of the whole array.
     ///
     /// ```

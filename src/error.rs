@@ -169,6 +169,52 @@ pub enum Error {
         /// Dimensions in the file.
         found: usize,
     },
+    /// A mutable view was asked of a [`SharedArray`](crate::SharedArray) that other handles
+    /// or owned views of the same mapping still hold.
+    Shared {
+        /// Handles and owned views of the mapping, this one included.
+        handles: usize,
+    },
+    /// The array cannot be resized as asked (an anonymous or copy-on-write map, a
+    /// Fortran-order or 0-dimensional array, a header without room).
+    CannotResize {
+        /// The file, when there is one.
+        path: Option<PathBuf>,
+        /// Why, and what to do instead.
+        why: String,
+    },
+    /// A sealed memory file refused a change (`F_SEAL_SHRINK`, `F_SEAL_GROW`).
+    Sealed {
+        /// The file.
+        path: Option<PathBuf>,
+        /// What was refused, e.g. `"shrink"`.
+        op: &'static str,
+        /// The seal that refused it, e.g. `"F_SEAL_SHRINK"`.
+        seal: &'static str,
+    },
+    /// A received descriptor is not sealed against shrinking, so a safe map of it could fault:
+    /// map it with the `unsafe` receive instead, or seal it at the sender.
+    NotSealed {
+        /// The file, when the OS names it.
+        path: Option<PathBuf>,
+    },
+    /// A message describing a passed array (descriptor, dtype, shape) is malformed.
+    BadMessage {
+        /// What is wrong with it.
+        why: String,
+    },
+    /// A named shared memory object exists already and creating it was asked.
+    ShmExists {
+        /// The name.
+        name: String,
+    },
+    /// A name that cannot name a shared memory object.
+    InvalidShmName {
+        /// The name, quoted safely.
+        name: String,
+        /// Why.
+        why: &'static str,
+    },
     /// A .npy file is malformed or of a kind that cannot be mapped.
     Npy {
         /// The file, when there is one.
@@ -649,6 +695,34 @@ impl fmt::Display for Error {
                 "the file holds a {found}-dimensional array but a {expected}-dimensional one was asked; \
                  use ndarray::IxDyn to accept any"
             ),
+            Error::Shared { handles } => write!(
+                f,
+                "the mapping is shared by {handles} handles and owned views; a mutable view needs                  the only one (drop the others), or use raw_view_mut for disjoint writers"
+            ),
+            Error::CannotResize { path, why } => {
+                write!(f, "cannot resize {}: {why}", Shown(path))
+            }
+            Error::Sealed { path, op, seal } => write!(
+                f,
+                "cannot {op} {}: it is sealed with {seal}, so no holder can change its size",
+                Shown(path)
+            ),
+            Error::NotSealed { path } => write!(
+                f,
+                "{} is not sealed against shrinking (F_SEAL_SHRINK), so another holder could \
+                 truncate it under the array; seal it at the sender (ndmmap's memfd arrays are), \
+                 or map it with the unsafe receive_unsealed",
+                Shown(path)
+            ),
+            Error::BadMessage { why } => write!(f, "bad array message: {why}"),
+            Error::ShmExists { name } => write!(
+                f,
+                "shared memory object {name:?} exists already; open it instead of creating it, \
+                 or unlink it first"
+            ),
+            Error::InvalidShmName { name, why } => {
+                write!(f, "{name:?} cannot name a shared memory object: {why}")
+            }
             Error::Npy {
                 path: Some(p),
                 kind,

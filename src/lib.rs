@@ -100,6 +100,7 @@
 
 mod array;
 pub mod checked;
+mod element;
 mod error;
 pub mod guard;
 mod layout;
@@ -109,17 +110,20 @@ pub mod npy;
 mod options;
 mod pages;
 mod residency;
+pub mod shared;
 pub mod stream;
 mod sys;
 
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
+pub use element::{Dtype, NpyElement};
 pub use error::{Error, FaultCause, NpyError, Result, SliceError};
 pub use layout::PageSpan;
 pub use mapping::Mode;
 pub use options::MmapOptions;
 pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
+pub use shared::SharedArray;
 pub use sys::constants;
 
 /// The README's examples, compiled and run as doctests.

@@ -118,6 +118,10 @@ pub(crate) struct Mapping {
     /// Growth allocates disk blocks (`fallocate`), as the map was made.
     #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     preallocate: bool,
+    /// The file is a `.npy` file whose header describes this map: resizing rewrites it.
+    npy_header: bool,
+    /// What lives as long as the mapping (a named shared memory object to unlink on drop).
+    keep: Option<Box<dyn std::fmt::Debug + Send + Sync>>,
 }
 
 /// Refuses what cannot be mapped: directories, FIFOs, sockets, character devices.
@@ -280,6 +284,8 @@ impl Mapping {
             mode,
             full_access: true,
             preallocate: s.preallocate,
+            npy_header: false,
+            keep: None,
         };
         Ok((map, shape))
     }
@@ -318,7 +324,27 @@ impl Mapping {
             mode,
             full_access: true,
             preallocate: false,
+            npy_header: false,
+            keep: None,
         })
+    }
+
+    /// Marks the file as a `.npy` file whose header describes this map.
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
+    pub(crate) fn set_npy_header(&mut self) {
+        self.npy_header = true;
+    }
+
+    /// Whether the file's `.npy` header describes this map.
+    #[allow(dead_code)]
+    pub(crate) fn has_npy_header(&self) -> bool {
+        self.npy_header
+    }
+
+    /// Keeps `k` alive until the mapping is dropped (after it is unmapped).
+    #[allow(dead_code)]
+    pub(crate) fn keep_until_drop(&mut self, k: Box<dyn std::fmt::Debug + Send + Sync>) {
+        self.keep = Some(k);
     }
 
     /// Address of the first mapped byte (element 0).

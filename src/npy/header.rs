@@ -18,7 +18,7 @@
 //! Version 1.0 and 2.0 headers are latin-1 and may carry Python 2's long suffix (`3L`), which
 //! numpy strips; version 3.0 headers are UTF-8 and may not.
 
-use super::dtype::Dtype;
+use crate::element::Dtype;
 use crate::error::{Error, NpyError, Result, excerpt};
 use std::fs::File;
 use std::os::unix::fs::FileExt;

@@ -36,7 +36,7 @@ use std::path::{Path, PathBuf};
 mod dtype;
 mod header;
 
-pub use dtype::{Dtype, NpyElement};
+pub use crate::element::{Dtype, NpyElement};
 pub use header::{Header, MAX_HEADER_SIZE};
 use header::{MAGIC, dict_text};
 
@@ -146,11 +146,13 @@ impl OpenOptions {
         opts.offset(h.data_offset);
         let shape = dim.set_f(h.fortran_order);
         // SAFETY: forwarded to the caller.
-        unsafe {
+        let mut a: MmapArray<T, D> = unsafe {
             opts.map_file(&file, Some(path.to_path_buf()), |_| {
                 dim_and_strides(shape, size_of::<T>())
-            })
-        }
+            })?
+        };
+        a.map_mut().set_npy_header();
+        Ok(a)
     }
 }
 
@@ -426,11 +428,12 @@ impl OpenOptions {
                 .offset(header.len() as u64)
                 .preallocate(self.preallocate);
             // SAFETY: forwarded to the caller; the file is ours alone until renamed.
-            let a = unsafe {
+            let mut a: MmapArray<T, D> = unsafe {
                 opts.map_file(&f, Some(path.to_path_buf()), |_| {
                     dim_and_strides(dim.clone().set_f(fortran), size_of::<T>())
                 })?
             };
+            a.map_mut().set_npy_header();
             std::fs::rename(&tmp, path)
                 .map_err(|e| Error::io("rename into place", Some(path), e))?;
             Ok(a)

@@ -50,6 +50,11 @@ mod posix;
 )]
 pub(crate) mod os;
 
+/// Descriptor passing over Unix sockets.
+pub(crate) mod fdpass;
+/// POSIX named shared memory.
+pub(crate) mod shm;
+
 pub(crate) use posix::{
     SharedAnon, SigbusHandler, access_mode, fault_of, filesystem_full, install_sigbus, madvise,
     map_file_fixed, may_write, memlock_limit, mprotect, msync, munlock, page_size, parallelism,

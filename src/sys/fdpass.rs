@@ -1,0 +1,1 @@
+//! Passing descriptors over Unix sockets (`sendmsg`/`recvmsg` with `SCM_RIGHTS`).

@@ -1,0 +1,1 @@
+//! POSIX named shared memory: `shm_open`, `shm_unlink`.

@@ -110,6 +110,7 @@ pub mod npy;
 mod options;
 mod pages;
 mod residency;
+mod resize;
 pub mod shared;
 pub mod stream;
 mod sys;

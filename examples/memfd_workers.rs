@@ -1,0 +1,2 @@
+//! Placeholder: filled in by issue 12.
+fn main() {}

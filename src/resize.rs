@@ -1,0 +1,1 @@
+//! `MmapArray::resize`: placeholder.

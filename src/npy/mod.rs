@@ -38,7 +38,9 @@ mod header;
 
 pub use crate::element::{Dtype, NpyElement};
 pub use header::{Header, MAX_HEADER_SIZE};
-use header::{MAGIC, dict_text};
+pub(crate) use header::dict_text;
+use header::MAGIC;
+pub(crate) use header::read_from as read_header_from;
 
 /// Digits of room numpy leaves for the growing axis (`GROWTH_AXIS_MAX_DIGITS`).
 const GROWTH_DIGITS: usize = 21;
@@ -173,7 +175,7 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<Header> {
 
 /// The full header bytes for a dictionary, with `room` spare spaces, padded so the data
 /// starts on a 64-byte boundary, in the oldest version that fits.
-fn header_bytes(dict: &str, room: usize) -> Vec<u8> {
+pub(crate) fn header_bytes(dict: &str, room: usize) -> Vec<u8> {
     for (version, len_bytes) in [(1u8, 2usize), (2, 4)] {
         let pre = 8 + len_bytes;
         let body = dict.len() + room + 1; // + '\n'

@@ -8,19 +8,19 @@ use crate::mapping::{Mapping, Mode};
 use crate::pages::{self, Advice, Flush, Pages, PagesMut, Selection};
 use crate::sys;
 use bytemuck::Pod;
-use ndarray::{ArrayView, ArrayViewMut, Dimension, ShapeBuilder};
+use ndarray::{ArrayView, ArrayViewMut, Dimension};
 use std::fs::File;
 use std::marker::PhantomData;
 use std::path::Path;
 
 /// A fault guard over a mapping that restores the file's pages however the closure ends.
-struct Recovering<'a> {
+pub(crate) struct Recovering<'a> {
     map: &'a Mapping,
     guard: Option<Guard>,
 }
 
 impl<'a> Recovering<'a> {
-    fn enter(map: &'a Mapping) -> Result<Recovering<'a>> {
+    pub(crate) fn enter(map: &'a Mapping) -> Result<Recovering<'a>> {
         // Anonymous memory raises no SIGBUS: nothing to guard.
         let guard = match map.file() {
             Some(_) if map.len() > 0 => {
@@ -31,7 +31,7 @@ impl<'a> Recovering<'a> {
         Ok(Recovering { map, guard })
     }
 
-    fn finish<R>(mut self, r: R) -> Result<R> {
+    pub(crate) fn finish<R>(mut self, r: R) -> Result<R> {
         match self.guard.take().and_then(Guard::exit) {
             None => Ok(r),
             Some(faults) => {
@@ -163,7 +163,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// # Ok::<(), ndmmap::Error>(())
     /// ```
     pub fn view(&self) -> ArrayView<'_, T, D> {
-        let shape = self.dim.clone().strides(self.strides.clone());
+        let shape = layout::stride_shape(self.dim.clone(), self.strides.clone());
         // SAFETY: the mapping holds `nbytes` readable bytes at `ptr`, aligned for T (the offset
         // was checked), T is Pod so any bytes are a valid T, and the view borrows `self`, so
         // the mapping outlives it and cannot be changed through `&mut self` meanwhile. Pages
@@ -183,7 +183,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// ```
     pub fn view_mut(&mut self) -> Result<ArrayViewMut<'_, T, D>> {
         self.map.check_writable()?;
-        let shape = self.dim.clone().strides(self.strides.clone());
+        let shape = layout::stride_shape(self.dim.clone(), self.strides.clone());
         // SAFETY: as in `view`, and the pages are writable; `&mut self` makes this the only view.
         Ok(unsafe { ArrayViewMut::from_shape_ptr(shape, self.map.ptr() as *mut T) })
     }
@@ -217,7 +217,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     pub fn pages<S: Selection<D>>(&self, sel: S) -> Result<Pages<'_>> {
         let (shape, strides) = self.shape_strides();
         let (ranges, geometry, flat) =
-            pages::select(&self.map, &shape, &strides, size_of::<T>(), sel.sel())?;
+            pages::select(&self.map, 0, &shape, &strides, size_of::<T>(), sel.sel())?;
         Ok(Pages {
             map: &self.map,
             elem_size: size_of::<T>(),
@@ -273,7 +273,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     pub fn guarded_mut<R>(&mut self, f: impl FnOnce(ArrayViewMut<'_, T, D>) -> R) -> Result<R> {
         self.map.check_writable()?;
         let guard = Recovering::enter(&self.map)?;
-        let shape = self.dim.clone().strides(self.strides.clone());
+        let shape = layout::stride_shape(self.dim.clone(), self.strides.clone());
         // SAFETY: as in `view_mut`.
         let view = unsafe { ArrayViewMut::from_shape_ptr(shape, self.map.ptr() as *mut T) };
         let r = f(view);

@@ -52,7 +52,7 @@ impl<'a, T: Pod, D: Dimension> Checked<'a, T, D> {
     fn plan<S: Selection<D>>(&self, sel: S) -> Result<Plan> {
         let (shape, strides) = self.array.shape_strides();
         let es = size_of::<T>();
-        let (_, geometry, flat) = pages::select(self.map, &shape, &strides, es, sel.sel())?;
+        let (_, geometry, flat) = pages::select(self.map, 0, &shape, &strides, es, sel.sel())?;
         let mut offsets = Vec::new();
         let mut runs: Vec<Range<usize>> = Vec::new();
         for g in &geometry {

@@ -179,8 +179,9 @@ fn blocks(
     if inner == 0 || n0 == 0 {
         return;
     }
-    // Arrays (not views) have non-negative strides.
-    let row = |i: usize| base + i * strides[0].unsigned_abs();
+    // A shared sub-view may have negative strides: offsets wrap like the two's complement
+    // they stand for, and the caller's base brings them back into the mapping.
+    let row = |i: usize| base.wrapping_add_signed(i as isize * strides[0]);
     let (i0, j0, i1, j1) = (a / inner, a % inner, b / inner, b % inner);
     if i0 == i1 {
         return blocks(rest, &strides[1..], row(i0), j0, j1, out);
@@ -299,7 +300,9 @@ pub(crate) fn slice_geometry(
     out_shape.extend_from_slice(&shape[axis..]);
     out_strides.extend_from_slice(&strides[axis..]);
     Geometry {
-        offset: off.max(0) as usize,
+        // Negative (relative to a view with negative strides) wraps; the caller's base, added
+        // with wrapping arithmetic, brings it back into the mapping.
+        offset: off as usize,
         shape: out_shape,
         strides: out_strides,
     }
@@ -435,6 +438,19 @@ pub(crate) fn sorted_merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> 
 }
 
 /// Shape and element strides of a dimension, as plain slices.
+/// ndarray's shape for a view of `dim` with element `strides`. An empty array gets ndarray's
+/// default strides instead: ndarray's debug check refuses the zero strides of an empty array's
+/// longer axes on a mutable view (as if elements overlapped), and an empty view has no
+/// element whose address the strides could change.
+pub(crate) fn stride_shape<D: Dimension>(dim: D, strides: D) -> ndarray::StrideShape<D> {
+    use ndarray::ShapeBuilder;
+    if dim.size() == 0 {
+        dim.into()
+    } else {
+        dim.strides(strides)
+    }
+}
+
 pub(crate) fn shape_strides<D: Dimension>(dim: &D, strides: &D) -> (Vec<usize>, Vec<isize>) {
     (
         dim.slice().to_vec(),

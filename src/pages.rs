@@ -245,16 +245,18 @@ pub struct Pages<'a> {
     pub(crate) flat: bool,
 }
 
-/// Checks a selection of an array of `shape`/`strides` and gives its pages and geometry.
+/// Checks a selection of an array of `shape`/`strides` whose element 0 lies `base` elements
+/// into `map`, and gives its pages and geometry.
 pub(crate) fn select(
     map: &Mapping,
+    base: usize,
     shape: &[usize],
     strides: &[isize],
     elem_size: usize,
     sel: Sel<'_>,
 ) -> Result<(Vec<Range<usize>>, Vec<Geometry>, bool)> {
     let flat = matches!(sel, Sel::Range(_));
-    let geometry = match sel {
+    let mut geometry = match sel {
         Sel::All => vec![Geometry {
             offset: 0,
             shape: shape.to_vec(),
@@ -266,6 +268,10 @@ pub(crate) fn select(
             vec![layout::slice_geometry(shape, strides, elems)]
         }
     };
+    // `base`: the element offset of the array's (or shared sub-view's) element 0 in the map.
+    for g in &mut geometry {
+        g.offset = g.offset.wrapping_add(base);
+    }
     let span = map.page_span();
     let ranges = layout::runs_to_pages(span.lead, span.page_size, |sink| {
         for g in &geometry {

@@ -362,8 +362,7 @@ impl<'a, T: Pod, D: Dimension> Iterator for StreamMut<'a, T, D> {
         let r = self.walk.step()?;
         let mut dim = self.dim.clone();
         dim[0] = r.len();
-        use ndarray::ShapeBuilder;
-        let shape = dim.strides(self.strides.clone());
+        let shape = crate::layout::stride_shape(dim, self.strides.clone());
         let row = self.strides[0] * r.start;
         // SAFETY: rows `r` of the array, which the stream borrows mutably for 'a; windows are
         // disjoint, so no two views handed out alias; the pages are writable (checked by

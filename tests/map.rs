@@ -715,3 +715,17 @@ proptest! {
         prop_assert_eq!(v.shape(), &shape[..]);
     }
 }
+
+#[test]
+fn empty_arrays_with_a_zero_length_axis_give_mutable_views() {
+    // ndarray's debug check once refused their zero strides as overlapping elements.
+    let mut a = MmapArray::<u16, ndarray::Ix3>::anonymous((2, 0, 3)).unwrap();
+    assert_eq!(a.view_mut().unwrap().shape(), &[2, 0, 3]);
+    assert_eq!(a.guarded_mut(|v| v.len()).unwrap(), 0);
+    let mut b = MmapArray::<f32, ndarray::Ix2>::anonymous((5, 0)).unwrap();
+    let windows: Vec<usize> = ndmmap::stream::StreamMut::new(&mut b)
+        .unwrap()
+        .map(|(_, w)| w.shape()[0])
+        .collect();
+    assert_eq!(windows.iter().sum::<usize>(), 5);
+}

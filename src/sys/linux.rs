@@ -1,11 +1,15 @@
 //! Linux (and Android): what differs from `posix.rs` — the richest set of advice, `mlock2` with
 //! `MLOCK_ONFAULT`, `cachestat`, `fallocate`, the readahead window from sysfs, and
-//! `/proc/self/fd` for a descriptor's path.
+//! `/proc/self/fd` for a descriptor's path (and to reopen one read-only), `memfd_create` and
+//! file seals.
 
 use super::RawCacheStat;
 use super::posix::{DEFAULT_READAHEAD, check};
+use crate::shared::memfd::Seals;
+use std::ffi::CStr;
+use std::fs::File;
 use std::io;
-use std::os::fd::RawFd;
+use std::os::fd::{FromRawFd, RawFd};
 use std::path::PathBuf;
 
 pub(crate) use super::posix::known::mincore;
@@ -119,4 +123,58 @@ pub(crate) fn fd_path(fd: RawFd) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/self/fd/{fd}"))
         .ok()
         .filter(|p| p.is_absolute())
+}
+
+/// `memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING)`: a new anonymous memory file.
+pub(crate) fn memfd_create(name: &CStr) -> io::Result<File> {
+    let flags = libc::MFD_CLOEXEC | libc::MFD_ALLOW_SEALING;
+    // SAFETY: `name` is a live NUL-terminated string; the call returns a new descriptor or -1.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), flags) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `fd` is a fresh descriptor that nothing else owns.
+    Ok(unsafe { File::from_raw_fd(fd) })
+}
+
+/// The `F_SEAL_*` bits of `seals`.
+fn seal_bits(seals: Seals) -> libc::c_int {
+    [
+        (seals.seal, libc::F_SEAL_SEAL),
+        (seals.shrink, libc::F_SEAL_SHRINK),
+        (seals.grow, libc::F_SEAL_GROW),
+        (seals.write, libc::F_SEAL_WRITE),
+        (seals.future_write, libc::F_SEAL_FUTURE_WRITE),
+    ]
+    .iter()
+    .filter(|(on, _)| *on)
+    .fold(0, |bits, (_, bit)| bits | bit)
+}
+
+/// `fcntl(F_ADD_SEALS)`: adds `seals` to those the file has (a seal is never removed).
+pub(crate) fn add_seals(fd: RawFd, seals: Seals) -> io::Result<()> {
+    // SAFETY: F_ADD_SEALS with an integer argument changes only the file's seal set.
+    check(unsafe { libc::fcntl(fd, libc::F_ADD_SEALS, seal_bits(seals)) })
+}
+
+/// `fcntl(F_GET_SEALS)`: the seals a file has; `EINVAL` for a file that cannot be sealed.
+pub(crate) fn seals(fd: RawFd) -> io::Result<Seals> {
+    // SAFETY: F_GET_SEALS only reads the file's seal set.
+    let bits = unsafe { libc::fcntl(fd, libc::F_GET_SEALS) };
+    if bits < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(Seals {
+        seal: bits & libc::F_SEAL_SEAL != 0,
+        shrink: bits & libc::F_SEAL_SHRINK != 0,
+        grow: bits & libc::F_SEAL_GROW != 0,
+        write: bits & libc::F_SEAL_WRITE != 0,
+        future_write: bits & libc::F_SEAL_FUTURE_WRITE != 0,
+    })
+}
+
+/// A new read-only open file description of the file behind `fd`, by reopening
+/// `/proc/self/fd/N` with `O_RDONLY` (close-on-exec).
+pub(crate) fn reopen_read_only(fd: RawFd) -> io::Result<File> {
+    File::open(format!("/proc/self/fd/{fd}"))
 }

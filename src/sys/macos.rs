@@ -1,6 +1,7 @@
 //! macOS and iOS: what differs from `posix.rs` — `F_PREALLOCATE` for `fallocate`, `F_NOCACHE`
 //! and `F_RDAHEAD` in place of `posix_fadvise` (which macOS lacks), `F_GETPATH` for a
-//! descriptor's path. Compiles by inspection (CI lints it); only Linux is tested.
+//! descriptor's path; no `memfd_create` or file seals (`Unsupported`). Compiles by inspection (CI
+//! lints it); only Linux is tested.
 
 use super::FileAdvice;
 use super::posix::check;
@@ -74,4 +75,21 @@ pub(crate) fn fd_path(fd: RawFd) -> Option<PathBuf> {
     Some(PathBuf::from(
         <std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(buf),
     ))
+}
+
+/// No `memfd_create`.
+pub(crate) fn memfd_create(_name: &std::ffi::CStr) -> io::Result<std::fs::File> {
+    super::posix::unsupported()
+}
+/// No file seals.
+pub(crate) fn add_seals(_fd: RawFd, _seals: crate::shared::memfd::Seals) -> io::Result<()> {
+    super::posix::unsupported()
+}
+/// No file seals.
+pub(crate) fn seals(_fd: RawFd) -> io::Result<crate::shared::memfd::Seals> {
+    super::posix::unsupported()
+}
+/// No `/proc/self/fd` to reopen a descriptor through.
+pub(crate) fn reopen_read_only(_fd: RawFd) -> io::Result<std::fs::File> {
+    super::posix::unsupported()
 }

@@ -32,3 +32,20 @@ pub(crate) fn fadvise(_fd: RawFd, _off: u64, _len: u64, _advice: FileAdvice) -> 
 pub(crate) fn fd_path(_fd: RawFd) -> Option<PathBuf> {
     None
 }
+
+/// No `memfd_create`.
+pub(crate) fn memfd_create(_name: &std::ffi::CStr) -> io::Result<std::fs::File> {
+    unsupported()
+}
+/// No file seals.
+pub(crate) fn add_seals(_fd: RawFd, _seals: crate::shared::memfd::Seals) -> io::Result<()> {
+    unsupported()
+}
+/// No file seals.
+pub(crate) fn seals(_fd: RawFd) -> io::Result<crate::shared::memfd::Seals> {
+    unsupported()
+}
+/// No `/proc/self/fd` to reopen a descriptor through.
+pub(crate) fn reopen_read_only(_fd: RawFd) -> io::Result<std::fs::File> {
+    unsupported()
+}

@@ -1,6 +1,6 @@
 //! The Rust half of the numpy interop check (`scripts/npy_interop.sh`).
 //!
-//! - `npy_roundtrip write DIR`: creates, fills and grows .npy files in DIR for numpy to check.
+//! - `npy_roundtrip write DIR`: creates, fills and resizes .npy files in DIR for numpy to check.
 //! - `npy_roundtrip read FILE...`: maps files numpy wrote and prints, per file, a line
 //!   `name dtype shape order sum`.
 
@@ -24,8 +24,8 @@ fn write(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     a.view_mut()?
         .indexed_iter_mut()
         .for_each(|((i, j), x)| *x = (10 * i + j) as f64);
-    a.grow_npy(150)?;
-    a.grow_npy(100_000)?;
+    a.resize(150)?;
+    a.resize(100_000)?;
     for (i, mut row) in a.view_mut()?.axis_iter_mut(Axis(0)).enumerate().skip(100) {
         row.indexed_iter_mut()
             .for_each(|(j, x)| *x = (10 * i + j) as f64);

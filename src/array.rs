@@ -133,11 +133,11 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         }
     }
 
-    /// Resizes a file map in place to `dim` elements (`strides`, `bytes`): the one way the
-    /// shape of an existing array changes (see `npy`'s `grow_npy` and `reload_npy`).
-    #[cfg(feature = "npy")]
+    /// Remaps a file map in place to `dim` elements (`strides`, `bytes`), which the file must
+    /// already cover: the one way the shape of an existing array changes (see
+    /// [`resize`](Self::resize), which changes the file around it, and `npy`'s `reload_npy`).
     pub(crate) fn resize_in_place(&mut self, dim: D, strides: D, bytes: usize) -> Result<()> {
-        self.map.resize(bytes)?;
+        self.map.remap(bytes)?;
         self.dim = dim;
         self.strides = strides;
         Ok(())

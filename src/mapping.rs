@@ -116,7 +116,6 @@ pub(crate) struct Mapping {
     /// Cleared while some page is protected below the mode's access.
     full_access: bool,
     /// Growth allocates disk blocks (`fallocate`), as the map was made.
-    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     preallocate: bool,
     /// The file is a `.npy` file whose header describes this map: resizing rewrites it.
     npy_header: bool,
@@ -480,67 +479,178 @@ impl Mapping {
         }
     }
 
-    /// Resizes a file map to `bytes` at the same file offset. A read-write map extends its file
-    /// first if it is shorter (allocating the new blocks if the map was made with
-    /// `preallocate`), restoring the file's length if that or the remap fails; a read-only map
-    /// needs the file to cover `bytes` already. Remaps with `mremap` on Linux, a new map
-    /// elsewhere. Taking `&mut self`, no view of the old mapping can be alive.
-    #[cfg(feature = "npy")]
-    pub(crate) fn resize(&mut self, bytes: usize) -> Result<()> {
-        let Some(file) = &self.file else {
-            return Err(Error::Unsupported {
-                what: "resizing an anonymous map",
-            });
+    /// What resizing this file map to `bytes` (at the same offset) does to its file, or why it
+    /// cannot be done: [`Error::CannotResize`] for an anonymous, copy-on-write or read-only map
+    /// and for a file that is not a regular file, [`Error::NotWritable`] while pages are
+    /// protected against writing, [`Error::Sealed`] for a sealed memory file whose seal forbids
+    /// the change. Nothing is changed.
+    pub(crate) fn plan_resize(&self, bytes: usize) -> Result<FileResize> {
+        let cannot = |why: &str| Error::CannotResize {
+            path: self.path.clone(),
+            why: why.to_string(),
         };
-        if self.mode == Mode::CopyOnWrite {
-            return Err(Error::Unsupported {
-                what: "resizing a copy-on-write map (its private pages would be lost)",
-            });
+        let Some(file) = &self.file else {
+            return Err(cannot(
+                "it is anonymous memory, which has no file to resize; make a new array of the \
+                 new shape (MmapArray::anonymous) and copy the rows over, or back the array \
+                 with a file",
+            ));
+        };
+        match self.mode {
+            Mode::CopyOnWrite => {
+                return Err(cannot(
+                    "it is a copy-on-write (private) map: the file must not change, and a \
+                     remap would lose the pages written in this process; map the file with \
+                     Mode::ReadWrite to resize it",
+                ));
+            }
+            Mode::ReadOnly => {
+                return Err(cannot(
+                    "it is mapped read-only; map it with Mode::ReadWrite (npy::open_mut for a \
+                     .npy file) to resize it",
+                ));
+            }
+            Mode::ReadWrite => {}
         }
+        self.check_writable()?;
         let p = self.path.as_deref();
-        let old = file.metadata().map_err(|e| Error::io("stat", p, e))?.len();
-        let end = layout::checked_end(self.offset, bytes)?;
-        if old < end {
-            if self.mode != Mode::ReadWrite {
-                return Err(Error::TooShort {
-                    path: self.path.clone(),
-                    len: old,
-                    needed: end,
-                });
-            }
-            let grown = if self.preallocate {
-                sys::os::fallocate(file.as_raw_fd(), old, end - old)
-                    .map_err(|e| Error::io("fallocate", p, e))
-            } else {
-                file.set_len(end)
-                    .map_err(|e| Error::io("grow (ftruncate)", p, e))
-            };
-            if let Err(e) = grown {
-                let _ = file.set_len(old);
-                return Err(e);
-            }
+        let meta = file.metadata().map_err(|e| Error::io("fstat", p, e))?;
+        if !meta.is_file() {
+            return Err(cannot(
+                "it is not a regular file (a device has a fixed size)",
+            ));
         }
-        let remapped = self.remap(bytes);
-        if remapped.is_err()
-            && old < end
-            && let Some(f) = &self.file
-        {
-            let _ = f.set_len(old);
+        let plan = FileResize {
+            file_len: meta.len(),
+            old_end: layout::checked_end(self.offset, self.len)?,
+            new_end: layout::checked_end(self.offset, bytes)?,
+        };
+        let seals = file_seals(file);
+        if plan.extends() && seals & SEAL_GROW != 0 {
+            return Err(self.sealed("grow"));
         }
-        remapped
+        if plan.truncates() && seals & SEAL_SHRINK != 0 {
+            return Err(self.sealed("shrink"));
+        }
+        Ok(plan)
     }
 
-    #[cfg(feature = "npy")]
-    fn remap(&mut self, bytes: usize) -> Result<()> {
+    fn sealed(&self, op: &'static str) -> Error {
+        Error::Sealed {
+            path: self.path.clone(),
+            op,
+            seal: if op == "grow" {
+                "F_SEAL_GROW"
+            } else {
+                "F_SEAL_SHRINK"
+            },
+        }
+    }
+
+    /// An error changing the file's size: [`Error::Sealed`] when a seal refused it (`EPERM`).
+    fn size_error(&self, op: &'static str, what: &'static str, e: std::io::Error) -> Error {
+        let seal = if op == "grow" { SEAL_GROW } else { SEAL_SHRINK };
+        match (e.raw_os_error(), &self.file) {
+            (Some(libc::EPERM), Some(f)) if file_seals(f) & seal != 0 => self.sealed(op),
+            _ => self.io_error(what, e),
+        }
+    }
+
+    /// The file behind a map that [`plan_resize`](Self::plan_resize) accepted.
+    fn resize_file(&self) -> Result<&File> {
+        self.file.as_ref().ok_or(Error::Unsupported {
+            what: "resizing an anonymous map",
+        })
+    }
+
+    /// Grows the file for `plan` (before the map grows): whatever the file held between the
+    /// array's old end and its new end is overwritten with zeros, and a shorter file is extended
+    /// with zeros: sparse (`ftruncate`), or allocated (`fallocate`) when the map was made with
+    /// `preallocate`, so that a full disk is an error now rather than a `SIGBUS` later. A
+    /// failure restores the file's length.
+    pub(crate) fn extend_file(&self, plan: &FileResize) -> Result<()> {
+        let file = self.resize_file()?;
+        zero(
+            file,
+            self.path(),
+            plan.old_end,
+            plan.file_len.min(plan.new_end),
+        )?;
+        if !plan.extends() {
+            return Ok(());
+        }
+        let grown = if self.preallocate {
+            let from = plan.file_len.min(plan.old_end);
+            sys::os::fallocate(file.as_raw_fd(), from, plan.new_end - from)
+                .map_err(|e| self.size_error("grow", "fallocate", e))
+        } else {
+            file.set_len(plan.new_end)
+                .map_err(|e| self.size_error("grow", "grow (ftruncate)", e))
+        };
+        if grown.is_err() {
+            self.restore_len(plan);
+        }
+        grown
+    }
+
+    /// Shrinks the file to the array's new end (after the map has shrunk), when `plan` says
+    /// the file ends with the array.
+    pub(crate) fn truncate_file(&self, plan: &FileResize) -> Result<()> {
+        if !plan.truncates() {
+            return Ok(());
+        }
+        self.resize_file()?
+            .set_len(plan.new_end)
+            .map_err(|e| self.size_error("shrink", "shrink (ftruncate)", e))
+    }
+
+    /// Puts the file's length back to what it was before `plan` (undoing a growth; best effort:
+    /// this runs after another error, which is the one reported).
+    pub(crate) fn restore_len(&self, plan: &FileResize) {
+        if let Some(f) = &self.file
+            && f.metadata().is_ok_and(|m| m.len() != plan.file_len)
+        {
+            let _ = f.set_len(plan.file_len);
+        }
+    }
+
+    /// Makes the file's data and length durable (`fdatasync`), so that what is written next
+    /// (a `.npy` header) never reaches the disk before them.
+    pub(crate) fn sync_file(&self) -> Result<()> {
+        self.resize_file()?
+            .sync_data()
+            .map_err(|e| self.io_error("fdatasync", e))
+    }
+
+    /// Remaps a file map to `bytes` at the same file offset, which the file must cover
+    /// ([`Error::TooShort`] otherwise; growing the file is [`extend_file`](Self::extend_file)'s
+    /// job). In place where the OS allows (`mremap` on Linux, which may move the map), a new
+    /// map elsewhere. Taking `&mut self`, no view of the old mapping can be alive.
+    pub(crate) fn remap(&mut self, bytes: usize) -> Result<()> {
         let p = self.path.clone();
+        let file = self.file.as_ref().ok_or(Error::Unsupported {
+            what: "remap of an anonymous map",
+        })?;
+        let needed = layout::checked_end(self.offset, bytes)?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("fstat", p.as_deref(), e))?
+            .len();
+        if bytes > self.len && len < needed {
+            return Err(Error::TooShort {
+                path: p,
+                len,
+                needed,
+            });
+        }
         #[cfg(any(target_os = "linux", target_os = "android"))]
         {
             let opts = memmap2::RemapOptions::new().may_move(true);
             let moved = match &mut self.backing {
                 Backing::Mutable(m) if !m.is_empty() && bytes > 0 => {
                     // SAFETY: `&mut self` means no view of the map lives, so moving it
-                    // invalidates no reference; the file covers `bytes` (checked or grown by
-                    // the caller).
+                    // invalidates no reference; the file covers `bytes` (checked above, or the
+                    // map shrinks).
                     Some(unsafe { m.remap(bytes, opts) })
                 }
                 Backing::ReadOnly(m) if !m.is_empty() && bytes > 0 => {
@@ -555,16 +665,14 @@ impl Mapping {
                 return Ok(());
             }
         }
-        let file = self.file.as_ref().ok_or(Error::Unsupported {
-            what: "remap of an anonymous map",
-        })?;
         let o = Settings::default().builder(self.offset, bytes);
         let io = |e| Error::io("mmap", p.as_deref(), e);
         // SAFETY: as above; the caller of the constructor upheld the file contract.
         self.backing = unsafe {
             match self.mode {
                 Mode::ReadOnly => Backing::ReadOnly(o.map(file).map_err(io)?),
-                _ => Backing::Mutable(o.map_mut(file).map_err(io)?),
+                Mode::CopyOnWrite => Backing::Mutable(o.map_copy(file).map_err(io)?),
+                Mode::ReadWrite => Backing::Mutable(o.map_mut(file).map_err(io)?),
             }
         };
         self.len = bytes;
@@ -602,5 +710,80 @@ impl Mapping {
             self.full_access &= full;
         }
         Ok(())
+    }
+}
+
+/// How resizing a file map changes its file: the file's length before, and where the array's
+/// bytes end in it before and after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileResize {
+    /// The file's length before the resize.
+    pub(crate) file_len: u64,
+    /// Where the array ended (offset + old data).
+    pub(crate) old_end: u64,
+    /// Where the array ends after the resize (offset + new data).
+    pub(crate) new_end: u64,
+}
+
+impl FileResize {
+    /// Whether the array gets longer.
+    pub(crate) fn grows(&self) -> bool {
+        self.new_end > self.old_end
+    }
+
+    /// Bytes the file holds after the array's old end, which are not part of the array.
+    pub(crate) fn trailing(&self) -> u64 {
+        self.file_len.saturating_sub(self.old_end)
+    }
+
+    /// Whether growing extends the file (it ends before the array's new end).
+    pub(crate) fn extends(&self) -> bool {
+        self.grows() && self.file_len < self.new_end
+    }
+
+    /// Whether shrinking truncates the file: only when the file ended where the array ended
+    /// (nothing after it that is not the array's) and is longer than the array's new end.
+    pub(crate) fn truncates(&self) -> bool {
+        !self.grows() && self.trailing() == 0 && self.file_len > self.new_end
+    }
+}
+
+/// Writes zeros over `from..to` of `file` (nothing when empty).
+fn zero(file: &File, path: Option<&Path>, from: u64, to: u64) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let chunk = vec![0u8; (to.saturating_sub(from)).min(1 << 20) as usize];
+    let mut at = from;
+    while at < to {
+        let n = chunk.len().min((to - at) as usize);
+        file.write_all_at(&chunk[..n], at)
+            .map_err(|e| Error::io("zero the new rows", path, e))?;
+        at += n as u64;
+    }
+    Ok(())
+}
+
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+const SEAL_GROW: libc::c_int = libc::F_SEAL_GROW;
+#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+const SEAL_SHRINK: libc::c_int = libc::F_SEAL_SHRINK;
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+const SEAL_GROW: libc::c_int = 0;
+#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+const SEAL_SHRINK: libc::c_int = 0;
+
+/// The `F_SEAL_*` bits of `file` (`fcntl(F_GET_SEALS)`); 0 for a file that cannot be sealed or
+/// an OS without seals. (The one OS call outside `sys/`, until `sys` exports it.)
+fn file_seals(file: &File) -> libc::c_int {
+    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
+    {
+        // SAFETY: F_GET_SEALS takes no argument and only reads the file's seal set; a
+        // descriptor that cannot be sealed gives -1 (EINVAL), never undefined behaviour.
+        let bits = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
+        bits.max(0)
+    }
+    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
+    {
+        let _ = file;
+        0
     }
 }

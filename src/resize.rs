@@ -1,1 +1,279 @@
-//! `MmapArray::resize`: placeholder.
+//! [`MmapArray::resize`]: more or fewer rows for a file-backed array, in place.
+//!
+//! The policy lives here (what may be resized, what happens to bytes after the array, the
+//! order of the steps); the file and map operations are [`Mapping`](crate::mapping)'s, and
+//! the `.npy` header rewrite is `npy`'s.
+
+use crate::array::{MmapArray, dim_and_strides};
+use crate::error::{Error, Result};
+use crate::mapping::FileResize;
+use bytemuck::Pod;
+use ndarray::Dimension;
+use std::fs::File;
+use std::path::Path;
+
+#[cfg(feature = "npy")]
+use crate::npy::HeaderRewrite;
+
+/// Without the `npy` feature no header can be rewritten (and none is prepared).
+#[cfg(not(feature = "npy"))]
+enum HeaderRewrite {}
+
+#[cfg(not(feature = "npy"))]
+impl HeaderRewrite {
+    fn write(&self, _: &File, _: Option<&Path>) -> Result<()> {
+        match *self {}
+    }
+    fn undo(&self, _: &File, _: Option<&Path>) -> Result<()> {
+        match *self {}
+    }
+}
+
+impl<T: Pod, D: Dimension> MmapArray<T, D> {
+    /// Resizes a file-backed array along its first axis to `new_len` rows, in place: the file
+    /// grows or shrinks, the map is remapped (`mremap` on Linux, which may move it; a new map
+    /// elsewhere), and a `.npy` file's header is rewritten with the new shape. Taking
+    /// `&mut self`, it cannot run while a view of the array lives. The rows kept are never
+    /// copied or moved in the file; new rows are zeros.
+    ///
+    /// ```
+    /// use ndarray::{Ix2, s};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("rows.npy");
+    /// // SAFETY: the file is ours alone while the arrays live.
+    /// let mut a = unsafe { ndmmap::npy::create::<f32, Ix2, _>(&path, (100, 3))? };
+    /// a.view_mut()?.fill(1.0);
+    /// a.resize(250)?;                                   // 150 new rows of zeros
+    /// a.view_mut()?.slice_mut(s![100.., ..]).fill(2.0);
+    /// a.resize(120)?;                                   // the file is truncated too
+    /// assert_eq!(a.view().sum(), 100.0 * 3.0 + 20.0 * 6.0);
+    /// drop(a);
+    /// assert_eq!(ndmmap::npy::read_header(&path)?.shape, [120, 3]); // as numpy sees it
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// The borrow checker refuses a resize while a view lives (its pages could move or go):
+    ///
+    /// ```compile_fail
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// let mut a = unsafe { ndmmap::npy::create::<f64, ndarray::Ix1, _>(&path, 10)? };
+    /// let v = a.view();
+    /// a.resize(20)?; // error[E0502]: cannot borrow `a` as mutable because it is also borrowed
+    /// println!("{}", v[0]);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # What happens to the file
+    /// - **Growing** overwrites whatever the file held between the array's old end and its new
+    ///   end with zeros and extends a shorter file: sparse (`ftruncate`), or with its disk
+    ///   blocks allocated (`fallocate`) when the array was made with `preallocate(true)`, so
+    ///   that a full disk is an error now, not a `SIGBUS` on a later write.
+    /// - **Shrinking** shrinks the map first, then truncates the file to the array's new end.
+    /// - **Bytes after the array.** A raw file may hold bytes after the array that are not
+    ///   part of it (a footer, another array). Shrinking truncates the file only when it ended
+    ///   exactly where the array ended; otherwise its length is kept, and the dropped rows'
+    ///   bytes and what followed them stay in the file untouched. Growing a raw file with
+    ///   bytes after the array is refused ([`Error::CannotResize`]) rather than overwriting
+    ///   them: map the file again with the longer shape if those bytes are rows of the array,
+    ///   or truncate the file to the array's end ([`File::set_len`]) if they are not needed.
+    ///   A `.npy` file holds nothing after its data that numpy reads, so growing one turns
+    ///   such bytes into new (zeroed) rows.
+    ///
+    /// # Crash safety (`.npy` files)
+    /// A crash at any moment (the process killed, or the machine losing power) leaves a file
+    /// that numpy loads with either the old or the new shape, and no byte of the kept rows
+    /// lost, because the header, which numpy believes, only ever describes bytes the file
+    /// durably has:
+    /// - growing: zero and extend the file, `fdatasync` (the length is on disk), remap, then
+    ///   rewrite the header (one `pwrite` in the first sector) and `fdatasync`. Until then the
+    ///   old header describes a file with extra zeros at its end, which numpy ignores;
+    /// - shrinking: rewrite the header and `fdatasync`, shrink the map, then truncate the
+    ///   file. Until the truncation the new header describes a file with extra bytes at its
+    ///   end.
+    ///
+    /// The two `fdatasync`s also write back the rows dirtied through the map (that is what
+    /// `fdatasync` does); a raw file has no header to keep consistent, and nothing is synced
+    /// (call [`msync`](Self::msync) or [`File::sync_all`] when its length must be durable).
+    /// A step that fails undoes the ones before it: the file's length, the header and the map
+    /// are as they were (except zeroed bytes that followed a `.npy` file's data), and the
+    /// error is returned.
+    ///
+    /// # Errors
+    /// Nothing is changed when any of these is reported:
+    /// - [`Error::CannotResize`]: an anonymous array (make a new one and copy), a
+    ///   copy-on-write or read-only map (map the file with [`Mode::ReadWrite`]), a 0-D array,
+    ///   a Fortran-order array with more than one axis longer than 1 (its first axis is not
+    ///   contiguous in the file: rewrite it in C order), a device, a raw file with bytes after
+    ///   the array (above), or a `.npy` header without room for the longer shape;
+    /// - [`Error::NotWritable`] while pages are protected against writing
+    ///   ([`PagesMut::protect`](crate::PagesMut::protect));
+    /// - [`Error::Sealed`]: a memory file sealed against the change (`F_SEAL_GROW`,
+    ///   `F_SEAL_SHRINK`);
+    /// - [`NpyError::Stale`](crate::NpyError::Stale): the `.npy` header no longer describes
+    ///   the array (another process rewrote it: see `reload_npy`);
+    /// - [`Error::SizeOverflow`] for a shape past `isize::MAX` bytes; [`Error::Io`] for what
+    ///   the OS refused (a full disk, an exhausted address space).
+    ///
+    /// [`Mode::ReadWrite`]: crate::Mode::ReadWrite
+    pub fn resize(&mut self, new_len: usize) -> Result<()> {
+        let path = self.path().map(Path::to_path_buf);
+        let cannot = |why: String| Error::CannotResize {
+            path: path.clone(),
+            why,
+        };
+        let shape = self.shape().to_vec();
+        let Some(&old_len) = shape.first() else {
+            return Err(cannot(
+                "a 0-dimensional array has no axis to resize; map it as a 1-D array of one \
+                 element to resize it"
+                    .into(),
+            ));
+        };
+        let long_axes = shape.iter().filter(|&&n| n > 1).count();
+        if self.order() == crate::Order::F && self.len() > 0 && long_axes > 1 {
+            return Err(cannot(format!(
+                "it is a Fortran-order (column-major) array of shape {shape:?}: its first axis \
+                 is not contiguous in the file, so rows cannot be added or dropped at its end; \
+                 rewrite it in C order (numpy: np.save(path, np.ascontiguousarray(a)))"
+            )));
+        }
+        let mut dim = self.dims().0;
+        dim.slice_mut()[0] = new_len;
+        let (dim, strides, bytes) = dim_and_strides(ndarray::Shape::from(dim), size_of::<T>())?;
+        let plan = self.map_mut().plan_resize(bytes)?;
+        let has_header = self.map_ref().has_npy_header();
+        let header = self.prepare_header(has_header, &shape, dim.slice())?;
+        if plan.grows() && header.is_none() && plan.trailing() > 0 {
+            return Err(cannot(format!(
+                "the file has {} bytes after the array (bytes {}..{}) that are not part of it, \
+                 which growing from {old_len} to {new_len} rows would overwrite; if they are \
+                 rows of the array, map the file again with the longer shape; if they are not \
+                 needed, truncate the file to {} bytes (File::set_len) first",
+                plan.trailing(),
+                plan.old_end,
+                plan.file_len,
+                plan.old_end
+            )));
+        }
+        if new_len == old_len {
+            return Ok(());
+        }
+        let file = self.resize_file()?;
+        if plan.grows() {
+            self.grow(&plan, &file, path.as_deref(), header, (dim, strides, bytes))
+        } else {
+            self.shrink(&plan, &file, path.as_deref(), header, (dim, strides, bytes))
+        }
+    }
+
+    /// The header rewrite a `.npy` file needs (`None` for a raw file).
+    fn prepare_header(
+        &self,
+        has_header: bool,
+        shape: &[usize],
+        new_shape: &[usize],
+    ) -> Result<Option<HeaderRewrite>> {
+        let Some(file) = self.file().filter(|_| has_header) else {
+            return Ok(None);
+        };
+        #[cfg(feature = "npy")]
+        {
+            HeaderRewrite::prepare(
+                file,
+                self.path(),
+                self.offset(),
+                shape,
+                size_of::<T>(),
+                new_shape,
+            )
+            .map(Some)
+        }
+        #[cfg(not(feature = "npy"))]
+        {
+            let _ = (file, shape, new_shape);
+            Err(Error::CannotResize {
+                path: self.path().map(Path::to_path_buf),
+                why: "it is a .npy file, whose header only the `npy` feature can rewrite".into(),
+            })
+        }
+    }
+
+    /// A handle of the file, kept while the map changes.
+    fn resize_file(&self) -> Result<File> {
+        let file = self.file().ok_or(Error::Unsupported {
+            what: "resizing an anonymous map",
+        })?;
+        file.try_clone()
+            .map_err(|e| Error::io("dup", self.path(), e))
+    }
+
+    /// Grows: zero and extend the file, make that durable, remap, then write the header.
+    fn grow(
+        &mut self,
+        plan: &FileResize,
+        file: &File,
+        path: Option<&Path>,
+        header: Option<HeaderRewrite>,
+        (dim, strides, bytes): (D, D, usize),
+    ) -> Result<()> {
+        let (old_dim, old_strides) = self.dims();
+        let old_bytes = self.map_ref().len();
+        self.map_ref().extend_file(plan)?;
+        let mut done = if header.is_some() {
+            self.map_ref().sync_file()
+        } else {
+            Ok(())
+        };
+        if done.is_ok() {
+            done = self.resize_in_place(dim, strides, bytes);
+            if done.is_ok()
+                && let Some(h) = &header
+            {
+                done = h.write(file, path).inspect_err(|_| {
+                    let _ = h.undo(file, path);
+                    let _ = self.resize_in_place(old_dim, old_strides, old_bytes);
+                });
+            }
+        }
+        if done.is_err() {
+            self.map_ref().restore_len(plan);
+        }
+        done
+    }
+
+    /// Shrinks: write the header, shrink the map, then truncate the file.
+    fn shrink(
+        &mut self,
+        plan: &FileResize,
+        file: &File,
+        path: Option<&Path>,
+        header: Option<HeaderRewrite>,
+        (dim, strides, bytes): (D, D, usize),
+    ) -> Result<()> {
+        let (old_dim, old_strides) = self.dims();
+        let old_bytes = self.map_ref().len();
+        let undo_header = || {
+            if let Some(h) = &header {
+                let _ = h.undo(file, path);
+            }
+        };
+        if let Some(h) = &header {
+            h.write(file, path).inspect_err(|_| undo_header())?;
+        }
+        self.resize_in_place(dim, strides, bytes)
+            .inspect_err(|_| undo_header())?;
+        self.map_ref().truncate_file(plan).inspect_err(|_| {
+            // The file still holds every byte: grow the map back over them.
+            let _ = self.resize_in_place(old_dim, old_strides, old_bytes);
+            undo_header();
+        })
+    }
+
+    /// The mapping, for its file operations (`&mut self`: no view lives).
+    fn map_ref(&mut self) -> &crate::mapping::Mapping {
+        self.map_mut()
+    }
+}

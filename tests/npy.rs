@@ -258,7 +258,7 @@ fn open_files_ndarray_npy_wrote_in_every_mode() {
 }
 
 #[test]
-fn grow_in_place_keeps_data_and_rewrites_the_header() {
+fn resize_grows_in_place_keeping_data_and_rewrites_the_header() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("g.npy");
     let mut a = unsafe { npy::create::<f32, Ix2, _>(&p, (1000, 3)).unwrap() };
@@ -268,16 +268,14 @@ fn grow_in_place_keeps_data_and_rewrites_the_header() {
             (i * 3 + j) as f32
         }));
     let offset = a.offset();
-    a.grow_npy(1_000_000).unwrap();
+    a.resize(1_000_000).unwrap();
     assert_eq!(a.shape(), &[1_000_000, 3]);
     assert_eq!(a.offset(), offset, "the data does not move");
     assert_eq!(a.view()[[999, 2]], 2999.0);
     a.view_mut().unwrap().slice_mut(s![1000.., ..]).fill(1.0);
-    a.grow_npy(1_000_000).unwrap(); // same length: nothing to do
-    let e = a.grow_npy(5).unwrap_err();
-    assert!(e.to_string().contains("shrink"), "{e}");
+    a.resize(1_000_000).unwrap(); // same length: nothing to do
     // Growing to a length with the full 21 digits of room still fits.
-    a.grow_npy(1_000_001).unwrap();
+    a.resize(1_000_001).unwrap();
     drop(a);
     let h = npy::read_header(&p).unwrap();
     assert_eq!(
@@ -294,17 +292,18 @@ fn grow_in_place_keeps_data_and_rewrites_the_header() {
 }
 
 #[test]
-fn grow_refuses_what_it_cannot_do_without_touching_the_file() {
+fn resize_refuses_what_it_cannot_do_without_touching_the_file() {
     let dir = tempfile::tempdir().unwrap();
     let pf = dir.path().join("f.npy");
     let mut f = unsafe { npy::create::<f64, Ix2, _>(&pf, (4, 3).f()).unwrap() };
     let before = std::fs::read(&pf).unwrap();
-    let e = f.grow_npy(8).unwrap_err();
+    let e = f.resize(8).unwrap_err();
+    assert!(matches!(e, Error::CannotResize { .. }), "{e:?}");
     assert!(e.to_string().contains("Fortran"), "{e}");
     assert_eq!(std::fs::read(&pf).unwrap(), before);
     // A read-only map cannot grow.
     let mut ro = unsafe { npy::open::<f64, Ix2>(fixture("f8_c_3x4.npy")).unwrap() };
-    assert!(matches!(ro.grow_npy(10), Err(Error::NotWritable { .. })));
+    assert!(matches!(ro.resize(10), Err(Error::CannotResize { .. })));
     // A header written with no spare room (numpy 1.x style, version 1.0 padded to 16 bytes).
     let p = dir.path().join("tight.npy");
     let dict = "{'descr': '<u1', 'fortran_order': False, 'shape': (5,), }";
@@ -319,8 +318,9 @@ fn grow_refuses_what_it_cannot_do_without_touching_the_file() {
     bytes.extend_from_slice(&[1, 2, 3, 4, 5]);
     std::fs::write(&p, &bytes).unwrap();
     let mut t = unsafe { npy::open_mut::<u8, Ix1>(&p).unwrap() };
-    t.grow_npy(9).unwrap(); // 9 still fits the room one digit needs
-    let e = t.grow_npy(1_000_000_000_000_000).unwrap_err();
+    t.resize(9).unwrap(); // 9 still fits the room one digit needs
+    let e = t.resize(1_000_000_000_000_000).unwrap_err();
+    assert!(matches!(e, Error::CannotResize { .. }), "{e:?}");
     assert!(e.to_string().contains("room"), "{e}");
     assert_eq!(
         std::fs::metadata(&p).unwrap().len(),
@@ -371,7 +371,7 @@ fn new_rows_are_zero_even_over_trailing_bytes() {
     // Junk after the data, as another tool might leave.
     let f = std::fs::OpenOptions::new().append(true).open(&p).unwrap();
     std::io::Write::write_all(&mut &f, &[0xAB; 100]).unwrap();
-    a.grow_npy(10).unwrap();
+    a.resize(10).unwrap();
     assert_eq!(a.view().slice(s![..4, ..]).sum(), 32);
     assert_eq!(a.view().slice(s![4.., ..]).sum(), 0, "new rows are zero");
     drop(a);
@@ -396,7 +396,7 @@ fn a_failed_growth_keeps_header_file_and_array_consistent() {
         if unsafe { libc::setrlimit(libc::RLIMIT_AS, &lim) } != 0 {
             return 77;
         }
-        if a.grow_npy(4 << 20).is_ok() {
+        if a.resize(4 << 20).is_ok() {
             return 1;
         }
         let h = npy::read_header(&p).unwrap();
@@ -407,7 +407,7 @@ fn a_failed_growth_keeps_header_file_and_array_consistent() {
             return 3;
         }
         // And the retry works.
-        if a.grow_npy(110).is_err() || npy::read_header(&p).unwrap().shape != [110, 1024] {
+        if a.resize(110).is_err() || npy::read_header(&p).unwrap().shape != [110, 1024] {
             return 4;
         }
         0
@@ -421,7 +421,7 @@ fn reload_picks_up_growth_and_refuses_a_different_array() {
     let p = dir.path().join("r.npy");
     let mut w = unsafe { npy::create::<i64, Ix2, _>(&p, (5, 3)) }.unwrap();
     let mut r = unsafe { npy::open::<i64, Ix2>(&p) }.unwrap();
-    w.grow_npy(9).unwrap();
+    w.resize(9).unwrap();
     w.view_mut().unwrap()[[8, 2]] = 42;
     r.reload_npy().unwrap();
     assert_eq!((r.shape(), r.view()[[8, 2]]), (&[9, 3][..], 42));

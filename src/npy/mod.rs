@@ -1,4 +1,4 @@
-//! numpy `.npy` files as memory-mapped arrays: open, create, grow in place.
+//! numpy `.npy` files as memory-mapped arrays: open, create, resize in place.
 //!
 //! ```
 //! use ndarray::Ix2;
@@ -8,7 +8,7 @@
 //! // SAFETY: the file is ours alone while the arrays live.
 //! let mut a = unsafe { ndmmap::npy::create::<f32, Ix2, _>(&path, (100, 3))? };
 //! a.view_mut()?.fill(1.0);
-//! a.grow_npy(110)?;                           // 10 more rows, header rewritten in place
+//! a.resize(110)?;                             // 10 more rows, header rewritten in place
 //! drop(a);
 //! let b = unsafe { ndmmap::npy::open::<f32, Ix2>(&path)? };
 //! assert_eq!(b.shape(), &[110, 3]);
@@ -23,7 +23,6 @@
 
 use crate::array::{MmapArray, dim_and_strides};
 use crate::error::{Error, NpyError, Result};
-use crate::layout;
 use crate::mapping::Mode;
 use crate::mapping::check_file_type;
 use crate::options::MmapOptions;
@@ -37,10 +36,10 @@ mod dtype;
 mod header;
 
 pub use crate::element::{Dtype, NpyElement};
-pub use header::{Header, MAX_HEADER_SIZE};
-pub(crate) use header::dict_text;
 use header::MAGIC;
+pub(crate) use header::dict_text;
 pub(crate) use header::read_from as read_header_from;
+pub use header::{Header, MAX_HEADER_SIZE};
 
 /// Digits of room numpy leaves for the growing axis (`GROWTH_AXIS_MAX_DIGITS`).
 const GROWTH_DIGITS: usize = 21;
@@ -90,7 +89,7 @@ impl OpenOptions {
     }
 
     /// Allocates the data's disk blocks (`fallocate`) when [`create`](Self::create) makes a
-    /// file and when [`grow_npy`](MmapArray::grow_npy) grows one, so that a full disk is an
+    /// file and when [`resize`](MmapArray::resize) grows one, so that a full disk is an
     /// error then rather than a `SIGBUS` on a later write. Off by default: the data is sparse
     /// until written, as numpy's `open_memmap` leaves it.
     pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
@@ -332,7 +331,7 @@ pub unsafe fn open_with<T: NpyElement, D: Dimension>(
 
 /// Creates (or replaces) a zero-filled `.npy` file of `shape` (`.f()` for Fortran order) and
 /// maps it read-write, as numpy's `open_memmap(path, mode='w+')` does. The data is sparse until
-/// written; the header leaves room for the shape to grow (see [`MmapArray::grow_npy`]) and
+/// written; the header leaves room for the shape to grow (see [`MmapArray::resize`]) and
 /// starts the data on a 64-byte boundary. See [`OpenOptions::create`] to preallocate.
 ///
 /// ```
@@ -447,98 +446,93 @@ impl OpenOptions {
     }
 }
 
-impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
-    /// Grows a read-write C-order `.npy` array along its first axis to `new_len` rows in place:
-    /// extends the file, rewrites the header's shape in its spare room, and remaps (`mremap`
-    /// on Linux). Taking `&mut self`, it cannot run while a view lives.
-    ///
-    /// Errors: a map that is not [`Mode::ReadWrite`], a Fortran-order or 0-D array, a file
-    /// whose header no longer matches the array, a smaller `new_len`, or a header without
-    /// room for the longer shape. The file is not changed when any of these is reported.
-    pub fn grow_npy(&mut self, new_len: usize) -> Result<()> {
-        let path: PathBuf = self.path().map(Path::to_path_buf).unwrap_or_default();
-        let p = path.as_path();
-        if self.mode() != Mode::ReadWrite {
-            return Err(Error::NotWritable {
-                reason: "grow_npy needs a read-write (Mode::ReadWrite) map",
-            });
-        }
-        let file = self.file().ok_or(Error::Unsupported {
-            what: "grow_npy on an anonymous map",
-        })?;
+/// A `.npy` header rewrite for [`MmapArray::resize`]: the new header text, the old one (put
+/// back when the resize fails after writing it) and where both go. The text keeps the header's
+/// length, so the data does not move.
+pub(crate) struct HeaderRewrite {
+    at: u64,
+    old: Vec<u8>,
+    new: Vec<u8>,
+}
+
+impl HeaderRewrite {
+    /// Reads the header of `file` again, checks that it still describes the array (`shape` of
+    /// `elem_size`-byte elements at `offset`; else [`NpyError::Stale`]), and prepares the
+    /// C-order header of `new_shape` in the same bytes ([`Error::CannotResize`] when it has no
+    /// room for the longer shape). Nothing is written.
+    pub(crate) fn prepare(
+        file: &File,
+        path: Option<&Path>,
+        offset: u64,
+        shape: &[usize],
+        elem_size: usize,
+        new_shape: &[usize],
+    ) -> Result<HeaderRewrite> {
+        let p = path.unwrap_or(Path::new(""));
         // The header ends where the array's data starts: no longer limit is needed.
-        let limit = usize::try_from(self.offset()).unwrap_or(usize::MAX);
+        let limit = usize::try_from(offset).unwrap_or(usize::MAX);
         let h = header::read_from(file, p, limit)?;
-        if h.shape != self.shape() || h.data_offset != self.offset() || h.dtype != T::DTYPE {
-            return Err(self.stale(&h, p));
-        }
-        let cannot = |why: String| npy_err(p, NpyError::CannotGrow { why });
-        if h.shape.is_empty() {
-            return Err(cannot("a 0-dimensional array has no axis to grow".into()));
-        }
-        if h.fortran_order && h.shape.iter().filter(|&&n| n != 1).count() > 1 {
-            return Err(cannot(
-                "a Fortran-order array cannot grow along its first axis in place (its rows are not \
-                 contiguous); rewrite it in C order"
-                    .into(),
+        if h.shape != shape || h.data_offset != offset || h.dtype.size != elem_size {
+            return Err(Error::npy(
+                path,
+                NpyError::Stale {
+                    header: format!(
+                        "{} {:?} at byte {}",
+                        h.dtype.descr(),
+                        h.shape,
+                        h.data_offset
+                    ),
+                    array: format!("{elem_size}-byte elements {shape:?} at byte {offset}"),
+                },
             ));
         }
-        let old_len = h.shape[0];
-        if new_len < old_len {
-            return Err(cannot(format!(
-                "grow_npy({new_len}) would shrink the first axis from {old_len}"
-            )));
+        let at = h.preamble_len();
+        let room = (h.data_offset - at) as usize;
+        // The rows stay where they are, in C order (the caller refused a Fortran-order array
+        // whose order matters), so the header says C order.
+        let dict = dict_text(&h.dtype.descr(), false, new_shape);
+        if dict.len() + 1 > room {
+            return Err(Error::CannotResize {
+                path: path.map(Path::to_path_buf),
+                why: format!(
+                    "its .npy header has room for {} characters but the shape {new_shape:?} needs \
+                     {}; rewrite the file with numpy (np.save leaves room for {GROWTH_DIGITS} \
+                     digits) or with ndmmap::npy::create, then resize it",
+                    room - 1,
+                    dict.len()
+                ),
+            });
         }
-        if new_len == old_len {
-            return Ok(());
-        }
-        let mut shape = h.shape.clone();
-        shape[0] = new_len;
-        let mut dim = D::zeros(shape.len());
-        dim.slice_mut().copy_from_slice(&shape);
-        let (dim, strides, bytes) = dim_and_strides(ndarray::Shape::from(dim), size_of::<T>())?;
-        let dict = dict_text(&h.dtype.descr(), h.fortran_order, &shape);
-        let header_room = (h.data_offset - h.preamble_len()) as usize;
-        if dict.len() + 1 > header_room {
-            return Err(cannot(format!(
-                "the header has room for {} bytes but the new shape needs {}; rewrite the file \
-                 with numpy to grow it",
-                header_room - 1,
-                dict.len()
-            )));
-        }
-        let mut text = dict.into_bytes();
-        text.resize(header_room - 1, b' ');
-        text.push(b'\n');
-        let at = h.data_offset - header_room as u64;
-        let old_bytes = self.len() * size_of::<T>();
-        let old_end = self.offset() + old_bytes as u64;
-        let new_end = layout::checked_end(self.offset(), bytes)?;
-        let file_len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", Some(p), e))?
-            .len();
-        // New rows are zeros, as numpy's are: clear whatever followed the old data.
-        zero(file, p, old_end, file_len.min(new_end))?;
-        // Never lose data, and keep header, file and array consistent: extend the file and the
-        // map first (an old header over a longer file is still a valid .npy; a failed growth
-        // restores the file's length), then rewrite the header; if that fails, shrink back.
-        let (old_dim, old_strides) = self.dims();
-        self.resize_in_place(dim, strides, bytes)?;
-        let file = self.file().ok_or(Error::Unsupported {
-            what: "grow_npy on an anonymous map",
-        })?;
-        if let Err(e) = file.write_all_at(&text, at) {
-            let file = file.try_clone();
-            let _ = self.resize_in_place(old_dim, old_strides, old_bytes);
-            if let Ok(f) = file {
-                let _ = f.set_len(file_len);
-            }
-            return Err(Error::io("rewrite header", Some(p), e));
-        }
-        Ok(())
+        let mut new = dict.into_bytes();
+        new.resize(room - 1, b' ');
+        new.push(b'\n');
+        let mut old = vec![0; room];
+        file.read_exact_at(&mut old, at)
+            .map_err(|e| Error::io("read header", path, e))?;
+        Ok(HeaderRewrite { at, old, new })
     }
 
+    /// Writes the new header (one `pwrite` within the file's first sector) and waits until it
+    /// is on disk (`fdatasync`).
+    pub(crate) fn write(&self, file: &File, path: Option<&Path>) -> Result<()> {
+        Self::put(file, path, &self.new, self.at)
+    }
+
+    /// Puts the old header back, as durably (undoing a resize that failed after
+    /// [`write`](Self::write)).
+    pub(crate) fn undo(&self, file: &File, path: Option<&Path>) -> Result<()> {
+        Self::put(file, path, &self.old, self.at)
+    }
+
+    fn put(file: &File, path: Option<&Path>, text: &[u8], at: u64) -> Result<()> {
+        file.write_all_at(text, at)
+            .map_err(|e| Error::io("rewrite header", path, e))?;
+        file.sync_data()
+            .map_err(|e| Error::io("fdatasync (header)", path, e))
+    }
+}
+
+impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
     /// The header no longer describes this array.
     fn stale(&self, h: &Header, p: &Path) -> Error {
         let describe = |dtype: Dtype, shape: &[usize], at: u64| {
@@ -553,7 +547,8 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
         )
     }
 
-    /// Picks up a `.npy` file that another process grew (or shrank) along its first axis:
+    /// Picks up a `.npy` file that another process (or another array's
+    /// [`resize`](MmapArray::resize)) grew or shrank along its first axis:
     /// reads the header again from the mapped handle and remaps to its shape. The dtype, the
     /// order, the data offset and the other axes must be unchanged, else
     /// [`NpyError::Stale`]; a file shorter than its header says is [`NpyError::DataPastEnd`].
@@ -566,7 +561,7 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
     /// // SAFETY: the file only grows while the arrays live.
     /// let mut reader = unsafe { ndmmap::npy::open::<f64, ndarray::Ix2>(&path)? };
     /// let mut writer = unsafe { ndmmap::npy::open_mut::<f64, ndarray::Ix2>(&path)? };
-    /// writer.grow_npy(25)?;
+    /// writer.resize(25)?;
     /// reader.reload_npy()?;
     /// assert_eq!(reader.shape(), &[25, 3]);
     /// # Ok(()) }
@@ -595,17 +590,4 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
         let (dim, strides, bytes) = dim_and_strides(dim.set_f(h.fortran_order), size_of::<T>())?;
         self.resize_in_place(dim, strides, bytes)
     }
-}
-
-/// Writes zeros over `from..to` of `file` (nothing when empty).
-fn zero(file: &File, path: &Path, from: u64, to: u64) -> Result<()> {
-    let chunk = vec![0u8; 1 << 20];
-    let mut at = from;
-    while at < to {
-        let n = chunk.len().min((to - at) as usize);
-        file.write_all_at(&chunk[..n], at)
-            .map_err(|e| Error::io("zero the new rows", Some(path), e))?;
-        at += n as u64;
-    }
-    Ok(())
 }

@@ -61,7 +61,8 @@
 //! come with it, and every descriptor received is closed on every error. The receiver reads
 //! exactly the line, never past its newline, so the socket can carry other traffic after it.
 //! A sender that stops in the middle of a line blocks the receiver: set a read timeout on the
-//! socket ([`UnixStream::set_read_timeout`]) where the peer is not trusted.
+//! socket ([`UnixStream::set_read_timeout`]) where the peer is not trusted. One receive at a
+//! time per socket: two threads reading the same socket would split a message between them.
 
 use crate::array::{MmapArray, Order, dim_and_strides};
 use crate::element::NpyElement;

@@ -1,2 +1,641 @@
 //! POSIX named shared memory (`shm_open`): arrays other processes open by name, Python's
 //! `multiprocessing.shared_memory` among them.
+//!
+//! A named object is a file without a directory: on Linux it lives in `/dev/shm` (a tmpfs,
+//! in RAM), and any process of the same user that knows the name can map it. An array made
+//! here is an ordinary [`MmapArray`]: views, page control and residency work as for a file.
+//!
+//! ```
+//! use ndarray::Ix2;
+//! use ndmmap::shared::shm;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let name = format!("ndmmap-doc-module-{}", std::process::id());
+//! // SAFETY: no process truncates the object while the arrays live.
+//! let mut a = unsafe { shm::create::<f64, Ix2, _>(&name, (1000, 3))? };
+//! a.view_mut()?.fill(1.5);
+//!
+//! // Another process (here the same one) opens it by name; Python would do
+//! // np.ndarray((1000, 3), 'f8', buffer=SharedMemory(name).buf).
+//! let b = unsafe { shm::open::<f64, Ix2, _>(&name, (1000, 3))? };
+//! assert_eq!(b.view()[[999, 2]], 1.5);
+//! drop((a, b)); // the creating handle unlinks the name
+//! assert!(unsafe { shm::open::<f64, Ix2, _>(&name, (1000, 3)) }.is_err());
+//! # Ok(()) }
+//! ```
+//!
+//! # Names
+//! `"name"` and `"/name"` are the same object, as in Python's `SharedMemory` (which prepends
+//! the `/`). Refused with [`Error::InvalidShmName`]: an empty name, `.` and `..`, a name with
+//! a NUL or with a `/` after its first character, and one longer than the OS allows: 255 bytes
+//! after the `/` (`NAME_MAX`), 30 on macOS (`PSHMNAMLEN`, 31, counts the `/`; Python's own
+//! names there are 14 bytes long).
+//!
+//! # Lifetime of a name
+//! A name lives until it is unlinked, or until the machine restarts: a process killed before
+//! it unlinks leaves the object (and its memory) behind. Unlinking removes the name only:
+//! processes that have the object mapped keep it until they unmap it. Here a handle that
+//! *created* the object unlinks it when dropped, Rust's ownership at work; a handle that
+//! *opened* one leaves it, as Python's `SharedMemory(name)` does. Both are a choice:
+//! [`ShmOptions::unlink_on_drop`], and [`unlink`] to unlink explicitly, as Python's
+//! `SharedMemory.unlink()` does.
+//!
+//! # Sizes
+//! An object opened with a shape must be at least as long as the array (else
+//! [`Error::TooShort`]); a longer one is accepted, because the OS may round a size up: macOS
+//! reports an object's size in whole pages, and Python's `SharedMemory.size` with it.
+//!
+//! # A `.npy` header
+//! With [`ShmOptions::npy_header`] (feature `npy`), the object starts with a `.npy` header as
+//! numpy writes it (the data 64-byte aligned after it), so on Linux
+//! `np.load('/dev/shm/NAME', mmap_mode='r+')` maps it, and [`open_npy`] (or
+//! [`npy::open`](crate::npy::open) on `/dev/shm/NAME`) opens it without being told the dtype
+//! or the shape. The header is written and read with `pwrite`/`pread`, which Linux and FreeBSD
+//! allow on shared memory objects and macOS does not (there the OS error is returned).
+
+use crate::array::{MmapArray, dim_and_strides};
+use crate::element::NpyElement;
+use crate::error::{Error, Result};
+use crate::layout;
+use crate::mapping::Mode;
+use crate::options::MmapOptions;
+use crate::sys::shm::{self as sys, Open};
+use ndarray::{Dimension, ShapeBuilder};
+use std::ffi::CString;
+use std::fs::File;
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// How often [`ShmOptions::open_or_create`] retries when the name vanishes between a create
+/// that found it and the open that follows.
+const OPEN_OR_CREATE_TRIES: usize = 8;
+
+/// A checked name: the POSIX form (`/name`) for the OS, and the path messages show.
+#[derive(Debug)]
+struct Name {
+    posix: CString,
+    path: PathBuf,
+}
+
+impl Name {
+    fn parse(name: &str) -> Result<Name> {
+        let bare = name.strip_prefix('/').unwrap_or(name);
+        let why = if bare.is_empty() {
+            Some("it is empty; give at least one character after the `/`")
+        } else if bare.contains('\0') {
+            Some("it contains a NUL byte")
+        } else if bare.contains('/') {
+            Some("it contains a `/` after its first character; names are flat, not paths")
+        } else if bare == "." || bare == ".." {
+            Some("`.` and `..` name directories, not objects")
+        } else if bare.len() > sys::NAME_MAX {
+            Some(sys::TOO_LONG)
+        } else {
+            None
+        };
+        if let Some(why) = why {
+            return Err(Error::InvalidShmName {
+                name: at_most_100_chars(name),
+                why,
+            });
+        }
+        let posix = format!("/{bare}");
+        let path = match sys::SHM_DIR {
+            Some(dir) => Path::new(dir).join(bare),
+            None => PathBuf::from(&posix),
+        };
+        Ok(Name {
+            // No NUL inside: checked above.
+            posix: CString::new(posix).map_err(|_| Error::InvalidShmName {
+                name: at_most_100_chars(name),
+                why: "it contains a NUL byte",
+            })?,
+            path,
+        })
+    }
+
+    fn shown(&self) -> String {
+        self.posix.to_string_lossy().into_owned()
+    }
+
+    fn open(&self, how: Open) -> Result<File> {
+        sys::shm_open(&self.posix, how).map_err(|e| {
+            if how == Open::New && e.kind() == ErrorKind::AlreadyExists {
+                Error::ShmExists { name: self.shown() }
+            } else {
+                Error::io("shm_open", Some(&self.path), e)
+            }
+        })
+    }
+}
+
+/// A refused name for [`Error::InvalidShmName`], whose message shows it with `{:?}` (control
+/// characters and bidi overrides escaped there): at most 100 characters of it.
+fn at_most_100_chars(name: &str) -> String {
+    match name.char_indices().nth(100) {
+        Some((end, _)) => format!("{}...", &name[..end]),
+        None => name.to_string(),
+    }
+}
+
+/// Unlinks a name when dropped: kept with the mapping of an array that unlinks on drop.
+#[derive(Debug)]
+struct UnlinkOnDrop(CString);
+
+impl Drop for UnlinkOnDrop {
+    fn drop(&mut self) {
+        // Someone may have unlinked it already (or made a new object of that name since,
+        // which this then unlinks, as Python's `unlink()` would): nothing to report from a drop.
+        let _ = sys::shm_unlink(&self.0);
+    }
+}
+
+/// How to create or open a named shared memory array: the map's mode, whether dropping the
+/// array unlinks the name, whether the object carries a `.npy` header.
+///
+/// ```
+/// use ndarray::Ix1;
+/// use ndmmap::{Mode, shared::shm::ShmOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let name = format!("ndmmap-doc-options-{}", std::process::id());
+/// // SAFETY: no process truncates the object while the arrays live.
+/// let mut w = unsafe { ShmOptions::new().unlink_on_drop(false).create::<u32, Ix1, _>(&name, 16)? };
+/// w.view_mut()?[3] = 7;
+/// drop(w); // the name stays
+/// let r = unsafe { ShmOptions::new().mode(Mode::ReadOnly).open::<u32, Ix1, _>(&name, 16)? };
+/// assert_eq!(r.view()[3], 7);
+/// ndmmap::shared::shm::unlink(&name)?; // r stays valid; the name is gone
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct ShmOptions {
+    mode: Mode,
+    unlink_on_drop: Option<bool>,
+    preallocate: bool,
+    #[cfg(feature = "npy")]
+    npy_header: bool,
+}
+
+impl Default for ShmOptions {
+    fn default() -> Self {
+        ShmOptions::new()
+    }
+}
+
+impl ShmOptions {
+    /// Read-write, unlinking on drop what was created (not what was opened), no `.npy` header,
+    /// not preallocated.
+    pub fn new() -> ShmOptions {
+        ShmOptions {
+            mode: Mode::ReadWrite,
+            unlink_on_drop: None,
+            preallocate: false,
+            #[cfg(feature = "npy")]
+            npy_header: false,
+        }
+    }
+
+    /// The map's mode: [`Mode::ReadWrite`] (the default: writes are seen by every process
+    /// that maps the object), [`Mode::ReadOnly`], or [`Mode::CopyOnWrite`] (writes stay in
+    /// this process). An object is opened read-only unless the mode is `ReadWrite`; one being
+    /// created is opened read-write whatever the mode, since it must be sized.
+    pub fn mode(&mut self, mode: Mode) -> &mut Self {
+        self.mode = mode;
+        self
+    }
+
+    /// Whether dropping the array unlinks the name (see [the module](self#lifetime-of-a-name)).
+    /// Unset, a created object is unlinked and an opened one is not. The name is unlinked
+    /// after the array is unmapped; mappings in other processes stay valid.
+    pub fn unlink_on_drop(&mut self, unlink: bool) -> &mut Self {
+        self.unlink_on_drop = Some(unlink);
+        self
+    }
+
+    /// Allocates a created object's memory now (`fallocate` on Linux's tmpfs), so that a full
+    /// `/dev/shm` (64 MiB in a default Docker container) is an error at creation rather than a
+    /// `SIGBUS` on a later write. Off by default: pages are allocated when first written. A
+    /// read-write map only; elsewhere than Linux the OS may answer `Unsupported`.
+    pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
+        self.preallocate = preallocate;
+        self
+    }
+
+    /// Whether [`create`](Self::create) (and [`open_or_create`](Self::open_or_create) when it
+    /// creates) writes a `.npy` header at the start of the object, the array's data following
+    /// it 64-byte aligned, as numpy writes files; `open_or_create` then reads the header of an
+    /// object it opens. Off by default: the object holds the data alone, as Python's
+    /// `np.ndarray(shape, dtype, buffer=shm.buf)` expects.
+    ///
+    /// ```
+    /// use ndarray::Ix2;
+    /// use ndmmap::shared::shm;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let name = format!("ndmmap-doc-npy-{}", std::process::id());
+    /// // SAFETY: no process truncates the object while the arrays live.
+    /// let mut a = unsafe { shm::ShmOptions::new().npy_header(true).create::<f32, Ix2, _>(&name, (4, 3))? };
+    /// a.view_mut()?.fill(2.0);
+    /// // numpy: np.load('/dev/shm/' + name, mmap_mode='r+'); here, without dtype or shape:
+    /// let b = unsafe { shm::open_npy::<f32, ndarray::IxDyn>(&name)? };
+    /// assert_eq!((b.shape(), b.view().sum()), (&[4, 3][..], 24.0));
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "npy")]
+    pub fn npy_header(&mut self, header: bool) -> &mut Self {
+        self.npy_header = header;
+        self
+    }
+
+    /// Creates the object `name` (`O_CREAT | O_EXCL`, permissions 0600), zero-filled and
+    /// sized for `shape` (`.f()` for Fortran order), and maps it. A name that exists is
+    /// [`Error::ShmExists`]; if anything after creation fails, the name is unlinked again.
+    ///
+    /// ```
+    /// use ndmmap::{Error, shared::shm::ShmOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let name = format!("ndmmap-doc-create-{}", std::process::id());
+    /// // SAFETY: no process truncates the object while `a` lives.
+    /// let a = unsafe { ShmOptions::new().create::<i64, _, _>(&name, (10, 10))? };
+    /// let again = unsafe { ShmOptions::new().create::<i64, _, _>(&name, (10, 10)) };
+    /// assert!(matches!(again, Err(Error::ShmExists { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays):
+    /// any process of the same user can open the object by name and truncate it, or write it
+    /// while a view reads it.
+    pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+        &self,
+        name: &str,
+        shape: Sh,
+    ) -> Result<MmapArray<T, D>> {
+        let name = Name::parse(name)?;
+        let file = name.open(Open::New)?;
+        // SAFETY: forwarded to the caller.
+        unsafe { self.created(file, &name, shape) }
+    }
+
+    /// Opens the existing object `name` and maps `shape` (`.f()` for Fortran order) from its
+    /// first byte. The object must be at least as long as the array ([`Error::TooShort`]);
+    /// a longer one is accepted (see [the module](self#sizes)). A missing name is
+    /// [`Error::Io`] from `shm_open` with `ENOENT`.
+    ///
+    /// ```
+    /// use ndmmap::shared::shm;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let name = format!("ndmmap-doc-open-{}", std::process::id());
+    /// // SAFETY (both): no process truncates the object while the arrays live.
+    /// let _owner = unsafe { shm::create::<u8, _, _>(&name, 100)? };
+    /// let a = unsafe { shm::ShmOptions::new().open::<u8, _, _>(&name, (10, 10))? };
+    /// assert_eq!(a.shape(), &[10, 10]);
+    /// let missing = unsafe { shm::open::<u8, _, _>("ndmmap-doc-no-such-name", 1) }.unwrap_err();
+    /// assert_eq!(missing.io_error().map(|e| e.kind()), Some(std::io::ErrorKind::NotFound));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`create`](Self::create).
+    pub unsafe fn open<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+        &self,
+        name: &str,
+        shape: Sh,
+    ) -> Result<MmapArray<T, D>> {
+        let name = Name::parse(name)?;
+        let file = name.open(self.existing())?;
+        // SAFETY: forwarded to the caller.
+        unsafe { self.opened(file, &name, shape) }
+    }
+
+    /// Opens the existing object `name` that starts with a `.npy` header (one made with
+    /// [`npy_header`](Self::npy_header), or a `.npy` file numpy wrote into `/dev/shm`) and maps
+    /// the array it describes. The dtype must be `T`'s ([`Error::DtypeMismatch`]), the number
+    /// of axes `D`'s; the header is read with numpy's size limit.
+    ///
+    /// # Safety
+    /// As for [`create`](Self::create).
+    #[cfg(feature = "npy")]
+    pub unsafe fn open_npy<T: NpyElement, D: Dimension>(
+        &self,
+        name: &str,
+    ) -> Result<MmapArray<T, D>> {
+        let name = Name::parse(name)?;
+        let file = name.open(self.existing())?;
+        // SAFETY: forwarded to the caller.
+        unsafe { self.opened_npy(file, &name, None) }
+    }
+
+    /// Opens the object `name` if it exists, else creates it; returns the array and whether
+    /// it was created (the creator usually fills it). Unless
+    /// [`unlink_on_drop`](Self::unlink_on_drop) is set, the array unlinks the name on drop
+    /// only if it created it. With [`npy_header`](Self::npy_header), an object that exists
+    /// must carry a header of `T`'s dtype and of this shape.
+    ///
+    /// A process that opens the object just after another created it may find it still empty
+    /// (creation and sizing are two calls): that is [`Error::TooShort`]; try again.
+    ///
+    /// ```
+    /// use ndmmap::shared::shm::ShmOptions;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let name = format!("ndmmap-doc-ooc-{}", std::process::id());
+    /// // SAFETY (both): no process truncates the object while the arrays live.
+    /// let (mut a, created) = unsafe { ShmOptions::new().open_or_create::<f32, _, _>(&name, 8)? };
+    /// assert!(created);
+    /// a.view_mut()?.fill(1.0);
+    /// let (b, created) = unsafe { ShmOptions::new().open_or_create::<f32, _, _>(&name, 8)? };
+    /// assert!(!created);
+    /// assert_eq!(b.view().sum(), 8.0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`create`](Self::create).
+    pub unsafe fn open_or_create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+        &self,
+        name: &str,
+        shape: Sh,
+    ) -> Result<(MmapArray<T, D>, bool)> {
+        let name = Name::parse(name)?;
+        let shape = shape.into_shape_with_order();
+        let mut last = None;
+        for _ in 0..OPEN_OR_CREATE_TRIES {
+            match name.open(Open::New) {
+                // SAFETY: forwarded to the caller.
+                Ok(file) => return unsafe { self.created(file, &name, shape) }.map(|a| (a, true)),
+                Err(Error::ShmExists { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            match name.open(self.existing()) {
+                Ok(file) => {
+                    #[cfg(feature = "npy")]
+                    if self.npy_header {
+                        let (dim, strides, _) = dim_and_strides(shape, size_of::<T>())?;
+                        let fortran = is_fortran::<T, D>(&dim, &strides)?;
+                        let expect = Some((dim.slice(), fortran));
+                        // SAFETY: forwarded to the caller.
+                        return unsafe { self.opened_npy(file, &name, expect) }.map(|a| (a, false));
+                    }
+                    // SAFETY: forwarded to the caller.
+                    return unsafe { self.opened(file, &name, shape) }.map(|a| (a, false));
+                }
+                // Unlinked since the create found it: create again.
+                Err(e) if e.io_error().map(|e| e.kind()) == Some(ErrorKind::NotFound) => {
+                    last = Some(e)
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| Error::ShmExists { name: name.shown() }))
+    }
+
+    /// How to open an existing object for this mode.
+    fn existing(&self) -> Open {
+        Open::Existing {
+            write: self.mode == Mode::ReadWrite,
+        }
+    }
+
+    /// The map settings for an array at `offset` in the object.
+    fn map_options(&self, offset: u64) -> MmapOptions {
+        let mut opts = MmapOptions::new();
+        opts.mode(self.mode)
+            .offset(offset)
+            .grow(false)
+            .preallocate(self.preallocate);
+        opts
+    }
+
+    /// Sizes a just-created object, writes its header, maps it; unlinks the name on failure.
+    ///
+    /// # Safety
+    /// As for [`create`](Self::create).
+    unsafe fn created<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+        &self,
+        file: File,
+        name: &Name,
+        shape: Sh,
+    ) -> Result<MmapArray<T, D>> {
+        let p = Some(name.path.as_path());
+        let made = (|| {
+            let (dim, strides, bytes) =
+                dim_and_strides(shape.into_shape_with_order(), size_of::<T>())?;
+            let header = self.header::<T, D>(&dim, &strides)?;
+            let total = layout::checked_end(header.len() as u64, bytes)?;
+            // One `ftruncate`: macOS sizes a shared memory object once only.
+            file.set_len(total)
+                .map_err(|e| Error::io("size (ftruncate)", p, e))?;
+            if !header.is_empty() {
+                std::os::unix::fs::FileExt::write_all_at(&file, &header, 0)
+                    .map_err(|e| Error::io("write .npy header", p, e))?;
+            }
+            // SAFETY: forwarded to the caller.
+            let mut a: MmapArray<T, D> = unsafe {
+                self.map_options(header.len() as u64).map_file(
+                    &file,
+                    Some(name.path.clone()),
+                    |_| Ok((dim, strides, bytes)),
+                )?
+            };
+            if !header.is_empty() {
+                a.map_mut().set_npy_header();
+            }
+            Ok(a)
+        })();
+        match made {
+            Ok(a) => Ok(self.keep_name(a, name, true)),
+            Err(e) => {
+                let _ = sys::shm_unlink(&name.posix);
+                Err(e)
+            }
+        }
+    }
+
+    /// The `.npy` header of a created object: empty unless [`npy_header`](Self::npy_header).
+    #[cfg(feature = "npy")]
+    fn header<T: NpyElement, D: Dimension>(&self, dim: &D, strides: &D) -> Result<Vec<u8>> {
+        if !self.npy_header {
+            return Ok(Vec::new());
+        }
+        let fortran = is_fortran::<T, D>(dim, strides)?;
+        let dict = crate::npy::dict_text(&T::DTYPE.descr(), fortran, dim.slice());
+        Ok(crate::npy::header_bytes(&dict, 0))
+    }
+
+    /// Without the `npy` feature there is no header (the signature kept for one call site).
+    #[cfg(not(feature = "npy"))]
+    #[allow(clippy::extra_unused_type_parameters)]
+    fn header<T: NpyElement, D: Dimension>(&self, _dim: &D, _strides: &D) -> Result<Vec<u8>> {
+        Ok(Vec::new())
+    }
+
+    /// Maps `shape` from the first byte of an opened object.
+    ///
+    /// # Safety
+    /// As for [`create`](Self::create).
+    unsafe fn opened<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+        &self,
+        file: File,
+        name: &Name,
+        shape: Sh,
+    ) -> Result<MmapArray<T, D>> {
+        let (dim, strides, bytes) = dim_and_strides(shape.into_shape_with_order(), size_of::<T>())?;
+        // SAFETY: forwarded to the caller.
+        let a = unsafe {
+            self.map_options(0)
+                .map_file(&file, Some(name.path.clone()), |_| {
+                    Ok((dim, strides, bytes))
+                })?
+        };
+        Ok(self.keep_name(a, name, false))
+    }
+
+    /// Maps the array an opened object's `.npy` header describes; with `expect`, the header's
+    /// shape and order must be those.
+    ///
+    /// # Safety
+    /// As for [`create`](Self::create).
+    #[cfg(feature = "npy")]
+    unsafe fn opened_npy<T: NpyElement, D: Dimension>(
+        &self,
+        file: File,
+        name: &Name,
+        expect: Option<(&[usize], bool)>,
+    ) -> Result<MmapArray<T, D>> {
+        let p = name.path.as_path();
+        let h = crate::npy::read_header_from(&file, p, crate::npy::MAX_HEADER_SIZE)?;
+        if h.dtype != T::DTYPE {
+            return Err(Error::DtypeMismatch {
+                expected: T::DTYPE.descr(),
+                found: h.dtype.descr(),
+            });
+        }
+        if let Some(n) = D::NDIM
+            && n != h.shape.len()
+        {
+            return Err(Error::DimensionMismatch {
+                expected: n,
+                found: h.shape.len(),
+            });
+        }
+        if let Some((shape, fortran)) = expect
+            && (shape != h.shape.as_slice() || fortran != h.fortran_order)
+        {
+            let order = |f| if f { "Fortran order" } else { "C order" };
+            return Err(Error::npy(
+                Some(p),
+                crate::error::NpyError::Stale {
+                    header: format!("shape {:?}, {}", h.shape, order(h.fortran_order)),
+                    array: format!("shape {shape:?}, {}", order(fortran)),
+                },
+            ));
+        }
+        let mut dim = D::zeros(h.shape.len());
+        dim.slice_mut().copy_from_slice(&h.shape);
+        let (dim, strides, bytes) = dim_and_strides(dim.set_f(h.fortran_order), size_of::<T>())?;
+        // SAFETY: forwarded to the caller.
+        let mut a: MmapArray<T, D> = unsafe {
+            self.map_options(h.data_offset)
+                .map_file(&file, Some(p.to_path_buf()), |_| Ok((dim, strides, bytes)))?
+        };
+        a.map_mut().set_npy_header();
+        Ok(self.keep_name(a, name, false))
+    }
+
+    /// Ties the unlinking of the name to the array when asked (`created`: the default).
+    fn keep_name<T: NpyElement, D: Dimension>(
+        &self,
+        mut a: MmapArray<T, D>,
+        name: &Name,
+        created: bool,
+    ) -> MmapArray<T, D> {
+        if self.unlink_on_drop.unwrap_or(created) {
+            a.map_mut()
+                .keep_until_drop(Box::new(UnlinkOnDrop(name.posix.clone())));
+        }
+        a
+    }
+}
+
+/// Whether `strides` are Fortran order (and not also C order) for `dim`.
+#[cfg(feature = "npy")]
+fn is_fortran<T, D: Dimension>(dim: &D, strides: &D) -> Result<bool> {
+    let (_, c_strides, _) = dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
+    Ok(c_strides.slice() != strides.slice())
+}
+
+/// Creates the object `name`, zero-filled, and maps `shape` read-write; dropping the array
+/// unlinks the name. See [`ShmOptions::create`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let name = format!("ndmmap-doc-fn-create-{}", std::process::id());
+/// // SAFETY: no process truncates the object while `a` lives.
+/// let mut a = unsafe { ndmmap::shared::shm::create::<f64, _, _>(&name, (2, 3))? };
+/// a.view_mut()?[[1, 2]] = 4.0;
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays):
+/// any process of the same user can open the object by name and truncate it.
+pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+    name: &str,
+    shape: Sh,
+) -> Result<MmapArray<T, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { ShmOptions::new().create(name, shape) }
+}
+
+/// Opens the existing object `name` and maps `shape` read-write; dropping the array leaves
+/// the name. See [`ShmOptions::open`].
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let name = format!("ndmmap-doc-fn-open-{}", std::process::id());
+/// // SAFETY (both): no process truncates the object while the arrays live.
+/// let mut a = unsafe { ndmmap::shared::shm::create::<u16, _, _>(&name, 4)? };
+/// let mut b = unsafe { ndmmap::shared::shm::open::<u16, _, _>(&name, 4)? };
+/// b.view_mut()?[0] = 9;
+/// assert_eq!(a.view()[0], 9);
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// As for [`create`].
+pub unsafe fn open<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
+    name: &str,
+    shape: Sh,
+) -> Result<MmapArray<T, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { ShmOptions::new().open(name, shape) }
+}
+
+/// Opens the existing object `name` that starts with a `.npy` header and maps its array
+/// read-write; dropping the array leaves the name. See [`ShmOptions::open_npy`] and
+/// [`ShmOptions::npy_header`].
+///
+/// # Safety
+/// As for [`create`].
+#[cfg(feature = "npy")]
+pub unsafe fn open_npy<T: NpyElement, D: Dimension>(name: &str) -> Result<MmapArray<T, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { ShmOptions::new().open_npy(name) }
+}
+
+/// Unlinks the name, as Python's `SharedMemory.unlink()` does: the object can no longer be
+/// opened, and is freed once every process has unmapped it. A name that does not exist is
+/// [`Error::Io`] with `ENOENT`.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let name = format!("ndmmap-doc-unlink-{}", std::process::id());
+/// // SAFETY: no process truncates the object while `a` lives.
+/// let a = unsafe { ndmmap::shared::shm::ShmOptions::new().unlink_on_drop(false).create::<u8, _, _>(&name, 1)? };
+/// drop(a);
+/// ndmmap::shared::shm::unlink(&name)?;
+/// assert!(ndmmap::shared::shm::unlink(&name).is_err());
+/// # Ok(()) }
+/// ```
+pub fn unlink(name: &str) -> Result<()> {
+    let name = Name::parse(name)?;
+    sys::shm_unlink(&name.posix).map_err(|e| Error::io("shm_unlink", Some(&name.path), e))
+}

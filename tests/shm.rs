@@ -1,0 +1,420 @@
+//! POSIX named shared memory: create and open by name, the name's lifetime, name rules, sizes,
+//! the `.npy` header, residency. Python's side is in `scripts/shm_interop.py`.
+//!
+//! Every test uses its own name (pid + counter) inside a [`Name`] guard that unlinks it when
+//! the test ends, passed or failed.
+
+mod common;
+
+use common::page;
+use ndarray::{Ix1, Ix2};
+use ndmmap::shared::shm::{self, ShmOptions};
+use ndmmap::{Error, Mode};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A unique name, unlinked (if it still exists) when dropped.
+struct Name(String);
+
+impl Name {
+    fn new(tag: &str) -> Name {
+        static NEXT: AtomicUsize = AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        Name(format!("ndmmap-test-{}-{n}-{tag}", std::process::id()))
+    }
+}
+
+impl std::ops::Deref for Name {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for Name {
+    fn drop(&mut self) {
+        let _ = shm::unlink(&self.0);
+    }
+}
+
+/// Whether the name exists (an open of zero bytes succeeds).
+fn exists(name: &str) -> bool {
+    // SAFETY: a zero-length map reads nothing.
+    match unsafe {
+        ShmOptions::new()
+            .mode(Mode::ReadOnly)
+            .open::<u8, Ix1, _>(name, 0)
+    } {
+        Ok(_) => true,
+        Err(e) if e.io_error().map(|e| e.kind()) == Some(std::io::ErrorKind::NotFound) => false,
+        Err(e) => panic!("open of {name}: {e}"),
+    }
+}
+
+#[test]
+fn create_then_open_sees_writes_both_ways() {
+    let name = Name::new("roundtrip");
+    // SAFETY (all maps here): only this test uses the name, and nothing truncates it.
+    let mut a = unsafe { shm::create::<f64, Ix2, _>(&name, (1000, 3)).unwrap() };
+    assert!(a.view().iter().all(|&x| x == 0.0), "created zero-filled");
+    a.view_mut()
+        .unwrap()
+        .indexed_iter_mut()
+        .for_each(|((i, j), x)| *x = (i * 3 + j) as f64);
+    let mut b = unsafe { shm::open::<f64, Ix2, _>(&name, (1000, 3)).unwrap() };
+    assert_eq!(b.view(), a.view(), "the second map sees the first's writes");
+    b.view_mut().unwrap()[[999, 2]] = -1.0;
+    b.view_mut().unwrap()[[0, 0]] = 42.0;
+    assert_eq!(
+        a.view()[[999, 2]],
+        -1.0,
+        "the first map sees the second's writes"
+    );
+    assert_eq!(a.view()[[0, 0]], 42.0);
+    assert_eq!(a.mode(), Mode::ReadWrite);
+    #[cfg(target_os = "linux")]
+    assert_eq!(
+        a.path(),
+        Some(std::path::Path::new(&format!("/dev/shm/{}", &*name)))
+    );
+}
+
+#[test]
+fn bare_and_slashed_names_are_one_object() {
+    let name = Name::new("slash");
+    // SAFETY: as above.
+    let mut a = unsafe { shm::create::<u32, Ix1, _>(&name, 4).unwrap() };
+    a.view_mut().unwrap()[1] = 11;
+    let b = unsafe { shm::open::<u32, Ix1, _>(&format!("/{}", &*name), 4).unwrap() };
+    assert_eq!(b.view()[1], 11);
+}
+
+#[test]
+fn second_create_is_shm_exists() {
+    let name = Name::new("exists");
+    // SAFETY: as above.
+    let _a = unsafe { shm::create::<u8, Ix1, _>(&name, 10).unwrap() };
+    let err = unsafe { shm::create::<u8, Ix1, _>(&name, 10) }.unwrap_err();
+    match &err {
+        Error::ShmExists { name: n } => assert_eq!(n, &format!("/{}", &*name)),
+        e => panic!("expected ShmExists, got {e:?}"),
+    }
+    assert!(err.to_string().contains("exists already"), "{err}");
+    // The failed create did not unlink the first one's name.
+    assert!(exists(&name));
+}
+
+#[test]
+fn open_of_a_missing_name_is_not_found() {
+    let name = Name::new("missing");
+    // SAFETY: nothing is mapped.
+    let err = unsafe { shm::open::<f64, Ix1, _>(&name, 3) }.unwrap_err();
+    assert_eq!(
+        err.io_error().map(|e| e.kind()),
+        Some(std::io::ErrorKind::NotFound),
+        "{err:?}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("shm_open") && text.contains(&*name.0),
+        "{text}"
+    );
+    #[cfg(target_os = "linux")]
+    assert!(text.contains("/dev/shm/"), "{text}");
+    assert!(shm::unlink(&name).is_err(), "unlink of a missing name");
+}
+
+#[test]
+fn invalid_names_are_refused() {
+    let long = "x".repeat(256);
+    for bad in [
+        "",
+        "/",
+        "a/b",
+        "//a",
+        "/a/",
+        "a\0b",
+        ".",
+        "..",
+        "/..",
+        long.as_str(),
+    ] {
+        // SAFETY: nothing is mapped.
+        let err = unsafe { shm::create::<u8, Ix1, _>(bad, 1) }.unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidShmName { .. }),
+            "{bad:?}: {err:?}"
+        );
+        assert!(matches!(
+            unsafe { shm::open::<u8, Ix1, _>(bad, 1) }.unwrap_err(),
+            Error::InvalidShmName { .. }
+        ));
+        assert!(matches!(
+            shm::unlink(bad).unwrap_err(),
+            Error::InvalidShmName { .. }
+        ));
+    }
+    let err = unsafe { shm::create::<u8, Ix1, _>("a\nb/c", 1) }.unwrap_err();
+    assert!(
+        err.to_string().contains("a\\nb/c"),
+        "control characters escaped: {err}"
+    );
+}
+
+#[cfg(not(target_os = "macos"))]
+#[test]
+fn a_name_of_255_bytes_is_accepted() {
+    let mut long = Name::new("");
+    long.0 = format!("{}{}", long.0, "y".repeat(255 - long.0.len()));
+    assert_eq!(long.0.len(), 255);
+    // SAFETY: as above.
+    let a = unsafe { shm::create::<u8, Ix1, _>(&format!("/{}", long.0), 1).unwrap() };
+    assert_eq!(a.len(), 1);
+}
+
+#[test]
+fn created_unlinks_on_drop_unless_asked_not_to() {
+    let name = Name::new("unlink");
+    // SAFETY: as above.
+    let a = unsafe { shm::create::<u8, Ix1, _>(&name, 10).unwrap() };
+    assert!(exists(&name));
+    drop(a);
+    assert!(!exists(&name), "the creating handle unlinked the name");
+
+    let a = unsafe {
+        ShmOptions::new()
+            .unlink_on_drop(false)
+            .create::<u8, Ix1, _>(&name, 10)
+            .unwrap()
+    };
+    drop(a);
+    assert!(exists(&name), "kept with unlink_on_drop(false)");
+    shm::unlink(&name).unwrap();
+    assert!(!exists(&name), "unlinked explicitly");
+}
+
+#[test]
+fn opened_keeps_the_name_unless_asked() {
+    let name = Name::new("opened");
+    // SAFETY: as above.
+    let owner = unsafe {
+        ShmOptions::new()
+            .unlink_on_drop(false)
+            .create::<u8, Ix1, _>(&name, 10)
+            .unwrap()
+    };
+    drop(unsafe { shm::open::<u8, Ix1, _>(&name, 10).unwrap() });
+    assert!(exists(&name), "an opener leaves the name by default");
+    let mut b = unsafe {
+        ShmOptions::new()
+            .unlink_on_drop(true)
+            .open::<u8, Ix1, _>(&name, 10)
+            .unwrap()
+    };
+    b.view_mut().unwrap()[0] = 5;
+    drop(b);
+    assert!(!exists(&name), "an opener asked to unlink did");
+    assert_eq!(owner.view()[0], 5, "the owner's map outlives the name");
+}
+
+#[test]
+fn failed_create_leaves_no_name() {
+    let name = Name::new("rollback");
+    // SAFETY: nothing is mapped.
+    let err = unsafe { shm::create::<f64, Ix2, _>(&name, (usize::MAX / 4, 3)) }.unwrap_err();
+    assert!(matches!(err, Error::SizeOverflow { .. }), "{err:?}");
+    assert!(!exists(&name), "the created name was unlinked again");
+}
+
+#[test]
+fn open_of_a_short_object_is_too_short() {
+    let name = Name::new("short");
+    // SAFETY: as above.
+    let _a = unsafe { shm::create::<u8, Ix1, _>(&name, 100).unwrap() };
+    let err = unsafe { shm::open::<f64, Ix1, _>(&name, 13) }.unwrap_err();
+    match err {
+        Error::TooShort { len, needed, .. } => assert_eq!((len, needed), (100, 104)),
+        e => panic!("expected TooShort, got {e:?}"),
+    }
+    // Longer than the array is fine (the OS or Python may round a size up).
+    let b = unsafe { shm::open::<f64, Ix2, _>(&name, (4, 3)).unwrap() };
+    assert_eq!(b.shape(), &[4, 3]);
+}
+
+#[test]
+fn read_only_and_copy_on_write_opens() {
+    let name = Name::new("modes");
+    // SAFETY: as above.
+    let mut a = unsafe { shm::create::<i32, Ix1, _>(&name, 8).unwrap() };
+    a.view_mut().unwrap().fill(3);
+    let mut r = unsafe {
+        ShmOptions::new()
+            .mode(Mode::ReadOnly)
+            .open::<i32, Ix1, _>(&name, 8)
+            .unwrap()
+    };
+    assert!(matches!(r.view_mut(), Err(Error::NotWritable { .. })));
+    let mut c = unsafe {
+        ShmOptions::new()
+            .mode(Mode::CopyOnWrite)
+            .open::<i32, Ix1, _>(&name, 8)
+            .unwrap()
+    };
+    c.view_mut().unwrap().fill(9);
+    assert_eq!(a.view().sum(), 24, "a private map's writes stay private");
+    a.view_mut().unwrap()[0] = 100;
+    assert_eq!(r.view()[0], 100, "a read-only map sees later writes");
+}
+
+#[test]
+fn open_or_create_creates_once() {
+    let name = Name::new("ooc");
+    // SAFETY: as above.
+    let (mut a, created) = unsafe {
+        ShmOptions::new()
+            .open_or_create::<u64, Ix2, _>(&name, (3, 4))
+            .unwrap()
+    };
+    assert!(created);
+    a.view_mut().unwrap()[[2, 3]] = 77;
+    let (b, created) = unsafe {
+        ShmOptions::new()
+            .open_or_create::<u64, Ix2, _>(&name, (3, 4))
+            .unwrap()
+    };
+    assert!(!created);
+    assert_eq!(b.view()[[2, 3]], 77);
+    drop(b);
+    assert!(exists(&name), "the opener does not unlink");
+    drop(a);
+    assert!(!exists(&name), "the creator does");
+}
+
+#[test]
+fn residency_of_a_written_shm_array() {
+    let name = Name::new("residency");
+    let page = page();
+    // SAFETY: as above.
+    let mut a = unsafe { shm::create::<u8, Ix2, _>(&name, (16, page)).unwrap() };
+    a.view_mut().unwrap().fill(1);
+    let r = a.pages(..).unwrap().residency().unwrap();
+    assert_eq!((r.resident, r.total), (16, 16), "{r:?}");
+    let rows = a.pages(..).unwrap().along(ndarray::Axis(0)).unwrap();
+    assert!(rows.iter().all(|&f| f == 1.0), "{rows:?}");
+}
+
+#[cfg(feature = "npy")]
+mod npy_header {
+    use super::*;
+    use ndarray::IxDyn;
+
+    fn header_segment(name: &Name) -> ndmmap::MmapArray<f64, Ix2> {
+        // SAFETY: only this test uses the name, and nothing truncates it.
+        let mut a = unsafe {
+            ShmOptions::new()
+                .npy_header(true)
+                .create::<f64, Ix2, _>(name, (5, 3))
+                .unwrap()
+        };
+        a.view_mut()
+            .unwrap()
+            .indexed_iter_mut()
+            .for_each(|((i, j), x)| *x = (10 * i + j) as f64);
+        a
+    }
+
+    #[test]
+    fn open_npy_reads_the_header() {
+        let name = Name::new("npy");
+        let a = header_segment(&name);
+        assert_eq!(a.offset() % 64, 0, "data 64-byte aligned");
+        assert!(a.offset() > 0);
+        // SAFETY: as above.
+        let b = unsafe { shm::open_npy::<f64, IxDyn>(&name).unwrap() };
+        assert_eq!(b.shape(), &[5, 3]);
+        assert_eq!(b.view()[[4, 2]], 42.0);
+        assert_eq!(b.offset(), a.offset());
+        let err = unsafe { shm::open_npy::<f32, IxDyn>(&name) }.unwrap_err();
+        assert!(matches!(err, Error::DtypeMismatch { .. }), "{err:?}");
+        let err = unsafe { shm::open_npy::<f64, Ix1>(&name) }.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::DimensionMismatch {
+                    expected: 1,
+                    found: 2
+                }
+            ),
+            "{err:?}"
+        );
+        // A raw segment has no header.
+        let raw = Name::new("raw");
+        let _r = unsafe { shm::create::<f64, Ix1, _>(&raw, 16).unwrap() };
+        let err = unsafe { shm::open_npy::<f64, IxDyn>(&raw) }.unwrap_err();
+        assert!(matches!(err, Error::Npy { .. }), "{err:?}");
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn npy_open_reads_dev_shm() {
+        let name = Name::new("devshm");
+        let mut a = header_segment(&name);
+        let path = format!("/dev/shm/{}", &*name);
+        let h = ndmmap::npy::read_header(&path).unwrap();
+        assert_eq!(
+            (h.descr.as_str(), h.shape.as_slice(), h.fortran_order),
+            ("<f8", &[5, 3][..], false)
+        );
+        assert_eq!(h.data_offset, a.offset());
+        // SAFETY: as above.
+        let mut b = unsafe { ndmmap::npy::open_mut::<f64, Ix2>(&path).unwrap() };
+        assert_eq!(b.view(), a.view());
+        b.view_mut().unwrap()[[0, 1]] = -5.0;
+        assert_eq!(a.view()[[0, 1]], -5.0, "live both ways");
+        a.view_mut().unwrap()[[1, 1]] = -6.0;
+        assert_eq!(b.view()[[1, 1]], -6.0);
+        // What numpy's reader (ndarray-npy here) reads is the same array.
+        drop(b);
+        let file = std::fs::File::open(&path).unwrap();
+        let read: ndarray::Array2<f64> = ndarray_npy::ReadNpyExt::read_npy(file).unwrap();
+        assert_eq!(read.view(), a.view());
+    }
+
+    #[test]
+    fn fortran_order_header() {
+        use ndarray::ShapeBuilder;
+        let name = Name::new("fortran");
+        // SAFETY: as above.
+        let mut a = unsafe {
+            ShmOptions::new()
+                .npy_header(true)
+                .create::<i16, Ix2, _>(&name, (2, 3).f())
+                .unwrap()
+        };
+        a.view_mut().unwrap()[[1, 0]] = 8;
+        let b = unsafe { shm::open_npy::<i16, Ix2>(&name).unwrap() };
+        assert_eq!(b.view()[[1, 0]], 8);
+        assert_eq!(b.view().strides(), &[1, 2]);
+    }
+
+    #[test]
+    fn open_or_create_checks_an_existing_header() {
+        let name = Name::new("ooc-npy");
+        let _a = header_segment(&name);
+        let opts = *ShmOptions::new().npy_header(true);
+        // SAFETY: as above.
+        let (b, created) = unsafe { opts.open_or_create::<f64, Ix2, _>(&name, (5, 3)).unwrap() };
+        assert!(!created);
+        assert_eq!(b.view()[[3, 1]], 31.0);
+        let err = unsafe { opts.open_or_create::<f64, Ix2, _>(&name, (6, 3)) }.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::Npy {
+                    kind: ndmmap::NpyError::Stale { .. },
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+    }
+}

@@ -133,7 +133,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             ));
         };
         let long_axes = shape.iter().filter(|&&n| n > 1).count();
-        if self.order() == crate::Order::F && self.len() > 0 && long_axes > 1 {
+        if self.order() == crate::Order::F && !self.is_empty() && long_axes > 1 {
             return Err(cannot(format!(
                 "it is a Fortran-order (column-major) array of shape {shape:?}: its first axis \
                  is not contiguous in the file, so rows cannot be added or dropped at its end; \

@@ -302,6 +302,48 @@ fn residency_of_a_written_shm_array() {
     assert!(rows.iter().all(|&f| f == 1.0), "{rows:?}");
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn preallocate_allocates_at_creation() {
+    use std::os::unix::fs::MetadataExt;
+    let blocks = |name: &str| {
+        std::fs::metadata(format!("/dev/shm/{name}"))
+            .unwrap()
+            .blocks()
+    };
+    let (sparse, full) = (Name::new("sparse"), Name::new("prealloc"));
+    let n = 64 * page();
+    // SAFETY: as above.
+    let _s = unsafe { shm::create::<u8, Ix1, _>(&sparse, n).unwrap() };
+    let _f = unsafe {
+        ShmOptions::new()
+            .preallocate(true)
+            .create::<u8, Ix1, _>(&full, n)
+            .unwrap()
+    };
+    assert_eq!(blocks(&sparse), 0, "pages allocated when first written");
+    assert!(blocks(&full) * 512 >= n as u64, "{} blocks", blocks(&full));
+}
+
+#[test]
+fn resize_a_shm_array() {
+    let name = Name::new("resize");
+    // SAFETY: as above.
+    let mut a = unsafe { shm::create::<f32, Ix2, _>(&name, (4, 3)).unwrap() };
+    a.view_mut().unwrap().fill(1.0);
+    a.resize(1000).unwrap();
+    a.view_mut().unwrap()[[999, 2]] = 2.0;
+    let b = unsafe { shm::open::<f32, Ix2, _>(&name, (1000, 3)).unwrap() };
+    assert_eq!(
+        b.view().sum(),
+        14.0,
+        "the kept rows, and the new row's write"
+    );
+    a.resize(2).unwrap();
+    let err = unsafe { shm::open::<f32, Ix2, _>(&name, (3, 3)) }.unwrap_err();
+    assert!(matches!(err, Error::TooShort { .. }), "{err:?}");
+}
+
 #[cfg(feature = "npy")]
 mod npy_header {
     use super::*;
@@ -377,6 +419,17 @@ mod npy_header {
         let file = std::fs::File::open(&path).unwrap();
         let read: ndarray::Array2<f64> = ndarray_npy::ReadNpyExt::read_npy(file).unwrap();
         assert_eq!(read.view(), a.view());
+    }
+
+    #[test]
+    fn resize_rewrites_the_header() {
+        let name = Name::new("npy-resize");
+        let mut a = header_segment(&name);
+        a.resize(100_000).unwrap();
+        // SAFETY: as above.
+        let b = unsafe { shm::open_npy::<f64, Ix2>(&name).unwrap() };
+        assert_eq!(b.shape(), &[100_000, 3]);
+        assert_eq!((b.offset(), b.view()[[4, 2]]), (a.offset(), 42.0));
     }
 
     #[test]

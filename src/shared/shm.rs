@@ -51,6 +51,11 @@
 //! [`npy::open`](crate::npy::open) on `/dev/shm/NAME`) opens it without being told the dtype
 //! or the shape. The header is written and read with `pwrite`/`pread`, which Linux and FreeBSD
 //! allow on shared memory objects and macOS does not (there the OS error is returned).
+//!
+//! # Platforms
+//! Linux is where this is tested, against Python (`scripts/shm_interop.py`). macOS and
+//! FreeBSD have `shm_open` and compile; macOS's objects are sized once only (which `create`
+//! respects) and cannot be read or written except through a map (so no `.npy` header there).
 
 use crate::array::{MmapArray, dim_and_strides};
 use crate::element::NpyElement;
@@ -78,39 +83,31 @@ struct Name {
 
 impl Name {
     fn parse(name: &str) -> Result<Name> {
-        let bare = name.strip_prefix('/').unwrap_or(name);
-        let why = if bare.is_empty() {
-            Some("it is empty; give at least one character after the `/`")
-        } else if bare.contains('\0') {
-            Some("it contains a NUL byte")
-        } else if bare.contains('/') {
-            Some("it contains a `/` after its first character; names are flat, not paths")
-        } else if bare == "." || bare == ".." {
-            Some("`.` and `..` name directories, not objects")
-        } else if bare.len() > sys::NAME_MAX {
-            Some(sys::TOO_LONG)
-        } else {
-            None
+        let refuse = |why| Error::InvalidShmName {
+            name: at_most_100_chars(name),
+            why,
         };
-        if let Some(why) = why {
-            return Err(Error::InvalidShmName {
-                name: at_most_100_chars(name),
-                why,
-            });
+        let bare = name.strip_prefix('/').unwrap_or(name);
+        if bare.is_empty() {
+            return Err(refuse(
+                "it is empty; give at least one character after the `/`",
+            ));
+        } else if bare.contains('/') {
+            return Err(refuse(
+                "it contains a `/` after its first character; names are flat, not paths",
+            ));
+        } else if bare == "." || bare == ".." {
+            return Err(refuse("`.` and `..` name directories, not objects"));
+        } else if bare.len() > sys::NAME_MAX {
+            return Err(refuse(sys::TOO_LONG));
         }
-        let posix = format!("/{bare}");
+        let posix =
+            CString::new(format!("/{bare}")).map_err(|_| refuse("it contains a NUL byte"))?;
         let path = match sys::SHM_DIR {
             Some(dir) => Path::new(dir).join(bare),
-            None => PathBuf::from(&posix),
+            None => PathBuf::from(format!("/{bare}")),
         };
-        Ok(Name {
-            // No NUL inside: checked above.
-            posix: CString::new(posix).map_err(|_| Error::InvalidShmName {
-                name: at_most_100_chars(name),
-                why: "it contains a NUL byte",
-            })?,
-            path,
-        })
+        Ok(Name { posix, path })
     }
 
     fn shown(&self) -> String {
@@ -211,10 +208,10 @@ impl ShmOptions {
         self
     }
 
-    /// Allocates a created object's memory now (`fallocate` on Linux's tmpfs), so that a full
-    /// `/dev/shm` (64 MiB in a default Docker container) is an error at creation rather than a
-    /// `SIGBUS` on a later write. Off by default: pages are allocated when first written. A
-    /// read-write map only; elsewhere than Linux the OS may answer `Unsupported`.
+    /// Allocates the memory under the array when it is mapped (`fallocate` on Linux's tmpfs),
+    /// so that a full `/dev/shm` (64 MiB in a default Docker container) is an error now rather
+    /// than a `SIGBUS` on a later write. Off by default: pages are allocated when first
+    /// written. Read-write maps only; elsewhere than Linux the OS may answer `Unsupported`.
     pub fn preallocate(&mut self, preallocate: bool) -> &mut Self {
         self.preallocate = preallocate;
         self
@@ -224,7 +221,8 @@ impl ShmOptions {
     /// creates) writes a `.npy` header at the start of the object, the array's data following
     /// it 64-byte aligned, as numpy writes files; `open_or_create` then reads the header of an
     /// object it opens. Off by default: the object holds the data alone, as Python's
-    /// `np.ndarray(shape, dtype, buffer=shm.buf)` expects.
+    /// `np.ndarray(shape, dtype, buffer=shm.buf)` expects. [`open`](Self::open) maps from the
+    /// first byte whatever this says; [`open_npy`](Self::open_npy) reads a header.
     ///
     /// ```
     /// use ndarray::Ix2;
@@ -310,6 +308,19 @@ impl ShmOptions {
     /// [`npy_header`](Self::npy_header), or a `.npy` file numpy wrote into `/dev/shm`) and maps
     /// the array it describes. The dtype must be `T`'s ([`Error::DtypeMismatch`]), the number
     /// of axes `D`'s; the header is read with numpy's size limit.
+    ///
+    /// ```
+    /// use ndmmap::{Mode, shared::shm::ShmOptions};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let name = format!("ndmmap-doc-open-npy-{}", std::process::id());
+    /// // SAFETY (both): no process truncates the object while the arrays live.
+    /// let _owner = unsafe { ShmOptions::new().npy_header(true).create::<u16, ndarray::Ix3, _>(&name, (2, 3, 4))? };
+    /// let a = unsafe { ShmOptions::new().mode(Mode::ReadOnly).open_npy::<u16, ndarray::IxDyn>(&name)? };
+    /// assert_eq!(a.shape(), &[2, 3, 4]);
+    /// let wrong = unsafe { ShmOptions::new().open_npy::<f32, ndarray::IxDyn>(&name) };
+    /// assert!(matches!(wrong, Err(ndmmap::Error::DtypeMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
     ///
     /// # Safety
     /// As for [`create`](Self::create).
@@ -612,6 +623,18 @@ pub unsafe fn open<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
 /// Opens the existing object `name` that starts with a `.npy` header and maps its array
 /// read-write; dropping the array leaves the name. See [`ShmOptions::open_npy`] and
 /// [`ShmOptions::npy_header`].
+///
+/// ```
+/// use ndmmap::shared::shm;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// let name = format!("ndmmap-doc-fn-open-npy-{}", std::process::id());
+/// // SAFETY (both): no process truncates the object while the arrays live.
+/// let mut a = unsafe { shm::ShmOptions::new().npy_header(true).create::<i8, ndarray::Ix1, _>(&name, 5)? };
+/// a.view_mut()?[4] = -1;
+/// let b = unsafe { shm::open_npy::<i8, ndarray::Ix1>(&name)? };
+/// assert_eq!(b.view()[4], -1);
+/// # Ok(()) }
+/// ```
 ///
 /// # Safety
 /// As for [`create`].

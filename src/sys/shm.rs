@@ -84,8 +84,8 @@ mod imp {
         }
         // SAFETY: `fd` was just opened and is owned by nothing else.
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
-        // glibc and FreeBSD open with close-on-exec, macOS does not: set it everywhere, so a
-        // spawned child does not inherit the descriptor.
+        // glibc, macOS and FreeBSD open with close-on-exec; POSIX does not say so, and the
+        // other BSDs' libcs may not: set it everywhere, so a spawned child does not inherit it.
         // SAFETY: `owned` is an open descriptor; F_SETFD takes an integer.
         if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
             return Err(io::Error::last_os_error());

@@ -83,19 +83,25 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     ///   such bytes into new (zeroed) rows.
     ///
     /// # Crash safety (`.npy` files)
-    /// A crash at any moment (the process killed, or the machine losing power) leaves a file
-    /// that numpy loads with either the old or the new shape, and no byte of the kept rows
-    /// lost, because the header, which numpy believes, only ever describes bytes the file
-    /// durably has:
+    /// A crash at any moment leaves a file that numpy loads with either the old or the new
+    /// shape, and no byte of the kept rows lost, because the header, which numpy believes,
+    /// only ever describes bytes the file has, and the kept rows are never written:
     /// - growing: zero and extend the file, `fdatasync` (the length is on disk), remap, then
-    ///   rewrite the header (one `pwrite` in the first sector) and `fdatasync`. Until then the
-    ///   old header describes a file with extra zeros at its end, which numpy ignores;
+    ///   rewrite the header (one `pwrite` of the header's text, in place) and `fdatasync`.
+    ///   Until then the old header describes a file with zeros after its data, which numpy
+    ///   ignores;
     /// - shrinking: rewrite the header and `fdatasync`, shrink the map, then truncate the
-    ///   file. Until the truncation the new header describes a file with extra bytes at its
-    ///   end.
+    ///   file. Until the truncation the new header describes a file with bytes after its data.
     ///
-    /// The two `fdatasync`s also write back the rows dirtied through the map (that is what
-    /// `fdatasync` does); a raw file has no header to keep consistent, and nothing is synced
+    /// A killed process loses nothing the kernel has (the page cache survives it); this is
+    /// tested by killing a resizing child at random points and loading each file with numpy.
+    /// Against power loss the ordering relies on the filesystem honouring `fdatasync` and on
+    /// the header's text (118 bytes for a 2-D shape, inside the file's first 512-byte sector)
+    /// being written whole; rows written through the map are durable only once
+    /// [`msync`](Self::msync) has returned, as always.
+    ///
+    /// The `fdatasync`s (two for a growth, one for a shrink) also write back the rows dirtied
+    /// through the map (that is what `fdatasync` does); a raw file has no header to keep consistent, and nothing is synced
     /// (call [`msync`](Self::msync) or [`File::sync_all`] when its length must be durable).
     /// A step that fails undoes the ones before it: the file's length, the header and the map
     /// are as they were (except zeroed bytes that followed a `.npy` file's data), and the

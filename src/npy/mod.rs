@@ -512,8 +512,8 @@ impl HeaderRewrite {
         Ok(HeaderRewrite { at, old, new })
     }
 
-    /// Writes the new header (one `pwrite` within the file's first sector) and waits until it
-    /// is on disk (`fdatasync`).
+    /// Writes the new header text (one `pwrite`, over the old text of the same length) and
+    /// waits until it is on disk (`fdatasync`).
     pub(crate) fn write(&self, file: &File, path: Option<&Path>) -> Result<()> {
         Self::put(file, path, &self.new, self.at)
     }

@@ -398,17 +398,13 @@ pub enum NpyError {
         /// The alignment the element type needs.
         align: usize,
     },
-    /// `grow_npy` found a header that no longer describes the array.
+    /// [`resize`](crate::MmapArray::resize) or [`reload_npy`](crate::MmapArray::reload_npy)
+    /// found a header that no longer describes the array (another process rewrote the file).
     Stale {
         /// What the header says now.
         header: String,
         /// What the array is.
         array: String,
-    },
-    /// `grow_npy` cannot grow this array in place.
-    CannotGrow {
-        /// Why, and what to do.
-        why: String,
     },
 }
 
@@ -494,7 +490,6 @@ impl fmt::Display for NpyError {
                 f,
                 "the file's header ({header}) no longer describes this array ({array})"
             ),
-            NpyError::CannotGrow { why } => f.write_str(why),
         }
     }
 }

@@ -57,14 +57,21 @@
 //!
 //! ## Map of the crate
 //! - [`npy`] (feature `npy`, on by default): `.npy` files opened ([`npy::open`],
-//!   [`npy::OpenOptions`]), created and grown in place; headers read exactly as numpy reads
-//!   them, safe against hostile files.
+//!   [`npy::OpenOptions`]) and created; headers read exactly as numpy reads them, safe
+//!   against hostile files.
 //! - [`MmapOptions`]: the builder for raw files and anonymous memory: [`Mode`], offset (stream
 //!   position, bytes, elements), grow and preallocate, create, map flags; `unsafe` terminal
 //!   calls for files, whose contract is on [`MmapArray`].
 //! - [`MmapArray`]: one mapping, its shape and order, views ([`view`](MmapArray::view),
-//!   [`view_mut`](MmapArray::view_mut)), accessors, anonymous constructors, and the page
-//!   selector.
+//!   [`view_mut`](MmapArray::view_mut)), accessors, anonymous constructors, the page
+//!   selector, and [`resize`](MmapArray::resize) along the first axis (raw and `.npy` files,
+//!   crash-ordered).
+//! - [`shared`]: beyond one borrow and beyond `fork`: [`SharedArray`]
+//!   ([`into_shared`](MmapArray::into_shared)), an `Arc`-backed handle with owned,
+//!   `'static` sub-views for threads, channels and tasks; [`shared::memfd`] arrays sealed
+//!   against truncation and passed to unrelated processes over Unix sockets;
+//!   [`shared::shm`] POSIX named shared memory that Python's `multiprocessing.shared_memory`
+//!   and `np.load` open.
 //! - [`Pages`], from [`MmapArray::pages`] with a [`Selection`] (`..`, an element range, or
 //!   `s![..]`): every page operation: [`advise`](Pages::advise) ([`Advice`]; `unsafe`
 //!   [`advise_unchecked`](Pages::advise_unchecked) with [`UncheckedAdvice`]),
@@ -83,6 +90,7 @@
 //!   feature).
 //! - [`PageSpan`]: where an array's bytes lie in pages; [`evict`], [`advise_random`] and
 //!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
+//! - [`Dtype`] and [`NpyElement`]: element types named as numpy names them (`"<f8"`).
 //! - [`Error`], the one error type, with [`NpyError`] and [`SliceError`] for what is wrong
 //!   with a file or a slice.
 //!

@@ -130,7 +130,11 @@ pub(crate) fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> 
     if ft.is_dir() {
         return Err(Error::IsDirectory { path: path_buf() });
     }
-    let kind = if ft.is_file() || ft.is_block_device() {
+    // macOS reports a POSIX shared memory object's mode without any file type bits. (`mode_t`
+    // is u16 there, u32 on Linux: the cast is needed on one of them.)
+    #[allow(clippy::unnecessary_cast)]
+    let untyped = std::os::unix::fs::MetadataExt::mode(meta) & libc::S_IFMT as u32 == 0;
+    let kind = if ft.is_file() || ft.is_block_device() || untyped {
         return Ok(());
     } else if ft.is_fifo() {
         "FIFO"
@@ -526,10 +530,10 @@ impl Mapping {
             new_end: layout::checked_end(self.offset, bytes)?,
         };
         let seals = file_seals(file);
-        if plan.extends() && seals & SEAL_GROW != 0 {
+        if plan.extends() && seals.grow {
             return Err(self.sealed("grow"));
         }
-        if plan.truncates() && seals & SEAL_SHRINK != 0 {
+        if plan.truncates() && seals.shrink {
             return Err(self.sealed("shrink"));
         }
         Ok(plan)
@@ -549,9 +553,12 @@ impl Mapping {
 
     /// An error changing the file's size: [`Error::Sealed`] when a seal refused it (`EPERM`).
     fn size_error(&self, op: &'static str, what: &'static str, e: std::io::Error) -> Error {
-        let seal = if op == "grow" { SEAL_GROW } else { SEAL_SHRINK };
+        let sealed = |f: &File| {
+            let s = file_seals(f);
+            if op == "grow" { s.grow } else { s.shrink }
+        };
         match (e.raw_os_error(), &self.file) {
-            (Some(libc::EPERM), Some(f)) if file_seals(f) & seal != 0 => self.sealed(op),
+            (Some(libc::EPERM), Some(f)) if sealed(f) => self.sealed(op),
             _ => self.io_error(what, e),
         }
     }
@@ -762,28 +769,8 @@ fn zero(file: &File, path: Option<&Path>, from: u64, to: u64) -> Result<()> {
     Ok(())
 }
 
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-const SEAL_GROW: libc::c_int = libc::F_SEAL_GROW;
-#[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-const SEAL_SHRINK: libc::c_int = libc::F_SEAL_SHRINK;
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-const SEAL_GROW: libc::c_int = 0;
-#[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-const SEAL_SHRINK: libc::c_int = 0;
-
-/// The `F_SEAL_*` bits of `file` (`fcntl(F_GET_SEALS)`); 0 for a file that cannot be sealed or
-/// an OS without seals. (The one OS call outside `sys/`, until `sys` exports it.)
-fn file_seals(file: &File) -> libc::c_int {
-    #[cfg(any(target_os = "linux", target_os = "android", target_os = "freebsd"))]
-    {
-        // SAFETY: F_GET_SEALS takes no argument and only reads the file's seal set; a
-        // descriptor that cannot be sealed gives -1 (EINVAL), never undefined behaviour.
-        let bits = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_GET_SEALS) };
-        bits.max(0)
-    }
-    #[cfg(not(any(target_os = "linux", target_os = "android", target_os = "freebsd")))]
-    {
-        let _ = file;
-        0
-    }
+/// The seals of `file` (`F_GET_SEALS`); none for a file that cannot be sealed or an OS
+/// without seals.
+fn file_seals(file: &File) -> sys::Seals {
+    sys::os::seals(file.as_raw_fd()).unwrap_or_default()
 }

@@ -37,7 +37,7 @@ mod header;
 
 pub use crate::element::{Dtype, NpyElement};
 use header::MAGIC;
-pub(crate) use header::dict_text;
+use header::dict_text;
 pub(crate) use header::read_from as read_header_from;
 pub use header::{Header, MAX_HEADER_SIZE};
 
@@ -172,9 +172,20 @@ pub fn read_header(path: impl AsRef<Path>) -> Result<Header> {
     OpenOptions::new().read_header(path)
 }
 
+/// The header numpy writes for a new array: room for the growing axis (the first, or the
+/// last in Fortran order) to reach 21 digits, data on a 64-byte boundary.
+pub(crate) fn new_header(descr: &str, fortran: bool, shape: &[usize]) -> Vec<u8> {
+    let last = shape.len().checked_sub(1); // None for 0-D: no axis to grow
+    let grow_axis = if fortran { last } else { last.map(|_| 0) };
+    let room = grow_axis.map_or(0, |a| {
+        GROWTH_DIGITS.saturating_sub(shape[a].to_string().len())
+    });
+    header_bytes(&dict_text(descr, fortran, shape), room)
+}
+
 /// The full header bytes for a dictionary, with `room` spare spaces, padded so the data
 /// starts on a 64-byte boundary, in the oldest version that fits.
-pub(crate) fn header_bytes(dict: &str, room: usize) -> Vec<u8> {
+fn header_bytes(dict: &str, room: usize) -> Vec<u8> {
     for (version, len_bytes) in [(1u8, 2usize), (2, 4)] {
         let pre = 8 + len_bytes;
         let body = dict.len() + room + 1; // + '\n'
@@ -411,15 +422,9 @@ impl OpenOptions {
         let path = path.as_ref();
         let shape = shape.into_shape_with_order();
         let (dim, strides, _) = dim_and_strides(shape, size_of::<T>())?;
-        let (c_dim, c_strides, _) =
-            dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
+        let (_, c_strides, _) = dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
         let fortran = c_strides.slice() != strides.slice();
-        let last = dim.ndim().checked_sub(1); // None for 0-D: no axis to grow
-        let grow_axis = if fortran { last } else { last.map(|_| 0) };
-        let room = grow_axis.map_or(0, |a| {
-            GROWTH_DIGITS.saturating_sub(c_dim[a].to_string().len())
-        });
-        let header = header_bytes(&dict_text(&T::DTYPE.descr(), fortran, dim.slice()), room);
+        let header = new_header(&T::DTYPE.descr(), fortran, dim.slice());
         let (tmp, mut f) = temp_beside(path)?;
         let made = (|| {
             f.write_all(&header)

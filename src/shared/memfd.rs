@@ -77,7 +77,6 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
 
 /// The longest message [`receive`] reads, newline included.
 pub const MAX_MESSAGE_LEN: usize = 4096;
@@ -98,22 +97,7 @@ const VERSION: &str = "1";
 /// (and closed) so none is left in the socket or silently dropped by the kernel.
 const MAX_FDS: usize = 16;
 
-/// The seals a memory file has (`F_GET_SEALS`): which changes its holders cannot make.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Seals {
-    /// `F_SEAL_SEAL`: no seal can be added any more.
-    pub seal: bool,
-    /// `F_SEAL_SHRINK`: the file cannot be made shorter.
-    pub shrink: bool,
-    /// `F_SEAL_GROW`: the file cannot be made longer.
-    pub grow: bool,
-    /// `F_SEAL_WRITE`: nobody can write the file's contents.
-    pub write: bool,
-    /// `F_SEAL_FUTURE_WRITE` (Linux 5.1+): writable maps made before the seal keep working;
-    /// nobody can make a new one or `write(2)` the file.
-    pub future_write: bool,
-}
+pub use crate::sys::Seals;
 
 /// The seals of the file behind `file`: all `false` for a file that cannot be sealed (a file
 /// on disk); [`Error::Unsupported`] on an OS without seals.
@@ -670,31 +654,6 @@ fn number(text: &str, what: &str) -> Result<u64> {
             "{what} {} does not fit 64 bits",
             excerpt(text.as_bytes())
         ))
-    })
-}
-
-/// Error for a sealed file that refused a length change, if its seals explain an `EPERM`:
-/// [`Error::Sealed`] naming the seal, for code that resizes file maps.
-#[allow(dead_code)]
-pub(crate) fn sealed_refusal(
-    file: &File,
-    path: Option<&Path>,
-    shrinking: bool,
-    e: &io::Error,
-) -> Option<Error> {
-    if e.raw_os_error() != Some(libc::EPERM) {
-        return None;
-    }
-    let s = seals(file).ok()?;
-    let (on, op, seal) = if shrinking {
-        (s.shrink, "shrink", "F_SEAL_SHRINK")
-    } else {
-        (s.grow, "grow", "F_SEAL_GROW")
-    };
-    on.then(|| Error::Sealed {
-        path: path.map(Path::to_path_buf),
-        op,
-        seal,
     })
 }
 

@@ -467,8 +467,11 @@ impl ShmOptions {
             return Ok(Vec::new());
         }
         let fortran = is_fortran::<T, D>(dim, strides)?;
-        let dict = crate::npy::dict_text(&T::DTYPE.descr(), fortran, dim.slice());
-        Ok(crate::npy::header_bytes(&dict, 0))
+        Ok(crate::npy::new_header(
+            &T::DTYPE.descr(),
+            fortran,
+            dim.slice(),
+        ))
     }
 
     /// Without the `npy` feature there is no header (the signature kept for one call site).

@@ -3,7 +3,7 @@
 //! `posix_fadvise` or `posix_fallocate`; `memfd_create` and file seals on FreeBSD (13+) only.
 //! Compiles by inspection (CI lints FreeBSD); only Linux is tested.
 
-use crate::shared::memfd::Seals;
+use super::Seals;
 use std::os::fd::RawFd;
 use std::path::PathBuf;
 

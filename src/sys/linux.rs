@@ -4,8 +4,8 @@
 //! file seals.
 
 use super::RawCacheStat;
+use super::Seals;
 use super::posix::{DEFAULT_READAHEAD, check};
-use crate::shared::memfd::Seals;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;

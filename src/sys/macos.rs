@@ -82,11 +82,11 @@ pub(crate) fn memfd_create(_name: &std::ffi::CStr) -> io::Result<std::fs::File> 
     super::posix::unsupported()
 }
 /// No file seals.
-pub(crate) fn add_seals(_fd: RawFd, _seals: crate::shared::memfd::Seals) -> io::Result<()> {
+pub(crate) fn add_seals(_fd: RawFd, _seals: super::Seals) -> io::Result<()> {
     super::posix::unsupported()
 }
 /// No file seals.
-pub(crate) fn seals(_fd: RawFd) -> io::Result<crate::shared::memfd::Seals> {
+pub(crate) fn seals(_fd: RawFd) -> io::Result<super::Seals> {
     super::posix::unsupported()
 }
 /// No `/proc/self/fd` to reopen a descriptor through.

@@ -101,3 +101,20 @@ pub(crate) struct RawCacheStat {
     pub evicted: u64,
     pub recently_evicted: u64,
 }
+
+/// The seals a memory file has (`F_GET_SEALS`): which changes its holders cannot make.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Seals {
+    /// `F_SEAL_SEAL`: no seal can be added any more.
+    pub seal: bool,
+    /// `F_SEAL_SHRINK`: the file cannot be made shorter.
+    pub shrink: bool,
+    /// `F_SEAL_GROW`: the file cannot be made longer.
+    pub grow: bool,
+    /// `F_SEAL_WRITE`: nobody can write the file's contents.
+    pub write: bool,
+    /// `F_SEAL_FUTURE_WRITE` (Linux 5.1+): writable maps made before the seal keep working;
+    /// nobody can make a new one or `write(2)` the file.
+    pub future_write: bool,
+}

@@ -38,11 +38,11 @@ pub(crate) fn memfd_create(_name: &std::ffi::CStr) -> io::Result<std::fs::File> 
     unsupported()
 }
 /// No file seals.
-pub(crate) fn add_seals(_fd: RawFd, _seals: crate::shared::memfd::Seals) -> io::Result<()> {
+pub(crate) fn add_seals(_fd: RawFd, _seals: super::Seals) -> io::Result<()> {
     unsupported()
 }
 /// No file seals.
-pub(crate) fn seals(_fd: RawFd) -> io::Result<crate::shared::memfd::Seals> {
+pub(crate) fn seals(_fd: RawFd) -> io::Result<super::Seals> {
     unsupported()
 }
 /// No `/proc/self/fd` to reopen a descriptor through.

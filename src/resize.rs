@@ -101,8 +101,9 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// [`msync`](Self::msync) has returned, as always.
     ///
     /// The `fdatasync`s (two for a growth, one for a shrink) also write back the rows dirtied
-    /// through the map (that is what `fdatasync` does); a raw file has no header to keep consistent, and nothing is synced
-    /// (call [`msync`](Self::msync) or [`File::sync_all`] when its length must be durable).
+    /// through the map (that is what `fdatasync` does). A raw file has no header to keep
+    /// consistent, and nothing is synced (call [`msync`](Self::msync) or [`File::sync_all`]
+    /// when its length must be durable).
     /// A step that fails undoes the ones before it: the file's length, the header and the map
     /// are as they were (except zeroed bytes that followed a `.npy` file's data), and the
     /// error is returned.

@@ -185,7 +185,7 @@ fn seals_refuse_truncation() {
         Some(libc::EPERM)
     );
 
-    let b = memfd::Options::new()
+    let b = memfd::MemfdOptions::new()
         .seal_grow(true)
         .create::<u8, Ix1, _>("fixed", 100)
         .unwrap();
@@ -269,7 +269,7 @@ fn read_only_descriptor_cannot_map_read_write() {
 #[test]
 fn future_write_seal_keeps_receivers_read_only() {
     let _serial = serial();
-    let mut a = memfd::Options::new()
+    let mut a = memfd::MemfdOptions::new()
         .seal_future_write(true)
         .create::<u8, Ix1, _>("frozen", 64)
         .unwrap();

@@ -2,7 +2,7 @@
 //! descriptor to another process over a Unix socket (`SCM_RIGHTS`).
 //!
 //! [`create`] makes a zero-filled, shared, read-write array in a new memory file that no
-//! process can truncate (`F_SEAL_SHRINK`, and `F_SEAL_GROW` with [`Options::seal_grow`]).
+//! process can truncate (`F_SEAL_SHRINK`, and `F_SEAL_GROW` with [`MemfdOptions::seal_grow`]).
 //! [`send`] hands its descriptor, with a one-line description of the array, to the process at
 //! the other end of a [`UnixStream`]; [`receive`] maps it there. Both processes see each
 //! other's writes, as with a shared map of any file. Any process can be the other end: a
@@ -14,7 +14,7 @@
 //! [`Error::NotSealed`]; [`receive_unsealed`] maps it under the file contract of
 //! [`MmapArray`]. As for any shared memory (a [`MmapArray::anonymous`] array shared with forked
 //! children), writes by other processes while this one reads are the caller's own
-//! synchronisation problem; seal the file with [`Options::seal_future_write`] to let nobody but
+//! synchronisation problem; seal the file with [`MemfdOptions::seal_future_write`] to let nobody but
 //! its creator write at all.
 //!
 //! Linux (and FreeBSD 13+ for `create`); elsewhere [`create`] and [`receive`] answer
@@ -129,21 +129,21 @@ pub fn seals(file: &File) -> Result<Seals> {
 /// ```
 /// # if !cfg!(target_os = "linux") { return Ok(()) }
 /// use ndmmap::shared::memfd;
-/// let a = memfd::Options::new().seal_grow(true).populate(true).create::<u32, _, _>("fixed", (64, 64))?;
+/// let a = memfd::MemfdOptions::new().seal_grow(true).populate(true).create::<u32, _, _>("fixed", (64, 64))?;
 /// assert!(memfd::seals(a.file().unwrap())?.grow);
 /// # Ok::<(), ndmmap::Error>(())
 /// ```
 #[derive(Debug, Clone, Default)]
-pub struct Options {
+pub struct MemfdOptions {
     seal_grow: bool,
     seal_future_write: bool,
     populate: bool,
 }
 
-impl Options {
+impl MemfdOptions {
     /// Defaults: sealed against shrinking only; pages faulted in on first touch.
-    pub fn new() -> Options {
-        Options::default()
+    pub fn new() -> MemfdOptions {
+        MemfdOptions::default()
     }
 
     /// Also seal the file against growing (`F_SEAL_GROW`): its size is fixed for good. Off by
@@ -232,7 +232,7 @@ impl Options {
 }
 
 /// A zero-filled memory file named `name`, sealed against shrinking, mapped shared and
-/// read-write as an array of `shape`: [`Options::create`] with the defaults.
+/// read-write as an array of `shape`: [`MemfdOptions::create`] with the defaults.
 ///
 /// ```
 /// # if !cfg!(target_os = "linux") { return Ok(()) }
@@ -246,7 +246,7 @@ pub fn create<T: Pod, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
     name: &str,
     shape: Sh,
 ) -> Result<MmapArray<T, D>> {
-    Options::new().create(name, shape)
+    MemfdOptions::new().create(name, shape)
 }
 
 /// Checks a memory file's name: no NUL, at most [`MAX_NAME_LEN`] bytes.
@@ -301,7 +301,7 @@ pub fn send<T: NpyElement, D: Dimension>(
 /// [`Mode::CopyOnWrite`], and [`Mode::ReadWrite`] is [`Error::ReadOnlyHandle`]. This guards
 /// against mistakes, not against a hostile receiver, which can reopen a memory file read-write
 /// through its own `/proc/self/fd`; for that, seal the file with
-/// [`Options::seal_future_write`].
+/// [`MemfdOptions::seal_future_write`].
 ///
 /// ```
 /// # if !cfg!(target_os = "linux") { return Ok(()) }

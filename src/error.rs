@@ -215,6 +215,40 @@ pub enum Error {
         /// Why.
         why: &'static str,
     },
+    /// An archive (`.npz`) or tensor file has no member of that name.
+    NoSuchMember {
+        /// The file.
+        path: Option<PathBuf>,
+        /// The name asked for.
+        name: String,
+        /// Names it does have (the first few).
+        available: Vec<String>,
+    },
+    /// A member is compressed, so its bytes cannot be mapped in place.
+    Compressed {
+        /// The file.
+        path: Option<PathBuf>,
+        /// The member.
+        name: String,
+        /// The compression method.
+        method: String,
+    },
+    /// A zip archive (`.npz`) is malformed: its directory, a local header, or a member's
+    /// offsets.
+    BadArchive {
+        /// The file.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        why: String,
+    },
+    /// A safetensors file is malformed: its header length, its JSON, a tensor's dtype, shape or
+    /// offsets.
+    BadSafetensors {
+        /// The file.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        why: String,
+    },
     /// A .npy file is malformed or of a kind that cannot be mapped.
     Npy {
         /// The file, when there is one.
@@ -717,6 +751,38 @@ impl fmt::Display for Error {
             ),
             Error::InvalidShmName { name, why } => {
                 write!(f, "{name:?} cannot name a shared memory object: {why}")
+            }
+            Error::NoSuchMember {
+                path,
+                name,
+                available,
+            } => write!(
+                f,
+                "{} has no member named {:?}; it has: {}",
+                Shown(path),
+                excerpt(name),
+                if available.is_empty() {
+                    "nothing".to_string()
+                } else {
+                    available
+                        .iter()
+                        .map(|n| format!("{:?}", excerpt(n)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                }
+            ),
+            Error::Compressed { path, name, method } => write!(
+                f,
+                "member {:?} of {} is compressed ({method}), so it cannot be memory-mapped; \
+                 save the archive uncompressed (np.savez, not np.savez_compressed) or extract it",
+                excerpt(name),
+                Shown(path)
+            ),
+            Error::BadArchive { path, why } => {
+                write!(f, "{} is a broken archive: {why}", Shown(path))
+            }
+            Error::BadSafetensors { path, why } => {
+                write!(f, "{} is not a valid safetensors file: {why}", Shown(path))
             }
             Error::Npy {
                 path: Some(p),

@@ -106,6 +106,7 @@
     clippy::undocumented_unsafe_blocks
 )]
 
+mod any;
 mod array;
 pub mod checked;
 mod element;
@@ -115,17 +116,22 @@ mod layout;
 mod mapping;
 #[cfg(feature = "npy")]
 pub mod npy;
+#[cfg(feature = "npz")]
+pub mod npz;
 mod options;
 mod pages;
 mod residency;
 mod resize;
+#[cfg(feature = "safetensors")]
+pub mod safetensors;
 pub mod shared;
 pub mod stream;
 mod sys;
 
+pub use any::AnyArray;
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
-pub use element::{Dtype, NpyElement};
+pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
 pub use error::{Error, FaultCause, NpyError, Result, SliceError};
 pub use layout::PageSpan;
 pub use mapping::Mode;

@@ -1,0 +1,1 @@
+//! `.npz` archives: numpy arrays inside a zip file, mapped in place (placeholder).

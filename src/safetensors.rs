@@ -1,0 +1,1 @@
+//! safetensors files: named tensors, mapped in place (placeholder).

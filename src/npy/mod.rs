@@ -21,6 +21,7 @@
 //! none of which ndarray-npy's public API exposes. ndarray-npy reads and writes the reference
 //! files in the tests.
 
+use crate::AnyArray;
 use crate::array::{MmapArray, dim_and_strides};
 use crate::error::{Error, NpyError, Result};
 use crate::mapping::Mode;
@@ -155,6 +156,68 @@ impl OpenOptions {
         a.map_mut().set_npy_header();
         Ok(a)
     }
+
+    /// Opens the `.npy` file at `path` whatever its dtype, as the [`AnyArray`] variant that
+    /// holds it: plain `T` for native, aligned data; [`Unaligned<T>`](crate::Unaligned) for data
+    /// at an offset `T`'s alignment does not divide; [`ByteSwapped<T>`](crate::ByteSwapped)
+    /// for the other byte order (`>f8`); [`Bool`](crate::Bool) for `|b1`. Dtypes no Rust type
+    /// holds (longdouble, float16 without the feature `half`) are
+    /// [`NpyError::UnsupportedDtype`], saying what to do.
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
+    pub unsafe fn open_any(&self, path: impl AsRef<Path>) -> Result<AnyArray> {
+        let path = path.as_ref();
+        let mut opts = MmapOptions::new();
+        opts.mode(self.mode)
+            .grow(false)
+            .preallocate(self.preallocate);
+        let file = opts.open(path)?;
+        let h = header::read_from(&file, path, self.max_header_size)?;
+        let len = file
+            .metadata()
+            .map_err(|e| Error::io("stat", Some(path), e))?
+            .len();
+        check_data_len(&h, path, len, h.dtype.size)?;
+        // SAFETY: forwarded to the caller.
+        let mut a = unsafe {
+            AnyArray::map(
+                &file,
+                Some(path.to_path_buf()),
+                h.data_offset,
+                h.dtype,
+                &h.shape,
+                h.fortran_order,
+                self.mode,
+            )?
+        };
+        a.set_npy_header();
+        Ok(a)
+    }
+}
+
+/// Opens a `.npy` file read-only whatever its dtype, as an [`AnyArray`] (see
+/// [`OpenOptions::open_any`]): big-endian data, `|b1` masks and data at unaligned offsets
+/// included.
+///
+/// ```
+/// use ndmmap::{AnyArray, npy};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { npy::create::<u16, ndarray::Ix2, _>(&path, (3, 4))? });
+/// // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+/// let a = unsafe { npy::open_any(&path)? };
+/// assert_eq!((a.dtype().descr().as_str(), a.len()), ("<u2", 12));
+/// assert!(matches!(a, AnyArray::U16(_)));
+/// # Ok(()) }
+/// ```
+///
+/// # Safety
+/// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
+pub unsafe fn open_any(path: impl AsRef<Path>) -> Result<AnyArray> {
+    // SAFETY: forwarded to the caller.
+    unsafe { OpenOptions::new().open_any(path) }
 }
 
 /// Reads the header of a `.npy` file, with numpy's header size limit.
@@ -255,28 +318,6 @@ pub unsafe fn open_mut<T: NpyElement, D: Dimension>(
 /// Checks a header against `T` and `D` and the file's length: the dimension to map.
 fn check_header<T: NpyElement, D: Dimension>(h: &Header, path: &Path, file_len: u64) -> Result<D> {
     let dtype = h.dtype;
-    if dtype.size > 1
-        && dtype.little_endian != T::DTYPE.little_endian
-        && dtype.kind == T::DTYPE.kind
-        && dtype.size == T::DTYPE.size
-    {
-        let native = Dtype {
-            little_endian: T::DTYPE.little_endian,
-            ..dtype
-        }
-        .descr();
-        return Err(npy_err(
-            path,
-            NpyError::UnsupportedDtype {
-                descr: dtype.descr(),
-                why: format!(
-                    "is {}-endian and cannot be viewed in place here; convert it once in numpy: \
-                     np.save(path, np.load(path).astype('{native}'))",
-                    if dtype.little_endian { "little" } else { "big" }
-                ),
-            },
-        ));
-    }
     if dtype != T::DTYPE {
         return Err(Error::DtypeMismatch {
             expected: T::DTYPE.descr(),
@@ -300,7 +341,15 @@ fn check_header<T: NpyElement, D: Dimension>(h: &Header, path: &Path, file_len: 
             },
         ));
     }
-    let bytes = h.data_len(size_of::<T>())?;
+    check_data_len(h, path, file_len, size_of::<T>())?;
+    let mut dim = D::zeros(h.shape.len());
+    dim.slice_mut().copy_from_slice(&h.shape);
+    Ok(dim)
+}
+
+/// Checks that the file holds the data the header describes (`itemsize`-byte elements).
+fn check_data_len(h: &Header, path: &Path, file_len: u64, itemsize: usize) -> Result<()> {
+    let bytes = h.data_len(itemsize)?;
     if h.data_offset + bytes as u64 > file_len {
         return Err(npy_err(
             path,
@@ -312,9 +361,7 @@ fn check_header<T: NpyElement, D: Dimension>(h: &Header, path: &Path, file_len: 
             },
         ));
     }
-    let mut dim = D::zeros(h.shape.len());
-    dim.slice_mut().copy_from_slice(&h.shape);
-    Ok(dim)
+    Ok(())
 }
 
 /// Opens a `.npy` file in the given mode (see [`OpenOptions`] for the header size limit).

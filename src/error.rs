@@ -46,7 +46,8 @@ pub enum Error {
         /// What kind of file it is.
         kind: &'static str,
     },
-    /// The byte offset does not keep the element type aligned.
+    /// The byte offset does not keep the element type aligned: map
+    /// [`Unaligned<T>`](crate::Unaligned) instead (alignment 1, any offset).
     Misaligned {
         /// The byte offset asked for.
         offset: u64,
@@ -155,7 +156,9 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
-    /// The .npy header's dtype does not match the element type.
+    /// The .npy header's dtype does not match the element type. Its message names the type
+    /// that opens the file: `ByteSwapped<f64>` for `">f8"` on a little-endian machine,
+    /// `Bool` for `"|b1"`; [`npy::open_any`](crate::npy::open_any) opens any of them.
     DtypeMismatch {
         /// The descriptor of the element type, e.g. `"<f8"`.
         expected: String,
@@ -425,12 +428,16 @@ pub enum NpyError {
         /// The file's length.
         len: u64,
     },
-    /// The data starts at an offset that is not a multiple of the element type's alignment.
+    /// The data starts at an offset that is not a multiple of the element type's alignment:
+    /// open it as [`Unaligned<T>`](crate::Unaligned) (alignment 1), or with
+    /// [`npy::open_any`](crate::npy::open_any), which picks `Unaligned<T>` by itself.
     UnalignedData {
         /// The data offset.
         offset: u64,
         /// The alignment the element type needs.
         align: usize,
+        /// The file's dtype descriptor, e.g. `"<f8"` (names the type to suggest).
+        dtype: String,
     },
     /// [`resize`](crate::MmapArray::resize) or [`reload_npy`](crate::MmapArray::reload_npy)
     /// found a header that no longer describes the array (another process rewrote the file).
@@ -514,12 +521,19 @@ impl fmt::Display for NpyError {
                 "the header's shape {shape:?} needs {needed} bytes of data after byte {offset}, \
                  but the file is {len} bytes long"
             ),
-            NpyError::UnalignedData { offset, align } => write!(
-                f,
-                "the data starts at byte {offset}, not a multiple of the element alignment {align}, \
-                 so it cannot be viewed in place; rewrite the file with numpy \
-                 (np.save(path, np.load(path)) aligns the data to 64 bytes)"
-            ),
+            NpyError::UnalignedData {
+                offset,
+                align,
+                dtype,
+            } => {
+                let t = rust_type(dtype).map_or("T", |(t, _)| t);
+                write!(
+                    f,
+                    "the data starts at byte {offset}, not a multiple of the element alignment \
+                     {align}, so it cannot be viewed as {t} in place; open it as Unaligned<{t}> \
+                     (alignment 1, read in place with get()), or with npy::open_any"
+                )
+            }
             NpyError::Stale { header, array } => write!(
                 f,
                 "the file's header ({header}) no longer describes this array ({array})"
@@ -560,6 +574,44 @@ impl Error {
             _ => None,
         }
     }
+}
+
+/// The Rust element type that holds a dtype descriptor (`"<f8"` -> `f64`), and whether the
+/// descriptor is in the other byte order (to be read as `ByteSwapped<T>`).
+fn rust_type(descr: &str) -> Option<(&'static str, bool)> {
+    let mut chars = descr.chars();
+    let order = chars.next()?;
+    let kind = chars.next()?;
+    let size: usize = chars.as_str().parse().ok()?;
+    let native = if cfg!(target_endian = "little") {
+        '<'
+    } else {
+        '>'
+    };
+    let swapped = match order {
+        '|' if size == 1 => false,
+        o if o == native => false,
+        '<' | '>' if size > 1 => true,
+        _ => return None,
+    };
+    let t = match (kind, size) {
+        ('b', 1) => "Bool",
+        ('u', 1) => "u8",
+        ('i', 1) => "i8",
+        ('u', 2) => "u16",
+        ('i', 2) => "i16",
+        ('u', 4) => "u32",
+        ('i', 4) => "i32",
+        ('u', 8) => "u64",
+        ('i', 8) => "i64",
+        ('f', 2) => "half::f16",
+        ('f', 4) => "f32",
+        ('f', 8) => "f64",
+        ('c', 8) => "Complex<f32>",
+        ('c', 16) => "Complex<f64>",
+        _ => return None,
+    };
+    Some((t, swapped))
 }
 
 struct Shown<'a>(&'a Option<PathBuf>);
@@ -611,8 +663,9 @@ impl fmt::Display for Error {
             }
             Error::Misaligned { offset, align } => write!(
                 f,
-                "byte offset {offset} is not a multiple of the element alignment {align}; \
-                 use an offset divisible by {align} or a byte-sized element type"
+                "byte offset {offset} is not a multiple of the element alignment {align}; map \
+                 the elements as ndmmap::Unaligned<T> (alignment 1: any offset, read in place \
+                 with get/set), or use an offset divisible by {align}"
             ),
             Error::TooShort { path, len, needed } => write!(
                 f,
@@ -715,10 +768,21 @@ impl fmt::Display for Error {
                 limit: None,
                 source,
             } => write!(f, "cannot lock {requested} bytes: {source}"),
-            Error::DtypeMismatch { expected, found } => write!(
-                f,
-                "the file holds dtype {found:?} but the array's element type is {expected:?}"
-            ),
+            Error::DtypeMismatch { expected, found } => {
+                write!(
+                    f,
+                    "the file holds dtype {found:?} but the array's element type is {expected:?}"
+                )?;
+                match rust_type(found) {
+                    Some((t, false)) => write!(f, "; open it as {t}"),
+                    Some((t, true)) => write!(
+                        f,
+                        "; it is in the other byte order: open it as ByteSwapped<{t}> (read in \
+                         place, swapped on each access)"
+                    ),
+                    None => Ok(()),
+                }
+            }
             Error::DimensionMismatch { expected, found } => write!(
                 f,
                 "the file holds a {found}-dimensional array but a {expected}-dimensional one was asked; \

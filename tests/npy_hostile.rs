@@ -217,8 +217,8 @@ fn structured_and_unaligned_files_are_refused_with_the_reason() {
         kind(npy::read_header(&p).unwrap_err()),
         NpyError::UnsupportedDtype { why, .. } if why.contains("structured")
     ));
-    // numpy reads a header of any length; an f8 array after a 10 + 51-byte header starts at
-    // byte 61, which no f64 view can.
+    // numpy reads a header of any length; an f8 array after a 10 + 56-byte header starts at
+    // byte 66, which no f64 view can: the error names Unaligned<f64>, which opens it.
     let text = b"{'descr': '<f8', 'fortran_order': False, 'shape': (1,)}\n";
     let mut b = b"\x93NUMPY\x01\x00".to_vec();
     b.extend((text.len() as u16).to_le_bytes());
@@ -226,13 +226,18 @@ fn structured_and_unaligned_files_are_refused_with_the_reason() {
     b.extend([0; 8]);
     let p = common::file_with(dir.path(), "odd.npy", &b);
     let e = unsafe { npy::open::<f64, IxDyn>(&p) }.unwrap_err();
+    assert!(e.to_string().contains("open it as Unaligned<f64>"), "{e}");
     assert!(matches!(
         kind(e),
         NpyError::UnalignedData {
             offset: 66,
-            align: 8
-        }
+            align: 8,
+            dtype,
+        } if dtype == "<f8"
     ),);
+    // SAFETY: the file is the test's own.
+    let a = unsafe { npy::open::<ndmmap::Unaligned<f64>, IxDyn>(&p).unwrap() };
+    assert_eq!((a.offset(), a.as_slice()[0].get()), (66, 0.0));
 }
 
 /// Bytes shaped like a `.npy` header: the magic, a version, a length and text made of the

@@ -338,6 +338,7 @@ fn check_header<T: NpyElement, D: Dimension>(h: &Header, path: &Path, file_len: 
             NpyError::UnalignedData {
                 offset: h.data_offset,
                 align: align_of::<T>(),
+                dtype: dtype.descr(),
             },
         ));
     }

@@ -46,6 +46,16 @@ def main():
     np.save(path("structured.npy"), np.zeros(3, dtype=[("x", "<f8"), ("y", "<i4")]))
     np.save(path("string.npy"), np.array(["ab", "cd"], dtype="<U2"))
     np.save(path("bool.npy"), np.array([True, False, True]))
+    # Element wrappers (issue 13): big-endian integers, a |b1 mask, and f8 data at byte 100,
+    # which numpy reads (it accepts a header of any length) but no f64 view can.
+    np.save(path("i4_be_2x3.npy"), (np.arange(6) - 2).astype(">i4").reshape(2, 3))
+    np.save(path("b1_mask_2x5.npy"), (np.arange(10) % 3 == 0).reshape(2, 5))
+    text = "{'descr': '<f8', 'fortran_order': False, 'shape': (3, 4), }"
+    hdr = text.encode("latin1")
+    hdr = hdr + b" " * (100 - 10 - len(hdr) - 1) + b"\n"
+    raw("f8_offset100_3x4.npy", b"\x93NUMPY\x01\x00" + len(hdr).to_bytes(2, "little") + hdr + a.tobytes())
+    assert np.array_equal(np.load(path("f8_offset100_3x4.npy")), a)
+    assert np.array_equal(np.load(path("f8_offset100_3x4.npy"), mmap_mode="r"), a)
 
     good = open(path("f8_c_3x4.npy"), "rb").read()
     raw("broken_truncated_header.npy", good[:40])

@@ -1,1 +1,1496 @@
-//! safetensors files: named tensors, mapped in place (placeholder).
+//! safetensors files: every tensor mapped in place as a typed array, with the page toolkit
+//! per tensor, the residency of all of them at once, and files written from named arrays.
+//!
+//! ```
+//! use ndarray::{Array2, Ix2};
+//! use ndmmap::safetensors::{Tensors, Writer};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("model.safetensors");
+//! let w = Array2::<f32>::from_elem((64, 32), 0.5);
+//! let b = ndarray::Array1::<i64>::from(vec![1, 2, 3]);
+//! Writer::new().add("layer0.weight", w.view()).add("step", b.view()).metadata("format", "pt").write(&path)?;
+//!
+//! let t = Tensors::open(&path)?;                              // header only: no data read
+//! assert_eq!(t.metadata()["format"], "pt");
+//! // SAFETY: nobody truncates or rewrites the file while `a` lives.
+//! let a = unsafe { t.map::<f32, Ix2>("layer0.weight")? };
+//! assert_eq!(a.view().sum(), 1024.0);
+//! a.pages(..)?.advise(ndmmap::Advice::WillNeed)?;               // the whole toolkit per tensor
+//! for (name, r) in t.residency()? {                             // which tensors are in RAM
+//!     println!("{name}: {:.0}% resident", 100.0 * r.fraction());
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! # The format, and what is checked
+//! A safetensors file is an 8-byte little-endian header length `n`, `n` bytes of JSON (a map
+//! from tensor names to `{"dtype", "shape", "data_offsets"}`, and an optional `"__metadata__"`
+//! map of strings), then the tensors' little-endian, C-order data, with `data_offsets`
+//! counted from the end of the header.
+//!
+//! [`Tensors::open`] reads the length and the header through the file descriptor (no map), and
+//! allocates for the header only once its length is checked against [`MAX_HEADER_SIZE`] (the
+//! `safetensors` crate's limit) and the file's size. The header is then held to the rules the
+//! `safetensors` crate (and so Python's `safetensors`) applies: valid UTF-8 and JSON, known
+//! dtypes, each tensor's byte length equal to its shape's product times its dtype's size
+//! (overflow refused), the tensors covering the data contiguously from offset 0 with no gap
+//! and no overlap, and the data ending exactly at the end of the file; the result is checked
+//! again with the crate's own [`Metadata::new`](::safetensors::tensor::Metadata::new). Where
+//! the crate would accept a header that names a tensor twice (the last one wins), ndmmap
+//! refuses it. Every broken header is [`Error::BadSafetensors`] saying what is wrong; none
+//! panics or yields a view past the file's end.
+//!
+//! The header's JSON is parsed here (a small, non-recursive parser for this one schema; unknown
+//! fields of a tensor are skipped, as serde skips them) because the crate's own parser needs
+//! the whole file in one buffer.
+//!
+//! # Alignment
+//! A tensor starts at byte `8 + n + data_offsets[0]`. Python's writer (and [`Writer`]) pads the
+//! header to a multiple of 8 and orders tensors by decreasing element size, so every tensor is
+//! aligned for its type; other writers may not. A tensor whose offset is not a multiple of
+//! `align_of::<T>()` is [`Error::Misaligned`]; map it as [`Unaligned<T>`] instead.
+//!
+//! # Page-cache control per tensor
+//! A mapped tensor is an [`MmapArray`], so every page operation is one call away:
+//! `t.map::<f32, IxDyn>(name)?.pages(..)?.advise(Advice::WillNeed)` prefetches a tensor,
+//! `.pages(..)?.evict()` drops it from RAM, `.pages(..)?.lock(Lock::Now)` pins it.
+//! [`Tensors::residency`] answers for all tensors at once from one map of the file.
+//!
+//! [`MmapArray`]: crate::MmapArray
+
+use crate::any::AnyArray;
+use crate::array::{MmapArray, dim_and_strides};
+use crate::element::{Bool, Unaligned};
+use crate::error::{Error, Result};
+use crate::mapping::Mode;
+use crate::options::MmapOptions;
+use crate::residency::Residency;
+use ndarray::{ArrayView, Dimension, ShapeBuilder};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fs::File;
+use std::os::unix::fs::{FileExt, MetadataExt};
+use std::path::{Path, PathBuf};
+
+/// A tensor's element type, as the `safetensors` crate names it (`F32`, `BF16`, `BOOL`, …).
+pub use ::safetensors::Dtype;
+
+/// The longest header accepted, in bytes: the `safetensors` crate's limit (100 MB).
+pub const MAX_HEADER_SIZE: usize = 100_000_000;
+
+/// Nesting of arrays and objects in the value of a tensor's unknown field: as deep as Python's
+/// `safetensors` 0.8 reads (serde_json's limit of 128, less the header's own levels; measured).
+const MAX_DEPTH: usize = 125;
+
+/// Element types a tensor maps as: the Rust type of each safetensors dtype that has one.
+///
+/// | dtype | Rust type |
+/// |---|---|
+/// | `F64`, `F32` | `f64`, `f32` |
+/// | `I64`, `I32`, `I16`, `I8` | `i64`, `i32`, `i16`, `i8` |
+/// | `U64`, `U32`, `U16`, `U8` | `u64`, `u32`, `u16`, `u8` |
+/// | `BOOL` | [`Bool`], or `u8` (the bytes 0 and 1) |
+/// | `C64` | `num_complex::Complex<f32>` |
+/// | `F16`, `BF16` | `half::f16`, `half::bf16` (feature `half`) |
+/// | any of these, at any offset | [`Unaligned<T>`] |
+///
+/// The FP8, FP6 and FP4 dtypes have no Rust type here. Implement the trait for your own `Pod`
+/// newtype to map one: the map checks that its size matches the dtype's.
+///
+/// ```
+/// use ndmmap::safetensors::{Dtype, TensorElement};
+/// assert_eq!(f32::DTYPE, Dtype::F32);
+/// assert!(u8::accepts(Dtype::BOOL) && !ndmmap::Bool::accepts(Dtype::U8));
+/// ```
+pub trait TensorElement: bytemuck::Pod {
+    /// The dtype this type is written as, and mapped from.
+    const DTYPE: Dtype;
+
+    /// Whether a tensor of `dtype` maps as this type: `dtype == DTYPE`, and for `u8` also
+    /// `BOOL`.
+    fn accepts(dtype: Dtype) -> bool {
+        dtype == Self::DTYPE
+    }
+}
+
+macro_rules! tensor_element {
+    ($($t:ty => $d:ident),* $(,)?) => {$(
+        impl TensorElement for $t {
+            const DTYPE: Dtype = Dtype::$d;
+        }
+    )*};
+}
+
+tensor_element! {
+    f64 => F64, f32 => F32,
+    i64 => I64, i32 => I32, i16 => I16, i8 => I8,
+    u64 => U64, u32 => U32, u16 => U16,
+    Bool => BOOL,
+    num_complex::Complex<f32> => C64,
+}
+
+impl TensorElement for u8 {
+    const DTYPE: Dtype = Dtype::U8;
+
+    fn accepts(dtype: Dtype) -> bool {
+        matches!(dtype, Dtype::U8 | Dtype::BOOL)
+    }
+}
+
+#[cfg(feature = "half")]
+tensor_element! { half::f16 => F16, half::bf16 => BF16 }
+
+impl<T: TensorElement> TensorElement for Unaligned<T> {
+    const DTYPE: Dtype = T::DTYPE;
+
+    fn accepts(dtype: Dtype) -> bool {
+        T::accepts(dtype)
+    }
+}
+
+/// The numpy dtype of a safetensors dtype, where numpy has one.
+fn numpy_dtype(d: Dtype) -> Option<crate::element::Dtype> {
+    let (kind, size) = match d {
+        Dtype::BOOL => ('b', 1),
+        Dtype::U8 => ('u', 1),
+        Dtype::I8 => ('i', 1),
+        Dtype::U16 => ('u', 2),
+        Dtype::I16 => ('i', 2),
+        Dtype::F16 => ('f', 2),
+        Dtype::U32 => ('u', 4),
+        Dtype::I32 => ('i', 4),
+        Dtype::F32 => ('f', 4),
+        Dtype::C64 => ('c', 8),
+        Dtype::U64 => ('u', 8),
+        Dtype::I64 => ('i', 8),
+        Dtype::F64 => ('f', 8),
+        _ => return None,
+    };
+    Some(crate::element::Dtype {
+        kind,
+        size,
+        little_endian: true,
+    })
+}
+
+/// The dtype of a header's `"dtype"` string, as serde names the crate's variants.
+fn parse_dtype(s: &str) -> Option<Dtype> {
+    Some(match s {
+        "BOOL" => Dtype::BOOL,
+        "F4" => Dtype::F4,
+        "F6_E2M3" => Dtype::F6_E2M3,
+        "F6_E3M2" => Dtype::F6_E3M2,
+        "U8" => Dtype::U8,
+        "I8" => Dtype::I8,
+        "F8_E5M2" => Dtype::F8_E5M2,
+        "F8_E4M3" => Dtype::F8_E4M3,
+        "F8_E8M0" => Dtype::F8_E8M0,
+        "F8_E4M3FNUZ" => Dtype::F8_E4M3FNUZ,
+        "F8_E5M2FNUZ" => Dtype::F8_E5M2FNUZ,
+        "I16" => Dtype::I16,
+        "U16" => Dtype::U16,
+        "F16" => Dtype::F16,
+        "BF16" => Dtype::BF16,
+        "I32" => Dtype::I32,
+        "U32" => Dtype::U32,
+        "F32" => Dtype::F32,
+        "C64" => Dtype::C64,
+        "F64" => Dtype::F64,
+        "I64" => Dtype::I64,
+        "U64" => Dtype::U64,
+        _ => return None,
+    })
+}
+
+/// One tensor of a file, as its header describes it.
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("t.safetensors");
+/// # ndmmap::safetensors::Writer::new().add("x", ndarray::Array2::<f64>::zeros((2, 3)).view()).write(&path)?;
+/// let t = ndmmap::safetensors::Tensors::open(&path)?;
+/// let x = t.tensor("x")?;
+/// assert_eq!((x.dtype, &x.shape[..], x.nbytes), (ndmmap::safetensors::Dtype::F64, &[2, 3][..], 48));
+/// assert_eq!(x.offset % 8, 0);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Tensor {
+    /// Its name.
+    pub name: String,
+    /// Its element type.
+    pub dtype: Dtype,
+    /// Its shape (C order); empty for a 0-D tensor.
+    pub shape: Vec<usize>,
+    /// Where its data starts in the file, in bytes from the file's start.
+    pub offset: u64,
+    /// Bytes of data.
+    pub nbytes: u64,
+}
+
+/// A safetensors file: its header, read and checked, and a handle to map its tensors from.
+///
+/// ```
+/// use ndmmap::safetensors::Tensors;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("m.safetensors");
+/// # ndmmap::safetensors::Writer::new().add("a", ndarray::Array1::<u16>::zeros(4).view())
+/// #     .add("b", ndarray::Array1::<u16>::zeros(2).view()).write(&path)?;
+/// let t = Tensors::open(&path)?;
+/// let names: Vec<&str> = t.tensors().iter().map(|x| x.name.as_str()).collect();
+/// assert_eq!(names, ["a", "b"]);                               // in file order
+/// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+/// let a = unsafe { t.map::<u16, ndarray::Ix1>("a")? };
+/// assert_eq!(a.len(), 4);
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Tensors {
+    file: File,
+    path: PathBuf,
+    header_len: u64,
+    file_len: u64,
+    tensors: Vec<Tensor>,
+    index: HashMap<String, usize>,
+    metadata: BTreeMap<String, String>,
+}
+
+fn bad(path: &Path, why: impl Into<String>) -> Error {
+    Error::BadSafetensors {
+        path: Some(path.to_path_buf()),
+        why: why.into(),
+    }
+}
+
+impl Tensors {
+    /// Opens a safetensors file and reads and checks its header (see [the module
+    /// docs](self#the-format-and-what-is-checked)). No tensor data is read.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("broken.safetensors");
+    /// std::fs::write(&path, [0xff; 8])?;                       // a header length of 2^64 - 1
+    /// let e = ndmmap::safetensors::Tensors::open(&path).unwrap_err();
+    /// assert!(matches!(e, ndmmap::Error::BadSafetensors { .. }));
+    /// # Ok(()) }
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Tensors> {
+        let path = path.as_ref();
+        let file = File::open(path).map_err(|e| Error::io("open", Some(path), e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| Error::io("fstat", Some(path), e))?;
+        crate::mapping::check_file_type(&meta, Some(path))?;
+        let file_len = meta.len();
+        if file_len < 8 {
+            return Err(bad(
+                path,
+                format!("the file is {file_len} bytes long, shorter than the 8-byte header length"),
+            ));
+        }
+        let mut n = [0u8; 8];
+        file.read_exact_at(&mut n, 0)
+            .map_err(|e| Error::io("read", Some(path), e))?;
+        let n = u64::from_le_bytes(n);
+        if n > MAX_HEADER_SIZE as u64 {
+            return Err(bad(
+                path,
+                format!("the header length {n} is over the limit of {MAX_HEADER_SIZE} bytes"),
+            ));
+        }
+        if n > file_len - 8 {
+            return Err(bad(
+                path,
+                format!(
+                    "the header length {n} goes past the end of the file ({file_len} bytes; \
+                     truncated?)"
+                ),
+            ));
+        }
+        // Read only the header's pages: no readahead into the data, whose residency the
+        // caller may be about to measure. (A hint: failure changes nothing.)
+        let _ = crate::sys::fadvise(&file, 0, 0, crate::sys::FileAdvice::Random);
+        let mut header = vec![0u8; n as usize];
+        file.read_exact_at(&mut header, 8).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::UnexpectedEof {
+                bad(
+                    path,
+                    "the file ends inside the header (truncated while read?)",
+                )
+            } else {
+                Error::io("read", Some(path), e)
+            }
+        })?;
+        let parsed = parse_header(&header).map_err(|why| bad(path, why))?;
+        let data_start = 8 + n;
+        let (tensors, data_len) = check_layout(parsed.tensors, data_start, path)?;
+        if data_start + data_len != file_len {
+            return Err(bad(
+                path,
+                if data_start + data_len > file_len {
+                    format!(
+                        "the tensors need {} bytes but the file is {file_len} bytes long \
+                         (truncated?)",
+                        data_start + data_len
+                    )
+                } else {
+                    format!(
+                        "{} bytes follow the last tensor's data (the tensors must end at the \
+                         file's end)",
+                        file_len - data_start - data_len
+                    )
+                },
+            ));
+        }
+        let index = tensors
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (t.name.clone(), i))
+            .collect();
+        Ok(Tensors {
+            file,
+            path: path.to_path_buf(),
+            header_len: n,
+            file_len,
+            tensors,
+            index,
+            metadata: parsed.metadata.unwrap_or_default(),
+        })
+    }
+
+    /// The tensors, in the order of their data in the file.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("x", ndarray::arr0(1.0f32).view()).write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// for x in t.tensors() {
+    ///     println!("{} {} {:?} {} bytes at {}", x.name, x.dtype, x.shape, x.nbytes, x.offset);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn tensors(&self) -> &[Tensor] {
+        &self.tensors
+    }
+
+    /// The tensor named `name`, or [`Error::NoSuchMember`] listing the names there are.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("x", ndarray::arr0(1.0f32).view()).write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// assert!(t.tensor("x")?.shape.is_empty());
+    /// assert!(matches!(t.tensor("y"), Err(ndmmap::Error::NoSuchMember { .. })));
+    /// # Ok(()) }
+    /// ```
+    pub fn tensor(&self, name: &str) -> Result<&Tensor> {
+        match self.index.get(name) {
+            Some(&i) => Ok(&self.tensors[i]),
+            None => Err(Error::NoSuchMember {
+                path: Some(self.path.clone()),
+                name: name.to_string(),
+                available: self
+                    .tensors
+                    .iter()
+                    .take(16)
+                    .map(|t| t.name.clone())
+                    .collect(),
+            }),
+        }
+    }
+
+    /// The number of tensors.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// assert_eq!((t.len(), t.is_empty()), (0, true));
+    /// # Ok(()) }
+    /// ```
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    /// Whether the file holds no tensors.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("x", ndarray::arr0(1u8).view()).write(&path)?;
+    /// assert!(!ndmmap::safetensors::Tensors::open(&path)?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// The header's `"__metadata__"` map (empty when it has none).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// ndmmap::safetensors::Writer::new().metadata("format", "np").write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// assert_eq!(t.metadata().get("format").map(String::as_str), Some("np"));
+    /// # Ok(()) }
+    /// ```
+    pub fn metadata(&self) -> &BTreeMap<String, String> {
+        &self.metadata
+    }
+
+    /// The header's length in bytes (`n`): the data starts at byte `8 + n`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("x", ndarray::arr0(1u8).view()).write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// assert_eq!(t.header_len() % 8, 0);                       // padded by the writer
+    /// assert_eq!(t.tensor("x")?.offset, 8 + t.header_len());
+    /// # Ok(()) }
+    /// ```
+    pub fn header_len(&self) -> u64 {
+        self.header_len
+    }
+
+    /// The file's length when it was opened.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("x", ndarray::arr0(1u8).view()).write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// assert_eq!(t.file_len(), 8 + t.header_len() + 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn file_len(&self) -> u64 {
+        self.file_len
+    }
+
+    /// The file's path.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().write(&path)?;
+    /// assert_eq!(ndmmap::safetensors::Tensors::open(&path)?.path(), path);
+    /// # Ok(()) }
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Maps the tensor `name` read-only as an array of `T` (see [`TensorElement`] for the
+    /// types of each dtype). Errors: [`Error::NoSuchMember`], [`Error::DtypeMismatch`] (naming
+    /// both dtypes), [`Error::DimensionMismatch`] for a fixed `D` of another number of axes,
+    /// [`Error::Misaligned`] when the tensor's offset does not suit `T` (use
+    /// [`Unaligned<T>`]), and [`Error::TooShort`] when the file has shrunk since it was
+    /// opened. The data is mapped from the handle the header was read from.
+    ///
+    /// ```
+    /// use ndarray::{IxDyn, Ix2};
+    /// use ndmmap::{Advice, safetensors::Tensors};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("w", ndarray::Array2::<f32>::ones((8, 4)).view()).write(&path)?;
+    /// let t = Tensors::open(&path)?;
+    /// // SAFETY: nobody truncates or rewrites the file while the arrays live.
+    /// let w = unsafe { t.map::<f32, Ix2>("w")? };
+    /// assert_eq!(w.view().sum(), 32.0);
+    /// w.pages(..)?.advise(Advice::WillNeed)?;                   // prefetch this tensor
+    /// let any_d = unsafe { t.map::<f32, IxDyn>("w")? };          // any number of axes
+    /// assert_eq!(any_d.ndim(), 2);
+    /// assert!(matches!(unsafe { t.map::<f64, Ix2>("w") }, Err(ndmmap::Error::DtypeMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays):
+    /// the file must not be truncated or written behind the array's back while it lives.
+    pub unsafe fn map<T: TensorElement, D: Dimension>(
+        &self,
+        name: &str,
+    ) -> Result<MmapArray<T, D>> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.map_with(name, Mode::ReadOnly) }
+    }
+
+    /// Maps the tensor `name` in the given mode: [`Mode::CopyOnWrite`] for private changes,
+    /// [`Mode::ReadWrite`] to change the file in place (safetensors has no checksum, so the
+    /// file stays valid). For read-write the file is opened again for writing, and refused if
+    /// the path no longer names the file that was opened. Errors as for [`map`](Self::map).
+    ///
+    /// ```
+    /// use ndmmap::{Mode, safetensors::Tensors};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("b", ndarray::Array1::<i32>::zeros(5).view()).write(&path)?;
+    /// let t = Tensors::open(&path)?;
+    /// // SAFETY: nobody else truncates or rewrites the file while `b` lives.
+    /// let mut b = unsafe { t.map_with::<i32, ndarray::Ix1>("b", Mode::ReadWrite)? };
+    /// b.view_mut()?.fill(7);
+    /// b.msync(ndmmap::Flush::Sync)?;
+    /// drop(b);
+    /// assert_eq!(unsafe { t.map::<i32, ndarray::Ix1>("b")? }.view().sum(), 35);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`map`](Self::map).
+    pub unsafe fn map_with<T: TensorElement, D: Dimension>(
+        &self,
+        name: &str,
+        mode: Mode,
+    ) -> Result<MmapArray<T, D>> {
+        let t = self.tensor(name)?;
+        let elem_bits = size_of::<T>().checked_mul(8);
+        if !T::accepts(t.dtype) || elem_bits != Some(t.dtype.bitsize()) {
+            return Err(Error::DtypeMismatch {
+                expected: format!("{} ({})", T::DTYPE, std::any::type_name::<T>()),
+                found: t.dtype.to_string(),
+            });
+        }
+        if let Some(n) = D::NDIM
+            && n != t.shape.len()
+        {
+            return Err(Error::DimensionMismatch {
+                expected: n,
+                found: t.shape.len(),
+            });
+        }
+        self.check_byte_order(t)?;
+        let writable;
+        let file = if mode == Mode::ReadWrite {
+            writable = self.reopen_writable()?;
+            &writable
+        } else {
+            &self.file
+        };
+        let mut dim = D::zeros(t.shape.len());
+        dim.slice_mut().copy_from_slice(&t.shape);
+        let mut opts = MmapOptions::new();
+        opts.mode(mode).grow(false).offset(t.offset);
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            opts.map_file(file, Some(self.path.clone()), |_| {
+                dim_and_strides(dim.into_shape_with_order(), size_of::<T>())
+            })
+        }
+    }
+
+    /// Maps the tensor `name` read-only as an [`AnyArray`], its element type chosen from its
+    /// dtype at run time (an `Unaligned…` variant where its offset requires). Dtypes numpy
+    /// has no type for (`BF16`, the FP8/FP6/FP4 types) are [`Error::DtypeMismatch`]: map a
+    /// `BF16` tensor typed, as `half::bf16` (feature `half`); `F16` needs the feature `half`.
+    ///
+    /// ```
+    /// use ndmmap::AnyArray;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("ids", ndarray::Array1::<i64>::from(vec![4, 5]).view()).write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { t.map_any("ids")? };
+    /// assert_eq!(a.dtype().descr(), "<i8");
+    /// let r = a.pages(..)?.residency()?;                           // no match needed
+    /// assert!(r.resident <= r.total);
+    /// if let AnyArray::I64(x) = &a { assert_eq!(x.view().sum(), 9); }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`map`](Self::map).
+    pub unsafe fn map_any(&self, name: &str) -> Result<AnyArray> {
+        let t = self.tensor(name)?;
+        let Some(dtype) = numpy_dtype(t.dtype) else {
+            return Err(Error::DtypeMismatch {
+                expected: "a dtype numpy has (AnyArray); map it typed with map::<T, D>".into(),
+                found: t.dtype.to_string(),
+            });
+        };
+        self.check_byte_order(t)?;
+        // SAFETY: forwarded to the caller.
+        unsafe {
+            AnyArray::map(
+                &self.file,
+                Some(self.path.clone()),
+                t.offset,
+                dtype,
+                &t.shape,
+                false,
+                Mode::ReadOnly,
+            )
+        }
+    }
+
+    /// The residency of every tensor, in file order: the pages of its bytes in RAM, out of
+    /// the pages they span (a page shared by two tensors counts for both). One read-only map
+    /// of the whole file answers for all; its bytes are never read, so nothing is loaded.
+    /// A file this process may not write is [`Error::ResidencyUnknown`] on Linux (see
+    /// [`crate::Pages::residency`]).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().add("a", ndarray::Array1::<f32>::zeros(4096).view()).write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// for (name, r) in t.residency()? {
+    ///     println!("{name}: {}/{} pages, {:.0}%", r.resident, r.total, 100.0 * r.fraction());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn residency(&self) -> Result<Vec<(String, Residency)>> {
+        let mut opts = MmapOptions::new();
+        opts.offset(0);
+        // SAFETY: the map's bytes are never read or written: only `mincore` and `cachestat`
+        // ask about its pages, and a file truncated behind it cannot make them fault.
+        let whole = unsafe { opts.map_1d::<u8>(&self.file)? };
+        self.tensors
+            .iter()
+            .map(|t| {
+                let range = usize::try_from(t.offset)
+                    .ok()
+                    .zip(usize::try_from(t.offset + t.nbytes).ok())
+                    .map(|(s, e)| s..e)
+                    .ok_or(Error::OffsetOverflow {
+                        offset: t.offset,
+                        len: t.nbytes as usize,
+                    })?;
+                Ok((t.name.clone(), whole.pages(range)?.residency()?))
+            })
+            .collect()
+    }
+
+    /// The file opened again for writing, checked to be the one whose header was read.
+    fn reopen_writable(&self) -> Result<File> {
+        let path = &self.path;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("open for writing", Some(path), e))?;
+        let (a, b) = (
+            self.file
+                .metadata()
+                .map_err(|e| Error::io("fstat", Some(path), e))?,
+            f.metadata()
+                .map_err(|e| Error::io("fstat", Some(path), e))?,
+        );
+        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+            return Err(bad(
+                path,
+                "the path names another file than the one opened (replaced since?)",
+            ));
+        }
+        Ok(f)
+    }
+
+    /// Refuses multi-byte data on a big-endian machine (safetensors data is little-endian).
+    fn check_byte_order(&self, t: &Tensor) -> Result<()> {
+        if cfg!(target_endian = "big") && t.dtype.bitsize() > 8 {
+            return Err(Error::Unsupported {
+                what: "mapping little-endian safetensors data on a big-endian machine",
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A tensor as the header has it, before the layout is checked.
+struct RawTensor {
+    name: String,
+    dtype: Dtype,
+    shape: Vec<usize>,
+    offsets: (u64, u64),
+}
+
+struct ParsedHeader {
+    tensors: Vec<RawTensor>,
+    metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Checks that the tensors' byte lengths agree with their shapes and dtypes and that they
+/// cover `0..data_len` contiguously; returns them in file order with absolute offsets, and
+/// the data's length. The `safetensors` crate's `Metadata::new` checks the same again.
+fn check_layout(
+    mut raw: Vec<RawTensor>,
+    data_start: u64,
+    path: &Path,
+) -> Result<(Vec<Tensor>, u64)> {
+    raw.sort_by_key(|t| t.offsets);
+    let mut end = 0u64;
+    let mut out = Vec::with_capacity(raw.len());
+    for t in &raw {
+        let (s, e) = t.offsets;
+        let name = crate::error::excerpt(&t.name);
+        let bits = t
+            .shape
+            .iter()
+            .try_fold(t.dtype.bitsize() as u64, |acc, &d| {
+                acc.checked_mul(d as u64)
+            })
+            .ok_or_else(|| {
+                bad(
+                    path,
+                    format!(
+                        "tensor {name:?}: shape {:?} of {} overflows",
+                        t.shape, t.dtype
+                    ),
+                )
+            })?;
+        if bits % 8 != 0 {
+            return Err(bad(
+                path,
+                format!(
+                    "tensor {name:?}: shape {:?} of {} is not a whole number of bytes",
+                    t.shape, t.dtype
+                ),
+            ));
+        }
+        let nbytes = bits / 8;
+        if e < s || e - s != nbytes {
+            return Err(bad(
+                path,
+                format!(
+                    "tensor {name:?}: data_offsets [{s}, {e}] hold {} bytes but shape {:?} of {} \
+                     needs {nbytes}",
+                    e.saturating_sub(s),
+                    t.shape,
+                    t.dtype
+                ),
+            ));
+        }
+        if s != end {
+            return Err(bad(
+                path,
+                if s < end {
+                    format!(
+                        "tensor {name:?}: data_offsets [{s}, {e}] overlap the previous tensor's \
+                         data, which ends at {end}"
+                    )
+                } else {
+                    format!(
+                        "tensor {name:?}: data_offsets [{s}, {e}] leave a gap after byte {end} \
+                         (tensors must cover the data contiguously)"
+                    )
+                },
+            ));
+        }
+        end = e;
+        let offset = data_start
+            .checked_add(s)
+            .ok_or_else(|| bad(path, format!("tensor {name:?}: offset {s} overflows")))?;
+        out.push(Tensor {
+            name: t.name.clone(),
+            dtype: t.dtype,
+            shape: t.shape.clone(),
+            offset,
+            nbytes,
+        });
+    }
+    crosscheck(&raw, path)?;
+    Ok((out, end))
+}
+
+/// The `safetensors` crate's own validation of the same tensors (`Metadata::new`).
+fn crosscheck(raw: &[RawTensor], path: &Path) -> Result<()> {
+    let infos = raw
+        .iter()
+        .map(|t| {
+            Some((
+                t.name.clone(),
+                ::safetensors::tensor::TensorInfo {
+                    dtype: t.dtype,
+                    shape: t.shape.clone(),
+                    data_offsets: (
+                        usize::try_from(t.offsets.0).ok()?,
+                        usize::try_from(t.offsets.1).ok()?,
+                    ),
+                },
+            ))
+        })
+        .collect::<Option<Vec<_>>>()
+        .ok_or_else(|| bad(path, "data offsets past this machine's address space"))?;
+    ::safetensors::tensor::Metadata::new(None, infos)
+        .map(drop)
+        .map_err(|e| bad(path, e.to_string()))
+}
+
+/// Parses a header's JSON (see the module docs). The error is the reason.
+fn parse_header(bytes: &[u8]) -> std::result::Result<ParsedHeader, String> {
+    let text = std::str::from_utf8(bytes).map_err(|e| format!("the header is not UTF-8: {e}"))?;
+    let mut p = Parser {
+        s: text.as_bytes(),
+        i: 0,
+    };
+    let mut tensors: Vec<RawTensor> = Vec::new();
+    let mut names: HashMap<String, ()> = HashMap::new();
+    let mut metadata = None;
+    let mut seen_metadata = false;
+    p.expect(b'{')?;
+    if p.peek() == Some(b'}') {
+        p.i += 1;
+    } else {
+        loop {
+            let key = p.string()?;
+            p.expect(b':')?;
+            if key == "__metadata__" {
+                if seen_metadata {
+                    return Err("\"__metadata__\" appears twice".into());
+                }
+                seen_metadata = true;
+                metadata = p.metadata()?;
+            } else {
+                if names.insert(key.clone(), ()).is_some() {
+                    return Err(format!(
+                        "the tensor {:?} is named twice",
+                        crate::error::excerpt(&key)
+                    ));
+                }
+                let t = p.tensor(key)?;
+                tensors.push(t);
+            }
+            if p.comma_or(b'}')? {
+                break;
+            }
+        }
+    }
+    p.ws();
+    if p.i != p.s.len() {
+        return Err(p.err("trailing characters after the header's JSON object"));
+    }
+    Ok(ParsedHeader { tensors, metadata })
+}
+
+/// A JSON reader over one header: byte position `i` in `s` (valid UTF-8).
+struct Parser<'a> {
+    s: &'a [u8],
+    i: usize,
+}
+
+impl Parser<'_> {
+    fn err(&self, what: &str) -> String {
+        format!("invalid JSON in the header at byte {}: {what}", self.i)
+    }
+
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.s.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    /// The next byte after whitespace, not consumed.
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.s.get(self.i).copied()
+    }
+
+    fn expect(&mut self, c: u8) -> std::result::Result<(), String> {
+        if self.peek() == Some(c) {
+            self.i += 1;
+            Ok(())
+        } else {
+            Err(self.err(&format!("expected '{}'", c as char)))
+        }
+    }
+
+    /// After an element: `true` at the closing `close` (consumed), `false` after a comma.
+    fn comma_or(&mut self, close: u8) -> std::result::Result<bool, String> {
+        match self.peek() {
+            Some(b',') => {
+                self.i += 1;
+                Ok(false)
+            }
+            Some(c) if c == close => {
+                self.i += 1;
+                Ok(true)
+            }
+            _ => Err(self.err(&format!("expected ',' or '{}'", close as char))),
+        }
+    }
+
+    fn string(&mut self) -> std::result::Result<String, String> {
+        self.expect(b'"')?;
+        let mut out = String::new();
+        loop {
+            let start = self.i;
+            while let Some(&c) = self.s.get(self.i) {
+                if c == b'"' || c == b'\\' || c < 0x20 {
+                    break;
+                }
+                self.i += 1;
+            }
+            // The input is UTF-8 and the run stops only at ASCII bytes: a whole-char slice.
+            out.push_str(std::str::from_utf8(&self.s[start..self.i]).map_err(|e| e.to_string())?);
+            match self.s.get(self.i) {
+                Some(b'"') => {
+                    self.i += 1;
+                    return Ok(out);
+                }
+                Some(b'\\') => {
+                    self.i += 1;
+                    let c = match self.s.get(self.i) {
+                        Some(b'"') => '"',
+                        Some(b'\\') => '\\',
+                        Some(b'/') => '/',
+                        Some(b'b') => '\u{8}',
+                        Some(b'f') => '\u{c}',
+                        Some(b'n') => '\n',
+                        Some(b'r') => '\r',
+                        Some(b't') => '\t',
+                        Some(b'u') => {
+                            self.i += 1;
+                            let hi = self.hex4()?;
+                            let c = if (0xD800..0xDC00).contains(&hi) {
+                                if self.s.get(self.i..self.i + 2) != Some(b"\\u") {
+                                    return Err(self.err("lone leading surrogate in \\u escape"));
+                                }
+                                self.i += 2;
+                                let lo = self.hex4()?;
+                                if !(0xDC00..0xE000).contains(&lo) {
+                                    return Err(self.err("invalid trailing surrogate"));
+                                }
+                                0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00)
+                            } else {
+                                hi
+                            };
+                            out.push(
+                                char::from_u32(c)
+                                    .ok_or_else(|| self.err("lone surrogate in \\u escape"))?,
+                            );
+                            continue;
+                        }
+                        _ => return Err(self.err("invalid escape")),
+                    };
+                    self.i += 1;
+                    out.push(c);
+                }
+                Some(_) => return Err(self.err("control character in a string")),
+                None => return Err(self.err("unterminated string")),
+            }
+        }
+    }
+
+    fn hex4(&mut self) -> std::result::Result<u32, String> {
+        let h = self
+            .s
+            .get(self.i..self.i + 4)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_hexdigit()))
+            .and_then(|h| u32::from_str_radix(h, 16).ok())
+            .ok_or_else(|| self.err("invalid \\u escape"))?;
+        self.i += 4;
+        Ok(h)
+    }
+
+    /// A non-negative integer that fits in `usize` (as serde reads a `usize`).
+    fn uint(&mut self) -> std::result::Result<u64, String> {
+        self.ws();
+        let start = self.i;
+        while self.s.get(self.i).is_some_and(u8::is_ascii_digit) {
+            self.i += 1;
+        }
+        let digits = &self.s[start..self.i];
+        if digits.is_empty() || matches!(self.s.get(self.i), Some(b'.' | b'e' | b'E')) {
+            self.i = start;
+            return Err(self.err("expected a non-negative integer"));
+        }
+        if digits.len() > 1 && digits[0] == b'0' {
+            return Err(self.err("leading zero in a number"));
+        }
+        std::str::from_utf8(digits)
+            .ok()
+            .and_then(|d| d.parse::<u64>().ok())
+            .filter(|&v| usize::try_from(v).is_ok())
+            .ok_or_else(|| self.err("integer too large"))
+    }
+
+    fn uints(&mut self) -> std::result::Result<Vec<u64>, String> {
+        self.expect(b'[')?;
+        let mut v = Vec::new();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Ok(v);
+        }
+        loop {
+            v.push(self.uint()?);
+            if self.comma_or(b']')? {
+                return Ok(v);
+            }
+        }
+    }
+
+    /// `null` or an object of strings.
+    fn metadata(&mut self) -> std::result::Result<Option<BTreeMap<String, String>>, String> {
+        if self.peek() == Some(b'n') {
+            self.literal("null")?;
+            return Ok(None);
+        }
+        self.expect(b'{')?;
+        let mut m = BTreeMap::new();
+        if self.peek() == Some(b'}') {
+            self.i += 1;
+            return Ok(Some(m));
+        }
+        loop {
+            let k = self.string()?;
+            self.expect(b':')?;
+            if self.peek() != Some(b'"') {
+                return Err(self.err("\"__metadata__\" values must be strings"));
+            }
+            let v = self.string()?;
+            if m.insert(k.clone(), v).is_some() {
+                return Err(format!(
+                    "the \"__metadata__\" key {:?} appears twice",
+                    crate::error::excerpt(&k)
+                ));
+            }
+            if self.comma_or(b'}')? {
+                return Ok(Some(m));
+            }
+        }
+    }
+
+    /// A tensor's entry: `dtype`, `shape`, `data_offsets`; other fields skipped.
+    fn tensor(&mut self, name: String) -> std::result::Result<RawTensor, String> {
+        let shown = crate::error::excerpt(&name);
+        let (mut dtype, mut shape, mut offsets) = (None, None, None);
+        if self.peek() != Some(b'{') {
+            return Err(self.err(&format!("tensor {shown:?}: expected an object")));
+        }
+        self.i += 1;
+        if self.peek() != Some(b'}') {
+            loop {
+                let field = self.string()?;
+                self.expect(b':')?;
+                let dup = match field.as_str() {
+                    "dtype" => {
+                        let s = self.string()?;
+                        let d = parse_dtype(&s).ok_or_else(|| {
+                            format!(
+                                "tensor {shown:?}: unknown dtype {:?}",
+                                crate::error::excerpt(&s)
+                            )
+                        })?;
+                        dtype.replace(d).is_some()
+                    }
+                    "shape" => {
+                        let v = self.uints()?;
+                        shape
+                            .replace(v.into_iter().map(|d| d as usize).collect::<Vec<_>>())
+                            .is_some()
+                    }
+                    "data_offsets" => {
+                        let v = self.uints()?;
+                        let [s, e] = v[..] else {
+                            return Err(format!(
+                                "tensor {shown:?}: data_offsets has {} numbers, not 2",
+                                v.len()
+                            ));
+                        };
+                        offsets.replace((s, e)).is_some()
+                    }
+                    _ => {
+                        self.skip_value()?;
+                        false
+                    }
+                };
+                if dup {
+                    return Err(format!("tensor {shown:?}: duplicate field {field:?}"));
+                }
+                if self.comma_or(b'}')? {
+                    break;
+                }
+            }
+        } else {
+            self.i += 1;
+        }
+        let missing = |f: &str| format!("tensor {shown:?}: missing field {f:?}");
+        Ok(RawTensor {
+            dtype: dtype.ok_or_else(|| missing("dtype"))?,
+            shape: shape.ok_or_else(|| missing("shape"))?,
+            offsets: offsets.ok_or_else(|| missing("data_offsets"))?,
+            name,
+        })
+    }
+
+    fn literal(&mut self, word: &str) -> std::result::Result<(), String> {
+        if self.s[self.i..].starts_with(word.as_bytes()) {
+            self.i += word.len();
+            Ok(())
+        } else {
+            Err(self.err("invalid literal"))
+        }
+    }
+
+    /// Any JSON number (its value is not needed).
+    fn number(&mut self) -> std::result::Result<(), String> {
+        let digits = |p: &mut Self| {
+            let start = p.i;
+            while p.s.get(p.i).is_some_and(u8::is_ascii_digit) {
+                p.i += 1;
+            }
+            p.i - start
+        };
+        if self.s.get(self.i) == Some(&b'-') {
+            self.i += 1;
+        }
+        let first = self.s.get(self.i).copied();
+        let n = digits(self);
+        if n == 0 || (n > 1 && first == Some(b'0')) {
+            return Err(self.err("invalid number"));
+        }
+        if self.s.get(self.i) == Some(&b'.') {
+            self.i += 1;
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        if let Some(b'e' | b'E') = self.s.get(self.i) {
+            self.i += 1;
+            if let Some(b'+' | b'-') = self.s.get(self.i) {
+                self.i += 1;
+            }
+            if digits(self) == 0 {
+                return Err(self.err("invalid number"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Skips one JSON value of any kind, without recursion; nesting deeper than serde_json's
+    /// limit is refused as serde_json refuses it.
+    fn skip_value(&mut self) -> std::result::Result<(), String> {
+        let mut stack: Vec<u8> = Vec::new();
+        loop {
+            // A value.
+            match self.peek() {
+                Some(open @ (b'{' | b'[')) => {
+                    if stack.len() >= MAX_DEPTH {
+                        return Err(self.err("recursion limit exceeded"));
+                    }
+                    self.i += 1;
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.i += 1;
+                    } else {
+                        stack.push(close);
+                        if close == b'}' {
+                            self.string()?;
+                            self.expect(b':')?;
+                        }
+                        continue;
+                    }
+                }
+                Some(b'"') => {
+                    self.string()?;
+                }
+                Some(b't') => self.literal("true")?,
+                Some(b'f') => self.literal("false")?,
+                Some(b'n') => self.literal("null")?,
+                Some(b'-' | b'0'..=b'9') => self.number()?,
+                _ => return Err(self.err("expected a value")),
+            }
+            // Close what the value ends.
+            loop {
+                let Some(&close) = stack.last() else {
+                    return Ok(());
+                };
+                if self.comma_or(close)? {
+                    stack.pop();
+                } else {
+                    if close == b'}' {
+                        self.string()?;
+                        self.expect(b':')?;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// One tensor to write: its dtype, shape and C-order bytes (borrowed when the view is
+/// C-contiguous).
+#[derive(Debug)]
+struct Entry<'a> {
+    dtype: Dtype,
+    shape: Vec<usize>,
+    data: Cow<'a, [u8]>,
+}
+
+impl ::safetensors::View for &Entry<'_> {
+    fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    fn data(&self) -> Cow<'_, [u8]> {
+        Cow::Borrowed(&self.data)
+    }
+
+    fn data_len(&self) -> usize {
+        self.data.len()
+    }
+}
+
+/// Writes a safetensors file from named arrays of any [`TensorElement`] types, and metadata.
+///
+/// Views in C order are written from their memory; any other layout (Fortran order, slices
+/// with steps, negative strides) is copied in logical (row-major) order, as safetensors
+/// stores it. The file is written by the `safetensors` crate's serializer: under a temporary
+/// name beside the target, renamed into place when complete (an existing file, even one that
+/// is mapped, is replaced, not overwritten), with the header padded to a multiple of 8 and
+/// the tensors ordered by decreasing element size, so each maps aligned. Python's
+/// `safetensors.numpy.load_file` loads it. The data is not `fsync`ed.
+///
+/// ```
+/// use ndarray::{Array2, ShapeBuilder, arr1};
+/// use ndmmap::{Bool, safetensors::{Tensors, Writer}};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("mixed.safetensors");
+/// let f = Array2::<f64>::from_shape_vec((2, 3).f(), (0..6).map(f64::from).collect())?; // Fortran order
+/// let mask = arr1(&[Bool::from(true), Bool::from(false)]);
+/// Writer::new()
+///     .add("f", f.view())
+///     .add("mask", mask.view())
+///     .add("ids", arr1(&[1u16, 2, 3]).view())
+///     .metadata("source", "doctest")
+///     .write(&path)?;
+/// let t = Tensors::open(&path)?;
+/// // SAFETY: nobody truncates or rewrites the file while `g` lives.
+/// let g = unsafe { t.map::<f64, ndarray::Ix2>("f")? };
+/// assert_eq!(g.view(), f.view());                              // same values, now C order
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Default)]
+pub struct Writer<'a> {
+    tensors: Vec<(String, Entry<'a>)>,
+    metadata: HashMap<String, String>,
+}
+
+impl<'a> Writer<'a> {
+    /// An empty writer.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("empty.safetensors");
+    /// ndmmap::safetensors::Writer::new().write(&path)?;           // a file with no tensors
+    /// assert!(ndmmap::safetensors::Tensors::open(&path)?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn new() -> Writer<'a> {
+        Writer::default()
+    }
+
+    /// Adds the tensor `name` with `view`'s shape and values. Names must be unique and not
+    /// `"__metadata__"`; [`write`](Self::write) refuses them otherwise.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// let a = ndarray::Array3::<i8>::zeros((2, 3, 4));
+    /// ndmmap::safetensors::Writer::new().add("a", a.view()).add("a0", a.slice(ndarray::s![0, .., ..])).write(&path)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn add<T: TensorElement, D: Dimension>(
+        &mut self,
+        name: impl Into<String>,
+        view: ArrayView<'a, T, D>,
+    ) -> &mut Self {
+        let shape = view.shape().to_vec();
+        let data = match view.to_slice() {
+            Some(s) => Cow::Borrowed(bytemuck::cast_slice::<T, u8>(s)),
+            None => {
+                let mut bytes = Vec::with_capacity(view.len() * size_of::<T>());
+                for x in view.iter() {
+                    bytes.extend_from_slice(bytemuck::bytes_of(x));
+                }
+                Cow::Owned(bytes)
+            }
+        };
+        self.tensors.push((
+            name.into(),
+            Entry {
+                dtype: T::DTYPE,
+                shape,
+                data,
+            },
+        ));
+        self
+    }
+
+    /// Sets a `"__metadata__"` entry (a later value for the same key replaces the earlier).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// ndmmap::safetensors::Writer::new().metadata("format", "pt").write(&path)?;
+    /// # Ok(()) }
+    /// ```
+    pub fn metadata(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+
+    /// Writes the file at `path` (replacing one that is there). A name given twice or named
+    /// `"__metadata__"` is [`Error::BadSafetensors`], and nothing is written.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("t.safetensors");
+    /// let x = ndarray::arr1(&[1.0f32]);
+    /// let e = ndmmap::safetensors::Writer::new().add("x", x.view()).add("x", x.view()).write(&path);
+    /// assert!(matches!(e, Err(ndmmap::Error::BadSafetensors { .. })) && !path.exists());
+    /// # Ok(()) }
+    /// ```
+    pub fn write(&self, path: impl AsRef<Path>) -> Result<()> {
+        let path = path.as_ref();
+        let mut seen = std::collections::HashSet::new();
+        for (name, _) in &self.tensors {
+            if name == "__metadata__" {
+                return Err(bad(path, "a tensor may not be named \"__metadata__\""));
+            }
+            if !seen.insert(name.as_str()) {
+                return Err(bad(
+                    path,
+                    format!(
+                        "the tensor {:?} is added twice",
+                        crate::error::excerpt(name)
+                    ),
+                ));
+            }
+        }
+        let metadata = (!self.metadata.is_empty()).then(|| self.metadata.clone());
+        ::safetensors::serialize_to_file(
+            self.tensors.iter().map(|(n, e)| (n.as_str(), e)),
+            metadata,
+            path,
+        )
+        .map_err(|e| match e {
+            ::safetensors::SafeTensorError::IoError(io) => Error::io("write", Some(path), io),
+            other => bad(path, other.to_string()),
+        })
+    }
+}
+
+/// Writes a safetensors file of tensors of one element type (see [`Writer`] for mixed
+/// types, and for how the file is written).
+///
+/// ```
+/// use ndarray::Array2;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let path = dir.path().join("two.safetensors");
+/// let (a, b) = (Array2::<f32>::zeros((3, 3)), Array2::<f32>::eye(3));
+/// ndmmap::safetensors::write(&path, [("a", a.view()), ("b", b.view())], [("format", "np")])?;
+/// assert_eq!(ndmmap::safetensors::Tensors::open(&path)?.len(), 2);
+/// # Ok(()) }
+/// ```
+pub fn write<'a, T, D, N, K, V>(
+    path: impl AsRef<Path>,
+    tensors: impl IntoIterator<Item = (N, ArrayView<'a, T, D>)>,
+    metadata: impl IntoIterator<Item = (K, V)>,
+) -> Result<()>
+where
+    T: TensorElement,
+    D: Dimension,
+    N: Into<String>,
+    K: Into<String>,
+    V: Into<String>,
+{
+    let mut w = Writer::new();
+    for (n, v) in tensors {
+        w.add(n, v);
+    }
+    for (k, v) in metadata {
+        w.metadata(k, v);
+    }
+    w.write(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header(s: &str) -> std::result::Result<ParsedHeader, String> {
+        parse_header(s.as_bytes())
+    }
+
+    #[test]
+    fn parses_what_python_writes() {
+        let h = header(
+            r#"{"__metadata__":{"format":"np","k\u00e9\n":"v"},"b":{"dtype":"BOOL","shape":[],"data_offsets":[8,9]},"a":{"dtype":"F64","shape":[1],"data_offsets":[0,8]}}   "#,
+        )
+        .unwrap();
+        assert_eq!(h.tensors.len(), 2);
+        assert_eq!(h.tensors[0].name, "b");
+        assert_eq!(h.tensors[1].offsets, (0, 8));
+        assert_eq!(h.metadata.unwrap()["k\u{e9}\n"], "v");
+    }
+
+    #[test]
+    fn skips_unknown_fields_and_refuses_bad_json() {
+        let ok = r#"{"a":{"x":[1,{"y":[true,null,-1.5e3]},"s"],"dtype":"U8","shape":[2],"data_offsets":[0,2]}}"#;
+        assert_eq!(header(ok).unwrap().tensors[0].shape, [2]);
+        for bad in [
+            "",
+            "{",
+            "[]",
+            r#"{"a":1}"#,
+            r#"{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}"#,
+            r#"{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}"#,
+            r#"{"a":{"dtype":"F32","shape":[01],"data_offsets":[0,4]}}"#,
+            r#"{"a":{"dtype":"F32","shape":[18446744073709551616],"data_offsets":[0,4]}}"#,
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0]}}"#,
+            r#"{"a":{"dtype":"F32","shape":[1]}}"#,
+            r#"{"a":{"dtype":"X","shape":[1],"data_offsets":[0,4]}}"#,
+            r#"{"a":{"dtype":"F32","dtype":"F32","shape":[1],"data_offsets":[0,4]}}"#,
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}"#,
+            r#"{"__metadata__":{"a":1}}"#,
+            r#"{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}} x"#,
+            r#"{"\ud800":{}}"#,
+        ] {
+            assert!(header(bad).is_err(), "accepted {bad:?}");
+        }
+        let deep = |n: usize| {
+            format!(
+                r#"{{"a":{{"z":{}{},"dtype":"U8","shape":[0],"data_offsets":[0,0]}}}}"#,
+                "[".repeat(n),
+                "]".repeat(n)
+            )
+        };
+        assert!(header(&deep(MAX_DEPTH)).is_ok());
+        assert!(header(&deep(MAX_DEPTH + 1)).is_err());
+        assert!(header(&deep(100_000)).is_err());
+    }
+}

@@ -2,17 +2,18 @@
 //! test against numpy (`scripts/npy_fuzz.py`), which runs it on thousands of generated files.
 //!
 //! `npy_probe < paths` reads one path per line and prints, for each, a tab-separated line:
-//! `path  ok  <dtype>  <C|F>  <shape, comma-separated>  <mapped|header>` or
-//! `path  err  <NpyError variant or Error variant>  <message>`. `mapped` means `npy::open` mapped
-//! the data as the matching Rust type and agreed with the header; `header` means the dtype has
-//! no Rust element type here (bool, float16, longdouble, other byte order), so only the header
-//! and the data's length were checked. Output is flushed per file, so a crash shows which file
-//! caused it.
+//! `path  ok  <dtype>  <C|F>  <shape, comma-separated>  mapped  <crc32>` or
+//! `path  ok  <dtype>  <C|F>  <shape>  header` or
+//! `path  err  <NpyError variant or Error variant>  <message>`. `mapped` means
+//! `npy::open_any` mapped the data (plain, `Unaligned<T>`, `ByteSwapped<T>` or `Bool`) and
+//! agreed with the header; the CRC-32 is over the elements' native-order bytes in logical C
+//! order (a bool as 0 or 1), as the fuzzer computes it with numpy. `header` means the dtype
+//! has no Rust element type here (longdouble; float16 without the feature `half`), so only
+//! the header and the data's length were checked. Output is flushed per file, so a crash
+//! shows which file caused it.
 
-use ndarray::IxDyn;
-use ndmmap::npy::{self, NpyElement};
-use ndmmap::{Error, NpyError};
-use num_complex::Complex;
+use ndmmap::npy;
+use ndmmap::{AnyArray, Error, NpyError, Pod};
 use std::io::{BufRead, Write};
 use std::path::Path;
 
@@ -22,9 +23,9 @@ fn kind(e: &Error) -> String {
             let d = format!("{kind:?}");
             let name = d.split([' ', '{', '(']).next().unwrap_or("").to_string();
             match kind {
-                NpyError::UnsupportedDtype { .. }
-                | NpyError::UnsupportedHeader { .. }
-                | NpyError::UnalignedData { .. } => format!("unsupported:{name}"),
+                NpyError::UnsupportedDtype { .. } | NpyError::UnsupportedHeader { .. } => {
+                    format!("unsupported:{name}")
+                }
                 _ => name,
             }
         }
@@ -36,40 +37,77 @@ fn kind(e: &Error) -> String {
     }
 }
 
-fn map<T: NpyElement>(path: &Path) -> Result<Vec<usize>, Error> {
-    // SAFETY: the files are the probe's own, and nothing writes them while it runs.
-    let a = unsafe { npy::open::<T, IxDyn>(path)? };
-    Ok(a.shape().to_vec())
+/// CRC-32 (IEEE, as zlib's `crc32`) of the native bytes of `values`.
+fn crc32<T: Pod>(values: impl Iterator<Item = T>) -> u32 {
+    let table: [u32; 256] = std::array::from_fn(|i| {
+        (0..8).fold(i as u32, |c, _| {
+            if c & 1 != 0 {
+                0xEDB8_8320 ^ (c >> 1)
+            } else {
+                c >> 1
+            }
+        })
+    });
+    let mut c = !0u32;
+    for v in values {
+        for &b in bytemuck::bytes_of(&v) {
+            c = table[((c ^ b as u32) & 0xFF) as usize] ^ (c >> 8);
+        }
+    }
+    !c
+}
+
+/// The CRC of the values of any array: the one place that matches on the variant.
+fn checksum(a: &AnyArray) -> Option<u32> {
+    macro_rules! sum {
+        ($($plain:ident),*; $($wrapped:ident),*) => {
+            match a {
+                AnyArray::Bool(x) => Some(crc32(x.view().iter().map(|b| b.get() as u8))),
+                $(AnyArray::$plain(x) => Some(crc32(x.view().iter().copied())),)*
+                $(AnyArray::$wrapped(x) => Some(crc32(x.view().iter().map(|v| v.get()))),)*
+                #[cfg(feature = "half")]
+                AnyArray::F16(x) => Some(crc32(x.view().iter().copied())),
+                #[cfg(feature = "half")]
+                AnyArray::UnalignedF16(x) => Some(crc32(x.view().iter().map(|v| v.get()))),
+                #[cfg(feature = "half")]
+                AnyArray::SwappedF16(x) => Some(crc32(x.view().iter().map(|v| v.get()))),
+                _ => None,
+            }
+        };
+    }
+    sum!(
+        U8, I8, U16, I16, U32, I32, U64, I64, F32, F64, ComplexF32, ComplexF64;
+        UnalignedU16, UnalignedI16, UnalignedU32, UnalignedI32, UnalignedU64, UnalignedI64,
+        UnalignedF32, UnalignedF64, UnalignedComplexF32, UnalignedComplexF64,
+        SwappedU16, SwappedI16, SwappedU32, SwappedI32, SwappedU64, SwappedI64,
+        SwappedF32, SwappedF64, SwappedComplexF32, SwappedComplexF64
+    )
 }
 
 fn probe(path: &Path) -> Result<String, Error> {
     let h = npy::read_header(path)?;
-    let d = h.dtype;
-    let mapped = if d.is_native() {
-        Some(match (d.kind, d.size) {
-            ('u', 1) => map::<u8>(path)?,
-            ('u', 2) => map::<u16>(path)?,
-            ('u', 4) => map::<u32>(path)?,
-            ('u', 8) => map::<u64>(path)?,
-            ('i', 1) => map::<i8>(path)?,
-            ('i', 2) => map::<i16>(path)?,
-            ('i', 4) => map::<i32>(path)?,
-            ('i', 8) => map::<i64>(path)?,
-            ('f', 4) => map::<f32>(path)?,
-            ('f', 8) => map::<f64>(path)?,
-            ('c', 8) => map::<Complex<f32>>(path)?,
-            ('c', 16) => map::<Complex<f64>>(path)?,
-            _ => return header_only(path, &h),
-        })
-    } else {
-        None
+    // SAFETY: the files are the probe's own, and nothing writes them while it runs.
+    let a = match unsafe { npy::open_any(path) } {
+        Ok(a) => a,
+        Err(Error::Npy {
+            kind: NpyError::UnsupportedDtype { .. },
+            ..
+        }) => return header_only(path, &h),
+        Err(e) => return Err(e),
     };
-    match mapped {
-        Some(shape) if shape != h.shape => Ok(format!(
-            "err\tMismatch\tmapped shape {shape:?} differs from the header's {:?}",
-            h.shape
-        )),
-        Some(_) => Ok(line(&h, "mapped")),
+    if a.shape() != h.shape || a.dtype() != h.dtype || a.offset() != h.data_offset {
+        return Ok(format!(
+            "err\tMismatch\tmapped {} {:?} at {} differs from the header's {} {:?} at {}",
+            a.dtype().descr(),
+            a.shape(),
+            a.offset(),
+            h.dtype.descr(),
+            h.shape,
+            h.data_offset
+        ));
+    }
+    match checksum(&a) {
+        Some(crc) => Ok(format!("{}\t{crc}", line(&h, "mapped"))),
         None => header_only(path, &h),
     }
 }

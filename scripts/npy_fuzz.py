@@ -5,7 +5,10 @@ Writes N generated .npy files (valid headers in many spellings, and mutations of
 temporary directory, reads each with numpy (`np.load(path, mmap_mode='r')`), with ndmmap's
 library (`examples/npy_probe`) and with its command (`ndmmap info --json`), and fails on:
 
-- a file numpy reads where ndmmap answers a different dtype, shape or order;
+- a file numpy reads where ndmmap answers a different dtype, shape or order, or maps values
+  that differ from numpy's (a CRC-32 of the elements in logical C order, native byte order,
+  bools as 0/1; the data is random, the data offset is sometimes unaligned, and big-endian
+  and bool files are mapped through `Unaligned<T>` / `ByteSwapped<T>` / `Bool`);
 - a file numpy reads where ndmmap refuses without saying what is unsupported;
 - a file numpy refuses where ndmmap accepts;
 - any crash of the library probe, any signal death or exit status other than 0/1 of the
@@ -26,6 +29,7 @@ import sys
 import tempfile
 import warnings
 import json
+import zlib
 
 import numpy as np
 
@@ -219,7 +223,9 @@ def generate(rng, i):
         k = rng.randrange(len(text) + 1)
         text = text[:k] + text[k + rng.randint(1, 4):]
         note = "delete"
-    raw = npy_bytes(version, text)
+    # numpy aligns the data to 64 bytes, but reads a header of any length: some files put the
+    # data at an odd offset (ndmmap maps it as Unaligned<T>).
+    raw = npy_bytes(version, text, pad_to=rng.choice([64] * 6 + [1, 2, 3, 4, 5, 8, 16]))
     if rng.random() < 0.02:
         # Over numpy's header size limit.
         raw = npy_bytes(2, text + " " * rng.choice([9900, 10100, 30000]))
@@ -244,7 +250,7 @@ def generate(rng, i):
         else:
             struct.pack_into("<I", body, 8, rng.choice([0, 1, 0xFFFFFFFF, 2**31, len(body) - 11]))
         note = "length-field"
-    data = bytes(min(data_len, 1 << 20))
+    data = rng.randbytes(min(data_len, 1 << 20))
     whole = bytes(body) + data
     if rng.random() < 0.03:
         whole = whole[: rng.randrange(len(whole) + 1)]
@@ -258,8 +264,19 @@ def generate(rng, i):
     return whole, note
 
 
+def checksum(a):
+    """CRC-32 of the elements in logical C order, in native byte order (bools as 0/1), as
+    npy_probe computes it."""
+    b = np.ascontiguousarray(a)
+    if b.dtype.kind == "b":
+        raw = (b.view(np.uint8) != 0).astype(np.uint8).tobytes()
+    else:
+        raw = b.astype(b.dtype.newbyteorder("="), copy=False).tobytes()
+    return zlib.crc32(raw)
+
+
 def numpy_read(path):
-    """numpy's answer: ('ok', dtype.str, shape, fortran_order) or ('err', reason).
+    """numpy's answer: ('ok', dtype.str, shape, fortran_order, crc32) or ('err', reason).
 
     np.load(mmap_mode='r') is the reference, numpy's way of doing what ndmmap does. (Without
     mmap_mode numpy reads a negative length as "infer it": a shape (-2**63, 5) whose element
@@ -275,7 +292,8 @@ def numpy_read(path):
             with open(path, "rb") as f:
                 v = fmt.read_magic(f)
                 _, fortran, _ = fmt._read_array_header(f, v)
-        return ("ok", a.dtype.str, tuple(int(x) for x in a.shape), bool(fortran))
+            crc = checksum(a)
+        return ("ok", a.dtype.str, tuple(int(x) for x in a.shape), bool(fortran), crc)
     except Exception as e:  # numpy refuses: any exception
         return ("err", f"{type(e).__name__}: {str(e)[:80]}")
 
@@ -358,7 +376,8 @@ def main():
         del done
 
     failures = []
-    counts = {"numpy_ok": 0, "numpy_err": 0, "agree_ok": 0, "unsupported": 0, "agree_err": 0}
+    counts = {"numpy_ok": 0, "numpy_err": 0, "agree_ok": 0, "values": 0, "unsupported": 0,
+              "agree_err": 0}
     notes = dict(files)
     for p, _ in files:
         want = ref[p]
@@ -374,8 +393,12 @@ def main():
             if (got[1], tuple(int(x) for x in got[3].split(",") if x), got[2] == "F") != (
                 want[1], want[2], want[3]):
                 failures.append((p, "library answered differently", want, got))
+            elif got[4] == "mapped" and int(got[5]) != want[4]:
+                failures.append((p, "library mapped different values", want, got))
             else:
                 counts["agree_ok"] += 1
+                if got[4] == "mapped":
+                    counts["values"] += 1
         elif want[0] == "ok":
             if got[1].startswith("unsupported:"):
                 counts["unsupported"] += 1
@@ -410,8 +433,9 @@ def main():
     print(f"npy_fuzz: seed {seed}, {len(files)} files in {tmp}")
     for p, status in numpy_crashes:
         print(f"  numpy itself crashed (status {status}) on {p} ({notes[p]}); counted as refused")
-    print("  numpy reads {numpy_ok}, refuses {numpy_err}; ndmmap library: same answer {agree_ok}, "
-          "refused as unsupported {unsupported}, both refuse {agree_err}".format(**counts))
+    print("  numpy reads {numpy_ok}, refuses {numpy_err}; ndmmap library: same answer {agree_ok} "
+          "(same values {values}), refused as unsupported {unsupported}, both refuse {agree_err}"
+          .format(**counts))
     for p, why, want, got in failures[:30]:
         print(f"FAIL {why}: {p} ({notes[p]})\n  numpy:  {want}\n  ndmmap: {got}")
     if not args.keep and not failures:

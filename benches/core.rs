@@ -2,12 +2,14 @@
 //! page-cached 1 GiB f64 file through ndmmap, raw memmap2 and `std::fs::read`, against a
 //! `Vec` in RAM, first pass (fresh map, page faults included) and second pass.
 //!
+//! (c) the element wrappers' cost: `Unaligned<f64>` and `ByteSwapped<f64>` against `f64`.
+//!
 //! `cargo bench --bench core` (a memory daemon evicts idle page cache after ~30 s: each group
 //! warms its file right before timing).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use ndarray::Ix1;
-use ndmmap::MmapOptions;
+use ndmmap::{ByteSwapped, MmapOptions, Unaligned};
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -147,5 +149,62 @@ fn sum_cached(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, map_one_element, sum_cached);
+/// The element wrappers' cost (issue 13): a cached 64 MiB f64 file summed as aligned `f64`,
+/// as `Unaligned<f64>` one byte later, and as `ByteSwapped<f64>`; the file's bytes read the
+/// same both ways round, so every contender sums normal numbers. `bench_probe unaligned` does
+/// the same on 1 GiB with interleaved rounds (docs/benchmarks.md).
+fn sum_wrappers(c: &mut Criterion) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("wrappers.bin");
+    let bytes = 64usize << 20;
+    let x = [0x40u8, 0x10, 0, 0, 0, 0, 0x10, 0x40];
+    let data: Vec<u8> = x.iter().copied().cycle().take(bytes + 8).collect();
+    std::fs::write(&p, &data).unwrap();
+    let n = bytes / 8;
+    let mut g = c.benchmark_group("sum_64MiB_f64_wrappers");
+    g.sample_size(20)
+        .measurement_time(Duration::from_secs(3))
+        .warm_up_time(Duration::from_millis(300))
+        .throughput(Throughput::Bytes(bytes as u64));
+    warm(&p);
+    let map = |off: u64| {
+        let mut o = MmapOptions::new();
+        o.offset(off);
+        o
+    };
+    // SAFETY: the bench owns the file and nothing writes or truncates it meanwhile.
+    let a = unsafe { map(0).map_path::<f64, Ix1, _>(&p, n).unwrap() };
+    // SAFETY: as above.
+    let u = unsafe { map(1).map_path::<Unaligned<f64>, Ix1, _>(&p, n).unwrap() };
+    // SAFETY: as above.
+    let s = unsafe { map(0).map_path::<ByteSwapped<f64>, Ix1, _>(&p, n).unwrap() };
+    g.bench_function("f64_view_sum", |b| b.iter(|| a.view().sum()));
+    g.bench_function("f64_iter_sum", |b| b.iter(|| a.view().iter().sum::<f64>()));
+    g.bench_function("f64_8_accumulators", |b| b.iter(|| sum(a.as_slice())));
+    g.bench_function("unaligned_at_1_iter_get_sum", |b| {
+        b.iter(|| u.view().iter().map(|x| x.get()).sum::<f64>())
+    });
+    g.bench_function("unaligned_at_1_8_accumulators", |b| {
+        b.iter(|| sum_by(u.as_slice(), |x| x.get()))
+    });
+    g.bench_function("byte_swapped_iter_get_sum", |b| {
+        b.iter(|| s.view().iter().map(|x| x.get()).sum::<f64>())
+    });
+    g.finish();
+}
+
+/// [`sum`] through an accessor, for the wrappers.
+fn sum_by<T: Copy>(xs: &[T], get: impl Fn(T) -> f64) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = xs.chunks_exact(8);
+    let rest: f64 = chunks.remainder().iter().map(|&x| get(x)).sum();
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] += get(c[k]);
+        }
+    }
+    acc.iter().sum::<f64>() + rest
+}
+
+criterion_group!(benches, map_one_element, sum_cached, sum_wrappers);
 criterion_main!(benches);

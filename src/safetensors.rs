@@ -293,6 +293,9 @@ impl Tensors {
                 format!("the file is {file_len} bytes long, shorter than the 8-byte header length"),
             ));
         }
+        // Read only the header's pages: no readahead into the data, whose residency the
+        // caller may be about to measure. (A hint: failure changes nothing.)
+        let _ = crate::sys::fadvise(&file, 0, 0, crate::sys::FileAdvice::Random);
         let mut n = [0u8; 8];
         file.read_exact_at(&mut n, 0)
             .map_err(|e| Error::io("read", Some(path), e))?;
@@ -312,9 +315,6 @@ impl Tensors {
                 ),
             ));
         }
-        // Read only the header's pages: no readahead into the data, whose residency the
-        // caller may be about to measure. (A hint: failure changes nothing.)
-        let _ = crate::sys::fadvise(&file, 0, 0, crate::sys::FileAdvice::Random);
         let mut header = vec![0u8; n as usize];
         file.read_exact_at(&mut header, 8).map_err(|e| {
             if e.kind() == std::io::ErrorKind::UnexpectedEof {

@@ -111,17 +111,31 @@ impl<T: Copy> From<T> for Unaligned<T> {
     }
 }
 
-impl From<Unaligned<f64>> for f64 {
-    fn from(v: Unaligned<f64>) -> f64 {
-        v.get()
-    }
+/// `From<Unaligned<T>> for T` and `From<ByteSwapped<T>> for T` for the numeric types (a blanket
+/// impl over `T` is not allowed by Rust's orphan rules).
+macro_rules! from_wrappers {
+    ($($t:ty),*) => {$(
+        impl From<Unaligned<$t>> for $t {
+            fn from(v: Unaligned<$t>) -> $t {
+                v.get()
+            }
+        }
+    )*};
 }
+from_wrappers!(u8, i8, u16, i16, u32, i32, u64, i64, f32, f64, Bool);
+from_wrappers!(num_complex::Complex<f32>, num_complex::Complex<f64>);
 
-impl From<Unaligned<f32>> for f32 {
-    fn from(v: Unaligned<f32>) -> f32 {
-        v.get()
-    }
+macro_rules! from_swapped {
+    ($($t:ty),*) => {$(
+        impl From<ByteSwapped<$t>> for $t {
+            fn from(v: ByteSwapped<$t>) -> $t {
+                v.get()
+            }
+        }
+    )*};
 }
+from_swapped!(u16, i16, u32, i32, u64, i64, f32, f64);
+from_swapped!(num_complex::Complex<f32>, num_complex::Complex<f64>);
 
 impl<T: Copy + std::fmt::Debug> std::fmt::Debug for Unaligned<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -253,16 +267,32 @@ impl<T: NpyElement + SwapBytes> NpyElement for ByteSwapped<T> {
 }
 
 /// numpy's `bool` (`|b1`): one byte, 0 for false, anything else true (numpy writes 1).
+/// Equality and hashing go by the truth value, as numpy compares bools: `Bool(2) == Bool(1)`.
 ///
 /// ```
 /// use ndmmap::Bool;
 /// assert!(Bool::from(true).get());
 /// assert_eq!(bool::from(Bool(0)), false);
+/// assert_eq!(Bool(2), Bool(1));
 /// assert_eq!(<Bool as ndmmap::NpyElement>::DTYPE.descr(), "|b1");
 /// ```
 #[repr(transparent)]
-#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, Default, Debug)]
 pub struct Bool(pub u8);
+
+impl PartialEq for Bool {
+    fn eq(&self, other: &Bool) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl Eq for Bool {}
+
+impl std::hash::Hash for Bool {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.get().hash(h);
+    }
+}
 
 // SAFETY: `repr(transparent)` over `u8`: no padding, every bit pattern valid.
 unsafe impl bytemuck::Zeroable for Bool {}
@@ -308,6 +338,11 @@ impl NpyElement for half::f16 {
 
 #[cfg(feature = "half")]
 impl sealed::Sealed for half::f16 {}
+
+#[cfg(feature = "half")]
+from_wrappers!(half::f16);
+#[cfg(feature = "half")]
+from_swapped!(half::f16);
 
 #[cfg(feature = "half")]
 impl SwapBytes for half::f16 {

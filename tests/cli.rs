@@ -1165,3 +1165,113 @@ fn a_file_truncated_under_the_command_is_an_error_not_a_signal() {
         );
     }
 }
+
+/// An `.npz` with an unaligned-looking set of members and a safetensors file, made by the
+/// library's writers.
+fn archives(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let npz = dir.join("m.npz");
+    let w = ndarray::Array2::<f64>::from_shape_fn((300, 8), |(i, j)| (i * 8 + j) as f64);
+    let b = ndarray::Array1::<i32>::from_iter(0..5);
+    ndmmap::npz::NpzWriter::create(&npz)
+        .unwrap()
+        .add("w", &w)
+        .unwrap()
+        .add("b", &b)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let st = dir.join("m.safetensors");
+    let layer = ndarray::Array2::<f32>::ones((64, 64));
+    ndmmap::safetensors::Writer::new()
+        .add("layer0", layer.view())
+        .add("bias", b.view())
+        .write(&st)
+        .unwrap();
+    (npz, st)
+}
+
+#[test]
+fn archive_members_are_addressed_as_file_colon_name() {
+    let dir = tmpdir();
+    let (npz, st) = archives(dir.path());
+    let (npz, st) = (npz.to_str().unwrap(), st.to_str().unwrap());
+    // `info FILE` lists the members with their residency, one map for all of them.
+    let v = json(&["info", npz, "--json"]);
+    assert_eq!(v["format"], "npz");
+    let names: Vec<_> = v["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].clone())
+        .collect();
+    assert_eq!(names, [serde_json::json!("w"), serde_json::json!("b")]);
+    assert_eq!(v["members"][0]["dtype"], "<f8");
+    assert_eq!(v["members"][0]["shape"], serde_json::json!([300, 8]));
+    assert_eq!(v["members"][0]["nbytes"], 300 * 8 * 8);
+    let m0 = &v["members"][0];
+    assert!(m0["resident_pages"].as_u64().unwrap() <= m0["pages"].as_u64().unwrap());
+    let text = ndmmap().args(["info", st]).output().unwrap();
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(
+        text.contains("layer0") && text.contains("<f4") && text.contains("[64, 64]"),
+        "{text}"
+    );
+    // A member is an array like any other: info, stats, residency, touch, evict.
+    let member = format!("{npz}:w");
+    let v = json(&["info", &member, "--json"]);
+    let lib = ndmmap::npz::Npz::open(dir.path().join("m.npz")).unwrap();
+    assert_eq!(v["data_offset"], lib.member("w").unwrap().data_offset);
+    assert_eq!(v["shape"], serde_json::json!([300, 8]));
+    let s = json(&["stats", &member, "--json"]);
+    assert_eq!(
+        s["max"],
+        serde_json::json!([
+            2392.0, 2393.0, 2394.0, 2395.0, 2396.0, 2397.0, 2398.0, 2399.0
+        ])
+    );
+    let f = dir.path().join("m.npz");
+    let file = std::fs::File::open(&f).unwrap();
+    ndmmap::evict(&file).unwrap();
+    ndmmap().args(["touch", &member]).assert().success();
+    let r = json(&["residency", &member, "--json"]);
+    assert_eq!(r["resident_pages"], r["pages"], "{r}");
+    ndmmap()
+        .args(["evict", &format!("{st}:layer0")])
+        .assert()
+        .success();
+    let s = json(&["stats", &format!("{st}:layer0"), "--json"]);
+    assert_eq!(s["mean"], serde_json::json!(vec![1.0; 64]));
+}
+
+#[test]
+fn archive_mistakes_are_one_line() {
+    let dir = tmpdir();
+    let (npz, st) = archives(dir.path());
+    let (npz, st) = (npz.to_str().unwrap(), st.to_str().unwrap());
+    fails(
+        &["info", &format!("{npz}:nope")],
+        "has no member named \"nope\"; it has: \"w\", \"b\"",
+    );
+    fails(&["info", &format!("{st}:nope")], "nope");
+    fails(&["touch", npz], "address one as");
+    fails(
+        &["info", &format!("{npz}:w"), "--dtype", "f8"],
+        "an archive's member describes itself",
+    );
+    fails(
+        &["info", &format!("{}/missing.npz:w", dir.path().display())],
+        "missing.npz",
+    );
+    // Any byte offset works for raw files: the command never needs aligned values.
+    let raw = dir.path().join("off.bin");
+    let mut bytes = vec![7u8; 100];
+    bytes.extend((0..1000).flat_map(|i| (i as f64).to_le_bytes()));
+    std::fs::write(&raw, bytes).unwrap();
+    let raw = raw.to_str().unwrap();
+    let s = json(&["stats", raw, "--dtype", "f8", "--offset", "100", "--json"]);
+    assert_eq!(s["max"], serde_json::json!([999.0]));
+    ndmmap()
+        .args(["residency", raw, "--dtype", "f8", "--offset", "100"])
+        .assert()
+        .success();
+}

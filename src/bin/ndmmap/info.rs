@@ -20,6 +20,10 @@ pub fn run(o: &FileOpts, as_json: bool) -> Res<()> {
 }
 
 fn one(b: &mut Batch, path: &Path, o: &FileOpts, as_json: bool) -> Res<serde_json::Value> {
+    let raw = o.dtype.is_some() || o.shape.is_some() || o.offset.is_some() || o.order.is_some();
+    if let Some(c) = open::Container::of(path).filter(|_| !raw && path.is_file()) {
+        return members(b, path, c, as_json);
+    }
     let a = open::open(path, o)?;
     let span = a.page_span();
     let cs = known(a.pages(&[])?.cachestat())?;
@@ -90,6 +94,145 @@ fn one(b: &mut Batch, path: &Path, o: &FileOpts, as_json: bool) -> Res<serde_jso
             t,
             "cachestat    not available (kernel before 6.5); counts from mincore"
         )?,
+    }
+    out::print(&t)?;
+    Ok(serde_json::Value::Null)
+}
+
+/// One member of an archive, as `info` lists it.
+struct Row {
+    name: String,
+    dtype: String,
+    shape: Option<Vec<usize>>,
+    order: &'static str,
+    offset: u64,
+    nbytes: u64,
+    note: Option<String>,
+    residency: Option<ndmmap::Residency>,
+}
+
+/// `info FILE.npz` / `info FILE.safetensors`: every member with its dtype, shape, bytes and
+/// residency (one map of the whole file; the counts for every member at once).
+fn members(
+    b: &mut Batch,
+    path: &Path,
+    c: open::Container,
+    as_json: bool,
+) -> Res<serde_json::Value> {
+    let (rows, kind) = match c {
+        open::Container::Npz => {
+            let npz = ndmmap::npz::Npz::open(path)?;
+            let res = known(npz.residency())?;
+            let rows: Vec<Row> = npz
+                .members()
+                .iter()
+                .enumerate()
+                .map(|(i, m)| Row {
+                    name: m.name.clone(),
+                    dtype: m.descr.clone().unwrap_or_else(|| "?".into()),
+                    shape: m.shape.clone(),
+                    order: if m.fortran_order { "F" } else { "C" },
+                    offset: m.data_offset,
+                    nbytes: m.data_len,
+                    note: if m.compressed {
+                        Some(format!("compressed ({}): cannot be mapped", m.method))
+                    } else {
+                        m.problem.clone()
+                    },
+                    residency: res.as_ref().map(|r| r[i].1),
+                })
+                .collect();
+            (rows, "npz")
+        }
+        open::Container::Safetensors => {
+            let t = ndmmap::safetensors::Tensors::open(path)?;
+            let res = known(t.residency())?;
+            let rows: Vec<Row> = t
+                .tensors()
+                .iter()
+                .enumerate()
+                .map(|(i, x)| Row {
+                    name: x.name.clone(),
+                    dtype: open::numpy_descr(x.dtype)
+                        .map_or_else(|| format!("{:?}", x.dtype), String::from),
+                    shape: Some(x.shape.clone()),
+                    order: "C",
+                    offset: x.offset,
+                    nbytes: x.nbytes,
+                    note: None,
+                    residency: res.as_ref().map(|r| r[i].1),
+                })
+                .collect();
+            (rows, "safetensors")
+        }
+    };
+    if as_json {
+        let list: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "name": r.name,
+                    "dtype": r.dtype,
+                    "shape": r.shape,
+                    "order": r.order,
+                    "data_offset": r.offset,
+                    "nbytes": r.nbytes,
+                    "resident_pages": r.residency.map(|x| x.resident),
+                    "pages": r.residency.map(|x| x.total),
+                    "problem": r.note,
+                })
+            })
+            .collect();
+        return Ok(json!({
+            "path": path.display().to_string(),
+            "format": kind,
+            "members": list,
+        }));
+    }
+    b.gap()?;
+    let mut t = String::new();
+    writeln!(
+        t,
+        "path     {} ({kind}, {})",
+        path.display(),
+        count(rows.len(), "member")
+    )?;
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 40);
+    writeln!(
+        t,
+        "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  resident",
+        "name", "dtype", "shape", "bytes", "offset"
+    )?;
+    for r in &rows {
+        let shape = r.shape.as_ref().map_or("?".to_string(), |s| {
+            format!("{s:?}{}", if r.order == "F" { " F" } else { "" })
+        });
+        let resident = match (&r.note, r.residency) {
+            (Some(n), _) => n.clone(),
+            (None, Some(x)) => format!(
+                "{:5.1}% of {}",
+                100.0 * x.fraction(),
+                count(x.total, "page")
+            ),
+            (None, None) => "unknown".to_string(),
+        };
+        writeln!(
+            t,
+            "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  {resident}",
+            out::one_line(&r.name, 40),
+            r.dtype,
+            shape,
+            r.nbytes,
+            r.offset
+        )?;
+    }
+    if rows.iter().all(|r| r.residency.is_none()) && !rows.is_empty() {
+        writeln!(t, "residency unknown: {UNKNOWN}")?;
     }
     out::print(&t)?;
     Ok(serde_json::Value::Null)

@@ -140,8 +140,174 @@ fn is_npy(path: &Path) -> bool {
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"))
 }
 
-/// Opens `path` read-only as described by `o`.
+/// A file that holds named arrays: addressed as `FILE:NAME`, listed by `info FILE`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Container {
+    Npz,
+    Safetensors,
+}
+
+impl Container {
+    /// By the name only, as for `.npy` (sniffing would load pages the command measures).
+    pub fn of(path: &Path) -> Option<Container> {
+        let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+        match ext.as_str() {
+            "npz" => Some(Container::Npz),
+            "safetensors" => Some(Container::Safetensors),
+            _ => None,
+        }
+    }
+}
+
+/// `FILE.npz:NAME` or `FILE.safetensors:NAME`: the archive and the member's name, when the
+/// argument is not itself an existing file and its part before the first `.npz:` or
+/// `.safetensors:` is one. (Member names may contain `:`.)
+pub fn split_member(arg: &Path) -> Option<(PathBuf, String)> {
+    if arg.exists() {
+        return None;
+    }
+    let s = arg.to_str()?;
+    let lower = s.to_ascii_lowercase();
+    [".npz:", ".safetensors:"]
+        .iter()
+        .filter_map(|tag| lower.find(tag).map(|i| i + tag.len() - 1))
+        .min()
+        .map(|colon| (PathBuf::from(&s[..colon]), s[colon + 1..].to_string()))
+        .filter(|(file, _)| file.is_file())
+}
+
+/// Where a member of an archive lies: its dtype's descriptor, element size, shape, data offset
+/// and order.
+struct Layout {
+    descr: String,
+    size: usize,
+    shape: Vec<usize>,
+    offset: u64,
+    fortran: bool,
+}
+
+fn member_layout(file: &Path, name: &str) -> Res<Layout> {
+    match Container::of(file) {
+        Some(Container::Npz) => {
+            let npz = ndmmap::npz::Npz::open(file)?;
+            let Some(m) = npz.member(name) else {
+                return Err(ndmmap::Error::NoSuchMember {
+                    path: Some(file.to_path_buf()),
+                    name: name.to_string(),
+                    available: npz
+                        .members()
+                        .iter()
+                        .take(8)
+                        .map(|m| m.name.clone())
+                        .collect(),
+                }
+                .into());
+            };
+            if m.compressed {
+                return Err(ndmmap::Error::Compressed {
+                    path: Some(file.to_path_buf()),
+                    name: name.to_string(),
+                    method: m.method.clone(),
+                }
+                .into());
+            }
+            if let Some(p) = &m.problem {
+                return Err(format!("{}:{name}: {p}", file.display()).into());
+            }
+            let descr = m.descr.clone().unwrap_or_default();
+            let size = Dtype::parse(&descr)?.size;
+            Ok(Layout {
+                descr,
+                size,
+                shape: m.shape.clone().unwrap_or_default(),
+                offset: m.data_offset,
+                fortran: m.fortran_order,
+            })
+        }
+        Some(Container::Safetensors) => {
+            let t = ndmmap::safetensors::Tensors::open(file)?;
+            let x = t.tensor(name)?;
+            let bits = x.dtype.bitsize();
+            if bits % 8 != 0 {
+                return Err(format!(
+                    "{}:{name}: dtype {:?} packs {bits}-bit elements, which cannot be mapped \
+                     one element at a time",
+                    file.display(),
+                    x.dtype
+                )
+                .into());
+            }
+            Ok(Layout {
+                descr: numpy_descr(x.dtype).map_or_else(|| format!("{:?}", x.dtype), String::from),
+                size: bits / 8,
+                shape: x.shape.clone(),
+                offset: x.offset,
+                fortran: false,
+            })
+        }
+        None => Err(format!(
+            "{}: only .npz and .safetensors files have members",
+            file.display()
+        )
+        .into()),
+    }
+}
+
+/// numpy's descriptor of a safetensors dtype (data is little-endian), where numpy has one:
+/// `bfloat16` and the 8-bit floats have none, and keep safetensors' name.
+pub fn numpy_descr(d: ndmmap::safetensors::Dtype) -> Option<&'static str> {
+    use ndmmap::safetensors::Dtype as S;
+    Some(match d {
+        S::BOOL => "|b1",
+        S::U8 => "|u1",
+        S::I8 => "|i1",
+        S::U16 => "<u2",
+        S::I16 => "<i2",
+        S::F16 => "<f2",
+        S::U32 => "<u4",
+        S::I32 => "<i4",
+        S::F32 => "<f4",
+        S::U64 => "<u8",
+        S::I64 => "<i8",
+        S::F64 => "<f8",
+        _ => return None,
+    })
+}
+
+/// Opens `path` read-only as described by `o`: a `.npy` file, a raw file with `--dtype`, or a
+/// member of an archive (`FILE.npz:NAME`, `FILE.safetensors:NAME`).
 pub fn open(path: &Path, o: &FileOpts) -> Res<AnyArray> {
+    let raw_opts =
+        o.dtype.is_some() || o.shape.is_some() || o.offset.is_some() || o.order.is_some();
+    if let Some((file, name)) = split_member(path) {
+        if raw_opts {
+            return Err(format!("{}: --dtype, --shape, --offset and --order are for raw files; an archive's member describes itself", path.display()).into());
+        }
+        let l = member_layout(&file, &name)?;
+        return map(
+            &file,
+            path,
+            l.descr,
+            l.size,
+            Some(l.shape),
+            l.offset,
+            l.fortran,
+        );
+    }
+    if let Some(c) = Container::of(path).filter(|_| !raw_opts) {
+        let names = member_names(path, c)?;
+        return Err(format!(
+            "{} holds named arrays: address one as {}:NAME ({}), or list them with ndmmap info",
+            path.display(),
+            path.display(),
+            if names.is_empty() {
+                "it has none".to_string()
+            } else {
+                format!("it has {}", names.join(", "))
+            }
+        )
+        .into());
+    }
     let meta = std::fs::metadata(path).map_err(|e| ndmmap::Error::Io {
         what: "open",
         path: Some(path.to_path_buf()),
@@ -189,6 +355,42 @@ pub fn open(path: &Path, o: &FileOpts) -> Res<AnyArray> {
         )
     };
     let size = Dtype::parse(&descr)?.size;
+    map(path, path, descr, size, shape, offset, fortran)
+}
+
+/// The first few member names of an archive, for messages.
+fn member_names(path: &Path, c: Container) -> Res<Vec<String>> {
+    let mut names: Vec<String> = match c {
+        Container::Npz => ndmmap::npz::Npz::open(path)?
+            .members()
+            .iter()
+            .map(|m| m.name.clone())
+            .collect(),
+        Container::Safetensors => ndmmap::safetensors::Tensors::open(path)?
+            .tensors()
+            .iter()
+            .map(|t| t.name.clone())
+            .collect(),
+    };
+    if names.len() > 8 {
+        let more = names.len() - 8;
+        names.truncate(8);
+        names.push(format!("and {more} more"));
+    }
+    Ok(names)
+}
+
+/// Maps `shape` elements of `size` bytes at `offset` of `file`, shown as `shown`.
+fn map(
+    file: &Path,
+    shown: &Path,
+    descr: String,
+    size: usize,
+    shape: Option<Vec<usize>>,
+    offset: u64,
+    fortran: bool,
+) -> Res<AnyArray> {
+    let path = file;
     let mut opts = MmapOptions::new();
     opts.offset(offset);
     macro_rules! map {
@@ -215,7 +417,7 @@ pub fn open(path: &Path, o: &FileOpts) -> Res<AnyArray> {
     };
     Ok(AnyArray {
         inner,
-        path: path.to_path_buf(),
+        path: shown.to_path_buf(),
         descr,
         data_offset: offset,
         fortran,

@@ -329,14 +329,15 @@ impl Tensors {
         let parsed = parse_header(&header).map_err(|why| bad(path, why))?;
         let data_start = 8 + n;
         let (tensors, data_len) = check_layout(parsed.tensors, data_start, path)?;
-        if data_start + data_len != file_len {
+        let data_end = data_start.checked_add(data_len);
+        if data_end != Some(file_len) {
             return Err(bad(
                 path,
-                if data_start + data_len > file_len {
+                if data_end.is_none_or(|e| e > file_len) {
                     format!(
                         "the tensors need {} bytes but the file is {file_len} bytes long \
                          (truncated?)",
-                        data_start + data_len
+                        data_start as u128 + data_len as u128
                     )
                 } else {
                     format!(
@@ -747,9 +748,8 @@ fn check_layout(
         let bits = t
             .shape
             .iter()
-            .try_fold(t.dtype.bitsize() as u64, |acc, &d| {
-                acc.checked_mul(d as u64)
-            })
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d as u64))
+            .and_then(|n| n.checked_mul(t.dtype.bitsize() as u64))
             .ok_or_else(|| {
                 bad(
                     path,

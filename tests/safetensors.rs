@@ -772,6 +772,15 @@ fn an_empty_file_and_zero_sized_tensors() {
     }
     let r = st.residency().unwrap();
     assert_eq!(r.len(), 2);
+    // An empty tensor whose other axis is huge has a valid header, as in Python (the product
+    // is 0: `safe_open` lists it); like numpy ("array is too big"), the map refuses the shape.
+    let huge = r#"{"a":{"dtype":"F32","shape":[2305843009213693952,0],"data_offsets":[0,0]}}"#;
+    let hp = file_with(dir.path(), "huge.safetensors", &st_bytes(huge, 8, &[]));
+    let hs = Tensors::open(&hp).unwrap();
+    assert_eq!(hs.tensor("a").unwrap().nbytes, 0);
+    // SAFETY: as above.
+    let e = unsafe { hs.map::<f32, IxDyn>("a") }.unwrap_err();
+    assert!(matches!(e, Error::SizeOverflow { .. }), "{e:?}");
     assert!(r.iter().all(|(_, x)| x.total <= 1));
     // Opening refuses a directory and a missing file with the OS's reason.
     assert!(Tensors::open(dir.path()).is_err());

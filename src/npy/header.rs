@@ -79,13 +79,38 @@ pub(crate) fn read_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> 
 
 /// Reads the header of an open `.npy` file, refusing headers longer than `limit`.
 pub(crate) fn read_from(file: &File, path: &Path, limit: usize) -> Result<Header> {
-    let err = |kind| Error::npy(Some(path), kind);
     let file_len = file
         .metadata()
         .map_err(|e| Error::io("stat", Some(path), e))?
         .len();
+    read_within(file, path, 0, file_len, limit)
+}
+
+impl Header {
+    /// Reads the header of a `.npy` image that occupies bytes `start..start + len` of `file`
+    /// (a stored `.npz` member), refusing headers longer than `limit` and headers that run past
+    /// `start + len`. Lengths in errors and the returned [`data_offset`](Header::data_offset)
+    /// are relative to `start`.
+    pub(crate) fn read_within(
+        file: &File,
+        path: &Path,
+        start: u64,
+        len: u64,
+        limit: usize,
+    ) -> Result<Header> {
+        read_within(file, path, start, len, limit)
+    }
+}
+
+/// [`Header::read_within`]: the one header reader.
+fn read_within(file: &File, path: &Path, base: u64, file_len: u64, limit: usize) -> Result<Header> {
+    let err = |kind| Error::npy(Some(path), kind);
     let mut pre = [0u8; 12];
-    let got = read_at(file, path, &mut pre, 0)?;
+    // Never read past the image's end: a member's neighbour is not part of its header.
+    let pre_len = pre
+        .len()
+        .min(usize::try_from(file_len).unwrap_or(usize::MAX));
+    let got = read_at(file, path, &mut pre[..pre_len], base)?;
     if got < MAGIC.len() || &pre[..6] != MAGIC {
         return Err(err(NpyError::NotNpy {
             start: pre[..got.min(6)].to_vec(),
@@ -131,7 +156,13 @@ pub(crate) fn read_from(file: &File, path: &Path, limit: usize) -> Result<Header
         }));
     }
     let mut bytes = vec![0u8; header_len as usize];
-    if read_at(file, path, &mut bytes, start as u64)? < bytes.len() {
+    let at = base
+        .checked_add(start as u64)
+        .ok_or(Error::OffsetOverflow {
+            offset: base,
+            len: start,
+        })?;
+    if read_at(file, path, &mut bytes, at)? < bytes.len() {
         // The file shrank between the stat and the read.
         return Err(truncated(needed));
     }

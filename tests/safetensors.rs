@@ -210,7 +210,7 @@ fn files_from_python_map_to_what_load_file_gives() {
     let dir = tmpdir();
     run_script(&["make", dir.path().to_str().unwrap()]);
     let (want, meta) = read_manifest(dir.path());
-    assert_eq!(want.len(), 17);
+    assert_eq!(want.len(), 18);
     assert_eq!(meta["note"], "h\u{e9}llo \"world\"\n");
     let path = dir.path().join("py.safetensors");
     check_file(&path, &want, &meta);
@@ -227,6 +227,10 @@ fn files_from_python_map_to_what_load_file_gives() {
         let mask = st.map::<Bool, Ix1>("mask").unwrap();
         let trues: Vec<usize> = (0..10).filter(|&i| mask.view()[i].get()).collect();
         assert_eq!(trues, [0, 3, 6, 9]);
+        match st.map_any("c64").unwrap() {
+            AnyArray::ComplexF32(c) => assert_eq!((c.view()[0].re, c.view()[0].im), (-2.5, 5.0)),
+            other => panic!("{:?}", other.dtype()),
+        }
         assert_eq!(
             st.map::<i32, Ix1>("uni\u{e9} \"q\"").unwrap().as_slice(),
             &[1, 2]

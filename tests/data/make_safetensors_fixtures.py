@@ -30,7 +30,7 @@ DTYPES = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2",
     "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
     "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1",
-    "BOOL": "?",
+    "BOOL": "?", "C64": "<c8",
 }
 NAMES = {np.dtype(v).str: k for k, v in DTYPES.items()}
 
@@ -50,6 +50,7 @@ def tensors():
         "u16": np.arange(0, 65536, 4099, dtype="<u2"),
         "u8": np.arange(0, 256, 7, dtype="u1").reshape(37, 1),
         "mask": np.arange(10) % 3 == 0,
+        "c64": (np.arange(6) - 2.5 + 1j * np.arange(6)[::-1]).astype("<c8"),
         "scalar": np.array(3.5, dtype="<f4"),
         "empty": np.zeros((0, 5), dtype="<f8"),
         "layers.0.weight": np.arange(6, dtype="<f4").reshape(2, 3),

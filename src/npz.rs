@@ -969,7 +969,7 @@ impl NpzWriter {
     /// ```
     pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
         let path = path.as_ref().to_path_buf();
-        let (tmp, file) = temp_beside(&path)?;
+        let (tmp, file) = crate::npy::temp_beside(&path)?;
         Ok(NpzWriter {
             path,
             tmp,
@@ -1087,35 +1087,4 @@ impl Drop for NpzWriter {
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
-}
-
-/// A new file beside `path` that no one else opens (`O_EXCL`), for writing before a rename.
-fn temp_beside(path: &Path) -> Result<(PathBuf, File)> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let mut last = None;
-    for i in 0..16 {
-        let t = dir.join(format!(".{name}.ndmmap-{}-{i}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&t)
-        {
-            Ok(f) => return Ok((t, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(Error::io("create", Some(path), e)),
-        }
-    }
-    Err(Error::io(
-        "create",
-        Some(path),
-        last.unwrap_or_else(|| std::io::Error::other("no free temporary name")),
-    ))
 }

@@ -91,6 +91,7 @@ impl Header {
     /// (a stored `.npz` member), refusing headers longer than `limit` and headers that run past
     /// `start + len`. Lengths in errors and the returned [`data_offset`](Header::data_offset)
     /// are relative to `start`.
+    #[cfg_attr(not(feature = "npz"), allow(dead_code))]
     pub(crate) fn read_within(
         file: &File,
         path: &Path,

@@ -414,7 +414,7 @@ pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
 }
 
 /// A file beside `path` that no one else opens: created with `O_EXCL`.
-fn temp_beside(path: &Path) -> Result<(PathBuf, File)> {
+pub(crate) fn temp_beside(path: &Path) -> Result<(PathBuf, File)> {
     let dir = path
         .parent()
         .filter(|d| !d.as_os_str().is_empty())

@@ -124,16 +124,9 @@ impl OpenOptions {
         header::read_from(&file, path, self.max_header_size)
     }
 
-    /// Opens the `.npy` file at `path` and maps its data. The header is read from the same
-    /// handle that is mapped, so the file cannot be swapped in between.
-    ///
-    /// # Safety
-    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
-    pub unsafe fn open<T: NpyElement, D: Dimension>(
-        &self,
-        path: impl AsRef<Path>,
-    ) -> Result<MmapArray<T, D>> {
-        let path = path.as_ref();
+    /// Opens `path` in this mode, reads its header from that handle and its length: what both
+    /// `open` and `open_any` start from (the map options carry the mode).
+    fn open_header(&self, path: &Path) -> Result<(MmapOptions, File, Header, u64)> {
         let mut opts = MmapOptions::new();
         opts.mode(self.mode)
             .grow(false)
@@ -144,6 +137,20 @@ impl OpenOptions {
             .metadata()
             .map_err(|e| Error::io("stat", Some(path), e))?
             .len();
+        Ok((opts, file, h, len))
+    }
+
+    /// Opens the `.npy` file at `path` and maps its data. The header is read from the same
+    /// handle that is mapped, so the file cannot be swapped in between.
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
+    pub unsafe fn open<T: NpyElement, D: Dimension>(
+        &self,
+        path: impl AsRef<Path>,
+    ) -> Result<MmapArray<T, D>> {
+        let path = path.as_ref();
+        let (mut opts, file, h, len) = self.open_header(path)?;
         let dim: D = check_header::<T, D>(&h, path, len)?;
         opts.offset(h.data_offset);
         let shape = dim.set_f(h.fortran_order);
@@ -168,16 +175,7 @@ impl OpenOptions {
     /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
     pub unsafe fn open_any(&self, path: impl AsRef<Path>) -> Result<AnyArray> {
         let path = path.as_ref();
-        let mut opts = MmapOptions::new();
-        opts.mode(self.mode)
-            .grow(false)
-            .preallocate(self.preallocate);
-        let file = opts.open(path)?;
-        let h = header::read_from(&file, path, self.max_header_size)?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", Some(path), e))?
-            .len();
+        let (_, file, h, len) = self.open_header(path)?;
         check_data_len(&h, path, len, h.dtype.size)?;
         // SAFETY: forwarded to the caller.
         let mut a = unsafe {

@@ -6,6 +6,7 @@
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+/// The flags, where the OS has them.
 #[cfg(any(
     target_os = "linux",
     target_os = "android",
@@ -14,7 +15,11 @@ use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
     target_os = "netbsd",
     target_os = "openbsd"
 ))]
-const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+mod flags {
+    pub(super) const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
+    pub(super) const RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
+}
+/// Elsewhere: `SIGPIPE` is the caller's to ignore, and close-on-exec is set after `recvmsg`.
 #[cfg(not(any(
     target_os = "linux",
     target_os = "android",
@@ -23,26 +28,11 @@ const SEND_FLAGS: libc::c_int = libc::MSG_NOSIGNAL;
     target_os = "netbsd",
     target_os = "openbsd"
 )))]
-const SEND_FLAGS: libc::c_int = 0;
-
-#[cfg(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd"
-))]
-const RECV_CLOEXEC: libc::c_int = libc::MSG_CMSG_CLOEXEC;
-#[cfg(not(any(
-    target_os = "linux",
-    target_os = "android",
-    target_os = "freebsd",
-    target_os = "dragonfly",
-    target_os = "netbsd",
-    target_os = "openbsd"
-)))]
-const RECV_CLOEXEC: libc::c_int = 0;
+mod flags {
+    pub(super) const SEND_FLAGS: libc::c_int = 0;
+    pub(super) const RECV_CLOEXEC: libc::c_int = 0;
+}
+use flags::{RECV_CLOEXEC, SEND_FLAGS};
 
 /// A control buffer aligned for `cmsghdr` (its fields are at most 8-byte aligned).
 struct ControlBuf(Vec<u64>);

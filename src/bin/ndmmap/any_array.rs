@@ -133,6 +133,24 @@ pub const UNKNOWN: &str = "the kernel shows a file's page cache only to its owne
     processes that may write it, and to root (Linux 5.2+); run as the owner, with write \
     permission, or as root";
 
+/// `info`'s cachestat line where the counts have no dirty, writeback and evicted figures.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const NO_CACHESTAT: &str = "not available (kernel before 6.5); counts from mincore";
+#[cfg(windows)]
+pub const NO_CACHESTAT: &str = "not on Windows; counts from QueryWorkingSetEx";
+#[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
+pub const NO_CACHESTAT: &str = "not on this OS (Linux 6.5+); counts from mincore";
+
+/// What "resident" means where it is not "in the page cache": one line under the counts of
+/// `info` and `residency` (and the demo's first).
+#[cfg(windows)]
+pub const SCOPE: Option<&str> = Some(
+    "on Windows, resident means in this process's working set, not in the system file cache: \
+     a new ndmmap process starts at 0",
+);
+#[cfg(not(windows))]
+pub const SCOPE: Option<&str> = None;
+
 /// A residency answer, with [`ndmmap::Error::ResidencyUnknown`] as `Ok(None)`: a count the
 /// kernel hides, which the command says it does not know rather than fails on.
 pub fn known<T>(r: ndmmap::Result<T>) -> Res<Option<T>> {

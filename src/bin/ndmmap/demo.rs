@@ -1,8 +1,10 @@
 //! `ndmmap demo`: a dataset made, evicted, partly touched and reduced cold and hot, in a
 //! temporary directory that is removed afterwards.
 
+use crate::any_array::SCOPE;
 use crate::chart;
-use crate::out::{Res, count};
+use crate::evict::EVICT_WHY;
+use crate::out::{self, NotHere, Res, count};
 use crate::stats;
 use ndarray::{Axis, Ix2, s};
 use ndmmap::{Advice, Flush, npy};
@@ -47,7 +49,7 @@ pub fn run(mib: usize) -> Res<()> {
 
     // SAFETY: as above.
     let a = unsafe { npy::open::<f64, Ix2>(&path)? };
-    a.pages(..)?.evict()?;
+    let evicted = out::optional(a.pages(..)?.evict())?.is_some();
     let span = a.page_span();
     outln!(
         "dtype <f8, shape {:?}, order {:?}, data at byte {}, {} of {}",
@@ -57,17 +59,37 @@ pub fn run(mib: usize) -> Res<()> {
         count(span.page_count, "page"),
         count(span.page_size, "byte")
     )?;
-    show("after eviction", &a, width)?;
+    if let Some(scope) = SCOPE {
+        outln!("{scope}")?;
+    }
+    if evicted {
+        show("after eviction", &a, width)?;
+    } else {
+        let why = NotHere {
+            what: "evict",
+            why: EVICT_WHY,
+        };
+        outln!("eviction skipped ({why})")?;
+        show("as mapped", &a, width)?;
+    }
 
     let (s1, s2) = (rows / 10..rows / 4, rows * 3 / 5..rows * 2 / 3);
-    a.pages(s![s1.clone(), ..])?.advise(Advice::WillNeed)?;
+    let advised = out::optional(a.pages(s![s1.clone(), ..])?.advise(Advice::WillNeed))?;
     let x: f64 = a.view().slice(s![s2.clone(), ..]).sum();
     std::hint::black_box(x);
     std::thread::sleep(std::time::Duration::from_millis(200)); // let the readahead land
-    outln!("\nmadvise(WillNeed) on rows {s1:?}, summed rows {s2:?}:")?;
+    match advised {
+        Some(()) => outln!("\nmadvise(WillNeed) on rows {s1:?}, summed rows {s2:?}:")?,
+        None => outln!(
+            "\nsummed rows {s2:?} (madvise(WillNeed) on rows {s1:?} skipped: not supported on {}):",
+            out::os_name()
+        )?,
+    }
     show("", &a, width)?;
 
-    a.pages(..)?.evict()?;
+    if evicted {
+        a.pages(..)?.evict()?;
+    }
     let t = Instant::now();
     let cold = a.view().sum_axis(Axis(0)).sum();
     let cold_t = t.elapsed();
@@ -75,18 +97,26 @@ pub fn run(mib: usize) -> Res<()> {
     let hot = a.view().sum_axis(Axis(0)).sum();
     let hot_t = t.elapsed();
     assert_eq!(cold, hot);
+    let (first, second) = if evicted {
+        ("cold (from disk)", "hot (page cache)")
+    } else {
+        ("first pass (not evicted)", "second pass")
+    };
     outln!(
-        "\nsum of all elements = {cold:e}: cold (from disk) {cold_t:.2?}, hot (page cache) {hot_t:.2?}, {:.1}x",
+        "\nsum of all elements = {cold:e}: {first} {cold_t:.2?}, {second} {hot_t:.2?}, {:.1}x",
         cold_t.as_secs_f64() / hot_t.as_secs_f64().max(1e-9)
     )?;
     stats_line(&path)?;
     show("after the reductions", &a, width)?;
-    let cs = a.pages(..)?.cachestat()?;
-    if let (Some(d), Some(e)) = (cs.dirty, cs.evicted) {
-        outln!(
-            "cachestat: {} resident, {d} dirty, {e} evicted pages",
-            cs.resident
-        )?;
+    let cs = out::optional(a.pages(..)?.cachestat())?;
+    if let Some(ndmmap::CacheStat {
+        resident,
+        dirty: Some(d),
+        evicted: Some(e),
+        ..
+    }) = cs
+    {
+        outln!("cachestat: {resident} resident, {d} dirty, {e} evicted pages")?;
     }
     outln!("\nremoved {}", dir.0.display())?;
     Ok(())

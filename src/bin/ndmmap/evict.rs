@@ -3,16 +3,19 @@
 
 use crate::any_array::{AnyArray, UNKNOWN, known};
 use crate::open::{self, FileOpts};
-use crate::out::{Batch, Res, count};
+use crate::out::{self, Batch, Res, count};
 use ndmmap::Pages;
 use std::path::Path;
+
+/// Why `evict` fails where the library answers `Unsupported`.
+pub const EVICT_WHY: &str = "the OS offers no call to drop a file's cached pages";
 
 pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
     open::each_selection(o, spec, one)
 }
 
 fn one(b: &mut Batch, path: &Path, _: &AnyArray, pages: &Pages<'_>) -> Res<()> {
-    pages.evict()?;
+    out::supported(pages.evict(), "evict", EVICT_WHY)?;
     let what = format!("{}evicted {}", b.prefix(path), count(pages.len(), "page"));
     match known(pages.residency())? {
         Some(r) => outln!(

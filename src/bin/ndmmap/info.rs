@@ -2,7 +2,7 @@
 //! it is in the page cache. The counts come from one `cachestat(2)` call where the kernel has
 //! it (Linux 6.5+), so a file of any size is answered at once.
 
-use crate::any_array::{UNKNOWN, known};
+use crate::any_array::{NO_CACHESTAT, SCOPE, UNKNOWN, known};
 use crate::chart;
 use crate::open::{self, FileOpts};
 use crate::out::{self, Batch, Res, count};
@@ -90,10 +90,10 @@ fn one(b: &mut Batch, path: &Path, o: &FileOpts, as_json: bool) -> Res<serde_jso
         (Some(d), Some(w), Some(e)) => {
             writeln!(t, "cachestat    dirty {d}, writeback {w}, evicted {e}")?
         }
-        _ => writeln!(
-            t,
-            "cachestat    not available (kernel before 6.5); counts from mincore"
-        )?,
+        _ => writeln!(t, "cachestat    {NO_CACHESTAT}")?,
+    }
+    if let Some(scope) = SCOPE {
+        writeln!(t, "note         {scope}")?;
     }
     out::print(&t)?;
     Ok(serde_json::Value::Null)
@@ -233,6 +233,9 @@ fn members(
     }
     if rows.iter().all(|r| r.residency.is_none()) && !rows.is_empty() {
         writeln!(t, "residency unknown: {UNKNOWN}")?;
+    }
+    if let Some(scope) = SCOPE.filter(|_| rows.iter().any(|r| r.residency.is_some())) {
+        writeln!(t, "{scope}")?;
     }
     out::print(&t)?;
     Ok(serde_json::Value::Null)

@@ -8,11 +8,16 @@ use crate::signal;
 use ndarray::SliceInfoElem;
 
 pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
-    signal::catch();
+    signal::catch().map_err(|e| format!("cannot catch interruption (Ctrl-C): {e}"))?;
     let (arrays, batch) = out::each(&o.files, |_, path| {
         let a = open::open(path, o)?;
         let elems = a.slice_elems(spec)?;
-        a.pages(&elems)?.lock(ndmmap::Lock::Now)?;
+        let pages = a.pages(&elems)?;
+        out::supported(
+            pages.lock(ndmmap::Lock::Now),
+            "lock",
+            "the OS offers no call to lock pages in RAM",
+        )?;
         Ok((a, elems))
     })?;
     if arrays.is_empty() {

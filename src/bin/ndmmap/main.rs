@@ -22,6 +22,8 @@ mod signal;
 mod slice;
 mod stats;
 mod touch;
+#[cfg(windows)]
+mod win;
 use clap::{Args, Parser, Subcommand};
 use open::FileOpts;
 use out::Res;

@@ -48,6 +48,63 @@ impl std::fmt::Display for Reported {
 
 impl std::error::Error for Reported {}
 
+/// An operation this OS lacks ([`ndmmap::Error::Unsupported`] from the library): said once, as
+/// one line, and the command stops, as every further file would fail the same way.
+#[derive(Debug)]
+pub struct NotHere {
+    /// The command or step, e.g. `evict`.
+    pub what: &'static str,
+    /// Why the OS cannot do it.
+    pub why: &'static str,
+}
+
+impl std::fmt::Display for NotHere {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} is not supported on {}: {}",
+            self.what,
+            os_name(),
+            self.why
+        )
+    }
+}
+
+impl std::error::Error for NotHere {}
+
+/// `r`, with [`ndmmap::Error::Unsupported`] as [`NotHere`]`{ what, why }`.
+pub fn supported<T>(r: ndmmap::Result<T>, what: &'static str, why: &'static str) -> Res<T> {
+    match r {
+        Err(ndmmap::Error::Unsupported { .. }) => Err(NotHere { what, why }.into()),
+        r => Ok(r?),
+    }
+}
+
+/// `r`, with [`ndmmap::Error::Unsupported`] as `None`: a step the caller skips where the OS
+/// lacks it.
+pub fn optional<T>(r: ndmmap::Result<T>) -> Res<Option<T>> {
+    match r {
+        Err(ndmmap::Error::Unsupported { .. }) => Ok(None),
+        r => Ok(Some(r?)),
+    }
+}
+
+/// The running OS as its maker writes it.
+pub fn os_name() -> &'static str {
+    match std::env::consts::OS {
+        "linux" => "Linux",
+        "windows" => "Windows",
+        "macos" => "macOS",
+        "ios" => "iOS",
+        "android" => "Android",
+        "freebsd" => "FreeBSD",
+        "netbsd" => "NetBSD",
+        "openbsd" => "OpenBSD",
+        "dragonfly" => "DragonFly BSD",
+        other => other,
+    }
+}
+
 /// Whether `e` says that stdout's reader went away (`ndmmap info x | head -1`).
 pub fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
     e.downcast_ref::<Output>()
@@ -167,6 +224,10 @@ pub fn each<T>(
             Ok(v) => out.push(v),
             Err(e) if is_broken_pipe(e.as_ref()) => return Err(e),
             Err(e) if e.is::<Reported>() => batch.failed = true,
+            Err(e) if e.is::<NotHere>() => {
+                report(&e.to_string());
+                return Err(Reported.into());
+            }
             Err(e) => {
                 report(&e.to_string());
                 batch.failed = true;

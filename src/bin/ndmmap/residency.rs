@@ -6,7 +6,7 @@
 //! `cachestat(2)` where the kernel has it: a few dozen calls for a file of any size. Elsewhere
 //! one `mincore` pass counts every slice and the columns sum them.
 
-use crate::any_array::{AnyArray, UNKNOWN, known};
+use crate::any_array::{AnyArray, SCOPE, UNKNOWN, known};
 use crate::chart;
 use crate::open::{self, FileOpts};
 use crate::out::{self, Batch, Res, count};
@@ -142,6 +142,9 @@ fn one(
         100.0 * whole.fraction()
     )?;
     writeln!(t, "{}", chart::legend(&cols, "slice"))?;
+    if let Some(scope) = SCOPE {
+        writeln!(t, "{scope}")?;
+    }
     out::print(&t)?;
     Ok(serde_json::Value::Null)
 }

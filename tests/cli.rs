@@ -1,5 +1,7 @@
 //! The `ndmmap` command, run as a built binary (issues 5 and 9).
 #![cfg(feature = "cli")]
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -81,6 +83,7 @@ fn create_then_info_json_matches_the_library() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn residency_reports_the_rows_the_test_loaded() {
     let dir = tmpdir();
@@ -160,6 +163,7 @@ fn residency_reports_the_rows_the_test_loaded() {
     assert_eq!(line.chars().count(), 10, "{line}");
 }
 
+#[cfg(unix)]
 #[test]
 fn touch_and_evict_a_slice() {
     let dir = tmpdir();
@@ -184,8 +188,10 @@ fn touch_and_evict_a_slice() {
 }
 
 /// Kills the child if the test fails before it is waited for.
+#[cfg(unix)]
 struct Reap(std::process::Child);
 
+#[cfg(unix)]
 impl Drop for Reap {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -193,6 +199,7 @@ impl Drop for Reap {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn lock_holds_until_interrupted() {
     use std::io::BufRead;
@@ -366,6 +373,7 @@ fn cols() -> usize {
 }
 
 /// `32,{cols()}`: the shape of the rows file.
+#[cfg(unix)]
 fn rows_shape() -> &'static str {
     static S: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     S.get_or_init(|| format!("32,{}", cols()))
@@ -373,6 +381,7 @@ fn rows_shape() -> &'static str {
 
 /// A raw (32, cols()) f8 file, one row per page, with rows `loaded` (and only they) in the page
 /// cache; and `--dtype f8 --shape 32,{cols()}` to read it.
+#[cfg(unix)]
 fn rows_file(dir: &Path, loaded: &[usize]) -> (std::path::PathBuf, std::fs::File) {
     let p = file_with(dir, "rows.bin", &pattern(32 * page()));
     let f = cold(&p);
@@ -381,6 +390,7 @@ fn rows_file(dir: &Path, loaded: &[usize]) -> (std::path::PathBuf, std::fs::File
 }
 
 /// `residency --json` per-slice fractions of the rows file, with `extra` arguments.
+#[cfg(unix)]
 fn rows_residency(path: &Path, extra: &[&str]) -> (Vec<f64>, serde_json::Value) {
     let mut args = vec![
         "residency",
@@ -402,6 +412,7 @@ fn rows_residency(path: &Path, extra: &[&str]) -> (Vec<f64>, serde_json::Value) 
     (got, v)
 }
 
+#[cfg(unix)]
 #[test]
 fn negative_slices_and_axes_mean_what_numpy_means() {
     let dir = tmpdir();
@@ -438,6 +449,7 @@ fn negative_slices_and_axes_mean_what_numpy_means() {
     assert_eq!(got, vec![5.0 / 32.0; cols()]);
 }
 
+#[cfg(unix)]
 #[test]
 fn extreme_slice_numbers_are_clamped_as_numpy_does() {
     let dir = tmpdir();
@@ -593,6 +605,7 @@ fn shapes_are_read_as_numpy_tuples() {
     assert_eq!(v["nbytes"], 8);
 }
 
+#[cfg(unix)]
 #[test]
 fn scalars_get_a_word_about_scalars() {
     let dir = tmpdir();
@@ -731,6 +744,7 @@ fn run(args: &[&str], columns: &str) -> (Option<i32>, String, String) {
     )
 }
 
+#[cfg(unix)]
 #[test]
 fn several_files_per_command_as_vmtouch_takes_them() {
     let dir = tmpdir();
@@ -877,6 +891,7 @@ fn words_agree_with_their_numbers() {
     assert!(out.starts_with(&five), "{out}");
 }
 
+#[cfg(unix)]
 #[test]
 fn the_chart_has_an_index_scale_and_a_legend() {
     let dir = tmpdir();
@@ -923,6 +938,7 @@ fn the_chart_has_an_index_scale_and_a_legend() {
     assert_eq!(lines[2], " 0 511");
 }
 
+#[cfg(unix)]
 #[test]
 fn touch_visits_pages_in_ascending_order_whatever_the_steps() {
     let dir = tmpdir();
@@ -989,6 +1005,7 @@ fn a_progress_bar_only_on_a_terminal() {
 }
 
 /// A command that makes this process run `ndmmap` as user `nobody`, or why there is none.
+#[cfg(unix)]
 fn as_nobody() -> Result<Vec<String>, String> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
@@ -1011,6 +1028,7 @@ fn as_nobody() -> Result<Vec<String>, String> {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn residency_hidden_by_the_kernel_is_unknown_never_a_number() {
     let prefix = match as_nobody() {
@@ -1123,6 +1141,7 @@ fn residency_hidden_by_the_kernel_is_unknown_never_a_number() {
 /// Every subcommand on a file another process truncates: status 1 and one line, never a
 /// signal death. `touch` reads the pages, so its truncation lands mid-read (a cold 256 MiB
 /// file takes a while to read); the others meet it when they open the file or lock it.
+#[cfg(unix)]
 #[test]
 fn a_file_truncated_under_the_command_is_an_error_not_a_signal() {
     let dir = tmpdir();

@@ -1,6 +1,8 @@
 //! Element wrappers and run-time dtypes: `Unaligned<T>` at any byte offset, `ByteSwapped<T>`
 //! for the other byte order, `Bool` for numpy's `|b1`, through raw files, numpy fixtures
 //! (tests/data/make_fixtures.py) and `AnyArray` (`npy::open_any`).
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -331,6 +333,7 @@ mod npy_files {
         assert_eq!(a.view()[[0, 0]].get(), 9.75);
     }
 
+    #[cfg(unix)]
     #[test]
     fn any_array_pages_need_no_match() {
         let dir = common::tmpdir();

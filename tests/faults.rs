@@ -1,6 +1,7 @@
 //! Faults become errors: a truncated file or a full filesystem under `guarded` returns
 //! `Error::Fault` and the process lives on; every other SIGBUS still ends the process. Every
 //! fault happens in a forked child, so a regression cannot take the test runner down.
+#![cfg(unix)]
 
 mod common;
 

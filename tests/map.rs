@@ -199,6 +199,7 @@ fn dynamic_dimensions() {
     ));
 }
 
+#[cfg(unix)]
 #[test]
 fn writable_file_grows_sparse_to_fit() {
     let dir = tmpdir();
@@ -228,6 +229,7 @@ fn writable_file_grows_sparse_to_fit() {
     assert_eq!(a.view().sum(), 2.5);
 }
 
+#[cfg(unix)]
 #[test]
 fn preallocate_allocates_the_blocks() {
     use std::os::unix::fs::MetadataExt;
@@ -380,6 +382,7 @@ fn misaligned_offset_is_an_error() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn missing_path_directory_and_fifo_are_clear_errors() {
     let dir = tmpdir();
@@ -569,6 +572,7 @@ fn create_option_makes_a_new_file() {
     assert_eq!(std::fs::read(&p).unwrap(), b"ndmmap!!");
 }
 
+#[cfg(unix)]
 #[test]
 fn anonymous_maps_are_zeroed_and_shared_with_forked_children() {
     let mut a = MmapArray::<u64, Ix2>::anonymous((256, 512)).unwrap();
@@ -593,6 +597,7 @@ fn anonymous_maps_are_zeroed_and_shared_with_forked_children() {
     );
 }
 
+#[cfg(unix)]
 #[test]
 fn private_anonymous_maps_are_not_shared() {
     let mut a = MmapArray::<u8, Ix1>::anonymous_private(page()).unwrap();
@@ -607,6 +612,7 @@ fn private_anonymous_maps_are_not_shared() {
     assert_eq!(a.view()[0], 0);
 }
 
+#[cfg(unix)]
 #[test]
 fn msync_makes_writes_survive_sigkill() {
     let dir = tmpdir();

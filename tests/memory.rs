@@ -3,6 +3,8 @@
 //!
 //! Process-wide effects (`VmLck`, rlimits, protection faults) are checked in forked children
 //! so that tests running in parallel threads cannot disturb each other.
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -10,12 +12,14 @@ use common::*;
 use ndarray::{Ix1, Ix2, s};
 use ndmmap::{Advice, Error, Lock, MmapArray, MmapOptions, Mode, Protection, UncheckedAdvice};
 
+#[cfg(unix)]
 fn vm_lck_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
     let line = status.lines().find(|l| l.starts_with("VmLck:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse().unwrap()
 }
 
+#[cfg(unix)]
 #[test]
 fn mlock_shows_in_vmlck() {
     let code = in_child(|| {
@@ -42,6 +46,7 @@ fn mlock_shows_in_vmlck() {
     assert_eq!(code, 0);
 }
 
+#[cfg(unix)]
 #[test]
 fn the_locked_flag_locks_at_map_time() {
     let code = in_child(|| {
@@ -55,6 +60,7 @@ fn the_locked_flag_locks_at_map_time() {
     assert_eq!(code, 0);
 }
 
+#[cfg(unix)]
 #[test]
 fn rlimit_memlock_is_an_error_naming_the_limit_and_the_request() {
     let code = in_child(|| {
@@ -92,6 +98,7 @@ fn rlimit_memlock_is_an_error_naming_the_limit_and_the_request() {
     assert_eq!(code, 0);
 }
 
+#[cfg(unix)]
 #[test]
 fn protect_changes_what_views_and_the_os_allow() {
     let mut a = MmapArray::<u32, Ix2>::anonymous((4, 2048)).unwrap();
@@ -221,6 +228,7 @@ fn safe_advice_keeps_contents() {
     assert!(a.view().iter().all(|&b| b == 3));
 }
 
+#[cfg(unix)]
 #[test]
 fn msync_of_a_slice_persists_it_through_sigkill() {
     let dir = tmpdir();
@@ -254,6 +262,7 @@ fn msync_of_a_slice_persists_it_through_sigkill() {
     assert!(a.view().slice(s![5, ..]).iter().all(|&x| x == 6.5));
 }
 
+#[cfg(unix)]
 #[test]
 fn constants_list_the_platform_flags() {
     let names: Vec<&str> = ndmmap::constants::ADVICE.iter().map(|(n, _)| *n).collect();

@@ -386,6 +386,7 @@ fn new_rows_are_zero_even_over_trailing_bytes() {
     assert_eq!(back.shape(), &[10, 8]);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_failed_growth_keeps_header_file_and_array_consistent() {
     let dir = common::tmpdir();
@@ -437,7 +438,7 @@ fn reload_picks_up_growth_and_refuses_a_different_array() {
     let mut bytes = std::fs::read(&p).unwrap();
     let at = bytes.windows(6).position(|w| w == b"(9, 3)").unwrap();
     bytes[at..at + 6].copy_from_slice(b"(9, 2)");
-    std::os::unix::fs::FileExt::write_all_at(
+    common::FileExt::write_all_at(
         &std::fs::File::options().write(true).open(&p).unwrap(),
         &bytes[..128],
         0,

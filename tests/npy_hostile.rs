@@ -72,6 +72,7 @@ fn deep_nesting_is_an_error_even_on_a_64k_stack() {
     assert_eq!(h.shape, vec![3]);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_header_length_past_the_file_is_refused_before_allocating() {
     let dir = common::tmpdir();

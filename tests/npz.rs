@@ -7,6 +7,8 @@
 //! `tests/data/make_npz_fixtures.py`, run into a temporary directory. Tests that need numpy
 //! print why they skip when `python3 -c 'import numpy'` fails.
 #![cfg(feature = "npz")]
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -517,6 +519,7 @@ fn writer_refuses_duplicates_and_cleans_up() {
     assert_eq!(Npz::open(&path).unwrap().members().len(), 0);
 }
 
+#[cfg(unix)]
 #[test]
 fn residency_of_every_member() {
     let dir = tempfile::tempdir().unwrap();

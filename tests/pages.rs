@@ -1,6 +1,8 @@
 //! The page selector: `..`, element ranges in logical order and slices give the pages they
 //! touch, in ascending order; counts from cachestat agree with mincore; residency the kernel
 //! hides is reported as unknown, never as a number.
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -112,6 +114,7 @@ fn dynamic_arrays_take_runtime_slices() {
     ));
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn cachestat_and_mincore_counts_agree_on_chosen_pages() {
     let dir = tmpdir();
@@ -150,6 +153,7 @@ fn cachestat_and_mincore_counts_agree_on_chosen_pages() {
 }
 
 /// Runs `f` in a child that has become `nobody` (uid and gid 65534). Returns the exit code.
+#[cfg(target_os = "linux")]
 fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
     in_child(move || {
         // SAFETY: plain system calls in the forked child.
@@ -165,6 +169,7 @@ fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
     })
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn residency_the_kernel_hides_is_unknown_not_a_number() {
     // SAFETY: geteuid has no preconditions.

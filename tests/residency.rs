@@ -4,6 +4,8 @@
 //! Each test evicts its file, loads the pages it chose with `pread` under
 //! `POSIX_FADV_RANDOM` (no readahead), and checks at once: the machine's memory daemon only
 //! evicts pages idle for ~30 s, so nothing it does can change the answer within the test.
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -13,6 +15,7 @@ use ndmmap::{Advice, CountSource, Error, MmapOptions, Mode};
 use std::fs::File;
 
 /// A file of `pages` pages, evicted, with `loaded` (file page indices) read back in.
+#[cfg(unix)]
 fn file_with_pages(
     dir: &std::path::Path,
     pages: usize,
@@ -24,6 +27,7 @@ fn file_with_pages(
     (p, f)
 }
 
+#[cfg(unix)]
 #[test]
 fn mincore_reports_exactly_the_pages_read_at_any_offset() {
     let dir = tmpdir();
@@ -62,6 +66,7 @@ fn mincore_reports_exactly_the_pages_read_at_any_offset() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn residency_along_rows_and_columns() {
     let dir = tmpdir();
@@ -103,6 +108,7 @@ fn residency_along_rows_and_columns() {
     assert_eq!((r.resident, r.total), (2, 4)); // rows 15, 10, 5, 0: 15 and 5 resident
 }
 
+#[cfg(unix)]
 #[test]
 fn residency_along_a_fortran_array_and_an_unaligned_offset() {
     let dir = tmpdir();
@@ -156,6 +162,7 @@ fn element_and_page_indices() {
     assert_eq!(a.pages(1..3).unwrap().mincore().unwrap().len(), 1);
 }
 
+#[cfg(unix)]
 #[test]
 fn will_need_on_a_slice_loads_exactly_that_slice() {
     let dir = tmpdir();
@@ -199,6 +206,7 @@ fn will_need_on_a_slice_loads_exactly_that_slice() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn will_need_over_many_readahead_windows_loads_everything() {
     // One MADV_WILLNEED loads at most one readahead window; ndmmap issues it window by window.
@@ -233,6 +241,7 @@ fn will_need_over_many_readahead_windows_loads_everything() {
     );
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn cachestat_counts_resident_and_dirty_pages() {
     let dir = tmpdir();
@@ -327,6 +336,7 @@ fn mincore_of_a_large_span_split_across_threads_is_exact() {
     assert_eq!(rows, touched.to_vec());
 }
 
+#[cfg(unix)]
 #[test]
 fn residency_along_a_slice_and_evicting_a_slice() {
     let dir = tmpdir();

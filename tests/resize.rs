@@ -6,6 +6,7 @@ mod common;
 
 use ndarray::{Array, Ix0, Ix1, Ix2, ShapeBuilder, s};
 use ndmmap::{Error, MmapArray, MmapOptions, Mode};
+#[cfg(unix)]
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
@@ -130,6 +131,7 @@ fn raw_file_with_bytes_after_the_array_keeps_them() {
     assert_eq!(file_len(&p), 16 + 6 * 32);
 }
 
+#[cfg(unix)]
 #[test]
 fn preallocated_growth_allocates_blocks_and_sparse_growth_does_not() {
     let dir = common::tmpdir();
@@ -195,6 +197,7 @@ fn refusals_change_nothing_and_say_why() {
     assert_eq!(file_len(&p), 128, "no refusal changed the file");
 }
 
+#[cfg(target_os = "linux")]
 #[test]
 fn a_fortran_array_with_one_long_axis_resizes_as_c() {
     let dir = common::tmpdir();
@@ -271,6 +274,7 @@ fn a_sealed_memory_file_refuses_with_its_seal() {
     assert_eq!(shrink_sealed.metadata().unwrap().len(), 40 * 64);
 }
 
+#[cfg(unix)]
 #[test]
 fn a_failed_growth_restores_the_file() {
     let dir = common::tmpdir();
@@ -349,6 +353,7 @@ mod npy_files {
         assert_eq!(back.to_vec(), [0.0, 1.0, 2.0, 3.0, 4.0]);
     }
 
+    #[cfg(unix)]
     #[test]
     fn npy_preallocated_growth_allocates_blocks() {
         let dir = common::tmpdir();
@@ -475,6 +480,7 @@ mod npy_files {
     const CHILD_ENV: &str = "NDMMAP_RESIZE_CRASH_CHILD";
     /// The row counts the child cycles through (the file starts with the first).
     const SIZES: [usize; 4] = [1000, 3000, 1700, 2600];
+    #[cfg(unix)]
     const COLS: usize = 512;
 
     /// The child of `a_crash_at_any_point_leaves_a_file_numpy_loads`: resizes the file in a
@@ -499,6 +505,7 @@ mod npy_files {
     }
 
     /// numpy checks files named on stdin, one per line, answering `ok ROWS` or `bad WHY`.
+    #[cfg(unix)]
     const CHECKER: &str = r#"
 import sys, numpy as np
 sizes = [int(s) for s in sys.argv[1].split(',')]
@@ -521,6 +528,7 @@ for line in sys.stdin:
         print('bad', repr(e).replace('\n', ' '), flush=True)
 "#;
 
+    #[cfg(unix)]
     #[test]
     fn a_crash_at_any_point_leaves_a_file_numpy_loads() {
         use std::io::{BufRead, Write};

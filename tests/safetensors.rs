@@ -7,6 +7,8 @@
 //! Without `python3 -c 'import safetensors.numpy'` those tests print why and pass (CI installs
 //! the package).
 #![cfg(feature = "safetensors")]
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -16,7 +18,6 @@ use ndmmap::safetensors::{Dtype, TensorElement, Tensors, Writer};
 use ndmmap::{Advice, AnyArray, Bool, Error, Mode, Unaligned};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -702,6 +703,7 @@ fn malformed_headers_are_bad_safetensors() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn residency_of_every_tensor_after_touching_one() {
     let dir = tmpdir();

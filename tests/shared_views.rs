@@ -1,5 +1,7 @@
 //! Owned, shareable views: `SharedArray` handles and their sub-views outlive the array they
 //! came from, cross threads and channels, slice like ndarray, and unmap with the last of them.
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -18,6 +20,7 @@ fn handles_are_clone_send_sync_and_static() {
 }
 
 /// Whether `/proc/self/maps` has a mapping that contains `addr`.
+#[cfg(unix)]
 fn mapped(addr: usize) -> bool {
     std::fs::read_to_string("/proc/self/maps")
         .unwrap()
@@ -33,6 +36,7 @@ fn mapped(addr: usize) -> bool {
         })
 }
 
+#[cfg(unix)]
 #[test]
 fn an_owned_view_outlives_its_handle_in_another_thread_and_unmaps_last() {
     let dir = tmpdir();

@@ -3,6 +3,7 @@
 //!
 //! Every test uses its own name (pid + counter) inside a [`Name`] guard that unlinks it when
 //! the test ends, passed or failed.
+#![cfg(unix)]
 
 mod common;
 

@@ -413,6 +413,7 @@ fn a_progress_bar_only_on_a_terminal() {
 
 /// A file truncated by another process during the pass: status 0 (the pass was done) or 1
 /// with one line, never a signal death; afterwards the short file is refused in one line.
+#[cfg(unix)]
 #[test]
 fn a_file_truncated_during_the_pass_is_an_error_not_a_signal() {
     let dir = tmpdir();

@@ -1,5 +1,7 @@
 //! Streaming in bounded memory: every element once, the resident set bounded, passed windows
 //! kept or evicted as asked, and nothing written or private ever lost.
+// Imports used only by the Unix-only tests (page cache, fork, /proc) are unused on Windows.
+#![cfg_attr(windows, allow(unused_imports))]
 
 mod common;
 
@@ -92,6 +94,7 @@ fn fortran_order_and_scalars_are_clear_errors() {
 }
 
 /// This process's resident set (`VmRSS`), in KiB.
+#[cfg(unix)]
 fn rss_kib() -> u64 {
     std::fs::read_to_string("/proc/self/status")
         .unwrap()
@@ -101,6 +104,7 @@ fn rss_kib() -> u64 {
         .unwrap()
 }
 
+#[cfg(unix)]
 #[test]
 fn the_resident_set_stays_about_one_window() {
     let dir = tmpdir();
@@ -149,6 +153,7 @@ fn the_resident_set_stays_about_one_window() {
     assert_eq!(code, 0, "check {code} failed");
 }
 
+#[cfg(unix)]
 #[test]
 fn keep_leaves_the_page_cache_and_evict_empties_it() {
     let dir = tmpdir();
@@ -271,6 +276,7 @@ fn owned_chunks_are_their_own_maps_and_outlive_the_array() {
 }
 
 #[cfg(feature = "rayon")]
+#[cfg(unix)]
 #[test]
 fn parallel_chunks_keep_one_chunk_per_worker_mapped() {
     let dir = tmpdir();

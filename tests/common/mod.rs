@@ -1,15 +1,64 @@
 //! Helpers shared by the integration tests: files with known bytes, page-cache set-up, and
-//! running a closure in a forked child.
+//! running a closure in a forked child. Page-cache set-up and forking are Unix-only (`cfg(unix)`);
+//! the rest builds for Windows too (the suite runs there under Wine).
 #![allow(dead_code)]
 
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::FileExt;
+/// Positioned reads and writes: Unix's `FileExt`, and on Windows the same two calls through
+/// `seek_read` / `seek_write` (which also move the handle's position; no test relies on it).
+#[cfg(unix)]
+pub use std::os::unix::fs::FileExt;
+
+/// See the Unix `FileExt` above: `read_exact_at` and `write_all_at` on Windows.
+#[cfg(windows)]
+pub trait FileExt {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> std::io::Result<()>;
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> std::io::Result<()>;
+}
+
+#[cfg(windows)]
+impl FileExt for File {
+    fn read_exact_at(&self, mut buf: &mut [u8], mut offset: u64) -> std::io::Result<()> {
+        use std::os::windows::fs::FileExt as _;
+        while !buf.is_empty() {
+            match self.seek_read(buf, offset)? {
+                0 => return Err(std::io::ErrorKind::UnexpectedEof.into()),
+                n => {
+                    buf = &mut buf[n..];
+                    offset += n as u64;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn write_all_at(&self, mut buf: &[u8], mut offset: u64) -> std::io::Result<()> {
+        use std::os::windows::fs::FileExt as _;
+        while !buf.is_empty() {
+            match self.seek_write(buf, offset)? {
+                0 => return Err(std::io::ErrorKind::WriteZero.into()),
+                n => {
+                    buf = &buf[n..];
+                    offset += n as u64;
+                }
+            }
+        }
+        Ok(())
+    }
+}
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
 pub fn page() -> usize {
     // SAFETY: sysconf has no preconditions.
     unsafe { libc::sysconf(libc::_SC_PAGESIZE) as usize }
+}
+
+/// The page size of x86-64 and AArch64 Windows (`GetSystemInfo().dwPageSize`).
+#[cfg(windows)]
+pub fn page() -> usize {
+    4096
 }
 
 /// A file in `dir` holding `bytes`.
@@ -28,6 +77,7 @@ pub fn pattern(n: usize) -> Vec<u8> {
         .collect()
 }
 
+#[cfg(unix)]
 /// Evicts the file and opens a handle with readahead off, so reads load only what they ask.
 pub fn cold(path: &Path) -> File {
     let f = File::open(path).unwrap();
@@ -37,6 +87,7 @@ pub fn cold(path: &Path) -> File {
     f
 }
 
+#[cfg(unix)]
 /// Reads whole file pages `pages` (page indices of the file) through `f`.
 pub fn read_pages(f: &File, pages: &[usize]) {
     let mut buf = vec![0u8; page()];
@@ -51,6 +102,7 @@ pub fn resident_file_pages(path: &Path) -> Vec<bool> {
     a.pages(..).unwrap().mincore().unwrap()
 }
 
+#[cfg(unix)]
 /// Runs `f` in a forked child and returns its exit code (or `-signal` if killed).
 pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
     // SAFETY: the child runs `f` and leaves with _exit, never returning into the test harness.
@@ -64,6 +116,7 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
     wait(pid)
 }
 
+#[cfg(unix)]
 /// Runs `write` in a forked child that then dies of SIGKILL (no unmapping, no exit handlers),
 /// and checks it did: what `write` flushed must be found in the file afterwards.
 pub fn then_sigkill(write: impl FnOnce()) {
@@ -76,6 +129,7 @@ pub fn then_sigkill(write: impl FnOnce()) {
     assert_eq!(code, -libc::SIGKILL);
 }
 
+#[cfg(unix)]
 pub fn wait(pid: libc::pid_t) -> i32 {
     let mut status = 0;
     // SAFETY: waiting on our own child.
@@ -106,6 +160,7 @@ pub fn tmpdir() -> tempfile::TempDir {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap()
 }
 
+#[cfg(unix)]
 /// Starts `cmd` (its stderr piped), truncates `path` to `len` after `delay_ms`, and waits. The
 /// command must end with status 0 or 1, never a signal, and an error must be one line on stderr;
 /// returns the status code and the stderr text.

@@ -21,11 +21,9 @@ pub(crate) struct Recovering<'a> {
 
 impl<'a> Recovering<'a> {
     pub(crate) fn enter(map: &'a Mapping) -> Result<Recovering<'a>> {
-        // Anonymous memory raises no SIGBUS: nothing to guard.
+        // Anonymous memory raises no SIGBUS: nothing to guard; nor does Windows.
         let guard = match map.file() {
-            Some(_) if map.len() > 0 => {
-                Some(Guard::enter(map.ptr() as usize, map.len(), map.prot())?)
-            }
+            Some(_) if map.len() > 0 => Guard::enter(map.ptr() as usize, map.len(), map.prot())?,
             _ => None,
         };
         Ok(Recovering { map, guard })

@@ -7,10 +7,10 @@ use crate::array::MmapArray;
 use crate::error::{Error, Result};
 use crate::mapping::{Mapping, Mode};
 use crate::pages::{self, Selection};
+use crate::sys::FileAt;
 use bytemuck::Pod;
 use ndarray::{Array, Dimension, IxDyn};
 use std::ops::Range;
-use std::os::unix::fs::FileExt;
 
 /// Reads through the file descriptor; see the [module](self).
 #[derive(Debug)]

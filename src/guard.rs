@@ -37,8 +37,11 @@
 
 use crate::error::{Error, Result};
 use crate::sys;
+#[cfg(unix)]
 use std::cell::UnsafeCell;
+#[cfg(unix)]
 use std::mem::MaybeUninit;
+#[cfg(unix)]
 use std::sync::Once;
 use std::sync::atomic::{AtomicI32, AtomicU8, AtomicUsize, Ordering};
 
@@ -77,18 +80,32 @@ impl Slot {
 }
 
 static REGISTRY: [Slot; SLOTS] = [const { Slot::new() }; SLOTS];
+#[cfg(unix)]
 static PAGE_SIZE: AtomicUsize = AtomicUsize::new(4096);
 
 /// The `SIGBUS` action that was installed before ours, written once before ours is installed.
+#[cfg(unix)]
 struct Previous(UnsafeCell<MaybeUninit<libc::sigaction>>);
 // SAFETY: written once inside `INSTALL` before the handler that reads it exists; read-only after.
+#[cfg(unix)]
 unsafe impl Sync for Previous {}
+#[cfg(unix)]
 static PREVIOUS: Previous = Previous(UnsafeCell::new(MaybeUninit::uninit()));
+#[cfg(unix)]
 static INSTALL: Once = Once::new();
+#[cfg(unix)]
 static INSTALLED: AtomicU8 = AtomicU8::new(0);
 
-/// Installs the handler once. `Err` if `sigaction` refused.
-fn install() -> Result<()> {
+/// Windows raises no `SIGBUS`, and a mapped file cannot be truncated there: nothing to install
+/// and nothing to guard (`Ok(false)`).
+#[cfg(not(unix))]
+fn install() -> Result<bool> {
+    Ok(false)
+}
+
+/// Installs the handler once (`Ok(true)`). `Err` if `sigaction` refused.
+#[cfg(unix)]
+fn install() -> Result<bool> {
     let mut failed = None;
     INSTALL.call_once(|| {
         PAGE_SIZE.store(sys::page_size(), Ordering::Relaxed);
@@ -100,7 +117,7 @@ fn install() -> Result<()> {
         }
     });
     if INSTALLED.load(Ordering::Acquire) == 1 {
-        Ok(())
+        Ok(true)
     } else {
         Err(Error::io(
             "sigaction(SIGBUS)",
@@ -113,6 +130,7 @@ fn install() -> Result<()> {
 }
 
 /// The process-wide `SIGBUS` handler. Async-signal-safe: atomics and single system calls.
+#[cfg(unix)]
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
     let (addr, code) = unsafe { sys::fault_of(info) };
@@ -149,6 +167,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
 ///
 /// # Safety
 /// Called from the handler with the handler's arguments.
+#[cfg(unix)]
 unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void, code: i32) {
     // SAFETY: PREVIOUS was initialised before the handler was installed.
     let prev = unsafe { (*PREVIOUS.0.get()).assume_init_ref() };
@@ -191,9 +210,12 @@ pub(crate) struct Guard {
 }
 
 impl Guard {
-    /// Registers `start..start + len` (pages mapped with `prot`) for the calling thread.
-    pub(crate) fn enter(start: usize, len: usize, prot: libc::c_int) -> Result<Guard> {
-        install()?;
+    /// Registers `start..start + len` (pages mapped with `prot`) for the calling thread;
+    /// `None` where the OS has no fault to guard (Windows).
+    pub(crate) fn enter(start: usize, len: usize, prot: i32) -> Result<Option<Guard>> {
+        if !install()? {
+            return Ok(None);
+        }
         for slot in &REGISTRY {
             if slot
                 .state
@@ -206,7 +228,7 @@ impl Guard {
                 slot.prot.store(prot, Ordering::Relaxed);
                 slot.faults.store(0, Ordering::Relaxed);
                 slot.state.store(ACTIVE, Ordering::Release);
-                return Ok(Guard { slot });
+                return Ok(Some(Guard { slot }));
             }
         }
         Err(Error::Unsupported {

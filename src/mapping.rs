@@ -13,8 +13,6 @@ use crate::sys;
 use std::fs::{File, OpenOptions};
 use std::io::{Seek, SeekFrom};
 use std::ops::Range;
-use std::os::fd::AsRawFd;
-use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 /// How a mapping relates to its file (or, for anonymous maps, to forked children).
@@ -95,6 +93,9 @@ enum Backing {
     ReadOnly(memmap2::Mmap),
     Mutable(memmap2::MmapMut),
     SharedAnon(sys::SharedAnon),
+    /// A view of a named section (Windows' named shared memory), the array this many bytes
+    /// into it.
+    View(sys::shm::View, usize),
 }
 
 /// What a shape function knows about the file: the bytes after the offset.
@@ -130,20 +131,8 @@ pub(crate) fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> 
     if ft.is_dir() {
         return Err(Error::IsDirectory { path: path_buf() });
     }
-    // macOS reports a POSIX shared memory object's mode without any file type bits. (`mode_t`
-    // is u16 there, u32 on Linux: the cast is needed on one of them.)
-    #[allow(clippy::unnecessary_cast)]
-    let untyped = std::os::unix::fs::MetadataExt::mode(meta) & libc::S_IFMT as u32 == 0;
-    let kind = if ft.is_file() || ft.is_block_device() || untyped {
+    let Some(kind) = sys::special_file_kind(meta) else {
         return Ok(());
-    } else if ft.is_fifo() {
-        "FIFO"
-    } else if ft.is_socket() {
-        "socket"
-    } else if ft.is_char_device() {
-        "character device"
-    } else {
-        "special file"
     };
     Err(Error::NotMappable {
         path: path_buf(),
@@ -198,7 +187,7 @@ impl Mapping {
             return Err(Error::io(
                 "mmap of a write-only handle",
                 p,
-                std::io::Error::from_raw_os_error(libc::EACCES),
+                std::io::Error::from_raw_os_error(sys::errno::EACCES),
             ));
         }
         let mut handle = file;
@@ -222,7 +211,7 @@ impl Mapping {
             }
         };
         layout::check_aligned(offset, align)?;
-        let len = if meta.file_type().is_block_device() {
+        let len = if sys::is_block_device(&meta) {
             let pos = position()?;
             handle
                 .seek(SeekFrom::End(0))
@@ -263,7 +252,7 @@ impl Mapping {
         if s.preallocate && mode == Mode::ReadWrite && bytes > 0 && meta.is_file() {
             // Allocates the holes of the mapped range too (and extends the file if short), so
             // a full disk is an error now rather than a SIGBUS on a later write.
-            sys::os::fallocate(file.as_raw_fd(), offset, bytes as u64)
+            sys::fallocate(file, offset, bytes as u64)
                 .map_err(|e| rollback(Error::io("fallocate", p, e)))?;
         }
         let o = s.builder(offset, bytes);
@@ -291,6 +280,70 @@ impl Mapping {
             keep: None,
         };
         Ok((map, shape))
+    }
+
+    /// Maps a named shared memory object: as the file it is on Unix
+    /// ([`map_file`](Self::map_file)), a view of its section on Windows. The offset is the
+    /// settings' byte offset (0 if none); a section cannot grow, so it must cover the array.
+    ///
+    /// # Safety
+    /// The caller upholds the file contract of [`crate::MmapArray`].
+    pub(crate) unsafe fn map_shm<R>(
+        s: &Settings,
+        object: &sys::shm::Object,
+        path: Option<PathBuf>,
+        elem_size: usize,
+        align: usize,
+        shape_of: impl FnOnce(Remaining) -> Result<(R, usize)>,
+    ) -> Result<(Mapping, R)> {
+        if let Some(file) = object.file() {
+            // SAFETY: forwarded to the caller.
+            return unsafe { Self::map_file(s, file, path, elem_size, align, shape_of) };
+        }
+        let p = path.as_deref();
+        let offset = match s.offset {
+            Offset::Bytes(b) => b,
+            Offset::StreamPosition => 0,
+            Offset::Elements(n) => n.saturating_mul(elem_size as u64),
+        };
+        layout::check_aligned(offset, align)?;
+        let mode = s.mode.unwrap_or(Mode::ReadOnly);
+        let view = object
+            .map_view(mode)
+            .map_err(|e| Error::io("MapViewOfFile", p, e))?;
+        let len = view.len() as u64;
+        let (shape, bytes) = shape_of(Remaining {
+            path: p,
+            offset,
+            len,
+        })?;
+        let end = layout::checked_end(offset, bytes)?;
+        if end > len {
+            return Err(if offset > len {
+                Error::OffsetPastEnd { path, offset, len }
+            } else {
+                Error::TooShort {
+                    path,
+                    len,
+                    needed: end,
+                }
+            });
+        }
+        Ok((
+            Mapping {
+                backing: Backing::View(view, offset as usize),
+                file: None,
+                path,
+                offset,
+                len: bytes,
+                mode,
+                full_access: true,
+                preallocate: false,
+                npy_header: false,
+                keep: None,
+            },
+            shape,
+        ))
     }
 
     /// Maps `bytes` of zeroed anonymous memory: shared with forked children for
@@ -356,6 +409,8 @@ impl Mapping {
             Backing::ReadOnly(m) => m.as_ptr() as *mut u8,
             Backing::Mutable(m) => m.as_ptr() as *mut u8,
             Backing::SharedAnon(m) => m.ptr(),
+            // SAFETY: `off` lies within the view (checked when it was mapped).
+            Backing::View(v, off) => unsafe { v.ptr().add(*off) },
         }
     }
 
@@ -419,10 +474,10 @@ impl Mapping {
     }
 
     /// The protection the mapping's pages have by its mode.
-    pub(crate) fn prot(&self) -> libc::c_int {
+    pub(crate) fn prot(&self) -> i32 {
         match self.mode {
-            Mode::ReadOnly => libc::PROT_READ,
-            _ => libc::PROT_READ | libc::PROT_WRITE,
+            Mode::ReadOnly => sys::PROT_READ,
+            _ => sys::PROT_READ | sys::PROT_WRITE,
         }
     }
 
@@ -457,9 +512,9 @@ impl Mapping {
             // SAFETY: the range lies in this mapping; no view of it is alive (the guarded
             // closure has returned), and other threads' views saw zero pages there, which
             // become the file's pages again.
-            if let Err(e) = unsafe {
-                sys::map_file_fixed(addr, len, self.prot(), shared, file.as_raw_fd(), off)
-            } {
+            if let Err(e) =
+                unsafe { sys::map_file_fixed(addr, len, self.prot(), shared, file, off) }
+            {
                 restore_error = Some(e);
             }
         }
@@ -558,7 +613,7 @@ impl Mapping {
             if op == "grow" { s.grow } else { s.shrink }
         };
         match (e.raw_os_error(), &self.file) {
-            (Some(libc::EPERM), Some(f)) if sealed(f) => self.sealed(op),
+            (Some(sys::errno::EPERM), Some(f)) if sealed(f) => self.sealed(op),
             _ => self.io_error(what, e),
         }
     }
@@ -588,7 +643,7 @@ impl Mapping {
         }
         let grown = if self.preallocate {
             let from = plan.file_len.min(plan.old_end);
-            sys::os::fallocate(file.as_raw_fd(), from, plan.new_end - from)
+            sys::fallocate(file, from, plan.new_end - from)
                 .map_err(|e| self.size_error("grow", "fallocate", e))
         } else {
             file.set_len(plan.new_end)
@@ -690,16 +745,16 @@ impl Mapping {
     /// whether the ranges cover every page, which restores full access.
     ///
     /// # Safety
-    /// For [`libc::PROT_NONE`]: no view of the mapping may be taken or used until the pages are
+    /// For `PROT_NONE`: no view of the mapping may be taken or used until the pages are
     /// readable again (reading them raises `SIGSEGV`). Other protections are safe: `&mut self`
     /// means no view lives, and writability is tracked for later views.
     pub(crate) unsafe fn protect(
         &mut self,
         ranges: &[Range<usize>],
-        prot: libc::c_int,
+        prot: i32,
         whole: bool,
     ) -> Result<()> {
-        if prot & libc::PROT_WRITE != 0 && !self.mode.is_writable() {
+        if prot & sys::PROT_WRITE != 0 && !self.mode.is_writable() {
             return Err(Error::NotWritable {
                 reason: "a read-only map cannot be made writable",
             });
@@ -710,7 +765,7 @@ impl Mapping {
             unsafe { sys::mprotect(r.start, r.end - r.start, prot) }
                 .map_err(|e| self.io_error("mprotect", e))?;
         }
-        let full = prot & libc::PROT_WRITE != 0 || !self.mode.is_writable();
+        let full = prot & sys::PROT_WRITE != 0 || !self.mode.is_writable();
         if whole {
             self.full_access = full;
         } else {
@@ -757,12 +812,11 @@ impl FileResize {
 
 /// Writes zeros over `from..to` of `file` (nothing when empty).
 fn zero(file: &File, path: Option<&Path>, from: u64, to: u64) -> Result<()> {
-    use std::os::unix::fs::FileExt;
     let chunk = vec![0u8; (to.saturating_sub(from)).min(1 << 20) as usize];
     let mut at = from;
     while at < to {
         let n = chunk.len().min((to - at) as usize);
-        file.write_all_at(&chunk[..n], at)
+        sys::write_all_at(file, &chunk[..n], at)
             .map_err(|e| Error::io("zero the new rows", path, e))?;
         at += n as u64;
     }
@@ -772,5 +826,5 @@ fn zero(file: &File, path: Option<&Path>, from: u64, to: u64) -> Result<()> {
 /// The seals of `file` (`F_GET_SEALS`); none for a file that cannot be sealed or an OS
 /// without seals.
 fn file_seals(file: &File) -> sys::Seals {
-    sys::os::seals(file.as_raw_fd()).unwrap_or_default()
+    sys::seals(file).unwrap_or_default()
 }

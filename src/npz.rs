@@ -55,11 +55,11 @@ use crate::mapping::{Mode, check_file_type};
 use crate::npy::{Header, MAX_HEADER_SIZE};
 use crate::options::MmapOptions;
 use crate::residency::Residency;
+use crate::sys::FileAt;
 use ndarray::{ArrayView, AsArray, Dimension, Ix1, ShapeBuilder};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom, Write};
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 use zip::CompressionMethod;
 
@@ -214,11 +214,11 @@ impl Npz {
         // belongs to the handle, and would slow the maps' sequential reads if given to `file`.)
         let file = File::open(path).map_err(|e| io("open", e))?;
         let probe = File::open(path).map_err(|e| io("open", e))?;
-        let (fm, pm) = (
-            file.metadata().map_err(|e| io("stat", e))?,
-            probe.metadata().map_err(|e| io("stat", e))?,
-        );
-        if (fm.dev(), fm.ino()) != (pm.dev(), pm.ino()) {
+        let fm = file.metadata().map_err(|e| io("stat", e))?;
+        let same = crate::sys::file_id(&file)
+            .and_then(|a| crate::sys::file_id(&probe).map(|b| a == b))
+            .map_err(|e| io("stat", e))?;
+        if !same {
             return Err(bad("the file was replaced while it was being opened".into()));
         }
         let _ = crate::sys::fadvise(&probe, 0, 0, crate::sys::FileAdvice::Random);

@@ -286,6 +286,32 @@ impl MmapOptions {
         self.finish(MmapArray::from_parts(map, dim, strides))
     }
 
+    /// [`map_file`](Self::map_file) for a named shared memory object: its file on Unix, a
+    /// view of its section on Windows (at the offset set with [`offset`](Self::offset)).
+    ///
+    /// # Safety
+    /// The caller upholds the file contract of [`MmapArray`].
+    pub(crate) unsafe fn map_shm<T: Pod, D: Dimension>(
+        &self,
+        object: &crate::sys::shm::Object,
+        path: Option<PathBuf>,
+        shape_of: impl FnOnce(Remaining) -> Result<(D, D, usize)>,
+    ) -> Result<MmapArray<T, D>> {
+        check_type::<T>()?;
+        // SAFETY: forwarded to the caller.
+        let (map, (dim, strides)) = unsafe {
+            Mapping::map_shm(
+                &self.map,
+                object,
+                path,
+                size_of::<T>(),
+                align_of::<T>(),
+                |r| shape_of(r).map(|(d, s, b)| ((d, s), b)),
+            )?
+        };
+        self.finish(MmapArray::from_parts(map, dim, strides))
+    }
+
     /// Applies the flags that act on a made array.
     fn finish<T: Pod, D: Dimension>(&self, a: MmapArray<T, D>) -> Result<MmapArray<T, D>> {
         if self.huge_pages {

@@ -13,7 +13,6 @@ use crate::mapping::Mapping;
 use crate::sys;
 use ndarray::{Dimension, SliceArg, SliceInfo, SliceInfoElem};
 use std::ops::{Range, RangeFull};
-use std::os::fd::AsRawFd;
 
 /// Advice that cannot change an array's contents, so it is safe to give (`madvise`).
 ///
@@ -342,7 +341,7 @@ impl<'a> Pages<'a> {
         let value = sys::os::advice(name).ok_or(Error::Unsupported { what: name })?;
         // One MADV_WILLNEED reads at most the readahead window: issue it window by window.
         let chunk = match (self.map.file(), chunked) {
-            (Some(f), true) => sys::os::readahead_window(f.as_raw_fd()),
+            (Some(f), true) => sys::readahead_window(f),
             _ => usize::MAX,
         };
         let ps = self.span().page_size;
@@ -357,10 +356,12 @@ impl<'a> Pages<'a> {
                 unsafe { sys::madvise(addr + done, n, value) }.map_err(|e| {
                     match e.raw_os_error() {
                         // Linux answers EINVAL for advice newer than the kernel.
-                        Some(libc::EINVAL) if NEWER_ADVICE.contains(&name) => std::io::Error::new(
-                            e.kind(),
-                            format!("{name} is not supported by this kernel ({e})"),
-                        ),
+                        Some(sys::errno::EINVAL) if NEWER_ADVICE.contains(&name) => {
+                            std::io::Error::new(
+                                e.kind(),
+                                format!("{name} is not supported by this kernel ({e})"),
+                            )
+                        }
                         _ => e,
                     }
                 })?;
@@ -414,11 +415,12 @@ impl<'a> Pages<'a> {
     /// ```
     pub fn flush(&self, how: Flush) -> Result<()> {
         let flags = match how {
-            Flush::Sync => libc::MS_SYNC,
-            Flush::Async => libc::MS_ASYNC,
-            Flush::Invalidate => libc::MS_SYNC | libc::MS_INVALIDATE,
+            Flush::Sync => sys::MS_SYNC,
+            Flush::Async => sys::MS_ASYNC,
+            Flush::Invalidate => sys::MS_SYNC | sys::MS_INVALIDATE,
         };
-        self.each("msync", |addr, len| sys::msync(addr, len, flags))
+        let file = self.map.file();
+        self.each("msync", |addr, len| sys::msync(addr, len, flags, file))
     }
 
     /// Locks the selected pages in RAM (`mlock`). Past `RLIMIT_MEMLOCK` this is an
@@ -453,11 +455,13 @@ impl<'a> Pages<'a> {
                     return Err(short);
                 }
                 return Err(match e.raw_os_error() {
-                    Some(libc::ENOMEM | libc::EPERM | libc::EAGAIN) => Error::LockLimit {
-                        requested,
-                        limit: sys::memlock_limit(),
-                        source: e,
-                    },
+                    Some(sys::errno::ENOMEM | sys::errno::EPERM | sys::errno::EAGAIN) => {
+                        Error::LockLimit {
+                            requested,
+                            limit: sys::memlock_limit(),
+                            source: e,
+                        }
+                    }
                     _ => self.map.io_error("mlock", e),
                 });
             }
@@ -492,8 +496,15 @@ impl<'a> Pages<'a> {
             });
         };
         for (off, len) in ranges {
-            sys::fadvise(file, off, len, sys::FileAdvice::DontNeed)
-                .map_err(|e| self.map.io_error("posix_fadvise", e))?;
+            sys::fadvise(file, off, len, sys::FileAdvice::DontNeed).map_err(|e| {
+                if e.kind() == std::io::ErrorKind::Unsupported {
+                    Error::Unsupported {
+                        what: "evicting pages (no posix_fadvise on this OS)",
+                    }
+                } else {
+                    self.map.io_error("posix_fadvise", e)
+                }
+            })?;
         }
         Ok(())
     }
@@ -525,8 +536,8 @@ impl PagesMut<'_> {
     /// ```
     pub fn protect(self, prot: Protection) -> Result<()> {
         let flags = match prot {
-            Protection::Read => libc::PROT_READ,
-            Protection::ReadWrite => libc::PROT_READ | libc::PROT_WRITE,
+            Protection::Read => sys::PROT_READ,
+            Protection::ReadWrite => sys::PROT_READ | sys::PROT_WRITE,
         };
         // SAFETY: read access stays, so views taken later are sound; `&mut` means none lives.
         unsafe { self.map.protect(&self.addrs, flags, self.whole) }
@@ -550,6 +561,6 @@ impl PagesMut<'_> {
     /// ```
     pub unsafe fn protect_none(self) -> Result<()> {
         // SAFETY: forwarded to the caller.
-        unsafe { self.map.protect(&self.addrs, libc::PROT_NONE, self.whole) }
+        unsafe { self.map.protect(&self.addrs, sys::PROT_NONE, self.whole) }
     }
 }

@@ -19,7 +19,6 @@ use crate::pages::Pages;
 use crate::sys;
 use ndarray::Axis;
 use std::ops::Range;
-use std::os::fd::AsRawFd;
 
 /// Resident and total pages of a selection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -188,20 +187,19 @@ impl Pages<'_> {
         // probed on its first 64 MiB; if that was slow, the rest is split between threads.
         const LARGE: u64 = 1 << 30;
         const PROBE: u64 = 64 << 20;
-        let fd = file.as_raw_fd();
         let threads = sys::parallelism() as u64;
         let ps = self.span().page_size as u64;
         let mut results = Vec::new();
         for (off, len) in ranges {
             if len < LARGE || threads < 2 {
-                results.push(sys::os::cachestat(fd, off, len));
+                results.push(sys::cachestat(file, off, len));
                 continue;
             }
             let started = std::time::Instant::now();
-            results.push(sys::os::cachestat(fd, off, PROBE));
+            results.push(sys::cachestat(file, off, PROBE));
             let (off, len) = (off + PROBE, len - PROBE);
             if started.elapsed() < std::time::Duration::from_micros(150) {
-                results.push(sys::os::cachestat(fd, off, len));
+                results.push(sys::cachestat(file, off, len));
                 continue;
             }
             let per = (len / threads).div_ceil(ps) * ps;
@@ -212,7 +210,7 @@ impl Pages<'_> {
             std::thread::scope(|scope| {
                 let handles: Vec<_> = pieces
                     .iter()
-                    .map(|&(o, l)| scope.spawn(move || sys::os::cachestat(fd, o, l)))
+                    .map(|&(o, l)| scope.spawn(move || sys::cachestat(file, o, l)))
                     .collect();
                 results.extend(handles.into_iter().map(|h| {
                     h.join()
@@ -229,14 +227,16 @@ impl Pages<'_> {
                     sum.evicted += cs.evicted;
                     sum.recently_evicted += cs.recently_evicted;
                 }
-                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                Err(e) if e.raw_os_error() == Some(sys::errno::EPERM) => {
                     return Err(Error::ResidencyUnknown {
                         path: self.map.path().map(Into::into),
                     });
                 }
                 Err(e)
-                    if matches!(e.raw_os_error(), Some(libc::ENOSYS | libc::EOPNOTSUPP))
-                        || e.kind() == std::io::ErrorKind::Unsupported =>
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(sys::errno::ENOSYS | sys::errno::EOPNOTSUPP)
+                    ) || e.kind() == std::io::ErrorKind::Unsupported =>
                 {
                     return Ok(None);
                 }
@@ -466,9 +466,9 @@ impl Counter<'_> {
 /// Whether the kernel shows this file's page cache to this process (see the module docs):
 /// `cachestat` answers, or (before Linux 6.5) the process may write the file.
 fn page_cache_visible(file: &std::fs::File) -> bool {
-    match sys::os::cachestat(file.as_raw_fd(), 0, 1) {
+    match sys::cachestat(file, 0, 1) {
         Ok(_) => true,
-        Err(e) if e.raw_os_error() == Some(libc::EPERM) => false,
+        Err(e) if e.raw_os_error() == Some(sys::errno::EPERM) => false,
         Err(_) => sys::may_write(file),
     }
 }

@@ -66,11 +66,11 @@ use crate::error::{Error, Result};
 use crate::mapping::Mode;
 use crate::options::MmapOptions;
 use crate::residency::Residency;
+use crate::sys::FileAt;
 use ndarray::{ArrayView, Dimension, ShapeBuilder};
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
-use std::os::unix::fs::{FileExt, MetadataExt};
 use std::path::{Path, PathBuf};
 
 /// A tensor's element type, as the `safetensors` crate names it (`F32`, `BF16`, `BOOL`, …).
@@ -692,13 +692,10 @@ impl Tensors {
             .open(path)
             .map_err(|e| Error::io("open for writing", Some(path), e))?;
         let (a, b) = (
-            self.file
-                .metadata()
-                .map_err(|e| Error::io("fstat", Some(path), e))?,
-            f.metadata()
-                .map_err(|e| Error::io("fstat", Some(path), e))?,
+            crate::sys::file_id(&self.file).map_err(|e| Error::io("fstat", Some(path), e))?,
+            crate::sys::file_id(&f).map_err(|e| Error::io("fstat", Some(path), e))?,
         );
-        if (a.dev(), a.ino()) != (b.dev(), b.ino()) {
+        if a != b {
             return Err(bad(
                 path,
                 "the path names another file than the one opened (replaced since?)",

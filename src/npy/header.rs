@@ -20,8 +20,8 @@
 
 use crate::element::Dtype;
 use crate::error::{Error, NpyError, Result, excerpt};
+use crate::sys::FileAt;
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::Path;
 
 /// numpy's magic string, the first six bytes of every `.npy` file.

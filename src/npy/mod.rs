@@ -27,10 +27,10 @@ use crate::error::{Error, NpyError, Result};
 use crate::mapping::Mode;
 use crate::mapping::check_file_type;
 use crate::options::MmapOptions;
+use crate::sys::FileAt;
 use ndarray::{Dimension, ShapeBuilder};
 use std::fs::File;
 use std::io::Write;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 mod dtype;

@@ -5,9 +5,10 @@
 //!   of the same mapping that go through channels and into spawned threads or tasks; the
 //!   mapping is unmapped when the last handle or sub-view drops (Erlang's iommap region
 //!   binaries, in Rust's types).
-//! - [`memfd`]: anonymous memory files sealed against shrinking, passed to unrelated processes
-//!   over Unix sockets.
-//! - [`shm`]: POSIX named shared memory that Python's `multiprocessing.shared_memory` opens.
+//! - `memfd` (Unix only): anonymous memory files sealed against shrinking, passed to
+//!   unrelated processes over Unix sockets.
+//! - [`shm`]: named shared memory: POSIX `shm_open` objects that Python's
+//!   `multiprocessing.shared_memory` opens, named sections (`Local\NAME`) on Windows.
 //!
 //! ```
 //! use ndarray::{Ix2, s};
@@ -27,6 +28,9 @@
 //! # Ok(()) }
 //! ```
 
+/// Memory files and descriptor passing: Unix only (`memfd_create`, `SCM_RIGHTS`). On
+/// Windows, share an array with another process through [`shm`] (a named section).
+#[cfg(unix)]
 pub mod memfd;
 pub mod shm;
 

@@ -63,12 +63,11 @@ use crate::error::{Error, Result};
 use crate::layout;
 use crate::mapping::Mode;
 use crate::options::MmapOptions;
-use crate::sys::shm::{self as sys, Open};
+use crate::sys::shm::{self as sys, Object, Open};
 use ndarray::{Dimension, ShapeBuilder};
 use std::ffi::CString;
-use std::fs::File;
 use std::io::ErrorKind;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// How often [`ShmOptions::open_or_create`] retries when the name vanishes between a create
 /// that found it and the open that follows.
@@ -103,10 +102,7 @@ impl Name {
         }
         let posix =
             CString::new(format!("/{bare}")).map_err(|_| refuse("it contains a NUL byte"))?;
-        let path = match sys::SHM_DIR {
-            Some(dir) => Path::new(dir).join(bare),
-            None => PathBuf::from(format!("/{bare}")),
-        };
+        let path = sys::shown_path(bare);
         Ok(Name { posix, path })
     }
 
@@ -114,7 +110,7 @@ impl Name {
         self.posix.to_string_lossy().into_owned()
     }
 
-    fn open(&self, how: Open) -> Result<File> {
+    fn open(&self, how: Open) -> Result<Object> {
         sys::shm_open(&self.posix, how).map_err(|e| {
             if how == Open::New && e.kind() == ErrorKind::AlreadyExists {
                 Error::ShmExists { name: self.shown() }
@@ -369,9 +365,13 @@ impl ShmOptions {
         let shape = shape.into_shape_with_order();
         let mut last = None;
         for _ in 0..OPEN_OR_CREATE_TRIES {
-            match name.open(Open::New) {
+            // On Windows the name is taken when the object is sized, inside `created`.
+            let made = name.open(Open::New).and_then(|file| {
                 // SAFETY: forwarded to the caller.
-                Ok(file) => return unsafe { self.created(file, &name, shape) }.map(|a| (a, true)),
+                unsafe { self.created(file, &name, shape.clone()) }
+            });
+            match made {
+                Ok(a) => return Ok((a, true)),
                 Err(Error::ShmExists { .. }) => {}
                 Err(e) => return Err(e),
             }
@@ -421,7 +421,7 @@ impl ShmOptions {
     /// As for [`create`](Self::create).
     unsafe fn created<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
         &self,
-        file: File,
+        mut file: Object,
         name: &Name,
         shape: Sh,
     ) -> Result<MmapArray<T, D>> {
@@ -432,15 +432,23 @@ impl ShmOptions {
             let header = self.header::<T, D>(&dim, &strides)?;
             let total = layout::checked_end(header.len() as u64, bytes)?;
             // One `ftruncate`: macOS sizes a shared memory object once only.
-            file.set_len(total)
-                .map_err(|e| Error::io("size (ftruncate)", p, e))?;
+            file.set_len(total).map_err(|e| {
+                if e.kind() == ErrorKind::AlreadyExists {
+                    Error::ShmExists { name: name.shown() }
+                } else {
+                    Error::io("size (ftruncate)", p, e)
+                }
+            })?;
             if !header.is_empty() {
-                std::os::unix::fs::FileExt::write_all_at(&file, &header, 0)
+                let f = file.file().ok_or(Error::Unsupported {
+                    what: "a .npy header in named shared memory on Windows",
+                })?;
+                crate::sys::write_all_at(f, &header, 0)
                     .map_err(|e| Error::io("write .npy header", p, e))?;
             }
             // SAFETY: forwarded to the caller.
             let mut a: MmapArray<T, D> = unsafe {
-                self.map_options(header.len() as u64).map_file(
+                self.map_options(header.len() as u64).map_shm(
                     &file,
                     Some(name.path.clone()),
                     |_| Ok((dim, strides, bytes)),
@@ -487,7 +495,7 @@ impl ShmOptions {
     /// As for [`create`](Self::create).
     unsafe fn opened<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
         &self,
-        file: File,
+        file: Object,
         name: &Name,
         shape: Sh,
     ) -> Result<MmapArray<T, D>> {
@@ -495,7 +503,7 @@ impl ShmOptions {
         // SAFETY: forwarded to the caller.
         let a = unsafe {
             self.map_options(0)
-                .map_file(&file, Some(name.path.clone()), |_| {
+                .map_shm(&file, Some(name.path.clone()), |_| {
                     Ok((dim, strides, bytes))
                 })?
         };
@@ -510,12 +518,15 @@ impl ShmOptions {
     #[cfg(feature = "npy")]
     unsafe fn opened_npy<T: NpyElement, D: Dimension>(
         &self,
-        file: File,
+        file: Object,
         name: &Name,
         expect: Option<(&[usize], bool)>,
     ) -> Result<MmapArray<T, D>> {
         let p = name.path.as_path();
-        let h = crate::npy::read_header_from(&file, p, crate::npy::MAX_HEADER_SIZE)?;
+        let f = file.file().ok_or(Error::Unsupported {
+            what: "a .npy header in named shared memory on Windows",
+        })?;
+        let h = crate::npy::read_header_from(f, p, crate::npy::MAX_HEADER_SIZE)?;
         if h.dtype != T::DTYPE {
             return Err(Error::DtypeMismatch {
                 expected: T::DTYPE.descr(),
@@ -548,7 +559,7 @@ impl ShmOptions {
         // SAFETY: forwarded to the caller.
         let mut a: MmapArray<T, D> = unsafe {
             self.map_options(h.data_offset)
-                .map_file(&file, Some(p.to_path_buf()), |_| Ok((dim, strides, bytes)))?
+                .map_shm(&file, Some(p.to_path_buf()), |_| Ok((dim, strides, bytes)))?
         };
         a.map_mut().set_npy_header();
         Ok(self.keep_name(a, name, false))

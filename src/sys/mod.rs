@@ -1,20 +1,27 @@
-//! The only module that calls libc. Every function takes page-aligned addresses and lengths
+//! The only module that calls the OS. Every function takes page-aligned addresses and lengths
 //! (callers round with `layout::page_round`) and returns `io::Result`.
 //!
-//! `posix.rs` holds the calls the Unixes share. `os` is this OS's file, picked by `cfg` below:
-//! `linux.rs`, `macos.rs` and `bsd.rs` hold only what differs there (advice values, `mlock2`,
-//! `cachestat`, `fallocate`, readahead size, a descriptor's path) and re-export the rest from
-//! `posix.rs`, so callers always name `sys::os::…`; `stub.rs` answers `Unsupported` on other
-//! Unixes.
+//! On Unix, `posix.rs` holds the calls the Unixes share. `os` is this OS's file, picked by
+//! `cfg` below: `linux.rs`, `macos.rs` and `bsd.rs` hold only what differs there (advice
+//! values, `mlock2`, `cachestat`, `fallocate`, readahead size, a descriptor's path) and
+//! re-export the rest from `posix.rs`, so callers always name `sys::os::…`; `stub.rs` answers
+//! `Unsupported` on other Unixes. On Windows, `windows.rs` is `os` and also serves what
+//! `posix.rs` serves elsewhere (the re-exports below name the same functions on every OS).
+//!
+//! Functions that act on a file take `&File` here, whatever the OS's handle type.
 
 #![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::path::PathBuf;
+use std::sync::OnceLock;
+
+#[cfg(unix)]
+use std::os::fd::AsRawFd;
 
 /// `names![A, B]` is `&[("A", libc::A), ("B", libc::B)]`: a table of an OS's flags.
+#[cfg(unix)]
 macro_rules! names {
     ($($name:ident),* $(,)?) => {
         &[$((stringify!($name), libc::$name)),*]
@@ -22,12 +29,14 @@ macro_rules! names {
 }
 
 // `posix.rs` also defines `tables!` (the flag tables of an OS with a file of its own).
+#[cfg(unix)]
 #[macro_use]
 mod posix;
 
 // The `cfg` of `stub.rs` names the families above it once more, as `posix.rs` does for
 // `known`; an OS added to one list and not the others fails to build (two paths, or an
 // unresolved `posix::known`) or warns (`known` unused).
+#[cfg(unix)]
 #[cfg_attr(any(target_os = "linux", target_os = "android"), path = "linux.rs")]
 #[cfg_attr(any(target_os = "macos", target_os = "ios"), path = "macos.rs")]
 #[cfg_attr(
@@ -50,38 +59,227 @@ mod posix;
 )]
 pub(crate) mod os;
 
+#[cfg(windows)]
+#[path = "windows.rs"]
+pub(crate) mod os;
+
 /// Descriptor passing over Unix sockets.
+#[cfg(unix)]
 pub(crate) mod fdpass;
-/// POSIX named shared memory.
+/// Named shared memory: POSIX `shm_open` on Unix, named pagefile-backed sections on Windows.
+#[cfg_attr(windows, path = "shm_windows.rs")]
 pub(crate) mod shm;
 
+#[cfg(windows)]
+pub(crate) use os::{
+    SharedAnon, access_mode, filesystem_full, madvise, map_file_fixed, may_write, memlock_limit,
+    mprotect, munlock, page_size, thread_id,
+};
+#[cfg(unix)]
 pub(crate) use posix::{
     SharedAnon, SigbusHandler, access_mode, fault_of, filesystem_full, install_sigbus, madvise,
-    map_file_fixed, may_write, memlock_limit, mprotect, msync, munlock, page_size, parallelism,
-    sigbus_default, sigbus_is_default, thread_id, zero_pages_fixed,
+    map_file_fixed, may_write, memlock_limit, mprotect, munlock, page_size, sigbus_default,
+    sigbus_is_default, thread_id, zero_pages_fixed,
 };
+
+/// Page protections (`PROT_*` on Unix; on Windows ndmmap's own bits, turned into `PAGE_*`
+/// values by `windows.rs`).
+#[cfg(unix)]
+pub(crate) use libc::{PROT_NONE, PROT_READ, PROT_WRITE};
+/// See above.
+#[cfg(windows)]
+pub(crate) use os::{PROT_NONE, PROT_READ, PROT_WRITE};
+
+/// Flush flags (`MS_*` on Unix; on Windows ndmmap's own bits, read by `windows.rs`).
+#[cfg(unix)]
+pub(crate) use libc::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
+/// See above.
+#[cfg(windows)]
+pub(crate) use os::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
+
+/// The OS error codes the crate tells apart: `errno` values on Unix; on Windows the
+/// `GetLastError` codes its calls give for the same conditions.
+pub(crate) mod errno {
+    #[cfg(windows)]
+    pub(crate) use super::os::errno::{EACCES, EAGAIN, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM};
+    #[cfg(unix)]
+    pub(crate) use libc::{EACCES, EAGAIN, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM};
+}
+
+/// `msync(addr, len, flags)`; `file` is the mapping's file where it has one, which Windows
+/// flushes (`FlushFileBuffers`) for `MS_SYNC`.
+pub(crate) fn msync(addr: usize, len: usize, flags: i32, file: Option<&File>) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        let _ = file;
+        posix::msync(addr, len, flags)
+    }
+    #[cfg(windows)]
+    {
+        os::msync(addr, len, flags, file)
+    }
+}
 
 /// The platform's memory flags, as UnixMmap.jl exposes them.
 pub mod constants {
-    /// Protection flags (`PROT_*`).
+    /// Protection flags (`PROT_*`; Windows: `PAGE_*`).
     pub const PROT: &[(&str, i32)] = super::os::PROT;
-    /// Map flags (`MAP_*`) the crate can set.
+    /// Map flags (`MAP_*`) the crate can set (Windows: the `FILE_MAP_*` access of a view).
     pub const MAP: &[(&str, i32)] = super::os::MAP;
-    /// Advice values (`MADV_*`).
+    /// Advice values (`MADV_*`). Windows has none: there the table lists the advice names
+    /// ndmmap carries out, under numbers of its own.
     pub const ADVICE: &[(&str, i32)] = super::os::ADVICE;
-    /// Sync flags (`MS_*`).
+    /// Sync flags (`MS_*`; Windows: ndmmap's numbers for a flush with and without waiting).
     pub const SYNC: &[(&str, i32)] = super::os::SYNC;
 }
 
-/// The path a descriptor was opened with, where the OS can tell.
+/// The path a file was opened with, where the OS can tell.
 pub(crate) fn fd_path(file: &File) -> Option<PathBuf> {
-    os::fd_path(file.as_raw_fd())
+    #[cfg(unix)]
+    return os::fd_path(file.as_raw_fd());
+    #[cfg(windows)]
+    return os::fd_path(file);
 }
 
 /// `posix_fadvise`, used to evict and to control readahead (tests and the CLI use it through
-/// [`crate::residency`]).
+/// [`crate::residency`]). Windows has no counterpart: `Unsupported`.
 pub(crate) fn fadvise(file: &File, offset: u64, len: u64, advice: FileAdvice) -> io::Result<()> {
-    os::fadvise(file.as_raw_fd(), offset, len, advice)
+    #[cfg(unix)]
+    return os::fadvise(file.as_raw_fd(), offset, len, advice);
+    #[cfg(windows)]
+    return os::fadvise(file, offset, len, advice);
+}
+
+/// `cachestat(2)` over `off..off + len` of the file (Linux 6.5+; `Unsupported` elsewhere).
+pub(crate) fn cachestat(file: &File, off: u64, len: u64) -> io::Result<RawCacheStat> {
+    #[cfg(unix)]
+    return os::cachestat(file.as_raw_fd(), off, len);
+    #[cfg(windows)]
+    return os::cachestat(file, off, len);
+}
+
+/// Allocates the file's blocks for `off..off + len` (extending it if shorter), so a full disk
+/// fails now, not at a page fault.
+pub(crate) fn fallocate(file: &File, off: u64, len: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    return os::fallocate(file.as_raw_fd(), off, len);
+    #[cfg(windows)]
+    return os::fallocate(file, off, len);
+}
+
+/// The bytes one will-need hint reads ahead for `file`.
+pub(crate) fn readahead_window(file: &File) -> usize {
+    #[cfg(unix)]
+    return os::readahead_window(file.as_raw_fd());
+    #[cfg(windows)]
+    return os::readahead_window(file);
+}
+
+/// The seals a file has (`F_GET_SEALS`); `Unsupported` where the OS has none.
+pub(crate) fn seals(file: &File) -> io::Result<Seals> {
+    #[cfg(unix)]
+    return os::seals(file.as_raw_fd());
+    #[cfg(windows)]
+    return os::seals(file);
+}
+
+/// Reads at `offset` without using the handle's position (`pread`; on Windows `seek_read`,
+/// after which the handle's position is put back). Returns what was read; 0 at the end.
+pub(crate) fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::read_at(file, buf, offset);
+    #[cfg(windows)]
+    return os::read_at(file, buf, offset);
+}
+
+/// Fills `buf` from `offset` (`UnexpectedEof` if the file ends first).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match read_at(file, buf, offset) {
+            Ok(0) => return Err(io::Error::from(io::ErrorKind::UnexpectedEof)),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Writes all of `buf` at `offset` (`pwrite`; on Windows `seek_write`, the handle's position
+/// put back).
+pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<()> {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileExt::write_all_at(file, buf, offset);
+    #[cfg(windows)]
+    return os::write_all_at(file, buf, offset);
+}
+
+/// The identity of the file behind a handle: `(device, inode)` on Unix, `(volume serial,
+/// file index)` on Windows. Two handles of one file have the same.
+#[cfg_attr(not(any(feature = "npz", feature = "safetensors")), allow(dead_code))]
+pub(crate) fn file_id(file: &File) -> io::Result<(u64, u64)> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata()?;
+        Ok((m.dev(), m.ino()))
+    }
+    #[cfg(windows)]
+    {
+        os::file_id(file)
+    }
+}
+
+/// Whether a file's metadata says it is something that cannot be mapped: `Some(kind)` for a
+/// FIFO, socket, character device or other special file. Regular files, block devices and
+/// (on macOS) shared memory objects, whose mode has no type bits, can be.
+pub(crate) fn special_file_kind(meta: &std::fs::Metadata) -> Option<&'static str> {
+    let ft = meta.file_type();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        // macOS reports a POSIX shared memory object's mode without any file type bits.
+        // (`mode_t` is u16 there, u32 on Linux: the cast is needed on one of them.)
+        #[allow(clippy::unnecessary_cast)]
+        let untyped = std::os::unix::fs::MetadataExt::mode(meta) & libc::S_IFMT as u32 == 0;
+        if ft.is_file() || ft.is_block_device() || untyped {
+            None
+        } else if ft.is_fifo() {
+            Some("FIFO")
+        } else if ft.is_socket() {
+            Some("socket")
+        } else if ft.is_char_device() {
+            Some("character device")
+        } else {
+            Some("special file")
+        }
+    }
+    #[cfg(windows)]
+    {
+        (!ft.is_file()).then_some("special file")
+    }
+}
+
+/// Whether the file is a block device, whose length is found by seeking to its end.
+pub(crate) fn is_block_device(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    return std::os::unix::fs::FileTypeExt::is_block_device(&meta.file_type());
+    #[cfg(windows)]
+    {
+        let _ = meta;
+        false
+    }
+}
+
+/// How many threads can run at once (`available_parallelism`, read once: it reads cgroup
+/// files each time it is asked).
+pub(crate) fn parallelism() -> usize {
+    static N: OnceLock<usize> = OnceLock::new();
+    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }
 
 /// What `posix_fadvise` is told.
@@ -117,4 +315,28 @@ pub struct Seals {
     /// `F_SEAL_FUTURE_WRITE` (Linux 5.1+): writable maps made before the seal keep working;
     /// nobody can make a new one or `write(2)` the file.
     pub future_write: bool,
+}
+
+/// Positioned reads and writes on every OS (`std::os::unix::fs::FileExt`'s names): the crate
+/// imports this trait where it would import that one.
+pub(crate) trait FileAt {
+    /// [`read_at`](fn@read_at).
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize>;
+    /// [`read_exact_at`](fn@read_exact_at).
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// [`write_all_at`](fn@write_all_at).
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()>;
+}
+
+impl FileAt for File {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        read_at(self, buf, offset)
+    }
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        read_exact_at(self, buf, offset)
+    }
+    fn write_all_at(&self, buf: &[u8], offset: u64) -> io::Result<()> {
+        write_all_at(self, buf, offset)
+    }
 }

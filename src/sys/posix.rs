@@ -188,7 +188,7 @@ pub(crate) unsafe fn map_file_fixed(
     len: usize,
     prot: libc::c_int,
     shared: bool,
-    fd: RawFd,
+    file: &File,
     off: u64,
 ) -> io::Result<()> {
     let flags = libc::MAP_FIXED
@@ -204,7 +204,7 @@ pub(crate) unsafe fn map_file_fixed(
             len,
             prot,
             flags,
-            fd,
+            file.as_raw_fd(),
             off as libc::off_t,
         )
     };
@@ -426,11 +426,4 @@ pub(crate) fn sigbus_default(resend: bool) {
             libc::raise(libc::SIGBUS);
         }
     }
-}
-
-/// How many threads can run at once (`available_parallelism`, read once: it reads cgroup
-/// files each time it is asked).
-pub(crate) fn parallelism() -> usize {
-    static N: OnceLock<usize> = OnceLock::new();
-    *N.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
 }

@@ -4,9 +4,11 @@
 //! bytes with no other `/` and no NUL. Linux, macOS and the BSDs have the calls; other Unixes
 //! (Android's bionic among them) answer `Unsupported`.
 
+use crate::mapping::Mode;
 use std::ffi::CStr;
 use std::fs::File;
 use std::io;
+use std::path::{Path, PathBuf};
 
 /// The longest name this OS accepts, in bytes after the leading `/`: `NAME_MAX` (255) where
 /// the name is a file name (Linux's `/dev/shm`, the BSDs), 30 on macOS, whose `PSHMNAMLEN`
@@ -32,6 +34,49 @@ pub(crate) const SHM_DIR: Option<&str> = Some("/dev/shm");
 /// See above.
 #[cfg(not(any(target_os = "linux", target_os = "android")))]
 pub(crate) const SHM_DIR: Option<&str> = None;
+
+/// How a name is shown in messages: `/dev/shm/NAME` on Linux, `/NAME` elsewhere.
+pub(crate) fn shown_path(bare: &str) -> PathBuf {
+    match SHM_DIR {
+        Some(dir) => Path::new(dir).join(bare),
+        None => PathBuf::from(format!("/{bare}")),
+    }
+}
+
+/// An open named shared memory object: a file (on Windows, a section; see `shm_windows.rs`).
+#[derive(Debug)]
+pub(crate) struct Object(File);
+
+impl Object {
+    /// The object's file.
+    pub(crate) fn file(&self) -> Option<&File> {
+        Some(&self.0)
+    }
+
+    /// Sizes the object (`ftruncate`).
+    pub(crate) fn set_len(&mut self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+
+    /// Never called: the object is mapped as the file it is.
+    pub(crate) fn map_view(&self, _mode: Mode) -> io::Result<View> {
+        Err(io::Error::from(io::ErrorKind::Unsupported))
+    }
+}
+
+/// A view of a Windows section: none on Unix.
+#[derive(Debug)]
+pub(crate) enum View {}
+
+impl View {
+    pub(crate) fn ptr(&self) -> *mut u8 {
+        match *self {}
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match *self {}
+    }
+}
 
 /// Permissions of a created object: the owner's only, as Python's `SharedMemory` makes them.
 const MODE: u32 = 0o600;
@@ -127,8 +172,8 @@ mod imp {
 }
 
 /// `shm_open(name, how)`, the descriptor close-on-exec. `name` starts with `/`.
-pub(crate) fn shm_open(name: &CStr, how: Open) -> io::Result<File> {
-    imp::shm_open(name, how)
+pub(crate) fn shm_open(name: &CStr, how: Open) -> io::Result<Object> {
+    imp::shm_open(name, how).map(Object)
 }
 
 /// `shm_unlink(name)`: the name is gone; mappings and descriptors of the object stay valid

@@ -509,12 +509,11 @@ impl Mapping {
         let mut restore_error = None;
         for (addr, len) in ranges {
             let off = file_base + (addr - base) as u64;
+            let prot = self.prot();
             // SAFETY: the range lies in this mapping; no view of it is alive (the guarded
             // closure has returned), and other threads' views saw zero pages there, which
             // become the file's pages again.
-            if let Err(e) =
-                unsafe { sys::map_file_fixed(addr, len, self.prot(), shared, file, off) }
-            {
+            if let Err(e) = unsafe { sys::map_file_fixed(addr, len, prot, shared, file, off) } {
                 restore_error = Some(e);
             }
         }

@@ -476,8 +476,15 @@ fn page_cache_visible(file: &std::fs::File) -> bool {
 /// Drops a file's pages from the page cache (`posix_fadvise(DONTNEED)`): clean pages go at
 /// once, dirty ones after writeback. Used to measure cold reads and by tests.
 pub fn evict(file: &std::fs::File) -> Result<()> {
-    sys::fadvise(file, 0, 0, sys::FileAdvice::DontNeed)
-        .map_err(|e| Error::io("posix_fadvise", None, e))
+    sys::fadvise(file, 0, 0, sys::FileAdvice::DontNeed).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::Unsupported {
+            Error::Unsupported {
+                what: "evicting a file (no posix_fadvise on this OS)",
+            }
+        } else {
+            Error::io("posix_fadvise", None, e)
+        }
+    })
 }
 
 /// Asks for random access on a file descriptor (`posix_fadvise(RANDOM)`): reads through it

@@ -229,7 +229,11 @@ pub(crate) fn msync(addr: usize, len: usize, flags: i32, file: Option<&File>) ->
     check(unsafe { mem::FlushViewOfFile(addr as *const c_void, len) })?;
     if flags & (MS_SYNC | MS_INVALIDATE) != 0 {
         // SAFETY: a live file handle; the call only waits for writes to reach the disk.
-        check(unsafe { fs::FlushFileBuffers(handle(file)) })?;
+        match check(unsafe { fs::FlushFileBuffers(handle(file)) }) {
+            // A handle without write access has written nothing to wait for.
+            Err(e) if e.raw_os_error() == Some(errno::EACCES) => {}
+            r => r?,
+        }
     }
     Ok(())
 }
@@ -346,6 +350,24 @@ pub(crate) fn fallocate(file: &File, off: u64, len: u64) -> io::Result<()> {
         .checked_add(len)
         .and_then(|e| i64::try_from(e).ok())
         .ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;
+    match allocate(file, end) {
+        // Where the file system (or Wine) cannot set an allocation size: extending a file that
+        // is not sparse allocates it on NTFS.
+        Err(e)
+            if e.kind() == io::ErrorKind::Unsupported
+                || e.raw_os_error() == Some(errno::EINVAL) =>
+        {
+            if file.metadata()?.len() < end as u64 {
+                file.set_len(end as u64)?;
+            }
+            Ok(())
+        }
+        r => r,
+    }
+}
+
+/// [`fallocate`] through `FileAllocationInfo`.
+fn allocate(file: &File, end: i64) -> io::Result<()> {
     // SAFETY: an all-zero FILE_STANDARD_INFO is valid; the call writes it.
     let mut std_info: fs::FILE_STANDARD_INFO = unsafe { std::mem::zeroed() };
     // SAFETY: `std_info` is live and of the size given.
@@ -607,10 +629,13 @@ impl Section {
         if addr.Value.is_null() {
             return Err(io::Error::last_os_error());
         }
-        let view = View {
+        // Unmapped on drop if what follows fails.
+        let mut view = View {
             ptr: addr.Value as usize,
             len: 0,
+            _section: None,
         };
+        view._section = Some(self.duplicate()?);
         // SAFETY: an all-zero MEMORY_BASIC_INFORMATION is valid; VirtualQuery only writes it.
         let mut mbi: mem::MEMORY_BASIC_INFORMATION = unsafe { std::mem::zeroed() };
         // SAFETY: `mbi` is live and of the size given.
@@ -624,10 +649,23 @@ impl Section {
         if n == 0 {
             return Err(io::Error::last_os_error());
         }
-        Ok(View {
-            len: mbi.RegionSize,
-            ..view
-        })
+        view.len = mbi.RegionSize;
+        Ok(view)
+    }
+}
+
+impl Section {
+    /// Another handle of the same section (`DuplicateHandle`).
+    fn duplicate(&self) -> io::Result<Section> {
+        use windows_sys::Win32::Foundation::{DUPLICATE_SAME_ACCESS, DuplicateHandle};
+        let mut h: HANDLE = std::ptr::null_mut();
+        // SAFETY: both process handles are this process's pseudo-handle; `h` is a live HANDLE
+        // the call writes.
+        check(unsafe {
+            let me = Threading::GetCurrentProcess();
+            DuplicateHandle(me, self.0, me, &mut h, 0, 0, DUPLICATE_SAME_ACCESS)
+        })?;
+        Ok(Section(h))
     }
 }
 
@@ -638,12 +676,15 @@ impl Drop for Section {
     }
 }
 
-/// A mapped view of a section, unmapped on drop.
+/// A mapped view of a section, unmapped on drop. It holds a handle of its section, closed
+/// after the view is unmapped: Windows keeps a section (and its name) alive while a view of it
+/// exists, Wine only while a handle does.
 #[derive(Debug)]
 pub(crate) struct View {
     ptr: usize,
     /// The view's size (the section's, rounded up to whole pages).
     len: usize,
+    _section: Option<Section>,
 }
 
 impl View {

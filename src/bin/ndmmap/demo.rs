@@ -79,7 +79,10 @@ pub fn run(mib: usize) -> Res<()> {
     std::hint::black_box(x);
     std::thread::sleep(std::time::Duration::from_millis(200)); // let the readahead land
     match advised {
-        Some(()) => outln!("\nmadvise(WillNeed) on rows {s1:?}, summed rows {s2:?}:")?,
+        Some(()) => outln!(
+            "\nmadvise(WillNeed) on rows {s1:?}, summed rows {s2:?}{}:",
+            WILLNEED_NOTE.unwrap_or_default()
+        )?,
         None => outln!(
             "\nsummed rows {s2:?} (madvise(WillNeed) on rows {s1:?} skipped: not supported on {}):",
             out::os_name()
@@ -121,6 +124,13 @@ pub fn run(mib: usize) -> Res<()> {
     outln!("\nremoved {}", dir.0.display())?;
     Ok(())
 }
+
+/// What the chart after `WillNeed` shows, where that is not the advised rows.
+#[cfg(windows)]
+const WILLNEED_NOTE: Option<&str> =
+    Some(" (PrefetchVirtualMemory reads them into RAM, not into the working set)");
+#[cfg(not(windows))]
+const WILLNEED_NOTE: Option<&str> = None;
 
 /// `ndmmap stats` on the dataset, in one line: one streaming pass, in bounded memory.
 fn stats_line(path: &std::path::Path) -> Res<()> {

@@ -13,6 +13,8 @@ pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
         let a = open::open(path, o)?;
         let elems = a.slice_elems(spec)?;
         let pages = a.pages(&elems)?;
+        make_room(pages.len() * pages.span().page_size)
+            .map_err(|e| format!("cannot make room to lock {}: {e}", path.display()))?;
         out::supported(
             pages.lock(ndmmap::Lock::Now),
             "lock",
@@ -47,4 +49,34 @@ pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
     }
     note!("released");
     batch.finish()
+}
+
+/// Lets the process lock `bytes` more: nothing to do on Unix, where `RLIMIT_MEMLOCK` is the
+/// user's to raise (an error past it says so).
+#[cfg(unix)]
+fn make_room(_bytes: usize) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// Lets the process lock `bytes` more: `VirtualLock` locks no more than the process's minimum
+/// working set (a few hundred KiB by default), so both bounds are raised by `bytes`, as
+/// Windows asks of a program that locks (no privilege is needed).
+#[cfg(windows)]
+fn make_room(bytes: usize) -> std::io::Result<()> {
+    use crate::win;
+    let (mut min, mut max) = (0, 0);
+    // SAFETY: the pseudo-handle of this process needs no closing; the call writes the two
+    // usizes we own.
+    let ok = unsafe { win::GetProcessWorkingSetSize(win::GetCurrentProcess(), &mut min, &mut max) };
+    let too_big = || std::io::Error::other("more than the address space");
+    let (min, max) = (
+        min.checked_add(bytes).ok_or_else(too_big)?,
+        max.checked_add(bytes).ok_or_else(too_big)?,
+    );
+    // SAFETY: as above; the sizes are plain numbers, which Windows checks.
+    if ok == 0 || unsafe { win::SetProcessWorkingSetSize(win::GetCurrentProcess(), min, max) } == 0
+    {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }

@@ -245,6 +245,10 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// After a fault `f` runs to its end on zero pages and its result is dropped; the array
     /// stays usable. See [`guard`](crate::guard) for how and the limits.
     ///
+    /// On Windows `f` runs unguarded: a mapped file cannot be truncated there, so the fault this
+    /// guards against cannot happen; the faults that remain (an in-page I/O error: a failing
+    /// disk, or a full disk under a sparse file) end the process.
+    ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// # let dir = tempfile::tempdir()?;

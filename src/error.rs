@@ -147,7 +147,9 @@ pub enum Error {
         /// What was asked.
         what: &'static str,
     },
-    /// `mlock` went past `RLIMIT_MEMLOCK`.
+    /// `mlock` went past `RLIMIT_MEMLOCK`. On Windows `VirtualLock` went past the process's
+    /// minimum working-set size (`limit`; raise it with `SetProcessWorkingSetSize`); Wine
+    /// refuses every `VirtualLock` with this error.
     LockLimit {
         /// Bytes asked to lock (whole pages).
         requested: usize,

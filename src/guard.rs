@@ -6,6 +6,9 @@
 //! and [`guarded_mut`](crate::MmapArray::guarded_mut) run a closure on the live mapping (no
 //! copy) and turn such a fault into an error. The process lives on; the array stays usable.
 //!
+//! On Windows nothing is guarded (the closure runs as it is): a mapped file cannot be
+//! truncated there, and an in-page I/O error ends the process.
+//!
 //! # How it works
 //! - One process-wide `SIGBUS` handler is installed the first time a guard is entered. It
 //!   remembers the handler that was there before.

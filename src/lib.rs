@@ -68,8 +68,8 @@
 //!   crash-ordered).
 //! - [`shared`]: beyond one borrow and beyond `fork`: [`SharedArray`]
 //!   ([`into_shared`](MmapArray::into_shared)), an `Arc`-backed handle with owned,
-//!   `'static` sub-views for threads, channels and tasks; [`shared::memfd`] arrays sealed
-//!   against truncation and passed to unrelated processes over Unix sockets;
+//!   `'static` sub-views for threads, channels and tasks; `shared::memfd` (Unix) arrays
+//!   sealed against truncation and passed to unrelated processes over Unix sockets;
 //!   [`shared::shm`] POSIX named shared memory that Python's `multiprocessing.shared_memory`
 //!   and `np.load` open.
 //! - [`Pages`], from [`MmapArray::pages`] with a [`Selection`] (`..`, an element range, or
@@ -99,6 +99,29 @@
 //! compiles (and lints) for macOS and FreeBSD but cannot run; they answer
 //! [`Error::Unsupported`] where the OS lacks a call, and other Unixes get a stub that does the
 //! same.
+//!
+//! Windows (`x86_64-pc-windows-gnu`, tested under Wine) has the same API; what differs:
+//! - **Maps**: memmap2 maps files in every mode, from the 64 KiB allocation granularity below
+//!   the offset; the page span around the array is the same as elsewhere. A mapped file cannot
+//!   be truncated or shrunk by anyone (`ERROR_USER_MAPPED_FILE`). Shared anonymous maps are
+//!   pagefile-backed sections; with no `fork`, a spawned child process opens a
+//!   [`shared::shm`] array by name (a section `Local\NAME`; `shared::memfd` is Unix-only).
+//! - **Faults**: [`guarded`](MmapArray::guarded) runs the closure unguarded, since the
+//!   truncation fault cannot happen; an in-page I/O error (a failing disk, a full disk under a
+//!   sparse file) still ends the process. [`checked`](MmapArray::checked) works as elsewhere.
+//! - **Residency** ([`Pages::mincore`], [`Pages::residency`]) comes from `QueryWorkingSetEx`:
+//!   it reports this process's working set, not the system file cache. A page the OS has
+//!   cached but this process has not touched (or has lost from its working set) reads as not
+//!   resident, so a file read by another process looks cold. [`Pages::evict`], [`evict`],
+//!   [`advise_random`], [`prefetch_file`] and `cachestat` counts are unsupported.
+//! - **Memory control**: flush is `FlushViewOfFile` (plus `FlushFileBuffers` for
+//!   [`Flush::Sync`]); lock is `VirtualLock`, bounded by the minimum working-set size
+//!   ([`Error::LockLimit`] past it; Wine refuses it always), lock-on-fault unsupported;
+//!   protect is `VirtualProtect`. Advice: [`Advice::WillNeed`] is `PrefetchVirtualMemory`,
+//!   [`Advice::PopulateRead`] that plus a read of every page, [`UncheckedAdvice::Free`]
+//!   `DiscardVirtualMemory`; all other advice is [`Error::Unsupported`].
+//! - **Named shared memory**: sections vanish with their last handle or view, so
+//!   [`shared::shm::unlink`] does nothing; a `.npy` header in one is unsupported.
 
 #![deny(
     missing_docs,

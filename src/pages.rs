@@ -77,9 +77,10 @@ impl Advice {
 #[non_exhaustive]
 pub enum UncheckedAdvice {
     /// Drop the pages (`MADV_DONTNEED`): private and anonymous pages read back as zeros,
-    /// shared file pages from the file.
+    /// shared file pages from the file. Unsupported on Windows, which cannot promise zeros.
     DontNeed,
-    /// Free the pages lazily (`MADV_FREE`): their contents may or may not survive.
+    /// Free the pages lazily (`MADV_FREE`): their contents may or may not survive. Windows:
+    /// `DiscardVirtualMemory`.
     Free,
     /// Free the pages and their backing store (`MADV_REMOVE`): punches a hole in the file.
     Remove,
@@ -423,7 +424,8 @@ impl<'a> Pages<'a> {
         self.each("msync", |addr, len| sys::msync(addr, len, flags, file))
     }
 
-    /// Locks the selected pages in RAM (`mlock`). Past `RLIMIT_MEMLOCK` this is an
+    /// Locks the selected pages in RAM (`mlock`; Windows: `VirtualLock`, bounded by the
+    /// minimum working-set size, see [`Error::LockLimit`]). Past `RLIMIT_MEMLOCK` this is an
     /// [`Error::LockLimit`] naming the limit and the bytes asked for; on any failure, the
     /// pages this call locked are unlocked again.
     ///

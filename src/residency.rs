@@ -157,6 +157,9 @@ impl Pages<'_> {
     /// only the lowest bit of each byte the kernel reports is read). For `..` the pages are
     /// those of [`span`](Pages::span), the unaligned leading page included.
     ///
+    /// On Windows this is this process's working set (`QueryWorkingSetEx`), not the system
+    /// file cache: a page the OS has cached but this process has not touched reads as `false`.
+    ///
     /// ```
     /// let a = ndmmap::MmapArray::<u8, ndarray::Ix1>::anonymous(3 * 4096)?;
     /// assert_eq!(a.pages(..)?.mincore()?, vec![false; a.page_span().page_count]);
@@ -251,7 +254,8 @@ impl Pages<'_> {
     /// C-order array), the count comes from `cachestat(2)` (Linux 6.5+), which walks the page
     /// cache one folio at a time: a cached 4 GiB file read in large folios answers in about
     /// 0.2 ms, one written in 4 KiB pages in a few milliseconds (a `mincore` pass takes tens);
-    /// otherwise from `mincore`.
+    /// otherwise from `mincore`. On Windows the count is of pages in this process's working
+    /// set (see [`mincore`](Pages::mincore)).
     ///
     /// ```
     /// use ndarray::s;

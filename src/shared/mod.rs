@@ -28,8 +28,8 @@
 //! # Ok(()) }
 //! ```
 
-/// Memory files and descriptor passing: Unix only (`memfd_create`, `SCM_RIGHTS`). On
-/// Windows, share an array with another process through [`shm`] (a named section).
+// Memory files and descriptor passing: Unix only (`memfd_create`, `SCM_RIGHTS`). On
+// Windows, an array is shared with another process through `shm` (a named section).
 #[cfg(unix)]
 pub mod memfd;
 pub mod shm;

@@ -53,6 +53,14 @@
 //! allow on shared memory objects and macOS does not (there the OS error is returned).
 //!
 //! # Platforms
+//! On Windows a name is a pagefile-backed section `Local\NAME` (`CreateFileMappingW`), which
+//! any process of the same session opens by name; it is sized at creation, and a longer size
+//! (rounded up to whole pages) is what an opener sees. A section vanishes when its last handle
+//! or view closes: [`unlink`] does nothing there (a name is never left behind, and cannot be
+//! removed while open), and `unlink_on_drop` has no effect. A `.npy` header (read and written
+//! with positioned I/O, which a section lacks) is [`Error::Unsupported`]; `preallocate` is not
+//! needed (the pagefile commits the whole section at creation).
+//!
 //! Linux is where this is tested, against Python (`scripts/shm_interop.py`). macOS and
 //! FreeBSD have `shm_open` and compile; macOS's objects are sized once only (which `create`
 //! respects) and cannot be read or written except through a map (so no `.npy` header there).

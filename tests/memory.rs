@@ -174,6 +174,7 @@ fn a_read_only_map_cannot_be_made_writable() {
     assert!(a.view().iter().all(|&b| b == 1));
 }
 
+#[cfg(unix)]
 #[test]
 fn dont_need_zeroes_a_private_anonymous_map() {
     let mut a = MmapArray::<u64, Ix2>::anonymous_private((8, 512)).unwrap();

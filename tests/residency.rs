@@ -315,6 +315,7 @@ fn mincore_of_a_large_span_split_across_threads_is_exact() {
     let ps = page();
     let pages = (600 << 20) / ps;
     let mut a = ndmmap::MmapArray::<u8, Ix2>::anonymous((pages, ps)).unwrap();
+    #[cfg(unix)] // no transparent huge pages on Windows (and no such advice)
     a.madvise(Advice::NoHugePage).unwrap();
     let touched = [0, 1, pages / 3, pages / 2 + 1, pages - 1];
     {

@@ -48,4 +48,7 @@ export WINEPREFIX="$target_dir/wine/prefix"
   fi
 ) 9>"$target_dir/wine/lock"
 
+# Not inside Wine: assert_cmd (the command's tests) would wrap every binary it starts in this
+# Unix script, which a Windows process cannot start ("Invalid handle").
+unset CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER
 exec "$wine" "$@"

@@ -180,6 +180,18 @@ pub enum Error {
         /// Handles and owned views of the mapping, this one included.
         handles: usize,
     },
+    /// A rank's slab cannot be mapped (see [`slab`](crate::slab)): a Fortran-order or
+    /// 0-dimensional array, anonymous memory.
+    Slab {
+        /// The file, when there is one.
+        path: Option<PathBuf>,
+        /// The rank that asked.
+        rank: usize,
+        /// The number of ranks.
+        size: usize,
+        /// Why, and what to do instead.
+        why: String,
+    },
     /// The array cannot be resized as asked (an anonymous or copy-on-write map, a
     /// Fortran-order or 0-dimensional array, a header without room).
     CannotResize {
@@ -793,6 +805,16 @@ impl fmt::Display for Error {
             Error::Shared { handles } => write!(
                 f,
                 "the mapping is shared by {handles} handles and owned views; a mutable view needs                  the only one (drop the others), or use raw_view_mut for disjoint writers"
+            ),
+            Error::Slab {
+                path,
+                rank,
+                size,
+                why,
+            } => write!(
+                f,
+                "cannot map the slab of rank {rank} of {size} of {}: {why}",
+                Shown(path)
             ),
             Error::CannotResize { path, why } => {
                 write!(f, "cannot resize {}: {why}", Shown(path))

@@ -88,6 +88,9 @@
 //!   [`StreamMut`](stream::StreamMut) walk the rows a window at a time in bounded memory, with
 //!   read-ahead; [`Chunks`](stream::Chunks) gives owned chunk maps (in parallel with the `rayon`
 //!   feature).
+//! - `slab` (feature `slab`; `mpi` adds rsmpi communicators): each of many processes maps
+//!   only its own rows of an array file, balanced to within one row, with its row offset
+//!   and the whole page toolkit on them.
 //! - [`PageSpan`]: where an array's bytes lie in pages; [`evict`], [`advise_random`] and
 //!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
 //! - [`Dtype`] and [`NpyElement`]: element types named as numpy names them (`"<f8"`).
@@ -148,6 +151,8 @@ mod resize;
 #[cfg(feature = "safetensors")]
 pub mod safetensors;
 pub mod shared;
+#[cfg(feature = "slab")]
+pub mod slab;
 pub mod stream;
 mod sys;
 

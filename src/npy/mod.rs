@@ -34,7 +34,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 mod dtype;
-mod header;
+pub(crate) mod header;
 
 pub use crate::element::{Dtype, NpyElement};
 use header::MAGIC;
@@ -314,7 +314,11 @@ pub unsafe fn open_mut<T: NpyElement, D: Dimension>(
 }
 
 /// Checks a header against `T` and `D` and the file's length: the dimension to map.
-fn check_header<T: NpyElement, D: Dimension>(h: &Header, path: &Path, file_len: u64) -> Result<D> {
+pub(crate) fn check_header<T: NpyElement, D: Dimension>(
+    h: &Header,
+    path: &Path,
+    file_len: u64,
+) -> Result<D> {
     let dtype = h.dtype;
     if dtype != T::DTYPE {
         return Err(Error::DtypeMismatch {

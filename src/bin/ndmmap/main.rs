@@ -16,7 +16,10 @@ mod demo;
 mod evict;
 mod info;
 mod lock;
+#[cfg(all(feature = "mpi", unix))]
+mod mpi;
 mod open;
+mod ranks;
 mod residency;
 mod signal;
 mod slice;
@@ -66,6 +69,10 @@ enum Cmd {
         /// Print JSON: one object, or an array of objects for several files.
         #[arg(long)]
         json: bool,
+        /// Under mpirun: each rank counts its slab of rows (axis 0), and rank 0 prints how
+        /// much of each rank's slab is in RAM (needs a build with --features cli,mpi).
+        #[arg(long)]
+        mpi: bool,
     },
     /// Load arrays (or a slice of each) into the page cache.
     Touch {
@@ -105,6 +112,10 @@ enum Cmd {
         /// Bytes per streamed window (tests use small ones to cross many windows).
         #[arg(long, hide = true, default_value_t = stats::WINDOW)]
         window: usize,
+        /// Under mpirun: each rank streams its share of the rows and rank 0 prints the
+        /// combined result, as one process would (needs a build with --features cli,mpi).
+        #[arg(long)]
+        mpi: bool,
     },
     /// Create a zero-filled .npy file.
     Create {
@@ -178,7 +189,11 @@ fn run(cmd: Cmd) -> Res<()> {
             axis,
             part,
             json,
-        } => residency::run(&file, axis, part.slice.as_deref(), json),
+            mpi,
+        } => match ranks::init(mpi)? {
+            Some(r) => residency::slabs(&file, part.slice.as_deref(), json, r.as_ref()),
+            None => residency::run(&file, axis, part.slice.as_deref(), json),
+        },
         Cmd::Touch { file, part } => touch::run(&file, part.slice.as_deref()),
         Cmd::Evict { file, part } => evict::run(&file, part.slice.as_deref()),
         Cmd::Lock { file, part } => lock::run(&file, part.slice.as_deref()),
@@ -188,7 +203,18 @@ fn run(cmd: Cmd) -> Res<()> {
             part,
             json,
             window,
-        } => stats::run(&file, axis, part.slice.as_deref(), json, window),
+            mpi,
+        } => {
+            let r = ranks::init(mpi)?;
+            stats::run(
+                &file,
+                axis,
+                part.slice.as_deref(),
+                json,
+                window,
+                r.as_deref(),
+            )
+        }
         Cmd::Create {
             file,
             dtype,

@@ -10,6 +10,7 @@ use crate::any_array::{AnyArray, SCOPE, UNKNOWN, known};
 use crate::chart;
 use crate::open::{self, FileOpts};
 use crate::out::{self, Batch, Res, count};
+use crate::ranks::{self, Ranks};
 use crate::slice;
 use ndarray::{Axis, SliceInfoElem};
 use ndmmap::Residency;
@@ -265,6 +266,161 @@ fn contiguous(shape: &[usize], strides: &[isize], k: usize) -> bool {
         block *= n;
     }
     shape[k] <= 1 || strides[k].unsigned_abs() == block
+}
+
+/// `residency --mpi`: how much of each rank's slab (its share of the rows along axis 0, as
+/// `ndmmap::slab` shares them) is in the page cache, counted by each rank on its own slab and
+/// gathered to rank 0, which prints one line per rank (or `--json`).
+pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> Res<()> {
+    if let Some(s) = spec {
+        return Err(format!(
+            "--mpi shows each rank's slab of rows; it takes no --slice (got {s:?})"
+        )
+        .into());
+    }
+    let (values, batch) = out::each(&o.files, |b, path| {
+        let local = open::open(path, o).and_then(|a| {
+            let shape = a.shape();
+            if shape.is_empty() {
+                return Err(format!(
+                    "{} is 0-dimensional (a scalar): it has no rows to share between ranks",
+                    path.display()
+                )
+                .into());
+            }
+            let rows = r.rows(shape[0]);
+            let mut e = vec![SliceInfoElem::from(..); shape.len()];
+            e[0] = SliceInfoElem::Slice {
+                start: rows.start as isize,
+                end: Some(rows.end as isize),
+                step: 1,
+            };
+            let res = known(a.pages(&e)?.residency())?;
+            Ok((a, rows, res))
+        });
+        let (a, rows, res) = ranks::agree(r, local, |(a, ..)| {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::hash::DefaultHasher::new();
+            (&a.descr, a.shape(), a.fortran).hash(&mut h);
+            h.finish()
+        })?;
+        let mine: Vec<u8> = [
+            rows.start,
+            rows.end,
+            res.map_or(0, |x| x.resident),
+            res.map_or(0, |x| x.total),
+            usize::from(res.is_some()),
+        ]
+        .iter()
+        .flat_map(|&x| (x as u64).to_le_bytes())
+        .collect();
+        let Some(parts) = r.gather(&mine) else {
+            return Ok(serde_json::Value::Null);
+        };
+        let slabs: Vec<(Range<usize>, Option<Residency>)> = parts
+            .iter()
+            .map(|p| {
+                let x: Vec<usize> = p
+                    .chunks_exact(8)
+                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as usize)
+                    .collect();
+                let res = (x[4] != 0).then_some(Residency {
+                    resident: x[2],
+                    total: x[3],
+                });
+                (x[0]..x[1], res)
+            })
+            .collect();
+        let unknown = slabs.iter().filter(|(_, r)| r.is_none()).count();
+        if unknown > 0 {
+            out::warn(&format!(
+                "{}: residency unknown on {}: {UNKNOWN}",
+                path.display(),
+                count(unknown, "rank")
+            ));
+            b.fail();
+        }
+        let total = slabs
+            .iter()
+            .filter_map(|(_, r)| *r)
+            .fold(Residency::default(), |s, r| Residency {
+                resident: s.resident + r.resident,
+                total: s.total + r.total,
+            });
+        if as_json {
+            let mut v = a.describe();
+            let ranks: Vec<serde_json::Value> = slabs
+                .iter()
+                .enumerate()
+                .map(|(k, (rows, res))| {
+                    json!({
+                        "rank": k,
+                        "rows": [rows.start, rows.end],
+                        "resident_pages": res.map(|x| x.resident),
+                        "pages": res.map(|x| x.total),
+                        "fraction": res.map(|x| x.fraction()),
+                    })
+                })
+                .collect();
+            v.extend([
+                ("resident_pages".into(), json!(total.resident)),
+                ("ranks".into(), json!(ranks)),
+            ]);
+            return Ok(serde_json::Value::Object(v));
+        }
+        b.gap()?;
+        let mut t = String::new();
+        writeln!(
+            t,
+            "{}  {} {:?}  rows shared by {}",
+            path.display(),
+            a.descr,
+            a.shape(),
+            count(slabs.len(), "rank")
+        )?;
+        let cells: Vec<[String; 4]> = slabs
+            .iter()
+            .enumerate()
+            .map(|(k, (rows, res))| {
+                [
+                    k.to_string(),
+                    format!("{}..{}", rows.start, rows.end),
+                    res.map_or("?".into(), |x| format!("{}/{}", x.resident, x.total)),
+                    res.map_or("unknown".into(), |x| {
+                        format!("{:.1}%", 100.0 * x.fraction())
+                    }),
+                ]
+            })
+            .collect();
+        let head = ["rank", "rows", "pages", "resident"].map(String::from);
+        let mut width = [0usize; 4];
+        for c in std::iter::once(&head).chain(&cells) {
+            for (w, s) in width.iter_mut().zip(c) {
+                *w = (*w).max(s.chars().count());
+            }
+        }
+        for c in std::iter::once(&head).chain(&cells) {
+            let line: Vec<String> = c
+                .iter()
+                .zip(width)
+                .map(|(s, w)| format!("{s:>w$}"))
+                .collect();
+            writeln!(t, "{}", line.join("  "))?;
+        }
+        writeln!(
+            t,
+            "{}/{} resident ({:.1}%)",
+            total.resident,
+            count(total.total, "page"),
+            100.0 * total.fraction()
+        )?;
+        out::print(&t)?;
+        Ok(serde_json::Value::Null)
+    })?;
+    if as_json && r.rank() == 0 {
+        out::json(values, batch.several)?;
+    }
+    batch.finish()
 }
 
 #[cfg(test)]

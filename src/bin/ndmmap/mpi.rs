@@ -1,0 +1,81 @@
+//! [`Ranks`] over MPI's world communicator (rsmpi; feature `mpi`, Unix).
+
+use crate::out::Res;
+use crate::ranks::Ranks;
+use mpi::collective::SystemOperation;
+use mpi::environment::Universe;
+use mpi::topology::SimpleCommunicator;
+use mpi::traits::*;
+use std::ops::Range;
+
+/// The world communicator, and the universe that finalizes MPI when dropped.
+pub struct World {
+    world: SimpleCommunicator,
+    _universe: Universe,
+}
+
+impl World {
+    /// Initializes MPI (`MPI_Init`).
+    pub fn init() -> Res<Box<dyn Ranks>> {
+        let universe = mpi::initialize().ok_or("--mpi: MPI was initialized already")?;
+        Ok(Box::new(World {
+            world: universe.world(),
+            _universe: universe,
+        }))
+    }
+}
+
+impl Ranks for World {
+    fn rank(&self) -> usize {
+        self.world.rank() as usize
+    }
+
+    fn size(&self) -> usize {
+        self.world.size() as usize
+    }
+
+    fn rows(&self, len: usize) -> Range<usize> {
+        ndmmap::slab::rows(len, self.rank(), self.size())
+    }
+
+    fn lowest_failed(&self, failed: bool) -> Option<usize> {
+        let mine = if failed {
+            self.world.rank()
+        } else {
+            self.world.size()
+        };
+        let mut lowest = 0i32;
+        self.world
+            .all_reduce_into(&mine, &mut lowest, SystemOperation::min());
+        (lowest < self.world.size()).then_some(lowest as usize)
+    }
+
+    fn all_same(&self, x: u64) -> bool {
+        let (mut lo, mut hi) = (0u64, 0u64);
+        self.world
+            .all_reduce_into(&x, &mut lo, SystemOperation::min());
+        self.world
+            .all_reduce_into(&x, &mut hi, SystemOperation::max());
+        lo == hi
+    }
+
+    fn gather(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
+        let (size, root) = (self.size(), self.world.process_at_rank(0));
+        let mut all: Option<Vec<Vec<u8>>> = (self.rank() == 0).then(|| vec![vec![]; size]);
+        // MPI counts are `i32`: gather in pieces that keep every count below it.
+        let piece = (i32::MAX as usize / size).max(1);
+        for part in bytes.chunks(piece) {
+            match all.as_mut() {
+                Some(all) => {
+                    let mut got = vec![0u8; part.len() * size];
+                    root.gather_into_root(part, &mut got[..]);
+                    for (a, g) in all.iter_mut().zip(got.chunks_exact(part.len())) {
+                        a.extend_from_slice(g);
+                    }
+                }
+                None => root.gather_into(part),
+            }
+        }
+        all
+    }
+}

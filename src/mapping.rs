@@ -656,13 +656,47 @@ impl Mapping {
 
     /// Shrinks the file to the array's new end (after the map has shrunk), when `plan` says
     /// the file ends with the array.
-    pub(crate) fn truncate_file(&self, plan: &FileResize) -> Result<()> {
+    ///
+    /// Windows refuses to shorten a file while any view of it is mapped
+    /// (`ERROR_USER_MAPPED_FILE`), even one that ends before the new length: there the map is
+    /// unmapped, the file truncated and the map made again (`&mut self`: no view lives). If the
+    /// truncation fails, the map is made again over the untouched file.
+    pub(crate) fn truncate_file(&mut self, plan: &FileResize) -> Result<()> {
         if !plan.truncates() {
             return Ok(());
         }
-        self.resize_file()?
-            .set_len(plan.new_end)
-            .map_err(|e| self.size_error("shrink", "shrink (ftruncate)", e))
+        #[cfg(windows)]
+        let bytes = {
+            let bytes = self.len;
+            // An empty private anonymous map stands in while the file has no view.
+            let empty = memmap2::MmapOptions::new()
+                .len(0)
+                .map_anon()
+                .map_err(|e| self.io_error("unmap before shrinking", e))?;
+            self.backing = Backing::Mutable(empty);
+            bytes
+        };
+        let cut = self.resize_file()?.set_len(plan.new_end).map_err(|e| {
+            // ERROR_USER_MAPPED_FILE: another map of the file (another array) is open.
+            if cfg!(windows) && e.raw_os_error() == Some(1224) {
+                return Error::CannotResize {
+                    path: self.path.clone(),
+                    why: "Windows refuses to shorten a file while another map of it is open \
+                              (ERROR_USER_MAPPED_FILE); drop the other arrays that map this file, \
+                              then resize"
+                        .into(),
+                };
+            }
+            self.size_error("shrink", "shrink (ftruncate)", e)
+        });
+        #[cfg(windows)]
+        {
+            self.len = 0;
+            let remapped = self.remap(bytes);
+            cut.and(remapped)
+        }
+        #[cfg(not(windows))]
+        cut
     }
 
     /// Puts the file's length back to what it was before `plan` (undoing a growth; best effort:

@@ -272,7 +272,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         }
         self.resize_in_place(dim, strides, bytes)
             .inspect_err(|_| undo_header())?;
-        self.map_ref().truncate_file(plan).inspect_err(|_| {
+        self.map_mut().truncate_file(plan).inspect_err(|_| {
             // The file still holds every byte: grow the map back over them.
             let _ = self.resize_in_place(old_dim, old_strides, old_bytes);
             undo_header();

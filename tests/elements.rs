@@ -558,7 +558,13 @@ mod npy_files {
                     let descr = format!("{order}{kind}{size}");
                     let data: Vec<u8> =
                         (0..6).flat_map(|i| encode(kind, size, little, i)).collect();
-                    let p = dir.path().join(format!("{kind}{size}{order}{hlen}.npy"));
+                    // Windows forbids `<`, `>` and `|` in file names.
+                    let o = match order {
+                        '<' => "le",
+                        '>' => "be",
+                        _ => "na",
+                    };
+                    let p = dir.path().join(format!("{kind}{size}{o}{hlen}.npy"));
                     std::fs::write(&p, npy_file(&descr, &[2, 3], hlen, &data)).unwrap();
                     // SAFETY: the file is the test's own.
                     let a = unsafe { npy::open_any(&p) }.unwrap_or_else(|e| panic!("{descr}: {e}"));

@@ -119,7 +119,11 @@ fn raw_file_with_bytes_after_the_array_keeps_them() {
     );
     // Same length: nothing to do, not an error.
     a.resize(4).unwrap();
-    // Once the caller truncates the file to the array's end, it grows (zeros).
+    // Once the caller truncates the file to the array's end, it grows (zeros). (Windows
+    // refuses to truncate a mapped file at all.)
+    if cfg!(windows) {
+        return;
+    }
     std::fs::OpenOptions::new()
         .write(true)
         .open(&p)
@@ -445,7 +449,16 @@ mod npy_files {
         a.resize(8).unwrap();
         b.reload_npy().unwrap();
         assert_eq!(b.shape(), &[8, 3]);
-        // A shrink by one array, picked up by the other.
+        // A shrink by one array, picked up by the other. Windows refuses to shorten a file
+        // another map still views: a clear error, and nothing changed.
+        if cfg!(windows) {
+            match a.resize(1) {
+                Err(Error::CannotResize { why, .. }) => assert!(why.contains("another map")),
+                other => panic!("{other:?}"),
+            }
+            assert_eq!(npy::read_header(&p).unwrap().shape, [8, 3]);
+            return;
+        }
         a.resize(1).unwrap();
         b.reload_npy().unwrap();
         assert_eq!((b.shape(), file_len(&p)), (&[1, 3][..], b.offset() + 24));

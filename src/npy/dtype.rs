@@ -263,7 +263,8 @@ mod tests {
             ("double", "<f8"),
             ("float", "<f8"),
             ("int", "<i8"),
-            ("l", "<i8"),
+            // C's `long`: 8 bytes on 64-bit Unix, 4 on Windows, as numpy has it there.
+            ("l", if cfg!(windows) { "<i4" } else { "<i8" }),
         ] {
             assert_eq!(Dtype::parse(s).unwrap().descr(), d, "{s:?}");
         }

@@ -29,7 +29,11 @@ fn mpirun() -> Option<Command> {
     Some(c)
 }
 
+/// Runs one `mpirun` at a time: concurrent launches race on Open MPI's session directory
+/// (`/tmp/ompi.HOST.UID`), one removing it while another creates its own under it.
 fn run(mut c: Command) -> Output {
+    static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = c.output().unwrap();
     assert_ne!(
         out.status.code(),

@@ -81,15 +81,21 @@ pub struct SlabOptions {
 }
 
 impl SlabOptions {
-    /// Rank `rank` of `size` ranks, read-only.
+    /// Rank `rank` of `size` ranks, read-only. A rank that is not below `size` (or a `size` of
+    /// 0) is an [`Error::Slab`] when mapping, not a panic: the numbers may come from a
+    /// launcher's environment.
     ///
-    /// # Panics
-    /// If `size` is 0 or `rank` is not below `size`.
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("d.bin");
+    /// # std::fs::write(&path, [0u8; 8])?;
+    /// // SAFETY: nobody truncates or rewrites the file while the slab lives.
+    /// let r = unsafe { ndmmap::slab::SlabOptions::new(4, 4).raw::<u8, _, _>(&path, 0, 8) };
+    /// assert!(matches!(r, Err(ndmmap::Error::Slab { rank: 4, size: 4, .. })));
+    /// # Ok(()) }
+    /// ```
     pub fn new(rank: usize, size: usize) -> SlabOptions {
-        assert!(
-            rank < size,
-            "slab rank {rank} is not below the number of ranks {size}"
-        );
         SlabOptions {
             rank,
             size,
@@ -220,6 +226,12 @@ impl SlabOptions {
         offset: u64,
         dim: D,
     ) -> Result<Slab<T, D>> {
+        if self.rank >= self.size {
+            return Err(self.refuse(
+                Some(path),
+                "the rank is not below the number of ranks; give ranks 0..size",
+            ));
+        }
         if dim.ndim() == 0 {
             return Err(self.refuse(
                 Some(path),

@@ -141,6 +141,19 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         Ok(())
     }
 
+    /// After a resize that failed and could not be undone: fewer rows, so that the shape never
+    /// describes bytes the mapping does not hold (a view of them would read unmapped memory).
+    /// Rows are axis 0 of a C-order array, as `resize` has them.
+    pub(crate) fn clamp_rows_to_map(&mut self) {
+        let Some(&rows) = self.dim.slice().first() else {
+            return;
+        };
+        let row_bytes = self.nbytes().checked_div(rows).unwrap_or(0);
+        if row_bytes > 0 && self.nbytes() > self.map.len() {
+            self.dim[0] = self.map.len() / row_bytes;
+        }
+    }
+
     /// The mapping, to mark or extend it (`npy`, `shared`).
     #[allow(dead_code)]
     pub(crate) fn map_mut(&mut self) -> &mut Mapping {

@@ -846,7 +846,7 @@ impl fmt::Display for Error {
                 available,
             } => write!(
                 f,
-                "{} has no member named {:?}; it has: {}",
+                "{} has no member named \"{}\"; it has: {}",
                 Shown(path),
                 excerpt(name),
                 if available.is_empty() {
@@ -854,14 +854,14 @@ impl fmt::Display for Error {
                 } else {
                     available
                         .iter()
-                        .map(|n| format!("{:?}", excerpt(n)))
+                        .map(|n| format!("\"{}\"", excerpt(n)))
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
             ),
             Error::Compressed { path, name, method } => write!(
                 f,
-                "member {:?} of {} is compressed ({method}), so it cannot be memory-mapped; \
+                "member \"{}\" of {} is compressed ({method}), so it cannot be memory-mapped; \
                  save the archive uncompressed (np.savez, not np.savez_compressed) or extract it",
                 excerpt(name),
                 Shown(path)

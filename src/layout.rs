@@ -438,6 +438,9 @@ pub(crate) fn sorted_merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> 
 }
 
 /// Shape and element strides of a dimension, as plain slices.
+/// The most axes an array may have: numpy's `NPY_MAXDIMS` (numpy refuses files with more).
+pub(crate) const MAX_DIMS: usize = 64;
+
 /// ndarray's shape for a view of `dim` with element `strides`. An empty array gets ndarray's
 /// default strides instead: ndarray's debug check refuses the zero strides of an empty array's
 /// longer axes on a mutable view (as if elements overlapped), and an empty view has no

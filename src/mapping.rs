@@ -120,6 +120,8 @@ pub(crate) struct Mapping {
     preallocate: bool,
     /// The file is a `.npy` file whose header describes this map: resizing rewrites it.
     npy_header: bool,
+    /// The map holds part of a larger array (a slab): its file must keep its length.
+    fixed_len: bool,
     /// What lives as long as the mapping (a named shared memory object to unlink on drop).
     keep: Option<Box<dyn std::fmt::Debug + Send + Sync>>,
 }
@@ -277,6 +279,7 @@ impl Mapping {
             full_access: true,
             preallocate: s.preallocate,
             npy_header: false,
+            fixed_len: false,
             keep: None,
         };
         Ok((map, shape))
@@ -340,6 +343,7 @@ impl Mapping {
                 full_access: true,
                 preallocate: false,
                 npy_header: false,
+                fixed_len: false,
                 keep: None,
             },
             shape,
@@ -381,6 +385,7 @@ impl Mapping {
             full_access: true,
             preallocate: false,
             npy_header: false,
+            fixed_len: false,
             keep: None,
         })
     }
@@ -389,6 +394,12 @@ impl Mapping {
     #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     pub(crate) fn set_npy_header(&mut self) {
         self.npy_header = true;
+    }
+
+    /// Marks the map as part of a larger array (a slab), which `resize` refuses.
+    #[allow(dead_code)]
+    pub(crate) fn set_fixed_len(&mut self) {
+        self.fixed_len = true;
     }
 
     /// Whether the file's `.npy` header describes this map.
@@ -547,6 +558,12 @@ impl Mapping {
             path: self.path.clone(),
             why: why.to_string(),
         };
+        if self.fixed_len {
+            return Err(cannot(
+                "it is one process's slab of a larger array: the file holds the other ranks' rows \
+                 (and a .npy header describing the whole array); resize the whole array instead",
+            ));
+        }
         let Some(file) = &self.file else {
             return Err(cannot(
                 "it is anonymous memory, which has no file to resize; make a new array of the \

@@ -223,6 +223,15 @@ impl Npz {
         }
         let _ = crate::sys::fadvise(&probe, 0, 0, crate::sys::FileAdvice::Random);
         let len = fm.len();
+        // Python's zipfile looks for the end record only where the format puts it (the last
+        // 22 bytes, or before a comment of the length it states); the zip crate would try
+        // every `PK\x05\x06` in the file, which a crafted file repeats by the million.
+        if !has_end_record(&probe, len) {
+            return Err(bad(format!(
+                "it has no consistent end-of-central-directory record in its last 64 KiB{}",
+                hint(&probe, len)
+            )));
+        }
         let mut zip = zip::ZipArchive::new(&probe).map_err(|e| match e {
             zip::result::ZipError::Io(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
                 io("read zip directory", e)
@@ -607,6 +616,20 @@ impl Npz {
         }
         Ok(())
     }
+}
+
+/// Whether the file ends with an end-of-central-directory record as Python's `zipfile` finds
+/// it: at the last 22 bytes, or followed by exactly the comment it announces (at most 64 KiB).
+fn has_end_record(file: &File, len: u64) -> bool {
+    let tail = len.min(65_557);
+    let mut buf = vec![0u8; tail as usize];
+    if file.read_exact_at(&mut buf, len - tail).is_err() {
+        return false;
+    }
+    (0..buf.len().saturating_sub(21)).rev().any(|i| {
+        let comment = u16::from_le_bytes([buf[i + 20], buf[i + 21]]) as usize;
+        buf[i..i + 4] == *b"PK\x05\x06" && i + 22 + comment == buf.len()
+    })
 }
 
 /// What a zip reader's refusal likely means, from whether the file has an end record at all

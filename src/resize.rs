@@ -246,7 +246,12 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             }
         }
         if done.is_err() {
-            self.map_ref().restore_len(plan);
+            // Cut the file back only under a map that no longer covers the new rows (a failed
+            // shrink-back leaves them mapped: a shorter file would fault under them).
+            if self.map_ref().len() <= old_bytes {
+                self.map_ref().restore_len(plan);
+            }
+            self.clamp_rows_to_map();
         }
         done
     }
@@ -276,6 +281,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             // The file still holds every byte: grow the map back over them.
             let _ = self.resize_in_place(old_dim, old_strides, old_bytes);
             undo_header();
+            self.clamp_rows_to_map();
         })
     }
 

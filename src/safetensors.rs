@@ -1074,7 +1074,7 @@ impl Parser<'_> {
         let shown = crate::error::excerpt(&name);
         let (mut dtype, mut shape, mut offsets) = (None, None, None);
         if self.peek() != Some(b'{') {
-            return Err(self.err(&format!("tensor {shown:?}: expected an object")));
+            return Err(self.err(&format!("tensor \"{shown}\": expected an object")));
         }
         self.i += 1;
         if self.peek() != Some(b'}') {
@@ -1086,7 +1086,7 @@ impl Parser<'_> {
                         let s = self.string()?;
                         let d = parse_dtype(&s).ok_or_else(|| {
                             format!(
-                                "tensor {shown:?}: unknown dtype {:?}",
+                                "tensor \"{shown}\": unknown dtype {:?}",
                                 crate::error::excerpt(&s)
                             )
                         })?;
@@ -1094,6 +1094,13 @@ impl Parser<'_> {
                     }
                     "shape" => {
                         let v = self.uints()?;
+                        if v.len() > crate::layout::MAX_DIMS {
+                            return Err(format!(
+                                "tensor \"{shown}\": shape has {} axes; at most 64 are allowed \
+                                 (numpy's limit)",
+                                v.len()
+                            ));
+                        }
                         shape
                             .replace(v.into_iter().map(|d| d as usize).collect::<Vec<_>>())
                             .is_some()
@@ -1102,7 +1109,7 @@ impl Parser<'_> {
                         let v = self.uints()?;
                         let [s, e] = v[..] else {
                             return Err(format!(
-                                "tensor {shown:?}: data_offsets has {} numbers, not 2",
+                                "tensor \"{shown}\": data_offsets has {} numbers, not 2",
                                 v.len()
                             ));
                         };
@@ -1114,7 +1121,7 @@ impl Parser<'_> {
                     }
                 };
                 if dup {
-                    return Err(format!("tensor {shown:?}: duplicate field {field:?}"));
+                    return Err(format!("tensor \"{shown}\": duplicate field {field:?}"));
                 }
                 if self.comma_or(b'}')? {
                     break;
@@ -1123,7 +1130,7 @@ impl Parser<'_> {
         } else {
             self.i += 1;
         }
-        let missing = |f: &str| format!("tensor {shown:?}: missing field {f:?}");
+        let missing = |f: &str| format!("tensor \"{shown}\": missing field {f:?}");
         Ok(RawTensor {
             dtype: dtype.ok_or_else(|| missing("dtype"))?,
             shape: shape.ok_or_else(|| missing("shape"))?,

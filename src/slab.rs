@@ -260,6 +260,8 @@ impl SlabOptions {
                 |_| dim_and_strides(local.into_shape_with_order(), size_of::<T>()),
             )?
         };
+        let mut array: MmapArray<T, D> = array;
+        array.map_mut().set_fixed_len();
         Ok(Slab {
             array,
             rows,
@@ -319,7 +321,22 @@ impl<T: Pod, D: Dimension> Slab<T, D> {
         self.size
     }
 
-    /// The mapped rows, mutably (views, page protection).
+    /// The mapped rows, mutably (views, page protection). A slab cannot be resized: the file
+    /// holds the other ranks' rows.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("d.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (10, 3))? });
+    /// // SAFETY: nobody truncates or rewrites the file while the slab lives.
+    /// let mut s = unsafe {
+    ///     ndmmap::slab::SlabOptions::new(3, 4).mode(ndmmap::Mode::ReadWrite).npy::<f64, ndarray::Ix2>(&path)?
+    /// };
+    /// assert!(matches!(s.array_mut().resize(0), Err(ndmmap::Error::CannotResize { .. })));
+    /// assert_eq!(ndmmap::npy::read_header(&path)?.shape, [10, 3]);
+    /// # Ok(()) }
+    /// ```
     pub fn array_mut(&mut self) -> &mut MmapArray<T, D> {
         &mut self.array
     }

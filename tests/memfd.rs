@@ -47,6 +47,16 @@ fn parent_value(i: usize, j: usize) -> f64 {
 }
 
 /// Entry point of the spawned child: does nothing unless the parent test set `SOCKET_VAR`.
+/// `memfd::receive`, for the tests' own arrays.
+fn recv<T: ndmmap::NpyElement, D: ndarray::Dimension>(
+    socket: &std::os::unix::net::UnixStream,
+    mode: Mode,
+) -> ndmmap::Result<ndmmap::MmapArray<T, D>> {
+    // SAFETY: each test orders its writers and readers (a handshake over the socket, or one
+    // side reading only after the other wrote), so no view reads bytes another map writes.
+    unsafe { memfd::receive(socket, mode) }
+}
+
 #[test]
 fn child_receives_and_writes() {
     let Some(path) = std::env::var_os(SOCKET_VAR) else {
@@ -54,7 +64,7 @@ fn child_receives_and_writes() {
     };
     let mut s = UnixStream::connect(path).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    let mut b = memfd::receive::<f64, Ix2>(&s, Mode::ReadWrite).unwrap();
+    let mut b = recv::<f64, Ix2>(&s, Mode::ReadWrite).unwrap();
     assert_eq!((b.shape(), b.order()), (&[ROWS, COLS][..], Order::C));
     for ((i, j), &v) in b.view().indexed_iter() {
         assert_eq!(v, parent_value(i, j), "at {i},{j}");
@@ -225,7 +235,7 @@ fn unsealed_descriptor_is_refused_then_mapped_unsafely() {
     let (tx, rx) = pair();
     let before = open_fds();
     memfd::send(&tx, &a).unwrap();
-    match memfd::receive::<i32, Ix2>(&rx, Mode::ReadOnly) {
+    match recv::<i32, Ix2>(&rx, Mode::ReadOnly) {
         Err(Error::NotSealed { path: Some(p) }) => assert!(p.ends_with("plain.bin"), "{p:?}"),
         other => panic!("{other:?}"),
     }
@@ -249,18 +259,18 @@ fn read_only_descriptor_cannot_map_read_write() {
     let before = open_fds();
     memfd::send_read_only(&tx, &a).unwrap();
     assert!(matches!(
-        memfd::receive::<u32, Ix1>(&rx, Mode::ReadWrite),
+        recv::<u32, Ix1>(&rx, Mode::ReadWrite),
         Err(Error::ReadOnlyHandle { .. })
     ));
     assert_eq!(open_fds(), before);
     memfd::send_read_only(&tx, &a).unwrap();
-    let mut b = memfd::receive::<u32, Ix1>(&rx, Mode::ReadOnly).unwrap();
+    let mut b = recv::<u32, Ix1>(&rx, Mode::ReadOnly).unwrap();
     assert!(b.view_mut().is_err());
     assert_eq!(b.view()[4095], 9);
     // The descriptor itself is read-only: not even ftruncate (EINVAL: not open for writing).
     assert!(b.file().unwrap().set_len(1 << 20).is_err());
     memfd::send_read_only(&tx, &a).unwrap();
-    let mut c = memfd::receive::<u32, Ix1>(&rx, Mode::CopyOnWrite).unwrap();
+    let mut c = recv::<u32, Ix1>(&rx, Mode::CopyOnWrite).unwrap();
     c.view_mut().unwrap()[0] = 1; // private to `c`
     assert_eq!((a.view()[0], b.view()[0], c.view()[0]), (9, 9, 1));
 }
@@ -276,10 +286,10 @@ fn future_write_seal_keeps_receivers_read_only() {
     assert!(memfd::seals(a.file().unwrap()).unwrap().future_write);
     let (tx, rx) = pair();
     memfd::send(&tx, &a).unwrap();
-    let refused = memfd::receive::<u8, Ix1>(&rx, Mode::ReadWrite).unwrap_err();
+    let refused = recv::<u8, Ix1>(&rx, Mode::ReadWrite).unwrap_err();
     assert_eq!(refused.raw_os_error(), Some(libc::EPERM), "{refused}");
     memfd::send(&tx, &a).unwrap();
-    let b = memfd::receive::<u8, Ix1>(&rx, Mode::ReadOnly).unwrap();
+    let b = recv::<u8, Ix1>(&rx, Mode::ReadOnly).unwrap();
     a.view_mut().unwrap()[63] = 5;
     assert_eq!(b.view()[63], 5);
 }
@@ -293,12 +303,12 @@ fn bytes_after_the_message_stay_on_the_socket() {
     memfd::send(&tx, &a).unwrap();
     tx.write_all(b"next").unwrap();
     memfd::send(&tx, &a).unwrap();
-    let b = memfd::receive::<f32, IxDyn>(&rx, Mode::ReadOnly).unwrap();
+    let b = recv::<f32, IxDyn>(&rx, Mode::ReadOnly).unwrap();
     assert_eq!(b.shape(), &[2, 3, 4]);
     let mut next = [0u8; 4];
     rx.read_exact(&mut next).unwrap();
     assert_eq!(&next, b"next");
-    let c = memfd::receive::<f32, ndarray::Ix3>(&rx, Mode::ReadOnly).unwrap();
+    let c = recv::<f32, ndarray::Ix3>(&rx, Mode::ReadOnly).unwrap();
     assert_eq!(c.shape(), &[2, 3, 4]);
 }
 
@@ -452,7 +462,7 @@ fn hostile_messages_are_errors_and_leak_nothing() {
     for (what, data, fds, expected) in cases {
         let before = open_fds();
         send_raw(&tx, &data, &fds);
-        let got = std::panic::catch_unwind(|| memfd::receive::<f64, Ix2>(&rx, Mode::ReadWrite));
+        let got = std::panic::catch_unwind(|| recv::<f64, Ix2>(&rx, Mode::ReadWrite));
         let got = got.unwrap_or_else(|_| panic!("{what}: receive panicked"));
         match &got {
             Err(e) if expected(e) => {
@@ -475,18 +485,18 @@ fn hostile_messages_are_errors_and_leak_nothing() {
     drop(tx);
     let before = open_fds();
     assert!(matches!(
-        memfd::receive::<f64, Ix2>(&rx, Mode::ReadOnly),
+        recv::<f64, Ix2>(&rx, Mode::ReadOnly),
         Err(Error::BadMessage { .. })
     ));
     assert!(matches!(
-        memfd::receive::<f64, Ix2>(&rx, Mode::ReadOnly),
+        recv::<f64, Ix2>(&rx, Mode::ReadOnly),
         Err(Error::BadMessage { .. })
     ));
     assert_eq!(open_fds(), before);
     // After all that, a good message still maps.
     let (tx, rx) = pair();
     send_raw(&tx, good.as_bytes(), &[fd]);
-    let b = memfd::receive::<f64, Ix2>(&rx, Mode::ReadOnly).unwrap();
+    let b = recv::<f64, Ix2>(&rx, Mode::ReadOnly).unwrap();
     assert_eq!(b.shape(), &[10, 3]);
 }
 
@@ -505,7 +515,7 @@ fn residency_of_a_memfd_array() {
     // The receiver sees the same pages resident.
     let (tx, rx) = pair();
     memfd::send(&tx, &a).unwrap();
-    let b = memfd::receive::<u8, Ix2>(&rx, Mode::ReadOnly).unwrap();
+    let b = recv::<u8, Ix2>(&rx, Mode::ReadOnly).unwrap();
     assert_eq!(b.pages(..).unwrap().residency().unwrap().resident, r.total);
 }
 
@@ -530,6 +540,6 @@ fn refusals() {
     let z = memfd::create::<f64, Ix2, _>("empty", (0, 3)).unwrap();
     let (tx, rx) = pair();
     memfd::send(&tx, &z).unwrap();
-    let r = memfd::receive::<f64, Ix2>(&rx, Mode::ReadWrite).unwrap();
+    let r = recv::<f64, Ix2>(&rx, Mode::ReadWrite).unwrap();
     assert_eq!(r.shape(), &[0, 3]);
 }

@@ -1125,6 +1125,12 @@ fn interpret(v: Val) -> std::result::Result<(String, Dtype, bool, Vec<usize>), N
         let s: Vec<String> = dims.iter().map(Val::describe).collect();
         excerpt(&format!("({})", s.join(", ")))
     };
+    if dims.len() > crate::layout::MAX_DIMS {
+        return Err(NpyError::BadShape {
+            shape: written(),
+            why: "has more than 64 axes, numpy's limit (NPY_MAXDIMS): numpy cannot load it",
+        });
+    }
     let mut out = Vec::with_capacity(dims.len());
     for d in &dims {
         let n = match d {

@@ -8,14 +8,15 @@
 //! other's writes, as with a shared map of any file. Any process can be the other end: a
 //! spawned worker, an unrelated server, a Python process (see the message format below).
 //!
-//! `receive` is safe because it maps only descriptors sealed against shrinking: no holder of
-//! the file can truncate it under the receiver's views, so the `SIGBUS` of a shrunk shared map
-//! cannot happen. A descriptor without that seal (a plain file, which [`send`] can pass too) is
-//! [`Error::NotSealed`]; [`receive_unsealed`] maps it under the file contract of
-//! [`MmapArray`]. As for any shared memory (a [`MmapArray::anonymous`] array shared with forked
-//! children), writes by other processes while this one reads are the caller's own
-//! synchronisation problem; seal the file with [`MemfdOptions::seal_future_write`] to let nobody but
-//! its creator write at all.
+//! [`receive`] maps only descriptors sealed against shrinking: no holder of the file can
+//! truncate it under the receiver's views, so the `SIGBUS` of a shrunk shared map cannot
+//! happen. A descriptor without that seal (a plain file, which [`send`] can pass too) is
+//! [`Error::NotSealed`]; [`receive_unsealed`] maps it anyway. Both are `unsafe`: a second map
+//! of the same memory is a second way to write it, so the caller promises that no other map
+//! (in this process, such as the creator's array if both ends are here, or in another)
+//! writes the received range while a view of the received array reads it, and that the
+//! received array's mutable views are not used while other maps read. Seal the file with
+//! [`MemfdOptions::seal_future_write`] to let nobody but its creator write at all.
 //!
 //! Linux (and FreeBSD 13+ for `create`); elsewhere [`create`] and [`receive`] answer
 //! [`Error::Unsupported`], while [`send`] and [`receive_unsealed`] work on every Unix.
@@ -30,7 +31,8 @@
 //! a.view_mut()?[[0, 0]] = 1.5;
 //! memfd::send(&ours, &a)?;
 //! // In another process, usually: the other end of a socket it connected to.
-//! let mut b = memfd::receive::<f64, ndarray::Ix2>(&theirs, Mode::ReadWrite)?;
+//! // SAFETY: `a` and `b` take turns: neither view is used while the other side writes.
+//! let mut b = unsafe { memfd::receive::<f64, ndarray::Ix2>(&theirs, Mode::ReadWrite)? };
 //! assert_eq!(b.view()[[0, 0]], 1.5);
 //! b.view_mut()?[[999, 2]] = 7.0;
 //! assert_eq!(a.view()[[999, 2]], 7.0); // one file, two maps
@@ -284,7 +286,8 @@ fn unsupported_or(e: io::Error, what: &'static str) -> Error {
 /// let (tx, rx) = UnixStream::pair().unwrap();
 /// let a = memfd::create::<u16, ndarray::Ix1, _>("v", 10)?;
 /// memfd::send(&tx, &a)?;
-/// let b = memfd::receive::<u16, ndarray::Ix1>(&rx, Mode::ReadOnly)?;
+/// // SAFETY: `a` is not written while `b`'s views are used.
+/// let b = unsafe { memfd::receive::<u16, ndarray::Ix1>(&rx, Mode::ReadOnly)? };
 /// assert_eq!(b.shape(), &[10]);
 /// # Ok::<(), ndmmap::Error>(())
 /// ```
@@ -310,7 +313,8 @@ pub fn send<T: NpyElement, D: Dimension>(
 /// let (tx, rx) = UnixStream::pair().unwrap();
 /// let a = memfd::create::<u16, ndarray::Ix1, _>("v", 10)?;
 /// memfd::send_read_only(&tx, &a)?;
-/// let refused = memfd::receive::<u16, ndarray::Ix1>(&rx, Mode::ReadWrite);
+/// // SAFETY: nothing writes `a` while the received array lives.
+/// let refused = unsafe { memfd::receive::<u16, ndarray::Ix1>(&rx, Mode::ReadWrite) };
 /// assert!(matches!(refused, Err(Error::ReadOnlyHandle { .. })));
 /// # Ok::<(), ndmmap::Error>(())
 /// ```
@@ -352,9 +356,9 @@ fn send_fd(socket: &UnixStream, file: &File, line: &str) -> Result<()> {
 }
 
 /// Receives an array sent with [`send`] (or any sender of [the message](self#the-message)) and
-/// maps it in `mode`. Safe: the descriptor must be sealed against shrinking (a memory file
-/// made by [`create`]), else [`Error::NotSealed`] and the descriptor is closed; see
-/// [the module docs](self) for why that suffices, and [`receive_unsealed`] for other files.
+/// maps it in `mode`. The descriptor must be sealed against shrinking (a memory file made by
+/// [`create`]), else [`Error::NotSealed`] and the descriptor is closed, so the file cannot be
+/// truncated under the array; [`receive_unsealed`] maps other files.
 /// [`Mode::ReadWrite`] of a read-only descriptor is [`Error::ReadOnlyHandle`]. The file is
 /// never grown: a message that describes more than the file holds is [`Error::TooShort`].
 ///
@@ -365,11 +369,20 @@ fn send_fd(socket: &UnixStream, file: &File, line: &str) -> Result<()> {
 /// let (tx, rx) = UnixStream::pair().unwrap();
 /// let a = memfd::create::<i32, ndarray::IxDyn, _>("cube", ndarray::IxDyn(&[4, 5, 6]))?;
 /// memfd::send(&tx, &a)?;
-/// let b = memfd::receive::<i32, ndarray::Ix3>(&rx, Mode::CopyOnWrite)?;
+/// // SAFETY: `a` is not written while `b`'s views are used (and `b` is private).
+/// let b = unsafe { memfd::receive::<i32, ndarray::Ix3>(&rx, Mode::CopyOnWrite)? };
 /// assert_eq!(b.shape(), &[4, 5, 6]);
 /// # Ok::<(), ndmmap::Error>(())
 /// ```
-pub fn receive<T: NpyElement, D: Dimension>(
+///
+/// # Safety
+/// A second map of shared memory is a second way to reach the same bytes. While a view of
+/// the received array is used, no other map of the file (the sender's, another receiver's,
+/// in this process or another) may write the bytes it reads, and while a mutable view of it
+/// is used, nothing else may read or write those bytes; other processes' writes are the
+/// data race the [file contract of `MmapArray`](MmapArray#safety-of-file-backed-arrays)
+/// describes. Truncation, the contract's other hazard, cannot happen: the seal is checked.
+pub unsafe fn receive<T: NpyElement, D: Dimension>(
     socket: &UnixStream,
     mode: Mode,
 ) -> Result<MmapArray<T, D>> {
@@ -382,8 +395,8 @@ pub fn receive<T: NpyElement, D: Dimension>(
         });
     }
     // SAFETY: the file is sealed against shrinking, so no holder can truncate it under the map
-    // (`map` refuses a range past its current end and never grows it), which is the hazard of
-    // the file contract; writes by other holders are shared memory, as documented above.
+    // (`map` refuses a range past its current end and never grows it); the caller takes on the
+    // rest of the file contract (writes through other maps).
     unsafe { map(&file, &msg, dim, mode) }
 }
 

@@ -263,7 +263,8 @@ impl Summary {
             let line: Vec<String> = r
                 .iter()
                 .zip(width)
-                .map(|(c, w)| format!("{c:>w$}"))
+                // Padded by hand: `format!`'s width stops at 65535 (a label can be longer).
+                .map(|(c, w)| " ".repeat(w.saturating_sub(c.chars().count())) + c)
                 .collect();
             let _ = writeln!(t, "{}", line.join("  ").trim_end());
         }

@@ -55,7 +55,11 @@ fn one(b: &mut Batch, path: &Path, o: &FileOpts, as_json: bool) -> Res<serde_jso
     let nbytes = a.nbytes();
     b.gap()?;
     let mut t = String::new();
-    writeln!(t, "path         {}", path.display())?;
+    writeln!(
+        t,
+        "path         {}",
+        out::one_line(&path.display().to_string(), 300)
+    )?;
     writeln!(t, "dtype        {}", a.descr)?;
     writeln!(t, "shape        {:?}", a.shape())?;
     writeln!(t, "order        {}", a.order_str())?;

@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 /// Which files, and for raw files how to read them.
 #[derive(Args, Debug)]
 pub struct FileOpts {
-    /// The array files: .npy, or raw binary with --dtype (the raw options apply to each).
+    /// The array files: .npy, raw binary with --dtype (the raw options apply to each), or a
+    /// member of an archive: FILE.npz:NAME, FILE.safetensors:NAME.
     #[arg(required = true, value_name = "FILE")]
     pub files: Vec<PathBuf>,
     /// Raw files: numpy dtype of the elements (f8, <f4, i2, u1, c16, ...).
@@ -160,8 +161,9 @@ impl Container {
 }
 
 /// `FILE.npz:NAME` or `FILE.safetensors:NAME`: the archive and the member's name, when the
-/// argument is not itself an existing file and its part before the first `.npz:` or
-/// `.safetensors:` is one. (Member names may contain `:`.)
+/// argument is not itself an existing file and a part of it ending in `.npz` or
+/// `.safetensors` before a `:` is one (the longest such part: archive names may contain
+/// `.npz:` too, and member names `:`).
 pub fn split_member(arg: &Path) -> Option<(PathBuf, String)> {
     if arg.exists() {
         return None;
@@ -170,10 +172,14 @@ pub fn split_member(arg: &Path) -> Option<(PathBuf, String)> {
     let lower = s.to_ascii_lowercase();
     [".npz:", ".safetensors:"]
         .iter()
-        .filter_map(|tag| lower.find(tag).map(|i| i + tag.len() - 1))
-        .min()
+        .flat_map(|tag| {
+            lower
+                .match_indices(tag)
+                .map(move |(i, _)| i + tag.len() - 1)
+        })
+        .filter(|&colon| Path::new(&s[..colon]).is_file())
+        .max()
         .map(|colon| (PathBuf::from(&s[..colon]), s[colon + 1..].to_string()))
-        .filter(|(file, _)| file.is_file())
 }
 
 /// Where a member of an archive lies: its dtype's descriptor, element size, shape, data offset

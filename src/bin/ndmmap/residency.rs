@@ -125,7 +125,7 @@ fn one(
     writeln!(
         t,
         "{}  {} {:?}  axis {k}{}",
-        path.display(),
+        out::one_line(&path.display().to_string(), 300),
         a.descr,
         a.shape(),
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default()

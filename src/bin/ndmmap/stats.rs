@@ -190,7 +190,7 @@ impl Summary {
         let _ = writeln!(
             t,
             "{}  {} {:?}  axis {}{}  count {}  result {:?}",
-            path.display(),
+            out::one_line(&path.display().to_string(), 300),
             a.descr,
             a.shape(),
             self.axis,

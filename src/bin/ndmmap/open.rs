@@ -290,6 +290,7 @@ pub fn open(path: &Path, o: &FileOpts) -> Res<AnyArray> {
             return Err(format!("{}: --dtype, --shape, --offset and --order are for raw files; an archive's member describes itself", path.display()).into());
         }
         let l = member_layout(&file, &name)?;
+        // The library's errors name the archive; say which member too.
         return map(
             &file,
             path,
@@ -298,7 +299,8 @@ pub fn open(path: &Path, o: &FileOpts) -> Res<AnyArray> {
             Some(l.shape),
             l.offset,
             l.fortran,
-        );
+        )
+        .map_err(|e| format!("{}: {e}", out::one_line(&path.display().to_string(), 200)).into());
     }
     if let Some(c) = Container::of(path).filter(|_| !raw_opts) {
         let names = member_names(path, c)?;

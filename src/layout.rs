@@ -439,6 +439,7 @@ pub(crate) fn sorted_merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> 
 
 /// Shape and element strides of a dimension, as plain slices.
 /// The most axes an array may have: numpy's `NPY_MAXDIMS` (numpy refuses files with more).
+#[cfg_attr(not(any(feature = "npy", feature = "safetensors")), allow(dead_code))]
 pub(crate) const MAX_DIMS: usize = 64;
 
 /// ndarray's shape for a view of `dim` with element `strides`. An empty array gets ndarray's

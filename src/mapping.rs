@@ -126,6 +126,20 @@ pub(crate) struct Mapping {
     keep: Option<Box<dyn std::fmt::Debug + Send + Sync>>,
 }
 
+/// A file (or section) of `len` bytes that does not reach `end`, the array at `offset` needing
+/// it: [`Error::OffsetPastEnd`] when even the offset lies past the end, else [`Error::TooShort`].
+fn too_short(path: Option<PathBuf>, offset: u64, len: u64, end: u64) -> Error {
+    if offset > len {
+        Error::OffsetPastEnd { path, offset, len }
+    } else {
+        Error::TooShort {
+            path,
+            len,
+            needed: end,
+        }
+    }
+}
+
 /// Refuses what cannot be mapped: directories, FIFOs, sockets, character devices.
 pub(crate) fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> Result<()> {
     let ft = meta.file_type();
@@ -230,15 +244,7 @@ impl Mapping {
         let end = layout::checked_end(offset, bytes)?;
         let grows = end > len;
         if grows && !(mode == Mode::ReadWrite && s.grow && meta.is_file()) {
-            return Err(if offset > len {
-                Error::OffsetPastEnd { path, offset, len }
-            } else {
-                Error::TooShort {
-                    path,
-                    len,
-                    needed: end,
-                }
-            });
+            return Err(too_short(path, offset, len, end));
         }
         // Restores the file's length if what follows fails: a failed map leaves no half-grown file.
         let rollback = |e: Error| {
@@ -322,15 +328,7 @@ impl Mapping {
         })?;
         let end = layout::checked_end(offset, bytes)?;
         if end > len {
-            return Err(if offset > len {
-                Error::OffsetPastEnd { path, offset, len }
-            } else {
-                Error::TooShort {
-                    path,
-                    len,
-                    needed: end,
-                }
-            });
+            return Err(too_short(path, offset, len, end));
         }
         Ok((
             Mapping {

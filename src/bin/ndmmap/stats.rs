@@ -345,7 +345,15 @@ fn summarize_share(
     progress: bool,
     ranks: Option<&dyn Ranks>,
 ) -> Res<Share> {
-    let dtype = Dtype::parse(&a.descr)?;
+    // A safetensors dtype numpy lacks (BF16, the 8-bit floats) keeps safetensors' name.
+    let dtype = Dtype::parse(&a.descr).map_err(|_| {
+        format!(
+            "{}: stats reduces numpy's dtypes, and {} has none (info, residency, touch, evict \
+             and lock work on it)",
+            out::one_line(&a.path.display().to_string(), 200),
+            a.descr
+        )
+    })?;
     refuse(a, &dtype)?;
     let plan = Plan::new(a, spec, axis, dtype.size)?;
     let part = match ranks {

@@ -157,6 +157,31 @@ pub(crate) fn check_file_type(meta: &std::fs::Metadata, path: Option<&Path>) -> 
 }
 
 impl Mapping {
+    /// A mapping of `len` bytes at file offset `offset` in `mode`, with full access and no file
+    /// handle, preallocation, `.npy` header or slab mark (the callers set what applies): the one
+    /// place every field gets its default.
+    fn new(
+        backing: Backing,
+        path: Option<PathBuf>,
+        offset: u64,
+        len: usize,
+        mode: Mode,
+    ) -> Mapping {
+        Mapping {
+            backing,
+            file: None,
+            path,
+            offset,
+            len,
+            mode,
+            full_access: true,
+            preallocate: false,
+            npy_header: false,
+            fixed_len: false,
+            keep: None,
+        }
+    }
+
     /// Opens `path` for mapping in the settings' mode: read-only for [`Mode::ReadOnly`] and
     /// [`Mode::CopyOnWrite`], read-write for [`Mode::ReadWrite`], created if asked. What cannot
     /// be mapped is refused before opening (opening a FIFO would block).
@@ -275,19 +300,9 @@ impl Mapping {
             }
         };
         let file = file.try_clone().map_err(|e| Error::io("dup", p, e))?;
-        let map = Mapping {
-            backing,
-            file: Some(file),
-            path,
-            offset,
-            len: bytes,
-            mode,
-            full_access: true,
-            preallocate: s.preallocate,
-            npy_header: false,
-            fixed_len: false,
-            keep: None,
-        };
+        let mut map = Mapping::new(backing, path, offset, bytes, mode);
+        map.file = Some(file);
+        map.preallocate = s.preallocate;
         Ok((map, shape))
     }
 
@@ -330,22 +345,8 @@ impl Mapping {
         if end > len {
             return Err(too_short(path, offset, len, end));
         }
-        Ok((
-            Mapping {
-                backing: Backing::View(view, offset as usize),
-                file: None,
-                path,
-                offset,
-                len: bytes,
-                mode,
-                full_access: true,
-                preallocate: false,
-                npy_header: false,
-                fixed_len: false,
-                keep: None,
-            },
-            shape,
-        ))
+        let backing = Backing::View(view, offset as usize);
+        Ok((Mapping::new(backing, path, offset, bytes, mode), shape))
     }
 
     /// Maps `bytes` of zeroed anonymous memory: shared with forked children for
@@ -373,19 +374,7 @@ impl Mapping {
                 }
             }
         };
-        Ok(Mapping {
-            backing,
-            file: None,
-            path: None,
-            offset: 0,
-            len: bytes,
-            mode,
-            full_access: true,
-            preallocate: false,
-            npy_header: false,
-            fixed_len: false,
-            keep: None,
-        })
+        Ok(Mapping::new(backing, None, 0, bytes, mode))
     }
 
     /// Marks the file as a `.npy` file whose header describes this map.

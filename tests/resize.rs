@@ -468,18 +468,7 @@ mod npy_files {
     fn npy_header_without_room_is_refused_before_anything_changes() {
         let dir = common::tmpdir();
         // A version 1.0 header padded to 16 bytes with no spare room, as old numpy wrote.
-        let p = dir.path().join("tight.npy");
-        let dict = "{'descr': '<u1', 'fortran_order': False, 'shape': (5,), }";
-        let mut hdr = dict.as_bytes().to_vec();
-        while !(10 + hdr.len() + 1).is_multiple_of(16) {
-            hdr.push(b' ');
-        }
-        hdr.push(b'\n');
-        let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
-        bytes.extend_from_slice(&(hdr.len() as u16).to_le_bytes());
-        bytes.extend_from_slice(&hdr);
-        bytes.extend_from_slice(&[1, 2, 3, 4, 5]);
-        std::fs::write(&p, &bytes).unwrap();
+        let (p, bytes) = common::tight_npy(dir.path());
         let mut t = unsafe { npy::open_mut::<u8, Ix1>(&p) }.unwrap();
         cannot_resize(t.resize(1_000_000_000_000_000), "room");
         assert_eq!(std::fs::read(&p).unwrap(), bytes);

@@ -195,3 +195,21 @@ pub fn truncated_under(
     }
     (code.unwrap_or(-1), err)
 }
+
+/// `tight.npy` in `dir`: five `u1` values behind a version 1.0 header padded to 16 bytes with no
+/// spare room, as numpy 1.x wrote it; and the file's bytes.
+pub fn tight_npy(dir: &Path) -> (PathBuf, Vec<u8>) {
+    let p = dir.join("tight.npy");
+    let dict = "{'descr': '<u1', 'fortran_order': False, 'shape': (5,), }";
+    let mut hdr = dict.as_bytes().to_vec();
+    while !(10 + hdr.len() + 1).is_multiple_of(16) {
+        hdr.push(b' ');
+    }
+    hdr.push(b'\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend_from_slice(&(hdr.len() as u16).to_le_bytes());
+    bytes.extend_from_slice(&hdr);
+    bytes.extend_from_slice(&[1, 2, 3, 4, 5]);
+    std::fs::write(&p, &bytes).unwrap();
+    (p, bytes)
+}

@@ -312,7 +312,7 @@ fn resize_refuses_what_it_cannot_do_without_touching_the_file() {
     let mut ro = unsafe { npy::open::<f64, Ix2>(fixture("f8_c_3x4.npy")).unwrap() };
     assert!(matches!(ro.resize(10), Err(Error::CannotResize { .. })));
     // A header written with no spare room (numpy 1.x style, version 1.0 padded to 16 bytes).
-    let (p, bytes) = common::tight_npy(dir.path());
+    let (p, _) = common::tight_npy(dir.path());
     let mut t = unsafe { npy::open_mut::<u8, Ix1>(&p).unwrap() };
     t.resize(9).unwrap(); // 9 still fits the room one digit needs
     let e = t.resize(1_000_000_000_000_000).unwrap_err();

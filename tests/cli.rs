@@ -993,12 +993,19 @@ fn a_progress_bar_only_on_a_terminal() {
         String::from_utf8_lossy(&out.stderr)
     );
     // A terminal (a pseudo-terminal from util-linux's `script`): the bar, in bytes.
+    if cfg!(windows) {
+        // Not a missing prerequisite: Windows has no `script` (the suite runs there under Wine).
+        println!("skipped the terminal half: `script` and its pseudo-terminal are Unix-only");
+        return;
+    }
     if std::process::Command::new("script")
         .arg("--version")
         .output()
         .is_err()
+        && skip_or_fail(
+            "the terminal half needs `script` (util-linux; Debian: apt-get install bsdutils)",
+        )
     {
-        println!("skipped the terminal half: `script` (util-linux) is not installed");
         return;
     }
     let bin = assert_cmd::cargo::cargo_bin("ndmmap");
@@ -1022,7 +1029,7 @@ fn a_progress_bar_only_on_a_terminal() {
 fn as_nobody() -> Result<Vec<String>, String> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        return Err("not root: cannot switch to nobody".into());
+        return Err("not root: cannot switch to nobody (run the tests as root)".into());
     }
     let have = |c: &str| std::process::Command::new(c).arg("--help").output().is_ok();
     if have("setpriv") {
@@ -1037,7 +1044,7 @@ fn as_nobody() -> Result<Vec<String>, String> {
     } else if have("runuser") {
         Ok(["runuser", "-u", "nobody", "--"].map(String::from).to_vec())
     } else {
-        Err("neither setpriv nor runuser is installed".into())
+        Err("neither setpriv nor runuser is installed (util-linux)".into())
     }
 }
 
@@ -1047,7 +1054,7 @@ fn residency_hidden_by_the_kernel_is_unknown_never_a_number() {
     let prefix = match as_nobody() {
         Ok(p) => p,
         Err(why) => {
-            println!("skipped: {why}");
+            skip_or_fail(&why);
             return;
         }
     };

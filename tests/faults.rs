@@ -217,7 +217,7 @@ fn nested_guards_and_panics_restore_the_file_pages() {
 fn small_tmpfs() -> Option<(tempfile::TempDir, Unmount)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: mounting a tmpfs needs root");
+        skip_or_fail("mounting a tmpfs needs root (run the tests as root)");
         return None;
     }
     let dir = tmpdir();
@@ -227,7 +227,7 @@ fn small_tmpfs() -> Option<(tempfile::TempDir, Unmount)> {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        eprintln!("skipped: could not mount a tmpfs");
+        skip_or_fail("could not mount a tmpfs (in a container without CAP_SYS_ADMIN?)");
         return None;
     }
     let path = dir.path().to_path_buf();

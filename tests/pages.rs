@@ -174,7 +174,7 @@ fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
 fn residency_the_kernel_hides_is_unknown_not_a_number() {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
-        eprintln!("skipped: needs root to become nobody and own a file nobody cannot write");
+        skip_or_fail("needs root to become nobody and own a file nobody cannot write");
         return;
     }
     let dir = tmpdir();
@@ -222,7 +222,7 @@ fn residency_the_kernel_hides_is_unknown_not_a_number() {
         0
     });
     if code == 77 {
-        eprintln!("skipped: could not become nobody");
+        skip_or_fail("could not become nobody (setgroups, setgid or setuid failed)");
         return;
     }
     assert_eq!(

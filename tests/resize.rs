@@ -540,7 +540,7 @@ for line in sys.stdin:
             .stderr(Stdio::null())
             .status();
         if !numpy.is_ok_and(|s| s.success()) {
-            eprintln!("skipped: python3 with numpy is not available (CI installs it)");
+            common::skip_or_fail("python3 with numpy not found (pip install numpy)");
             return;
         }
         let sizes: Vec<String> = SIZES.iter().map(usize::to_string).collect();

@@ -1,6 +1,7 @@
-//! Helpers shared by the integration tests: files with known bytes, page-cache set-up, and
-//! running a closure in a forked child. Page-cache set-up and forking are Unix-only (`cfg(unix)`);
-//! the rest builds for Windows too (the suite runs there under Wine).
+//! Helpers shared by the integration tests: files with known bytes, page-cache set-up,
+//! running a closure in a forked child, and skipping a test whose prerequisite is missing
+//! (`skip_or_fail`, which fails instead under `CI=true`). Page-cache set-up and forking are
+//! Unix-only (`cfg(unix)`); the rest builds for Windows too (the suite runs there under Wine).
 #![allow(dead_code)]
 
 use std::fs::File;
@@ -140,6 +141,19 @@ pub fn wait(pid: libc::pid_t) -> i32 {
     } else {
         -libc::WTERMSIG(status)
     }
+}
+
+/// A test whose prerequisite is missing (`why` says which and how to get it, e.g. "python3 with
+/// numpy not found (pip install numpy)") calls this and returns early when it returns true: it
+/// prints `skipped: WHY` and returns true, so the suite passes on a machine with only the Rust
+/// toolchain. Under CI (the environment variable `CI` is `true`, as `.ci/run` and CI services
+/// set it) nothing may skip: it panics with `why` instead, and the test fails.
+pub fn skip_or_fail(why: &str) -> bool {
+    if std::env::var("CI").is_ok_and(|v| v.eq_ignore_ascii_case("true") || v == "1") {
+        panic!("{why}; CI is set, where no test may skip");
+    }
+    eprintln!("skipped: {why}");
+    true
 }
 
 /// Polls `cond` for up to `secs` seconds.

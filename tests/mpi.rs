@@ -2,7 +2,8 @@
 //! --mpi`, `residency --mpi` and the `mpi_histogram` example under `mpirun -n 1..4` on this
 //! machine (processes standing in for nodes), against numpy (the committed fixtures of
 //! tests/data/stats/) and against the single-process command. Tests that need `mpirun` print
-//! why they skip when it is missing. Every `mpirun` is bounded by `timeout 60`.
+//! why they skip when it is missing, and fail instead under `CI=true`. Every `mpirun` is
+//! bounded by `timeout 60`.
 #![cfg(unix)]
 
 mod common;
@@ -17,11 +18,11 @@ use std::process::{Command, Output};
 
 const NDMMAP: &str = env!("CARGO_BIN_EXE_ndmmap");
 
-/// `timeout 60 mpirun ... -n N` and the rest, or `None` (with the reason printed) when this
-/// machine has no `mpirun`.
+/// `timeout 60 mpirun ... -n N` and the rest, or `None` (with the reason printed; a failure
+/// under `CI=true`) when this machine has no `mpirun`.
 fn mpirun() -> Option<Command> {
     if Command::new("mpirun").arg("--version").output().is_err() {
-        eprintln!("skipped: mpirun is not installed (apt-get install openmpi-bin libopenmpi-dev)");
+        skip_or_fail("mpirun not found (apt-get install openmpi-bin libopenmpi-dev)");
         return None;
     }
     let mut c = Command::new("timeout");
@@ -295,9 +296,19 @@ fn residency_gathers_each_rank_slab() {
 
 #[test]
 fn the_histogram_example_equals_numpy() {
-    let exe = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/debug/examples/mpi_histogram");
+    // target/debug/examples/, beside this test's target/debug/deps/ (whatever the target dir).
+    let exe = std::env::current_exe().unwrap();
+    let exe = exe
+        .parent()
+        .unwrap()
+        .with_file_name("examples")
+        .join("mpi_histogram");
     if !exe.exists() {
-        eprintln!("skipped: build the example first (cargo test builds it)");
+        // A whole `cargo test --features full,mpi` builds the examples; `--test mpi` alone does not.
+        skip_or_fail(&format!(
+            "{} is not built (cargo build --features full,mpi --example mpi_histogram)",
+            exe.display()
+        ));
         return;
     }
     let dir = tmpdir();
@@ -316,9 +327,12 @@ fn the_histogram_example_equals_numpy() {
             path.to_str().unwrap(),
         ])
         .output();
-    let Ok(py) = py.map(|o| String::from_utf8_lossy(&o.stdout).into_owned()) else {
-        eprintln!("skipped: no python3 with numpy");
-        return;
+    let py = match py {
+        Ok(o) if o.status.success() => String::from_utf8_lossy(&o.stdout).into_owned(),
+        _ => {
+            skip_or_fail("python3 with numpy not found (pip install numpy)");
+            return;
+        }
     };
     for n in [2, 4] {
         let Some(mut c) = mpirun() else { return };

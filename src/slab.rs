@@ -9,7 +9,7 @@
 //! `.residency()` counts them. [`Slab::first_row`] places them in the whole array.
 //!
 //! The rank-and-size API ([`SlabOptions::new`]) needs no MPI; with the feature `mpi` (Unix),
-//! [`mpi::options`] takes them from an rsmpi communicator.
+//! `mpi::options` takes them from an rsmpi communicator.
 //!
 //! ```
 //! use ndarray::Ix2;

@@ -67,8 +67,8 @@
 //! # Owned windows
 //! [`Chunks`] gives the same windows of a file-backed array as arrays of their own, each its own
 //! mapping of the file (a Fortran-order array's chunks are Fortran-order arrays, their last
-//! axis shortened); [`Chunks::par_map_reduce`] (feature `rayon`) works on them in parallel.
-//! Every window of an array mapped on its own in this crate, a [slab](crate::slab) included,
+//! axis shortened); `Chunks::par_map_reduce` (feature `rayon`) works on them in parallel.
+//! Every window of an array mapped on its own in this crate, a slab (feature `slab`) included,
 //! is mapped by one function here.
 
 use crate::array::{MmapArray, Order, dim_and_strides};
@@ -237,7 +237,7 @@ fn check_range(axis: usize, len: usize, range: &Range<usize>) -> Result<()> {
 /// Maps indices `range` of the outermost axis `axis` of the array of shape `dim` (all of it,
 /// in C order when `axis` is 0, in Fortran order when it is the last of several) that lies at
 /// byte `offset` of `file`, as an array of its own: the same order, that axis shortened to the
-/// range. The one function that maps a window of an array ([`Chunks`], [`crate::slab`]).
+/// range. The one function that maps a window of an array ([`Chunks`], slabs).
 /// `opts` gives the mode and flags; its offset is replaced. The map is marked as part of a
 /// larger array, which [`MmapArray::resize`] refuses (the file holds the rest).
 ///

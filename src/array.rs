@@ -11,6 +11,7 @@ use bytemuck::Pod;
 use ndarray::{ArrayView, ArrayViewMut, Dimension};
 use std::fs::File;
 use std::marker::PhantomData;
+use std::ops::Range;
 use std::path::Path;
 
 /// A fault guard over a mapping that restores the file's pages however the closure ends.
@@ -226,9 +227,20 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// # Ok::<(), ndmmap::Error>(())
     /// ```
     pub fn pages<S: Selection<D>>(&self, sel: S) -> Result<Pages<'_>> {
+        self.select(sel.sel())
+    }
+
+    /// The pages of indices `range` of `axis`, every other axis whole: a stream's window, for
+    /// any dimension type (a runtime slice is a [`Selection`] of `IxDyn` arrays only).
+    pub(crate) fn pages_along(&self, axis: usize, range: Range<usize>) -> Result<Pages<'_>> {
+        let window = layout::axis_window(self.ndim(), axis, range);
+        self.select(pages::Sel::Slice(&window))
+    }
+
+    fn select(&self, sel: pages::Sel<'_>) -> Result<Pages<'_>> {
         let (shape, strides) = self.shape_strides();
         let (ranges, geometry, flat) =
-            pages::select(&self.map, 0, &shape, &strides, size_of::<T>(), sel.sel())?;
+            pages::select(&self.map, 0, &shape, &strides, size_of::<T>(), sel)?;
         Ok(Pages {
             map: &self.map,
             elem_size: size_of::<T>(),

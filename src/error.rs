@@ -142,6 +142,18 @@ pub enum Error {
         /// The array's number of dimensions.
         ndim: usize,
     },
+    /// A range of indices of one axis that is not a range within it: its end past the axis'
+    /// length, or its start past its end (a stream's [`range`](crate::stream::Stream::range)).
+    AxisRange {
+        /// The axis.
+        axis: usize,
+        /// The range's first index.
+        start: usize,
+        /// One past the range's last index.
+        end: usize,
+        /// The axis' length.
+        len: usize,
+    },
     /// The operation does not exist on this platform or kernel.
     Unsupported {
         /// What was asked.
@@ -763,6 +775,22 @@ impl fmt::Display for Error {
                 write!(
                     f,
                     "axis {axis} is out of bounds for an array of {ndim} dimensions"
+                )
+            }
+            Error::AxisRange {
+                axis,
+                start,
+                end,
+                len,
+            } => {
+                let why = if start > end {
+                    "starts past its end"
+                } else {
+                    "ends past the axis"
+                };
+                write!(
+                    f,
+                    "index range {start}..{end} of axis {axis} (length {len}) {why}"
                 )
             }
             Error::Unsupported { what } => {

@@ -256,6 +256,26 @@ pub(crate) fn check_slice(shape: &[usize], elems: &[SliceInfoElem]) -> Result<()
     Ok(())
 }
 
+/// A selection of indices `range` of axis `axis` of an `ndim`-dimensional array, every other
+/// axis whole: the window of a stream along its outermost axis, as a slice
+/// (`s![.., .., a..b]` for the last axis). `range` must lie within the axis (whose length is at
+/// most `isize::MAX`, as the length of any array's axis is).
+pub(crate) fn axis_window(ndim: usize, axis: usize, range: Range<usize>) -> Vec<SliceInfoElem> {
+    let whole = SliceInfoElem::Slice {
+        start: 0,
+        end: None,
+        step: 1,
+    };
+    let window = SliceInfoElem::Slice {
+        start: range.start as isize,
+        end: Some(range.end as isize),
+        step: 1,
+    };
+    (0..ndim)
+        .map(|k| if k == axis { window } else { whole })
+        .collect()
+}
+
 /// The geometry of a slice of an array with `shape` and element `strides`: the element offset
 /// of its first element, and its shape and strides, following ndarray's slicing rules
 /// (a negative step walks the range from its end). The slice must have passed [`check_slice`].
@@ -517,6 +537,24 @@ mod tests {
         assert!(check_slice(&[4, 5], s![.., 0..6].as_ref()).is_err());
         assert!(check_slice(&[4], s![.., ..].as_ref()).is_err());
         assert!(check_slice(&[4], s![-5..].as_ref()).is_err());
+    }
+
+    #[test]
+    fn axis_windows_are_slices_of_one_axis() {
+        use ndarray::{Array, Axis, ShapeBuilder, Slice};
+        for f in [false, true] {
+            let a = Array::from_shape_vec(ndarray::IxDyn(&[3, 4, 5]).set_f(f), (0..60).collect())
+                .unwrap();
+            for axis in 0..3 {
+                let w = axis_window(3, axis, 1..3);
+                check_slice(a.shape(), &w).unwrap();
+                assert_eq!(
+                    a.slice(w.as_slice()),
+                    a.slice_axis(Axis(axis), Slice::from(1..3))
+                );
+            }
+        }
+        assert_eq!(axis_window(1, 0, 2..2).len(), 1);
     }
 
     #[test]

@@ -85,9 +85,10 @@
 //!   ([`guard`] has the design and its limits); [`checked`](MmapArray::checked) /
 //!   [`checked_mut`](MmapArray::checked_mut) copy through the file descriptor, never faulting.
 //! - [`stream`]: larger than RAM: [`Stream`](stream::Stream) /
-//!   [`StreamMut`](stream::StreamMut) walk the rows a window at a time in bounded memory, with
-//!   read-ahead; [`Chunks`](stream::Chunks) gives owned chunk maps (in parallel with the `rayon`
-//!   feature).
+//!   [`StreamMut`](stream::StreamMut) walk a C- or Fortran-order array along its outermost
+//!   axis in memory (all of it or a range), a window at a time in bounded memory, with
+//!   read-ahead; [`Chunks`](stream::Chunks) gives owned chunk maps (in parallel with the
+//!   `rayon` feature).
 //! - `slab` (feature `slab`; `mpi` adds rsmpi communicators): each of many processes maps
 //!   only its own rows of an array file, balanced to within one row, with its row offset
 //!   and the whole page toolkit on them.

@@ -120,7 +120,7 @@ pub(crate) struct Mapping {
     preallocate: bool,
     /// The file is a `.npy` file whose header describes this map: resizing rewrites it.
     npy_header: bool,
-    /// The map holds part of a larger array (a slab): its file must keep its length.
+    /// The map holds part of a larger array (a slab, a chunk): its file must keep its length.
     fixed_len: bool,
     /// What lives as long as the mapping (a named shared memory object to unlink on drop).
     keep: Option<Box<dyn std::fmt::Debug + Send + Sync>>,
@@ -383,7 +383,7 @@ impl Mapping {
         self.npy_header = true;
     }
 
-    /// Marks the map as part of a larger array (a slab), which `resize` refuses.
+    /// Marks the map as part of a larger array (a slab, a chunk), which `resize` refuses.
     #[allow(dead_code)]
     pub(crate) fn set_fixed_len(&mut self) {
         self.fixed_len = true;
@@ -547,8 +547,9 @@ impl Mapping {
         };
         if self.fixed_len {
             return Err(cannot(
-                "it is one process's slab of a larger array: the file holds the other ranks' rows \
-                 (and a .npy header describing the whole array); resize the whole array instead",
+                "it is a window of a larger array (one process's slab, or a stream's chunk): the \
+                 file holds the rest of the array (and a .npy header describing the whole); \
+                 resize the whole array instead",
             ));
         }
         let Some(file) = &self.file else {

@@ -153,7 +153,8 @@ mod sealed {
         fn sel(&self) -> Sel<'_>;
     }
 }
-use sealed::{Sealed, Sel};
+use sealed::Sealed;
+pub(crate) use sealed::Sel;
 
 /// What [`MmapArray::pages`](crate::MmapArray::pages) accepts: `..` (the whole array), an
 /// element `Range<usize>` (flat indices in logical, row-major order, as `view().iter()` visits

@@ -9,7 +9,7 @@
 //! `.residency()` counts them. [`Slab::first_row`] places them in the whole array.
 //!
 //! The rank-and-size API ([`SlabOptions::new`]) needs no MPI; with the feature `mpi` (Unix),
-//! [`mpi::options`] takes them from an rsmpi communicator.
+//! `mpi::options` takes them from an rsmpi communicator.
 //!
 //! ```
 //! use ndarray::Ix2;
@@ -214,7 +214,8 @@ impl SlabOptions {
         }
     }
 
-    /// Maps the rank's rows of the C-order array `dim` at byte `offset` of `file`.
+    /// Maps the rank's rows of the C-order array `dim` at byte `offset` of `file`, as a window
+    /// of its axis 0 ([`crate::stream`]'s one window mapping).
     ///
     /// # Safety
     /// The file contract of [`MmapArray`].
@@ -238,30 +239,12 @@ impl SlabOptions {
                 "the array is 0-dimensional (a scalar): it has no rows to share",
             ));
         }
-        let total = dim[0];
-        let rows = rows(total, self.rank, self.size);
-        let row_bytes = crate::layout::checked_bytes(&dim.slice()[1..], size_of::<T>())?;
-        let start = offset
-            .checked_add(rows.start as u64 * row_bytes as u64)
-            .ok_or(Error::OffsetOverflow {
-                offset,
-                len: rows.start.saturating_mul(row_bytes),
-            })?;
+        let rows = rows(dim[0], self.rank, self.size);
         let global = dim.slice().to_vec();
-        let mut local = dim;
-        local[0] = rows.len();
-        let mut o = opts.clone();
-        o.offset(start);
+        let path = (!path.as_os_str().is_empty()).then(|| path.to_path_buf());
         // SAFETY: forwarded to the caller.
-        let array = unsafe {
-            o.map_file(
-                file,
-                (!path.as_os_str().is_empty()).then(|| path.to_path_buf()),
-                |_| dim_and_strides(local.into_shape_with_order(), size_of::<T>()),
-            )?
-        };
-        let mut array: MmapArray<T, D> = array;
-        array.map_mut().set_fixed_len();
+        let array =
+            unsafe { crate::stream::map_window(opts, file, path, offset, &dim, 0, rows.clone())? };
         Ok(Slab {
             array,
             rows,

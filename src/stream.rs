@@ -1,6 +1,19 @@
-//! Traversal in bounded memory: an array larger than RAM, read front to back a window of rows
-//! at a time, with the next window read ahead on another thread and the passed one dropped
-//! from the process (and, on request, from the page cache).
+//! Traversal in bounded memory: an array larger than RAM, read front to back a window at a
+//! time, with the next window read ahead on another thread and the passed one dropped from the
+//! process (and, on request, from the page cache).
+//!
+//! # What is walked
+//! A stream walks the array's outermost axis in memory, [`outer_axis`]: axis 0 of a C-order
+//! (or 1-D) array, the last axis of a Fortran-order one. One index of that axis (a "row" here,
+//! whatever the order: for a Fortran-order matrix, a column) is every other axis whole, one
+//! contiguous run of the array's bytes, so a window of consecutive indices is one contiguous
+//! run too, and the pages read ahead and dropped behind are exactly the window's. All of the
+//! axis is walked, or the indices [`range`](Stream::range) gives.
+//!
+//! Each window comes as `(first, view)`: `first` is the index along the walked axis of the
+//! window's first index (counted from the start of the axis, not of the range), and `view` is
+//! the array's [`view`](MmapArray::view) sliced along that axis to the window: every axis is
+//! kept, with the array's order and strides.
 //!
 //! ```
 //! use ndmmap::stream::{Behind, Stream};
@@ -12,6 +25,28 @@
 //!     let _ = first_row;
 //! }
 //! assert_eq!(total, 0.0);
+//! # Ok::<(), ndmmap::Error>(())
+//! ```
+//!
+//! A Fortran-order matrix is walked along its columns (its last axis), here only columns
+//! 100 to 249, 64 at a time:
+//!
+//! ```
+//! use ndarray::{ShapeBuilder, s};
+//! use ndmmap::stream::{self, Stream};
+//! let mut a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((1000, 300).f())?;
+//! for ((i, j), x) in a.view_mut()?.indexed_iter_mut() {
+//!     *x = (i * 300 + j) as f64;
+//! }
+//! assert_eq!(stream::outer_axis(&a), 1);
+//! let mut next = 100;
+//! for (first_col, cols) in Stream::new(&a)?.range(100..250)?.rows(64) {
+//!     assert_eq!(first_col, next);
+//!     assert_eq!(cols.nrows(), 1000); // every row, some columns
+//!     assert_eq!(cols, a.view().slice(s![.., first_col..first_col + cols.ncols()]));
+//!     next += cols.ncols();
+//! }
+//! assert_eq!(next, 250);
 //! # Ok::<(), ndmmap::Error>(())
 //! ```
 //!
@@ -29,17 +64,23 @@
 //! (`MADV_POPULATE_READ`, Linux 5.14+; `MADV_WILLNEED` elsewhere), so the caller's own page
 //! faults are mostly gone by the time it gets there.
 //!
-//! Streams go along axis 0 of an array whose rows are contiguous (C order); a Fortran-order
-//! array is an [`Error::Unsupported`].
+//! # Owned windows
+//! [`Chunks`] gives the same windows of a file-backed array as arrays of their own, each its own
+//! mapping of the file (a Fortran-order array's chunks are Fortran-order arrays, their last
+//! axis shortened); `Chunks::par_map_reduce` (feature `rayon`) works on them in parallel.
+//! Every window of an array mapped on its own in this crate, a slab (feature `slab`) included,
+//! is mapped by one function here.
 
-use crate::array::MmapArray;
+use crate::array::{MmapArray, Order, dim_and_strides};
 use crate::error::{Error, Result};
 use crate::mapping::Mode;
+use crate::options::MmapOptions;
 use crate::pages::{Flush, Pages};
 use crate::sys;
 use bytemuck::Pod;
-use ndarray::{ArrayView, ArrayViewMut, Axis, Dimension, Slice};
+use ndarray::{ArrayView, ArrayViewMut, Axis, Dimension, ShapeBuilder, Slice};
 use std::ops::Range;
+use std::path::PathBuf;
 use std::sync::mpsc;
 
 /// What a stream does with a window the caller has moved past.
@@ -139,65 +180,232 @@ impl Drop for Ahead {
     }
 }
 
-/// The rows of one window and what to do around it; shared by [`Stream`] and [`StreamMut`].
-struct Walk<'a> {
-    rows: usize,
+/// The axis a stream walks: the outermost axis in memory, whose every index is one contiguous
+/// run of the array's bytes. Axis 0 for a C-order array, a 1-D array (and, having no axis, a
+/// 0-D one); the last axis, `ndim - 1`, for a Fortran-order array of more than one axis (as
+/// [`MmapArray::order`] tells it).
+///
+/// ```
+/// use ndarray::ShapeBuilder;
+/// use ndmmap::{MmapArray, stream::outer_axis};
+/// assert_eq!(outer_axis(&MmapArray::<u8, ndarray::Ix3>::anonymous((2, 3, 4))?), 0);
+/// assert_eq!(outer_axis(&MmapArray::<u8, ndarray::Ix3>::anonymous((2, 3, 4).f())?), 2);
+/// # Ok::<(), ndmmap::Error>(())
+/// ```
+pub fn outer_axis<T: Pod, D: Dimension>(a: &MmapArray<T, D>) -> usize {
+    if a.ndim() > 1 && a.order() == Order::F {
+        a.ndim() - 1
+    } else {
+        0
+    }
+}
+
+/// The file bytes of indices `range` of the outermost axis of an array that lies at byte
+/// `offset`, each index `index_bytes` long: one contiguous run, as `(start, len)`.
+fn window_bytes(offset: u64, index_bytes: usize, range: &Range<usize>) -> Result<(u64, usize)> {
+    let overflow = || Error::OffsetOverflow {
+        offset,
+        len: range.end.saturating_mul(index_bytes),
+    };
+    let skip = range.start.checked_mul(index_bytes).ok_or_else(overflow)?;
+    let len = range.len().checked_mul(index_bytes).ok_or_else(overflow)?;
+    let start = offset.checked_add(skip as u64).ok_or_else(overflow)?;
+    crate::layout::checked_end(start, len)?;
+    Ok((start, len))
+}
+
+/// Bytes of one index of `axis` of an array of shape `dim`: every other axis whole.
+fn index_bytes(dim: &[usize], axis: usize, elem_size: usize) -> Result<usize> {
+    let mut others = dim.to_vec();
+    others.remove(axis);
+    crate::layout::checked_bytes(&others, elem_size)
+}
+
+/// `Err` unless `range` lies within `axis` of length `len`.
+fn check_range(axis: usize, len: usize, range: &Range<usize>) -> Result<()> {
+    if range.start > range.end || range.end > len {
+        return Err(Error::AxisRange {
+            axis,
+            start: range.start,
+            end: range.end,
+            len,
+        });
+    }
+    Ok(())
+}
+
+/// Maps indices `range` of the outermost axis `axis` of the array of shape `dim` (all of it,
+/// in C order when `axis` is 0, in Fortran order when it is the last of several) that lies at
+/// byte `offset` of `file`, as an array of its own: the same order, that axis shortened to the
+/// range. The one function that maps a window of an array ([`Chunks`], slabs).
+/// `opts` gives the mode and flags; its offset is replaced. The map is marked as part of a
+/// larger array, which [`MmapArray::resize`] refuses (the file holds the rest).
+///
+/// # Safety
+/// The file contract of [`MmapArray`](crate::MmapArray#safety-of-file-backed-arrays), for as
+/// long as the window lives.
+pub(crate) unsafe fn map_window<T: Pod, D: Dimension>(
+    opts: &MmapOptions,
+    file: &std::fs::File,
+    path: Option<PathBuf>,
+    offset: u64,
+    dim: &D,
+    axis: usize,
+    range: Range<usize>,
+) -> Result<MmapArray<T, D>> {
+    let ndim = dim.ndim();
+    if axis >= ndim {
+        return Err(Error::BadAxis { axis, ndim });
+    }
+    if axis != 0 && axis != ndim - 1 {
+        return Err(Error::Unsupported {
+            what: "mapping a window of an axis that is neither the first nor the last",
+        });
+    }
+    check_range(axis, dim[axis], &range)?;
+    crate::layout::checked_bytes(dim.slice(), size_of::<T>())?;
+    let per_index = index_bytes(dim.slice(), axis, size_of::<T>())?;
+    let (start, _) = window_bytes(offset, per_index, &range)?;
+    let mut local = dim.clone();
+    local[axis] = range.len();
+    let shape = local.set_f(axis > 0);
+    let mut o = opts.clone();
+    o.offset(start);
+    // SAFETY: forwarded to the caller.
+    let mut window: MmapArray<T, D> =
+        unsafe { o.map_file(file, path, |_| dim_and_strides(shape, size_of::<T>()))? };
+    window.map_mut().set_fixed_len();
+    Ok(window)
+}
+
+/// The windows of a walk: which axis, which of its indices, how many per window, and where
+/// the walk is; shared by [`Stream`], [`StreamMut`] and [`Chunks`].
+#[derive(Debug, Clone)]
+struct Windows {
+    axis: usize,
+    /// The axis' length.
+    len: usize,
+    /// Bytes of one index of the axis.
+    index_bytes: usize,
+    /// The indices walked.
+    range: Range<usize>,
+    /// Indices per window (at least one).
     per: usize,
+    /// The first index of the next window.
     next: usize,
-    row_elems: usize,
+}
+
+impl Windows {
+    /// All of the outermost axis of `a`, in windows of [`DEFAULT_BYTES`]. `Err` for a 0-D
+    /// array, or one in neither C nor Fortran order (whose indices are not contiguous).
+    fn new<T: Pod, D: Dimension>(a: &MmapArray<T, D>) -> Result<Windows> {
+        if a.ndim() == 0 {
+            return Err(Error::BadAxis { axis: 0, ndim: 0 });
+        }
+        let axis = outer_axis(a);
+        let (dim, strides) = a.dims();
+        // Every array this crate makes is in C or Fortran order; check rather than assume, as
+        // the windows' pages and views rest on it.
+        let plain = dim_and_strides(dim.clone().set_f(axis > 0), 1);
+        if !matches!(plain, Ok((_, s, _)) if s == strides) {
+            return Err(Error::Unsupported {
+                what: "streaming an array in neither C nor Fortran order",
+            });
+        }
+        let len = dim[axis];
+        let mut w = Windows {
+            axis,
+            len,
+            index_bytes: index_bytes(dim.slice(), axis, size_of::<T>())?,
+            range: 0..len,
+            per: 1,
+            next: 0,
+        };
+        w.set_bytes(DEFAULT_BYTES);
+        Ok(w)
+    }
+
+    fn set_rows(&mut self, n: usize) {
+        self.per = n.max(1);
+    }
+
+    fn set_bytes(&mut self, bytes: usize) {
+        // Indices of no bytes (another axis is empty): one window holds them all.
+        self.per = bytes
+            .checked_div(self.index_bytes)
+            .unwrap_or(usize::MAX)
+            .max(1);
+    }
+
+    fn set_range(&mut self, range: Range<usize>) -> Result<()> {
+        check_range(self.axis, self.len, &range)?;
+        self.next = range.start;
+        self.range = range;
+        Ok(())
+    }
+
+    /// The next window, without moving on.
+    fn peek(&self) -> Option<Range<usize>> {
+        (self.next < self.range.end)
+            .then(|| self.next..self.next.saturating_add(self.per).min(self.range.end))
+    }
+
+    /// The next window, moving on past it.
+    fn advance(&mut self) -> Option<Range<usize>> {
+        let r = self.peek()?;
+        self.next = r.end;
+        Some(r)
+    }
+}
+
+/// A walk's windows and what to do around them (read ahead, drop behind); shared by
+/// [`Stream`] and [`StreamMut`].
+struct Walk<'a> {
+    windows: Windows,
     behind: Behind,
     /// Whether passed pages may be unmapped (not private memory).
     droppable: bool,
+    /// Whether the first window's read-ahead was asked for.
+    started: bool,
     passed: Option<Range<usize>>,
     ahead: Ahead,
-    /// The read-ahead requests of windows not yet dropped: (first row, request).
+    /// The read-ahead requests of windows not yet dropped: (first index, request).
     requested: std::collections::VecDeque<(usize, usize)>,
     pages: Box<dyn Fn(Range<usize>) -> Result<Pages<'a>> + 'a>,
 }
 
 impl<'a> Walk<'a> {
     fn new<T: Pod, D: Dimension>(a: &'a MmapArray<T, D>) -> Result<Walk<'a>> {
-        if a.ndim() == 0 {
-            return Err(Error::BadAxis { axis: 0, ndim: 0 });
-        }
-        if a.ndim() > 1 && !a.view().is_standard_layout() {
-            return Err(Error::Unsupported {
-                what: "streaming a Fortran-order array (its rows are not contiguous)",
-            });
-        }
-        let rows = a.shape()[0];
-        let row_elems: usize = a.shape()[1..].iter().product();
-        let droppable = a.mode() != Mode::CopyOnWrite;
-        let mut w = Walk {
-            rows,
-            per: 1,
-            next: 0,
-            row_elems,
+        let windows = Windows::new(a)?;
+        let axis = windows.axis;
+        Ok(Walk {
+            windows,
             behind: Behind::Keep,
-            droppable,
+            droppable: a.mode() != Mode::CopyOnWrite,
+            started: false,
             passed: None,
             ahead: Ahead::start(),
             requested: std::collections::VecDeque::new(),
-            pages: Box::new(move |r: Range<usize>| a.pages(r.start * row_elems..r.end * row_elems)),
-        };
-        w.set_bytes(DEFAULT_BYTES, size_of::<T>());
-        Ok(w)
+            pages: Box::new(move |r: Range<usize>| a.pages_along(axis, r)),
+        })
     }
 
-    fn set_bytes(&mut self, bytes: usize, elem: usize) {
-        let row_bytes = self.row_elems * elem;
-        self.per = bytes.checked_div(row_bytes).unwrap_or(self.rows).max(1);
+    /// Walks `range` from its start: what was passed is dropped, read-ahead asked for so far
+    /// finished first.
+    fn set_range(&mut self, range: Range<usize>) -> Result<()> {
+        self.windows.set_range(range)?;
+        self.release();
+        while let Some((_, seq)) = self.requested.pop_front() {
+            self.ahead.wait(seq);
+        }
+        self.started = false;
+        Ok(())
     }
 
-    fn window(&self, start: usize) -> Range<usize> {
-        start..(start + self.per).min(self.rows)
-    }
-
-    /// Asks the read-ahead thread for the window starting at `start`.
-    fn prefetch(&mut self, start: usize) {
-        if start < self.rows
-            && let Ok(p) = (self.pages)(self.window(start))
-        {
+    /// Asks the read-ahead thread for window `r`.
+    fn prefetch(&mut self, r: Range<usize>) {
+        let start = r.start;
+        if let Ok(p) = (self.pages)(r) {
             let ranges = p.addr_ranges().collect();
             drop(p);
             if let Some(seq) = self.ahead.send(ranges) {
@@ -234,18 +442,19 @@ impl<'a> Walk<'a> {
         }
     }
 
-    /// The next window's rows, read ahead of it scheduled.
+    /// The next window's indices, read ahead of it scheduled.
     fn step(&mut self) -> Option<Range<usize>> {
         self.release();
-        if self.next >= self.rows {
-            return None;
+        if !self.started {
+            self.started = true;
+            if let Some(first) = self.windows.peek() {
+                self.prefetch(first);
+            }
         }
-        if self.next == 0 {
-            self.prefetch(0);
+        let r = self.windows.advance()?;
+        if let Some(ahead) = self.windows.peek() {
+            self.prefetch(ahead);
         }
-        let r = self.window(self.next);
-        self.next = r.end;
-        self.prefetch(r.end);
         self.passed = Some(r.clone());
         Some(r)
     }
@@ -257,40 +466,42 @@ impl Drop for Walk<'_> {
     }
 }
 
-/// The window settings of [`Stream`] and [`StreamMut`], which both hold a `walk`.
+/// The window settings shared by [`Stream`], [`StreamMut`] and [`Chunks`]; `$w` is the field
+/// path to their [`Windows`], `$what` what a window is called in the docs.
 macro_rules! window_builder {
-    () => {
-        /// Windows of `n` rows (at least one).
+    ($what:literal, $($w:ident).+) => {
+        /// The axis walked: [`outer_axis`] of the array.
+        pub fn axis(&self) -> usize {
+            self.$($w).+.axis
+        }
+
+        #[doc = concat!($what, " of `n` indices of the walked axis (at least one): `n` rows of a C-order")]
+        /// array, `n` indices of the last axis of a Fortran-order one.
         pub fn rows(mut self, n: usize) -> Self {
-            self.walk.per = n.max(1);
+            self.$($w).+.set_rows(n);
             self
         }
 
-        /// Windows of about `bytes` (whole rows, at least one). The resident set peaks at
-        /// about two windows: the caller's and the one read ahead.
+        #[doc = concat!($what, " of about `bytes` (whole indices of the walked axis, at least one).")]
         pub fn bytes(mut self, bytes: usize) -> Self {
-            self.walk.set_bytes(bytes, size_of::<T>());
-            self
-        }
-
-        /// What to do with passed windows.
-        pub fn behind(mut self, behind: Behind) -> Self {
-            self.walk.behind = behind;
+            self.$($w).+.set_bytes(bytes);
             self
         }
     };
 }
 
-/// Consecutive windows of rows of an array, as views, in bounded memory (see the [module
-/// docs](self)). An `Iterator` over `(first_row, view)`.
+/// Consecutive windows of an array along its outermost axis in memory, as views, in bounded
+/// memory (see the [module docs](self)). An `Iterator` over `(first, view)`: `first` is the
+/// index along [`axis`](Stream::axis) of the window's first index, `view` the window.
 pub struct Stream<'a, T: Pod, D: Dimension> {
     array: &'a MmapArray<T, D>,
     walk: Walk<'a>,
 }
 
 impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
-    /// A stream over the rows (axis 0) of `array`, in windows of 60 MiB, keeping the page
-    /// cache ([`Behind::Keep`]). `Err` for a 0-D or a Fortran-order array.
+    /// A stream over all of [`outer_axis`] of `array`, in windows of 60 MiB, keeping the page
+    /// cache ([`Behind::Keep`]). `Err(BadAxis)` for a 0-D array, `Err(Unsupported)` for one
+    /// in neither C nor Fortran order (which no array of this crate is).
     pub fn new(array: &'a MmapArray<T, D>) -> Result<Stream<'a, T, D>> {
         Ok(Stream {
             array,
@@ -298,7 +509,37 @@ impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
         })
     }
 
-    window_builder!();
+    /// Walks only indices `range` of the axis (all of it by default), from `range.start`; the
+    /// first index of each window is still counted from the start of the axis. An empty range
+    /// yields no window. [`Error::AxisRange`] if `range` ends past the axis or starts past its
+    /// end.
+    ///
+    /// ```
+    /// use ndarray::s;
+    /// use ndmmap::stream::Stream;
+    /// let a = ndmmap::MmapArray::<u32, ndarray::Ix3>::anonymous((100, 4, 5))?;
+    /// let firsts: Vec<usize> = Stream::new(&a)?.range(10..25)?.rows(7).map(|(i, _)| i).collect();
+    /// assert_eq!(firsts, [10, 17, 24]);
+    /// let (_, w) = Stream::new(&a)?.range(10..25)?.rows(7).nth(2).unwrap();
+    /// assert_eq!(w, a.view().slice(s![24..25, .., ..]));
+    /// assert!(matches!(
+    ///     Stream::new(&a)?.range(90..101),
+    ///     Err(ndmmap::Error::AxisRange { axis: 0, start: 90, end: 101, len: 100 })
+    /// ));
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn range(mut self, range: Range<usize>) -> Result<Self> {
+        self.walk.set_range(range)?;
+        Ok(self)
+    }
+
+    window_builder!("Windows", walk.windows);
+
+    /// What to do with passed windows.
+    pub fn behind(mut self, behind: Behind) -> Self {
+        self.walk.behind = behind;
+        self
+    }
 }
 
 impl<'a, T: Pod, D: Dimension> Iterator for Stream<'a, T, D> {
@@ -309,14 +550,14 @@ impl<'a, T: Pod, D: Dimension> Iterator for Stream<'a, T, D> {
         let view = self
             .array
             .view()
-            .slice_axis_move(Axis(0), Slice::from(r.clone()));
+            .slice_axis_move(Axis(self.walk.windows.axis), Slice::from(r.clone()));
         Some((r.start, view))
     }
 }
 
 /// [`Stream`] with mutable views, for a pass that writes: what it writes reaches the file as
 /// through any view of a shared map (and, with [`Behind::Evict`], is written back before its
-/// pages are dropped).
+/// pages are dropped). The windows are disjoint.
 pub struct StreamMut<'a, T: Pod, D: Dimension> {
     ptr: *mut T,
     dim: D,
@@ -330,7 +571,8 @@ pub struct StreamMut<'a, T: Pod, D: Dimension> {
 unsafe impl<T: Pod, D: Dimension> Send for StreamMut<'_, T, D> {}
 
 impl<'a, T: Pod, D: Dimension> StreamMut<'a, T, D> {
-    /// A writing stream over the rows of `array`, which must be writable.
+    /// A writing stream over [`outer_axis`] of `array`, which must be writable
+    /// ([`Error::NotWritable`] otherwise); the other errors as for [`Stream::new`].
     pub fn new(array: &'a mut MmapArray<T, D>) -> Result<StreamMut<'a, T, D>> {
         let view = array.view_mut()?;
         let (ptr, dim, strides) = {
@@ -352,7 +594,19 @@ impl<'a, T: Pod, D: Dimension> StreamMut<'a, T, D> {
         })
     }
 
-    window_builder!();
+    /// Walks only indices `range` of the axis, as [`Stream::range`] does.
+    pub fn range(mut self, range: Range<usize>) -> Result<Self> {
+        self.walk.set_range(range)?;
+        Ok(self)
+    }
+
+    window_builder!("Windows", walk.windows);
+
+    /// What to do with passed windows.
+    pub fn behind(mut self, behind: Behind) -> Self {
+        self.walk.behind = behind;
+        self
+    }
 }
 
 impl<'a, T: Pod, D: Dimension> Iterator for StreamMut<'a, T, D> {
@@ -360,22 +614,28 @@ impl<'a, T: Pod, D: Dimension> Iterator for StreamMut<'a, T, D> {
 
     fn next(&mut self) -> Option<Self::Item> {
         let r = self.walk.step()?;
+        let axis = self.walk.windows.axis;
         let mut dim = self.dim.clone();
-        dim[0] = r.len();
+        dim[axis] = r.len();
         let shape = crate::layout::stride_shape(dim, self.strides.clone());
-        let row = self.strides[0] * r.start;
-        // SAFETY: rows `r` of the array, which the stream borrows mutably for 'a; windows are
-        // disjoint, so no two views handed out alias; the pages are writable (checked by
-        // `view_mut` in `new`).
-        let view = unsafe { ArrayViewMut::from_shape_ptr(shape, self.ptr.add(row)) };
+        // The element offset of the window's first index: within the array, as r.start is
+        // within the axis (and 0 for an empty array, whose strides are 0).
+        let first = self.strides[axis] * r.start;
+        // SAFETY: indices `r` of the walked axis, every other axis whole, of the array the
+        // stream borrows mutably for 'a; windows are disjoint ranges of that axis, so no two
+        // views handed out alias; the pages are writable (checked by `view_mut` in `new`).
+        let view = unsafe { ArrayViewMut::from_shape_ptr(shape, self.ptr.add(first)) };
         Some((r.start, view))
     }
 }
 
 /// The same windows as owned arrays, each its own mapping of the file, unmapped when dropped
 /// (Haskell bytestring-mmap's lazily mapped chunks): a chunk is `Send` and `'static`, so it can
-/// go to another thread, or be kept while the traversal moves on. The next chunk's file range
-/// is asked for (`posix_fadvise(WILLNEED)`) as each chunk is made.
+/// go to another thread, or be kept while the traversal moves on. A chunk has the array's
+/// order, its walked axis shortened to the chunk's indices (the chunks of a Fortran-order
+/// array are Fortran-order arrays); it cannot be [resized](MmapArray::resize), as the file
+/// holds the rest of the array. The next chunk's file range is asked for
+/// (`posix_fadvise(WILLNEED)`) as each chunk is made.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -393,29 +653,47 @@ impl<'a, T: Pod, D: Dimension> Iterator for StreamMut<'a, T, D> {
 /// assert_eq!(total, 8000.0);
 /// # Ok(()) }
 /// ```
+///
+/// A Fortran-order array's chunks, of some of its columns:
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("f.bin");
+/// # std::fs::write(&path, bytemuck::cast_slice(&(0..6000).map(f64::from).collect::<Vec<_>>()))?;
+/// use ndarray::{ShapeBuilder, s};
+/// use ndmmap::{Order, stream::Chunks};
+/// // SAFETY: nobody truncates or rewrites the file while `a` or its chunks live.
+/// let a = unsafe { ndmmap::MmapOptions::new().map_path::<f64, ndarray::Ix2, _>(&path, (6, 1000).f())? };
+/// for chunk in unsafe { Chunks::new(&a)? }.range(100..400)?.rows(128) {
+///     let (first, c) = chunk?;
+///     assert_eq!((c.order(), c.shape()[0]), (Order::F, 6));
+///     assert_eq!(c.view(), a.view().slice(s![.., first..first + c.shape()[1]]));
+/// }
+/// # Ok(()) }
+/// ```
 pub struct Chunks<T: Pod, D: Dimension> {
     file: std::fs::File,
-    path: Option<std::path::PathBuf>,
-    mode: Mode,
+    path: Option<PathBuf>,
+    options: MmapOptions,
     offset: u64,
     dim: D,
-    row_bytes: usize,
-    per: usize,
-    next: usize,
+    windows: Windows,
     _elem: std::marker::PhantomData<T>,
 }
 
 impl<T: Pod, D: Dimension> Chunks<T, D> {
-    /// Owned windows of the rows of the file-backed `array`, 60 MiB each by default. The chunks
-    /// map the file itself: a copy-on-write array's private changes are not in them. `Err` for
-    /// anonymous memory, a 0-D or a Fortran-order array.
+    /// Owned windows of all of [`outer_axis`] of the file-backed `array`, 60 MiB each by
+    /// default. The chunks map the file itself, in the array's mode: a copy-on-write array's
+    /// private changes are not in them. `Err` for anonymous memory, and as for
+    /// [`Stream::new`].
     ///
     /// # Safety
     /// As for the array's own constructor (see
     /// [`MmapArray`](crate::MmapArray#safety-of-file-backed-arrays)), for as long as any chunk
     /// lives: each is a new mapping of the same file.
     pub unsafe fn new(array: &MmapArray<T, D>) -> Result<Chunks<T, D>> {
-        let walk = Walk::new(array)?;
+        let windows = Windows::new(array)?;
         let file = array
             .file()
             .ok_or(Error::Unsupported {
@@ -423,79 +701,53 @@ impl<T: Pod, D: Dimension> Chunks<T, D> {
             })?
             .try_clone()
             .map_err(|e| Error::io("dup", array.path(), e))?;
+        let mut options = MmapOptions::new();
+        options.mode(array.mode()).grow(false);
         Ok(Chunks {
             file,
             path: array.path().map(Into::into),
-            mode: array.mode(),
+            options,
             offset: array.offset(),
             dim: array.dims().0,
-            row_bytes: walk.row_elems * size_of::<T>(),
-            per: walk.per,
-            next: 0,
+            windows,
             _elem: std::marker::PhantomData,
         })
     }
 
-    /// Chunks of `n` rows (at least one).
-    pub fn rows(mut self, n: usize) -> Self {
-        self.per = n.max(1);
-        self
+    /// Only indices `range` of the axis, as [`Stream::range`].
+    pub fn range(mut self, range: Range<usize>) -> Result<Self> {
+        self.windows.set_range(range)?;
+        Ok(self)
     }
 
-    /// Chunks of about `bytes` (whole rows, at least one).
-    pub fn bytes(mut self, bytes: usize) -> Self {
-        self.per = bytes
-            .checked_div(self.row_bytes)
-            .unwrap_or(self.dim[0])
-            .max(1);
-        self
-    }
-
-    fn chunk(&self, r: Range<usize>) -> Result<MmapArray<T, D>> {
-        let mut dim = self.dim.clone();
-        dim[0] = r.len();
-        let settings = crate::mapping::Settings {
-            mode: Some(self.mode),
-            offset: crate::mapping::Offset::Bytes(self.offset + (r.start * self.row_bytes) as u64),
-            grow: false,
-            ..Default::default()
-        };
-        let shape = ndarray::Shape::from(dim);
-        // SAFETY: the caller of `Chunks::new` upheld the file contract for every chunk.
-        let (map, (dim, strides)) = unsafe {
-            crate::mapping::Mapping::map_file(
-                &settings,
-                &self.file,
-                self.path.clone(),
-                size_of::<T>(),
-                align_of::<T>(),
-                |_| {
-                    crate::array::dim_and_strides(shape, size_of::<T>())
-                        .map(|(d, s, b)| ((d, s), b))
-                },
-            )?
-        };
-        Ok(MmapArray::from_parts(map, dim, strides))
-    }
+    window_builder!("Chunks", windows);
 }
 
 impl<T: Pod, D: Dimension> Iterator for Chunks<T, D> {
     type Item = Result<(usize, MmapArray<T, D>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let rows = self.dim[0];
-        if self.next >= rows {
-            return None;
-        }
-        let r = self.next..(self.next + self.per).min(rows);
-        self.next = r.end;
-        let ahead = r.end..(r.end + self.per).min(rows);
-        if !ahead.is_empty() {
-            let off = self.offset + (ahead.start * self.row_bytes) as u64;
+        let r = self.windows.advance()?;
+        if let Some(ahead) = self.windows.peek()
+            && let Ok((off, len)) = window_bytes(self.offset, self.windows.index_bytes, &ahead)
+            && len > 0
+        {
             // A hint: failure changes nothing.
-            let _ = crate::prefetch_file(&self.file, off, (ahead.len() * self.row_bytes) as u64);
+            let _ = crate::prefetch_file(&self.file, off, len as u64);
         }
-        Some(self.chunk(r.clone()).map(|a| (r.start, a)))
+        // SAFETY: the caller of `Chunks::new` upheld the file contract for every chunk.
+        let chunk = unsafe {
+            map_window(
+                &self.options,
+                &self.file,
+                self.path.clone(),
+                self.offset,
+                &self.dim,
+                self.windows.axis,
+                r.clone(),
+            )
+        };
+        Some(chunk.map(|c| (r.start, c)))
     }
 }
 

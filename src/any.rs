@@ -92,7 +92,6 @@ macro_rules! any_array {
             ///
             /// # Safety
             /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
-            #[cfg_attr(not(any(feature = "npy", feature = "safetensors")), allow(dead_code))]
             pub(crate) unsafe fn map(
                 file: &File,
                 path: Option<PathBuf>,
@@ -256,6 +255,46 @@ fn unsupported(path: Option<&Path>, dtype: Dtype) -> Error {
 }
 
 impl AnyArray {
+    /// Maps `shape` elements of `dtype` at byte `offset` of `file` (raw data whose element type
+    /// is known only at run time), in C or Fortran `order` and the `mode` given, as the variant
+    /// that holds them: native and aligned, [`Unaligned`], or [`ByteSwapped`] for the other
+    /// byte order. The file is never grown: it must hold the data.
+    ///
+    /// ```
+    /// use ndmmap::{AnyArray, Dtype, Mode, Order};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("raw.bin");
+    /// // Three big-endian f64 behind a 5-byte header.
+    /// let mut bytes = b"HEAD:".to_vec();
+    /// for x in [1.5f64, 2.5, 3.5] {
+    ///     bytes.extend_from_slice(&x.to_be_bytes());
+    /// }
+    /// std::fs::write(&path, &bytes)?;
+    /// let file = std::fs::File::open(&path)?;
+    /// let dtype = Dtype::parse(">f8")?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { AnyArray::map_raw(&file, Some(path), 5, dtype, &[3], Order::C, Mode::ReadOnly)? };
+    /// let AnyArray::SwappedF64(x) = &a else { panic!("{a:?}") };
+    /// assert_eq!(x.view()[2].get(), 3.5);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
+    pub unsafe fn map_raw(
+        file: &File,
+        path: Option<PathBuf>,
+        offset: u64,
+        dtype: Dtype,
+        shape: &[usize],
+        order: Order,
+        mode: Mode,
+    ) -> Result<AnyArray> {
+        // SAFETY: forwarded to the caller.
+        unsafe { AnyArray::map(file, path, offset, dtype, shape, order == Order::F, mode) }
+    }
+
     /// The dtype of the data as it lies in the file (a [`Swapped…`](Self) array has the
     /// other byte order's dtype, e.g. `">f8"`).
     pub fn dtype(&self) -> Dtype {

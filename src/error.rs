@@ -204,6 +204,13 @@ pub enum Error {
         /// Why, and what to do instead.
         why: String,
     },
+    /// Statistics that cannot be computed or merged (see [`stats`](crate::stats)): an element
+    /// type with no order or sum they know, a selection that leaves no axis to reduce, partial
+    /// results of different shapes or kinds, or bytes that are not a partial result.
+    Stats {
+        /// What is wrong, with the numbers, and what to do instead.
+        why: String,
+    },
     /// The array cannot be resized as asked (an anonymous or copy-on-write map, a
     /// Fortran-order or 0-dimensional array, a header without room).
     CannotResize {
@@ -859,6 +866,7 @@ impl fmt::Display for Error {
                  or map it with the unsafe receive_unsealed",
                 Shown(path)
             ),
+            Error::Stats { why } => write!(f, "statistics: {why}"),
             Error::BadMessage { why } => write!(f, "bad array message: {why}"),
             Error::ShmExists { name } => write!(
                 f,

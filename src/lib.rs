@@ -154,6 +154,7 @@ pub mod safetensors;
 pub mod shared;
 #[cfg(feature = "slab")]
 pub mod slab;
+pub mod stats;
 pub mod stream;
 mod sys;
 

@@ -161,7 +161,7 @@ pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
 pub use error::{Error, FaultCause, NpyError, Result, SliceError};
-pub use layout::PageSpan;
+pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;
 pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};

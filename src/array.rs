@@ -235,6 +235,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             ranges,
             geometry,
             flat,
+            restricted: false,
         })
     }
 

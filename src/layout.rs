@@ -775,6 +775,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)] // one-range lists are what is meant
     fn even_groups_cover_in_order() {
         assert_eq!(even_groups(1000, 10)[9], 900..1000);
         assert_eq!(even_groups(5, 0), [0..5]);
@@ -818,6 +819,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::single_range_in_vec_init)]
     fn page_range_sets() {
         assert_eq!(subtract(&[0..10], &[2..3, 5..7]), [0..2, 3..5, 7..10]);
         assert_eq!(subtract(&[0..3, 5..9], &[0..6]), [6..9]);

@@ -247,6 +247,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             ranges,
             geometry,
             flat,
+            restricted: false,
         })
     }
 

@@ -1,7 +1,10 @@
-//! Pure, checked arithmetic: shapes to byte sizes, alignment, and byte ranges to page spans.
+//! Pure, checked arithmetic: shapes to byte sizes, alignment, byte ranges to page spans, and
+//! slice geometry: where an index of a slice lies in the array ([`slice_origin`]), consecutive
+//! indices folded into groups ([`even_groups`]), and whether the groups along an axis are each
+//! one stretch of memory.
 //!
-//! Nothing here touches the OS; every function is total (returns an [`Error`] instead of
-//! overflowing or panicking) and unit-tested below.
+//! Nothing here touches the OS; every function is total (returns an [`Error`] or `None`
+//! instead of overflowing or panicking) and unit-tested below.
 
 use crate::error::{Error, Result, SliceError};
 use ndarray::{Dimension, SliceInfoElem};
@@ -132,6 +135,120 @@ impl Geometry {
             }
         }
     }
+}
+
+impl Geometry {
+    /// The indices `r` along axis `k` of the view, as a view of their own.
+    pub(crate) fn group(&self, k: usize, r: Range<usize>) -> Geometry {
+        let mut g = self.clone();
+        if !r.is_empty() {
+            // Index r.start lies within the array: the shift stays within the mapping, and an
+            // offset relative to a view with negative strides wraps back as `select` adds it.
+            g.offset = g
+                .offset
+                .wrapping_add_signed(r.start as isize * self.strides[k]);
+        }
+        g.shape[k] = r.len();
+        g
+    }
+
+    /// Whether the indices along axis `k` lie one after the other in memory, each one a
+    /// contiguous block (the outer axis of a C-order array, a step of ±1, whole inner axes):
+    /// then any run of consecutive indices is one stretch of memory.
+    pub(crate) fn contiguous_along(&self, k: usize) -> bool {
+        let mut inner: Vec<(usize, usize)> = self
+            .shape
+            .iter()
+            .zip(&self.strides)
+            .enumerate()
+            .filter(|&(j, (&n, _))| j != k && n > 1)
+            .map(|(_, (&n, &s))| (s.unsigned_abs(), n))
+            .collect();
+        inner.sort_unstable();
+        let mut block = 1usize;
+        for (s, n) in inner {
+            if s != block {
+                return false;
+            }
+            block *= n;
+        }
+        self.shape[k] <= 1 || self.strides[k].unsigned_abs() == block
+    }
+}
+
+/// The indices `0..len` folded into at most `groups` consecutive, non-empty ranges, as even as
+/// can be (their lengths differ by at most one, the longer ones spread out): the columns of a
+/// chart `groups` characters wide over an axis of `len` slices, for
+/// [`Pages::counts_along_groups`](crate::Pages::counts_along_groups). No ranges for `len` 0;
+/// `groups` 0 is taken as 1.
+///
+/// ```
+/// use ndmmap::even_groups;
+/// assert_eq!(even_groups(10, 4), [0..2, 2..5, 5..7, 7..10]);
+/// assert_eq!(even_groups(3, 80), [0..1, 1..2, 2..3]);
+/// assert!(even_groups(0, 80).is_empty());
+/// ```
+pub fn even_groups(len: usize, groups: usize) -> Vec<Range<usize>> {
+    let n = len.min(groups.max(1));
+    // c * len can pass usize::MAX for a long axis folded into many groups.
+    let edge = |c: usize| (c as u128 * len as u128 / n as u128) as usize;
+    (0..n).map(|c| edge(c)..edge(c + 1)).collect()
+}
+
+/// Where index `i` along axis `axis` of a slice's result lies in the array it slices: the
+/// array's axis and the index on it, following ndarray's rules (negative bounds count from the
+/// end, a negative step walks its range from the end, axes past `elems` are taken whole).
+/// `None` when the slice does not fit `shape`, when `axis` is not an axis of the result or
+/// `i` is past its end, and for an axis that [`NewAxis`](ndarray::NewAxis) inserts.
+///
+/// ```
+/// use ndarray::s;
+/// // Rows 9, 7, 5, ... of a 10 x 4 array, then its column 2: result axis 0 is array axis 0.
+/// let sl = s![..;-2, 2];
+/// assert_eq!(ndmmap::slice_origin(&[10, 4], sl.as_ref(), 0, 1), Some((0, 7)));
+/// // The index drops array axis 1: the result has one axis.
+/// assert_eq!(ndmmap::slice_origin(&[10, 4], sl.as_ref(), 1, 0), None);
+/// assert_eq!(ndmmap::slice_origin(&[10, 4], s![3, 1..].as_ref(), 0, 0), Some((1, 1)));
+/// ```
+pub fn slice_origin(
+    shape: &[usize],
+    elems: &[SliceInfoElem],
+    axis: usize,
+    i: usize,
+) -> Option<(usize, usize)> {
+    check_slice(shape, elems).ok()?;
+    let (mut k, mut ax) = (0, 0); // axis of the result, of the array
+    for e in elems {
+        match *e {
+            SliceInfoElem::NewAxis => {
+                if k == axis {
+                    return None;
+                }
+                k += 1;
+                continue;
+            }
+            SliceInfoElem::Index(_) => {}
+            SliceInfoElem::Slice { start, end, step } => {
+                if k == axis {
+                    let n = shape[ax] as isize;
+                    let abs = |x: isize| (if x < 0 { n + x } else { x }) as usize;
+                    let (s, e) = (abs(start), end.map_or(n as usize, abs));
+                    let st = step.unsigned_abs();
+                    let len = if e > s { (e - s).div_ceil(st) } else { 0 };
+                    if i >= len {
+                        return None;
+                    }
+                    // i < len: i * st < e - s, no overflow.
+                    let at = if step > 0 { s + i * st } else { e - 1 - i * st };
+                    return Some((ax, at));
+                }
+                k += 1;
+            }
+        }
+        ax += 1;
+    }
+    let ax = ax.checked_add(axis.checked_sub(k)?)?;
+    (ax < shape.len() && i < shape[ax]).then_some((ax, i))
 }
 
 /// An element range (flat indices in logical, row-major order) of an array as strided views:
@@ -457,7 +574,48 @@ pub(crate) fn sorted_merged(mut ranges: Vec<Range<usize>>) -> Vec<Range<usize>> 
     merged
 }
 
-/// Shape and element strides of a dimension, as plain slices.
+/// The ranges of `a` (ascending, disjoint) less those of `b` (ascending, disjoint).
+pub(crate) fn subtract(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut out = Vec::with_capacity(a.len());
+    let mut j = 0;
+    for r in a {
+        let mut start = r.start;
+        // Ranges of `b` wholly before this one cannot cut a later one either.
+        while j < b.len() && b[j].end <= start {
+            j += 1;
+        }
+        let mut jj = j;
+        while start < r.end && jj < b.len() && b[jj].start < r.end {
+            if b[jj].start > start {
+                out.push(start..b[jj].start);
+            }
+            start = start.max(b[jj].end);
+            jj += 1;
+        }
+        if start < r.end {
+            out.push(start..r.end);
+        }
+    }
+    out
+}
+
+/// The ranges of `a` (ascending, disjoint) that lie within those of `b` (ascending, disjoint).
+pub(crate) fn intersect(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
+    let (mut out, mut i, mut j) = (Vec::new(), 0, 0);
+    while i < a.len() && j < b.len() {
+        let (lo, hi) = (a[i].start.max(b[j].start), a[i].end.min(b[j].end));
+        if lo < hi {
+            out.push(lo..hi);
+        }
+        if a[i].end <= b[j].end {
+            i += 1;
+        } else {
+            j += 1;
+        }
+    }
+    out
+}
+
 /// The most axes an array may have: numpy's `NPY_MAXDIMS` (numpy refuses files with more).
 #[cfg_attr(not(any(feature = "npy", feature = "safetensors")), allow(dead_code))]
 pub(crate) const MAX_DIMS: usize = 64;
@@ -475,6 +633,7 @@ pub(crate) fn stride_shape<D: Dimension>(dim: D, strides: D) -> ndarray::StrideS
     }
 }
 
+/// Shape and element strides of a dimension, as plain slices.
 pub(crate) fn shape_strides<D: Dimension>(dim: &D, strides: &D) -> (Vec<usize>, Vec<isize>) {
     (
         dim.slice().to_vec(),
@@ -651,6 +810,212 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)] // one-range lists are what is meant
+    fn even_groups_cover_in_order() {
+        assert_eq!(even_groups(1000, 10)[9], 900..1000);
+        assert_eq!(even_groups(5, 0), [0..5]);
+        let huge = even_groups(usize::MAX, 998);
+        assert_eq!((huge.len(), huge[997].end), (998, usize::MAX));
+        for len in 0..40 {
+            for n in 0..12 {
+                let g = even_groups(len, n);
+                assert_eq!(g.len(), len.min(n.max(1)));
+                assert!(g.iter().all(|r| !r.is_empty()));
+                assert_eq!(g.first().map_or(0, |r| r.start), 0);
+                assert_eq!(g.last().map_or(0, |r| r.end), len);
+                assert!(g.windows(2).all(|w| w[0].end == w[1].start));
+                let (lo, hi) = g.iter().fold((usize::MAX, 0), |(lo, hi), r| {
+                    (lo.min(r.len()), hi.max(r.len()))
+                });
+                assert!(g.is_empty() || hi - lo <= 1, "{len} {n}: {g:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn contiguity_of_indices_along_an_axis() {
+        let g = |shape: &[usize], strides: &[isize]| Geometry {
+            offset: 0,
+            shape: shape.to_vec(),
+            strides: strides.to_vec(),
+        };
+        // C order: rows are contiguous, columns are not; F order the other way round.
+        assert!(g(&[4, 5], &[5, 1]).contiguous_along(0));
+        assert!(!g(&[4, 5], &[5, 1]).contiguous_along(1));
+        assert!(g(&[4, 5], &[1, 4]).contiguous_along(1));
+        assert!(!g(&[4, 5], &[1, 4]).contiguous_along(0));
+        // Reversed rows, and every other row (a gap between rows).
+        assert!(g(&[4, 5], &[-5, 1]).contiguous_along(0));
+        assert!(!g(&[2, 5], &[10, 1]).contiguous_along(0));
+        // Part of each row.
+        assert!(!g(&[4, 3], &[5, 1]).contiguous_along(0));
+        assert!(g(&[7], &[1]).contiguous_along(0));
+        assert!(!g(&[7], &[2]).contiguous_along(0));
+    }
+
+    #[test]
+    #[allow(clippy::single_range_in_vec_init)]
+    fn page_range_sets() {
+        assert_eq!(subtract(&[0..10], &[2..3, 5..7]), [0..2, 3..5, 7..10]);
+        assert_eq!(subtract(&[0..3, 5..9], &[0..6]), [6..9]);
+        assert_eq!(intersect(&[0..3, 5..9], &[2..6, 8..20]), [2..3, 5..6, 8..9]);
+    }
+
+    /// Disjoint ascending ranges below 64 from a bit mask, and back.
+    fn ranges_of(mask: u64) -> Vec<Range<usize>> {
+        let mut out: Vec<Range<usize>> = Vec::new();
+        for p in (0..64).filter(|&p| mask >> p & 1 == 1) {
+            match out.last_mut() {
+                Some(l) if l.end == p => l.end = p + 1,
+                _ => out.push(p..p + 1),
+            }
+        }
+        out
+    }
+
+    fn mask_of(ranges: &[Range<usize>]) -> u64 {
+        ranges
+            .iter()
+            .flat_map(Clone::clone)
+            .fold(0, |m, p| m | 1 << p)
+    }
+
+    /// A slice element over an axis of length `n`, from arbitrary numbers.
+    fn elem(kind: u8, a: isize, b: Option<isize>, step: isize) -> SliceInfoElem {
+        match kind % 4 {
+            0 => SliceInfoElem::Index(a),
+            1 => SliceInfoElem::NewAxis,
+            _ => SliceInfoElem::Slice {
+                start: a,
+                end: b,
+                step,
+            },
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn page_range_sets_match_bit_masks(a in any::<u64>(), b in any::<u64>()) {
+            let (ra, rb) = (ranges_of(a), ranges_of(b));
+            let d = subtract(&ra, &rb);
+            prop_assert_eq!(mask_of(&d), a & !b);
+            // Pieces of one range of `a` are parted by `b`, of two by `a`'s own gaps.
+            prop_assert_eq!(d, ranges_of(a & !b));
+            let i = intersect(&ra, &rb);
+            prop_assert_eq!(mask_of(&i), a & b);
+            prop_assert!(i.windows(2).all(|w| w[0].end <= w[1].start));
+        }
+
+        #[test]
+        fn slice_origins_match_ndarray(
+            shape in proptest::collection::vec(1usize..6, 1..4),
+            kinds in proptest::collection::vec(any::<u8>(), 0..4),
+            bounds in proptest::collection::vec((-7isize..7, proptest::option::of(-7isize..7)), 4),
+            steps in proptest::collection::vec(prop_oneof![-3isize..=-1, 1isize..=3], 4),
+        ) {
+            use ndarray::{ArrayD, IxDyn};
+            let elems: Vec<SliceInfoElem> = kinds
+                .iter()
+                .zip(&bounds)
+                .zip(&steps)
+                .map(|((&k, &(a, b)), &st)| elem(k, a, b, st))
+                .collect();
+            prop_assume!(check_slice(&shape, &elems).is_ok());
+            // Element values are their own flat index in the array.
+            let n: usize = shape.iter().product();
+            let a = ArrayD::from_shape_vec(IxDyn(&shape), (0..n).collect()).unwrap();
+            // ndarray wants every axis named; slice_origin takes the rest whole itself.
+            let mut full = elems.clone();
+            let named = elems.iter().filter(|e| !matches!(e, SliceInfoElem::NewAxis)).count();
+            full.extend((named..shape.len()).map(|_| SliceInfoElem::from(..)));
+            let v = a.slice(full.as_slice());
+            let unflat = |mut f: usize| {
+                let mut idx = vec![0; shape.len()];
+                for k in (0..shape.len()).rev() {
+                    idx[k] = f % shape[k];
+                    f /= shape[k];
+                }
+                idx
+            };
+            for k in 0..v.ndim() + 1 {
+                for i in 0..7 {
+                    let got = slice_origin(&shape, &elems, k, i);
+                    let inside = k < v.ndim() && i < v.shape()[k];
+                    if !inside || v.shape().contains(&0) {
+                        if !inside {
+                            prop_assert_eq!(got, None);
+                        }
+                        continue;
+                    }
+                    let mut at = vec![0; v.ndim()];
+                    at[k] = i;
+                    let idx = unflat(v[IxDyn(&at)]);
+                    match got {
+                        // The array's index on the axis is `x`; moving along the result's
+                        // axis moves only it.
+                        Some((ax, x)) => {
+                            prop_assert_eq!(idx[ax], x);
+                            if i > 0 {
+                                let mut prev = at.clone();
+                                prev[k] = i - 1;
+                                let p = unflat(v[IxDyn(&prev)]);
+                                for j in 0..shape.len() {
+                                    prop_assert!(j == ax || p[j] == idx[j]);
+                                }
+                            }
+                        }
+                        // Only a new axis has no origin.
+                        None => prop_assert_eq!(v.shape()[k], 1),
+                    }
+                }
+            }
+        }
+
+        #[test]
+        fn groups_and_contiguity_match_brute_force(
+            shape in proptest::collection::vec(1usize..5, 1..4),
+            step in proptest::collection::vec(1usize..3, 3),
+            flip in proptest::collection::vec(any::<bool>(), 3),
+            fortran in any::<bool>(),
+            es in prop_oneof![Just(1usize), Just(8)],
+        ) {
+            // A C- or F-order parent sliced with steps (and reversals), as in the test above.
+            let nd = shape.len();
+            let parent: Vec<usize> = shape.iter().zip(&step).map(|(&n, &s)| n * s).collect();
+            let mut pstr = vec![1isize; nd];
+            if fortran {
+                for k in 1..nd { pstr[k] = pstr[k - 1] * parent[k - 1] as isize; }
+            } else {
+                for k in (0..nd - 1).rev() { pstr[k] = pstr[k + 1] * parent[k + 1] as isize; }
+            }
+            let mut strides = vec![0isize; nd];
+            let mut off = 1000isize;
+            for k in 0..nd {
+                strides[k] = pstr[k] * step[k] as isize;
+                if flip[k] { off += strides[k] * (shape[k] as isize - 1); strides[k] = -strides[k]; }
+            }
+            let g = Geometry { offset: off as usize, shape: shape.clone(), strides: strides.clone() };
+            for k in 0..nd {
+                let mut every_group_one_run = true;
+                for a in 0..shape[k] {
+                    for b in a + 1..=shape[k] {
+                        // The group's elements, by brute force: index a..b along k.
+                        let mut sh = shape.clone();
+                        sh[k] = b - a;
+                        let o = (off + a as isize * strides[k]) as usize;
+                        let want = brute_runs(o * es, &sh, &strides, es);
+                        let mut got = Vec::new();
+                        g.group(k, a..b).runs(es, |r| got.push(r));
+                        prop_assert_eq!(&got, &want);
+                        every_group_one_run &= want.len() == 1;
+                    }
+                }
+                prop_assert_eq!(g.contiguous_along(k), every_group_one_run, "axis {}", k);
+            }
+        }
     }
 
     proptest! {

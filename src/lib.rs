@@ -78,8 +78,11 @@
 //!   [`flush`](Pages::flush) ([`Flush`]), [`lock`](Pages::lock) ([`Lock`]) and
 //!   [`unlock`](Pages::unlock), [`evict`](Pages::evict), and residency:
 //!   [`mincore`](Pages::mincore), [`residency`](Pages::residency) ([`Residency`]),
-//!   [`along`](Pages::along) an axis, [`cachestat`](Pages::cachestat) ([`CacheStat`]).
-//!   [`PagesMut`], from [`MmapArray::pages_mut`], changes [`Protection`].
+//!   [`along`](Pages::along) an axis, [`counts_along_groups`](Pages::counts_along_groups)
+//!   per group of slices (a chart's columns, from [`even_groups`]),
+//!   [`cachestat`](Pages::cachestat) ([`CacheStat`]); [`without`](Pages::without) takes pages
+//!   away (a page shared by two ranks' rows counted once). [`PagesMut`], from
+//!   [`MmapArray::pages_mut`], changes [`Protection`].
 //! - Faults: [`guarded`](MmapArray::guarded) / [`guarded_mut`](MmapArray::guarded_mut) turn a
 //!   `SIGBUS` (a file truncated by another process, a full disk) into [`Error::Fault`]
 //!   ([`guard`] has the design and its limits); [`checked`](MmapArray::checked) /
@@ -92,7 +95,8 @@
 //! - `slab` (feature `slab`; `mpi` adds rsmpi communicators): each of many processes maps
 //!   only its own rows of an array file, balanced to within one row, with its row offset
 //!   and the whole page toolkit on them.
-//! - [`PageSpan`]: where an array's bytes lie in pages; [`evict`], [`advise_random`] and
+//! - [`PageSpan`]: where an array's bytes lie in pages; [`slice_origin`]: where an index of
+//!   a slice lies in the array; [`evict`], [`advise_random`] and
 //!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
 //! - [`Dtype`] and [`NpyElement`]: element types named as numpy names them (`"<f8"`).
 //! - [`Error`], the one error type, with [`NpyError`] and [`SliceError`] for what is wrong
@@ -163,7 +167,7 @@ pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
 pub use error::{Error, FaultCause, NpyError, Result, SliceError};
-pub use layout::PageSpan;
+pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;
 pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};

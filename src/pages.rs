@@ -244,6 +244,9 @@ pub struct Pages<'a> {
     pub(crate) geometry: Vec<Geometry>,
     /// The selection is an element range (one axis: its elements).
     pub(crate) flat: bool,
+    /// Pages were taken away ([`Pages::without`]): `ranges` may hold fewer pages than the
+    /// geometry touches, and counts along an axis see only `ranges`.
+    pub(crate) restricted: bool,
 }
 
 /// Checks a selection of an array of `shape`/`strides` whose element 0 lies `base` elements
@@ -302,6 +305,38 @@ impl<'a> Pages<'a> {
     /// Whether no page is selected (an empty selection).
     pub fn is_empty(&self) -> bool {
         self.ranges.is_empty()
+    }
+
+    /// The selected pages less `pages` (page indices of the same array, as
+    /// [`ranges`](Pages::ranges) gives them, in any order): every operation, counts along an
+    /// axis included, then sees only the pages left.
+    ///
+    /// Where the parts of a split selection share pages (the rows of MPI ranks, which rarely
+    /// end on a page boundary), taking from each part the pages of the parts before it gives
+    /// every page to the first part that touches it: the parts' pages then add up to the
+    /// whole selection's, each counted once.
+    ///
+    /// ```
+    /// use ndarray::s;
+    /// // Rows of 5600 bytes: row 1 shares its first page with row 0, its last with row 2.
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((3, 700))?;
+    /// let (earlier, mine) = (a.pages(s![..1, ..])?, a.pages(s![1..2, ..])?);
+    /// assert_eq!(mine.ranges(), [1..3]);
+    /// let owned = mine.without(earlier.ranges());
+    /// assert_eq!((owned.ranges(), owned.residency()?.total), (&[2..3][..], 1));
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn without(&self, pages: &[Range<usize>]) -> Pages<'a> {
+        let away = layout::sorted_merged(pages.iter().filter(|r| !r.is_empty()).cloned().collect());
+        let ranges = layout::subtract(&self.ranges, &away);
+        Pages {
+            map: self.map,
+            elem_size: self.elem_size,
+            restricted: self.restricted || ranges != self.ranges,
+            ranges,
+            geometry: self.geometry.clone(),
+            flat: self.flat,
+        }
     }
 
     /// The selected pages as page-aligned address ranges: the one place page indices become

@@ -1,6 +1,7 @@
 //! Which pages of a selection are in RAM: [`Pages::mincore`] per page, [`Pages::residency`]
 //! counts (from `cachestat(2)` where the kernel has it), [`Pages::along`] per slice along an
-//! axis, and [`Pages::cachestat`]'s dirty, writeback and evicted counts.
+//! axis, [`Pages::counts_along_groups`] per group of consecutive slices (a chart's columns),
+//! and [`Pages::cachestat`]'s dirty, writeback and evicted counts.
 //!
 //! # Truthful answers
 //! Since Linux 5.2, `mincore` on a file mapping reports the page cache only to a process that
@@ -13,7 +14,8 @@
 //! Counts of a copy-on-write map come from `mincore`, which sees this process's private
 //! copies; `cachestat` would count the file's pages instead.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, SliceError};
+use crate::layout;
 use crate::mapping::Mode;
 use crate::pages::Pages;
 use crate::sys;
@@ -72,6 +74,14 @@ pub struct CacheStat {
 /// Selections of more runs than this are counted with one `mincore` over their span rather
 /// than a call per run.
 const MAX_RUN_CALLS: usize = 64;
+
+/// [`Pages::counts_along_groups`] counts at most this many groups one by one (by cachestat);
+/// more are counted from one `mincore` pass.
+const MAX_GROUP_CALLS: usize = 4096;
+
+/// Counting groups one by one is shared between threads when it would take longer than this
+/// (cachestat walks the page cache one folio at a time: small folios make it slow).
+const SLOW_GROUPS: std::time::Duration = std::time::Duration::from_millis(2);
 
 /// One byte per page of `pages` pages from `addr` (page-aligned), 1 if resident, else 0. Large
 /// spans are split between threads: `mincore` walks the page cache page by page in the kernel,
@@ -363,6 +373,177 @@ impl Pages<'_> {
             .collect())
     }
 
+    /// The resident and selected pages' prefix sums over the selection's span: one `mincore`
+    /// pass.
+    fn counter(&self) -> Result<Counter> {
+        let span = self.span();
+        let (first, end) = match (self.ranges.first(), self.ranges.last()) {
+            (Some(f), Some(l)) => (f.start, l.end),
+            _ => (0, 0),
+        };
+        let mut bits = self.bits(first..end)?;
+        let selected = self.restricted.then(|| {
+            let mut sel = vec![0u8; end - first];
+            for r in &self.ranges {
+                sel[r.start - first..r.end - first].fill(1);
+            }
+            for (b, s) in bits.iter_mut().zip(&sel) {
+                *b &= s;
+            }
+            prefix_sum(&sel)
+        });
+        Ok(Counter {
+            lead: span.lead,
+            ps: span.page_size,
+            first,
+            end,
+            resident: prefix_sum(&bits),
+            selected,
+        })
+    }
+
+    /// For each group of consecutive indices along `axis` (numbered as
+    /// [`counts_along`](Pages::counts_along) numbers them), the resident and total pages of
+    /// the group's indices taken together, as if the group alone were selected: a page that
+    /// several indices of a group touch counts once in it (and in every group that touches
+    /// it). With [`even_groups`](crate::even_groups) the groups are the columns of a chart.
+    ///
+    /// Where each group is one stretch of memory (the outer axis of a C-order array, a step of
+    /// ±1, whole inner axes) and there are at most a few thousand groups, each is counted on
+    /// its own: by `cachestat(2)` where the kernel has it, a few dozen calls for a file of any
+    /// size, shared between threads when that is slow. Otherwise one `mincore` pass counts
+    /// them all. An empty group counts no pages; a group past the axis is an
+    /// [`Error::BadSlice`].
+    ///
+    /// ```
+    /// use ndarray::{Axis, s};
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((64, 512))?; // a row: one page
+    /// a.pages(s![..8, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
+    /// // 64 rows folded into 5 columns: 12, 13, 13, 13 and 13 rows.
+    /// let columns = ndmmap::even_groups(64, 5);
+    /// let c = a.pages(..)?.counts_along_groups(Axis(0), &columns)?;
+    /// assert_eq!((c[0].resident, c[0].total, c[1].resident), (8, 12, 0));
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn counts_along_groups(
+        &self,
+        axis: Axis,
+        groups: &[Range<usize>],
+    ) -> Result<Vec<Residency>> {
+        let (k, es) = (axis.index(), self.elem_size);
+        let check = |n: usize| match groups.iter().find(|r| r.start > r.end || r.end > n) {
+            Some(r) => Err(Error::BadSlice(SliceError::RangeOutOfBounds {
+                start: r.start as isize,
+                end: Some(r.end as isize),
+                axis: k,
+                len: n,
+            })),
+            None => Ok(()),
+        };
+        if self.flat {
+            // An element range: one index per element, in logical order.
+            if k != 0 {
+                return Err(Error::BadAxis { axis: k, ndim: 1 });
+            }
+            let mut offsets = Vec::new();
+            for g in &self.geometry {
+                g.for_each_offset(|off| offsets.push(off));
+            }
+            check(offsets.len())?;
+            let counter = self.counter()?;
+            return Ok(groups
+                .iter()
+                .map(|r| {
+                    let runs = offsets[r.clone()].iter().map(|&o| o * es..o * es + es);
+                    counter.count(layout::sorted_merged(runs.collect()).into_iter())
+                })
+                .collect());
+        }
+        let g = &self.geometry[0];
+        if k >= g.shape.len() {
+            return Err(Error::BadAxis {
+                axis: k,
+                ndim: g.shape.len(),
+            });
+        }
+        check(g.shape[k])?;
+        if g.contiguous_along(k) && groups.len() <= MAX_GROUP_CALLS {
+            return self.count_each(groups, |r| g.group(k, r));
+        }
+        let counter = self.counter()?;
+        let mut runs = Vec::new();
+        Ok(groups
+            .iter()
+            .map(|r| {
+                runs.clear();
+                g.group(k, r.clone()).runs(es, |x| runs.push(x));
+                counter.count(runs.iter().cloned())
+            })
+            .collect())
+    }
+
+    /// Each group's [`residency`](Pages::residency) as a selection of its own (the view
+    /// `group` makes of it), the groups shared between threads when counting is slow.
+    fn count_each(
+        &self,
+        groups: &[Range<usize>],
+        group: impl Fn(Range<usize>) -> layout::Geometry + Sync,
+    ) -> Result<Vec<Residency>> {
+        let span = self.span();
+        let count = |r: &Range<usize>| -> Result<Residency> {
+            let g = group(r.clone());
+            let mut ranges = layout::runs_to_pages(span.lead, span.page_size, |sink| {
+                g.runs(self.elem_size, &mut *sink)
+            });
+            if self.restricted {
+                ranges = layout::intersect(&ranges, &self.ranges);
+            }
+            Pages {
+                map: self.map,
+                elem_size: self.elem_size,
+                ranges,
+                geometry: vec![g],
+                flat: false,
+                restricted: self.restricted,
+            }
+            .residency()
+        };
+        let Some((head, rest)) = groups.split_first() else {
+            return Ok(Vec::new());
+        };
+        let started = std::time::Instant::now();
+        let mut out = vec![count(head)?];
+        let threads = sys::parallelism().min(rest.len());
+        let slow = started.elapsed().as_secs_f64() * rest.len() as f64 > SLOW_GROUPS.as_secs_f64();
+        if threads < 2 || !slow {
+            for r in rest {
+                out.push(count(r)?);
+            }
+            return Ok(out);
+        }
+        let per = rest.len().div_ceil(threads);
+        let count = &count;
+        std::thread::scope(|scope| {
+            let parts: Vec<_> = rest
+                .chunks(per)
+                .map(|part| scope.spawn(move || part.iter().map(count).collect::<Vec<_>>()))
+                .collect();
+            for h in parts {
+                let part = h.join().unwrap_or_else(|_| {
+                    vec![Err(Error::io(
+                        "cachestat",
+                        None,
+                        std::io::Error::other("a counting thread panicked"),
+                    ))]
+                });
+                for r in part {
+                    out.push(r?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
     /// [`along`](Pages::along) as page counts.
     ///
     /// ```
@@ -374,26 +555,8 @@ impl Pages<'_> {
     /// # Ok::<(), ndmmap::Error>(())
     /// ```
     pub fn counts_along(&self, axis: Axis) -> Result<Vec<Residency>> {
-        let span = self.span();
         let es = self.elem_size;
-        let (first, end) = match (self.ranges.first(), self.ranges.last()) {
-            (Some(f), Some(l)) => (f.start, l.end),
-            _ => (0, 0),
-        };
-        let bits = self.bits(first..end)?;
-        let mut prefix = Vec::with_capacity(bits.len() + 1);
-        prefix.push(0usize);
-        let mut sum = 0;
-        prefix.extend(bits.iter().map(|&b| {
-            sum += b as usize;
-            sum
-        }));
-        let counter = Counter {
-            lead: span.lead,
-            ps: span.page_size,
-            first,
-            prefix: &prefix,
-        };
+        let counter = self.counter()?;
         if self.flat {
             // An element range: one index per element, in logical order.
             if axis.index() != 0 {
@@ -437,34 +600,54 @@ impl Pages<'_> {
     }
 }
 
-/// Counts resident pages of byte runs from a prefix sum of residency bits.
-struct Counter<'a> {
+/// Counts resident pages of byte runs from prefix sums of residency bits.
+struct Counter {
     lead: usize,
     ps: usize,
-    /// The page `prefix[0]` stands for.
+    /// The pages the sums stand for: `first..end`.
     first: usize,
-    /// `prefix[p - first]`: resident pages before page `p`.
-    prefix: &'a [usize],
+    end: usize,
+    /// `resident[p - first]`: selected pages before page `p` that are resident.
+    resident: Vec<usize>,
+    /// `selected[p - first]`: selected pages before page `p`, where pages were taken away
+    /// ([`Pages::without`]); else every page a run touches is selected.
+    selected: Option<Vec<usize>>,
 }
 
-impl Counter<'_> {
-    /// Resident and total pages touched by increasing byte runs (relative to element 0), a
-    /// page shared by two runs counted once. Allocation-free: it runs once per index of
+impl Counter {
+    /// Resident and total selected pages touched by increasing byte runs (relative to element
+    /// 0), a page shared by two runs counted once. Allocation-free: it runs once per index of
     /// [`Pages::counts_along`].
     fn count(&self, runs: impl Iterator<Item = Range<usize>>) -> Residency {
         let mut acc = Residency::default();
-        let mut counted_to = 0; // pages before this one are counted
+        let mut counted_to = self.first; // pages before this one are counted
         for r in runs.filter(|r| !r.is_empty()) {
             let p = crate::layout::page_range(self.lead, self.ps, &r);
-            let start = p.start.max(counted_to);
-            if p.end > start {
-                acc.resident += self.prefix[p.end - self.first] - self.prefix[start - self.first];
-                acc.total += p.end - start;
-                counted_to = p.end;
+            let (start, end) = (p.start.max(counted_to), p.end.min(self.end));
+            if end > start {
+                let (a, b) = (start - self.first, end - self.first);
+                acc.resident += self.resident[b] - self.resident[a];
+                acc.total += match &self.selected {
+                    Some(sel) => sel[b] - sel[a],
+                    None => b - a,
+                };
+                counted_to = end;
             }
         }
         acc
     }
+}
+
+/// `out[i]`: the sum of `bits[..i]`.
+fn prefix_sum(bits: &[u8]) -> Vec<usize> {
+    let mut out = Vec::with_capacity(bits.len() + 1);
+    out.push(0usize);
+    let mut sum = 0;
+    out.extend(bits.iter().map(|&b| {
+        sum += b as usize;
+        sum
+    }));
+    out
 }
 
 /// Whether the kernel shows this file's page cache to this process (see the module docs):

@@ -295,6 +295,43 @@ fn residency_gathers_each_rank_slab() {
 }
 
 #[test]
+fn residency_counts_a_page_two_slabs_share_once() {
+    // Rows of 24 bytes behind a 128-byte header: slab boundaries fall inside pages, so
+    // neighbouring ranks touch the same page; it is counted once, and the ranks' pages add
+    // up to the file's (and, with every page cached, their resident pages too).
+    let dir = tmpdir();
+    for (name, fortran) in [("c.npy", false), ("f.npy", true)] {
+        let path = dir.path().join(name);
+        let shape = ndarray::ShapeBuilder::set_f((10007, 3), fortran);
+        let mut a = unsafe { ndmmap::npy::create::<f64, Ix2, _>(&path, shape).unwrap() };
+        a.view_mut().unwrap().fill(1.0);
+        a.msync(ndmmap::Flush::Sync).unwrap();
+        drop(a);
+        std::fs::read(&path).unwrap();
+        let p = path.to_str().unwrap();
+        let single: Value =
+            serde_json::from_slice(&one_process(&["residency", "--json", p]).stdout).unwrap();
+        let pages = single["pages"].as_u64().unwrap();
+        assert!(pages > 50, "{single}");
+        assert_eq!(
+            single["resident_pages"], pages,
+            "every page cached: {single}"
+        );
+        for n in 1..=4 {
+            let Some(v) = mpi_json(n, &["residency", "--json", p]) else {
+                return;
+            };
+            let ranks = v["ranks"].as_array().unwrap();
+            let sum = |key: &str| ranks.iter().map(|r| r[key].as_u64().unwrap()).sum::<u64>();
+            assert_eq!(sum("pages"), pages, "{name}, {n} ranks: {v}");
+            assert_eq!(sum("resident_pages"), pages, "{name}, {n} ranks: {v}");
+            assert_eq!(v["resident_pages"], pages, "{name}, {n} ranks: {v}");
+            assert_eq!(v["pages"], pages, "{name}, {n} ranks: {v}");
+        }
+    }
+}
+
+#[test]
 fn the_histogram_example_equals_numpy() {
     // target/debug/examples/, beside this test's target/debug/deps/ (whatever the target dir).
     let exe = std::env::current_exe().unwrap();

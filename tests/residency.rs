@@ -379,3 +379,138 @@ fn residency_along_a_slice_and_evicting_a_slice() {
         Err(Error::Unsupported { .. })
     ));
 }
+
+/// The pages (from the array's first page) that `elems` touch, from their addresses.
+#[cfg(unix)]
+fn pages_of<'a>(base: usize, elems: impl Iterator<Item = &'a f64>) -> Vec<usize> {
+    let ps = page();
+    let mut p: Vec<usize> = elems
+        .flat_map(|x| {
+            let at = x as *const f64 as usize - base;
+            [at / ps, (at + 7) / ps]
+        })
+        .collect();
+    p.sort_unstable();
+    p.dedup();
+    p
+}
+
+#[cfg(unix)]
+#[test]
+#[allow(clippy::single_range_in_vec_init)] // one page, one group: meant
+fn counts_along_groups_equal_each_group_counted_alone() {
+    use ndarray::{IxDyn, ShapeBuilder, Slice, SliceInfoElem};
+    let dir = tmpdir();
+    let loaded = [0usize, 2, 3, 7, 11, 12, 13];
+    let selections: Vec<Vec<SliceInfoElem>> = vec![
+        s![.., ..].as_ref().to_vec(),
+        s![..;-1, ..].as_ref().to_vec(),
+        s![2..20;3, ..].as_ref().to_vec(),
+        s![.., 5..200].as_ref().to_vec(),
+        s![.., ..;-2].as_ref().to_vec(),
+        s![3, ..].as_ref().to_vec(),
+        s![-5.., 100].as_ref().to_vec(),
+    ];
+    for fortran in [false, true] {
+        let (_p, f) = file_with_pages(dir.path(), 16, &loaded);
+        // 24 x 300 f64 at byte 8: rows (or columns) straddle pages.
+        let a = unsafe {
+            MmapOptions::new()
+                .offset(8)
+                .map::<f64, IxDyn, _>(&f, IxDyn(&[24, 300]).set_f(fortran))
+                .unwrap()
+        };
+        let whole = a.pages(..).unwrap();
+        let bits = whole.mincore().unwrap();
+        let base = a.view().as_ptr() as usize - a.page_span().lead;
+        let count = |pages: &[usize], away: &[usize]| {
+            let kept: Vec<usize> = pages
+                .iter()
+                .copied()
+                .filter(|p| !away.contains(p))
+                .collect();
+            let resident = kept.iter().filter(|&&p| bits[p]).count();
+            (resident, kept.len())
+        };
+        for elems in &selections {
+            let v = a.view();
+            let v = v.slice(elems.as_slice());
+            let p = a.pages(elems).unwrap();
+            // Without the selection's first page: the counts see only the pages left.
+            let first_page = p.ranges()[0].start;
+            let q = p.without(&[first_page..first_page + 1]);
+            for k in 0..v.ndim() {
+                let n = v.shape()[k];
+                let mut groups = ndmmap::even_groups(n, 7);
+                groups.extend([0..0, 0..n, n / 2..n]);
+                for (sel, away) in [(&p, vec![]), (&q, vec![first_page])] {
+                    let got = sel.counts_along_groups(Axis(k), &groups).unwrap();
+                    for (r, g) in groups.iter().zip(&got) {
+                        let sub = v.slice_axis(Axis(k), Slice::from(r.clone()));
+                        let want = count(&pages_of(base, sub.iter()), &away);
+                        assert_eq!(
+                            (g.resident, g.total),
+                            want,
+                            "F {fortran}, {elems:?}, axis {k}, group {r:?}, away {away:?}"
+                        );
+                    }
+                }
+            }
+            let bad = p.counts_along_groups(Axis(0), &[0..v.shape()[0] + 1]);
+            assert!(matches!(bad, Err(Error::BadSlice(_))), "{bad:?}");
+            let bad = p.counts_along_groups(Axis(v.ndim()), &[]);
+            assert!(matches!(bad, Err(Error::BadAxis { .. })), "{bad:?}");
+        }
+        // An element range: its elements, in logical order, are the one axis.
+        let (start, len) = (290, 1000);
+        let p = a.pages(start..start + len).unwrap();
+        let groups = ndmmap::even_groups(len, 6);
+        let got = p.counts_along_groups(Axis(0), &groups).unwrap();
+        for (r, g) in groups.iter().zip(&got) {
+            let elems = a.view().into_iter().skip(start + r.start).take(r.len());
+            assert_eq!((g.resident, g.total), count(&pages_of(base, elems), &[]));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn parts_without_the_pages_of_earlier_parts_count_each_page_once() {
+    use ndarray::{IxDyn, ShapeBuilder};
+    let dir = tmpdir();
+    let (_p, f) = file_with_pages(dir.path(), 16, &[1, 2, 5, 8, 9, 14]);
+    for fortran in [false, true] {
+        for offset in [0u64, 24, 4000] {
+            // 37 rows of 45 f64: rows end anywhere in a page.
+            let a = unsafe {
+                MmapOptions::new()
+                    .offset(offset)
+                    .map::<f64, IxDyn, _>(&f, IxDyn(&[37, 45]).set_f(fortran))
+                    .unwrap()
+            };
+            let whole = a.pages(..).unwrap();
+            let all = whole.residency().unwrap();
+            for size in 1..=5 {
+                let mut seen: Vec<usize> = Vec::new();
+                let mut sum = ndmmap::Residency::default();
+                for rank in 0..size {
+                    let rows = ndmmap::slab::rows(37, rank, size);
+                    let mine = a.pages(s![rows.clone(), ..].as_ref()).unwrap();
+                    let before = a.pages(s![..rows.start, ..].as_ref()).unwrap();
+                    let owned = mine.without(before.ranges());
+                    for r in owned.ranges() {
+                        assert!(r.clone().all(|p| !seen.contains(&p)), "page given twice");
+                        seen.extend(r.clone());
+                    }
+                    let c = owned.residency().unwrap();
+                    sum.resident += c.resident;
+                    sum.total += c.total;
+                }
+                seen.sort_unstable();
+                let want: Vec<usize> = whole.ranges().iter().flat_map(Clone::clone).collect();
+                assert_eq!(seen, want, "F {fortran}, offset {offset}, {size} parts");
+                assert_eq!(sum, all, "F {fortran}, offset {offset}, {size} parts");
+            }
+        }
+    }
+}

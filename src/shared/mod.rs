@@ -313,6 +313,7 @@ impl<T: Pod, D: Dimension> SharedArray<T, D> {
             ranges,
             geometry,
             flat,
+            restricted: false,
         })
     }
 

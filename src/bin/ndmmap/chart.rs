@@ -42,10 +42,7 @@ fn terminal_width() -> Option<usize> {
 /// The slices `0..n` folded into the columns of a chart `width` characters wide (with its two
 /// brackets): consecutive, non-empty ranges of indices, as even as can be.
 pub fn columns(n: usize, width: usize) -> Vec<Range<usize>> {
-    let cols = n.min(width.saturating_sub(2).max(1));
-    // c * n can pass usize::MAX for a long axis in a wide terminal ($COLUMNS is anything).
-    let edge = |c: usize| (c as u128 * n as u128 / cols as u128) as usize;
-    (0..cols).map(|c| edge(c)..edge(c + 1)).collect()
+    ndmmap::even_groups(n, width.saturating_sub(2).max(1))
 }
 
 /// The symbol of a column whose pages are `f` resident.

@@ -1,7 +1,7 @@
 //! [`Ranks`] over MPI's world communicator (rsmpi; feature `mpi`, Unix).
 
 use crate::out::Res;
-use crate::ranks::Ranks;
+use crate::ranks::{self, Link, Ranks};
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
@@ -22,6 +22,19 @@ impl World {
             world: universe.world(),
             _universe: universe,
         }))
+    }
+}
+
+/// The most bytes one MPI message holds: its counts are `i32`.
+const MAX_MESSAGE: usize = i32::MAX as usize;
+
+impl Link for World {
+    fn send(&self, to: usize, bytes: &[u8]) {
+        self.world.process_at_rank(to as i32).send(bytes);
+    }
+
+    fn receive(&self, from: usize, buf: &mut [u8]) {
+        self.world.process_at_rank(from as i32).receive_into(buf);
     }
 }
 
@@ -77,5 +90,13 @@ impl Ranks for World {
             }
         }
         all
+    }
+
+    fn reduce(
+        &self,
+        mine: Vec<u8>,
+        merge: &mut dyn FnMut(Vec<u8>, &[u8]) -> Res<Vec<u8>>,
+    ) -> Res<Option<Vec<u8>>> {
+        ranks::tree_reduce(self.rank(), self.size(), self, MAX_MESSAGE, mine, merge)
     }
 }

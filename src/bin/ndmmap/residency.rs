@@ -1,10 +1,11 @@
 //! `ndmmap residency`: the fraction of each slice along an axis that is in RAM, as a chart
 //! folded into the terminal's columns (with an index scale and a legend), or as JSON.
 //!
-//! Where the slices of a column are one contiguous stretch of memory (the outer axis of a
-//! C-order array, a step of ±1, whole inner axes), each column is counted as one selection, by
-//! `cachestat(2)` where the kernel has it: a few dozen calls for a file of any size. Elsewhere
-//! one `mincore` pass counts every slice and the columns sum them.
+//! The counting is the library's ([`ndmmap::Pages::counts_along_groups`], the columns from
+//! [`ndmmap::even_groups`]): by `cachestat(2)` per column where a column is one stretch of
+//! memory, else one `mincore` pass. With `--mpi` each rank counts the pages of its share of the
+//! rows that no earlier rank's rows touch ([`ndmmap::Pages::without`]), so the ranks' pages add
+//! up to the file's.
 
 use crate::any_array::{AnyArray, SCOPE, UNKNOWN, known};
 use crate::chart;
@@ -39,11 +40,7 @@ fn one(
     let elems = a.slice_elems(spec)?;
     let k = selection_axis(&a, &elems, spec, axis)?;
     let sel = a.pages(&elems)?;
-    let started = std::time::Instant::now();
     let whole = known(sel.residency())?;
-    // Counting the whole selection took long (a page cache of small folios): share the
-    // columns' counts between threads below.
-    let slow = started.elapsed() > std::time::Duration::from_millis(2);
     if whole.is_none() {
         out::warn(&format!("{}: residency unknown: {UNKNOWN}", path.display()));
         b.fail();
@@ -69,57 +66,17 @@ fn one(
     let Some(whole) = whole else {
         return Ok(serde_json::Value::Null);
     };
-    let full = full_elems(&a, &elems);
-    let (shape, strides) = a.selection_layout(&elems);
-    let n = shape[k];
+    let n = a.selection_layout(&elems).0[k];
     let cols = chart::columns(n, chart::width());
-    let fractions = if contiguous(&shape, &strides, k) {
-        // Each column is one stretch of memory: one count (one cachestat call) per column,
-        // the columns shared between threads (cachestat walks the page cache folio by folio).
-        let ax = array_axis(&full, k);
-        let len = a.shape()[ax];
-        let column = |c: &Range<usize>| -> ndmmap::Result<f64> {
-            let mut e = full.clone();
-            e[ax] = sub_slice(e[ax], len, c.clone());
-            Ok(a.pages(&e)?.residency()?.fraction())
-        };
-        let threads = if slow {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        } else {
-            1
-        };
-        let per = cols.len().div_ceil(threads).max(1);
-        if threads == 1 {
-            cols.iter()
-                .map(column)
-                .collect::<ndmmap::Result<Vec<f64>>>()?
-        } else {
-            std::thread::scope(|scope| {
-                let parts: Vec<_> = cols
-                    .chunks(per)
-                    .map(|part| scope.spawn(move || part.iter().map(column).collect::<Vec<_>>()))
-                    .collect();
-                parts
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_default())
-                    .collect::<ndmmap::Result<Vec<f64>>>()
-            })?
-        }
-    } else {
-        let per = sel.counts_along(Axis(k))?;
-        cols.iter()
-            .map(|c| {
-                let r = per[c.clone()]
-                    .iter()
-                    .fold(Residency::default(), |s, r| Residency {
-                        resident: s.resident + r.resident,
-                        total: s.total + r.total,
-                    });
-                r.fraction()
-            })
-            .collect()
+    let fractions: Vec<f64> = sel
+        .counts_along_groups(Axis(k), &cols)?
+        .iter()
+        .map(Residency::fraction)
+        .collect();
+    // Where slice i of the chart lies in the array: its index there.
+    let index = |i: usize| {
+        ndmmap::slice_origin(&a.shape(), &elems, k, i).map_or(String::new(), |(_, x)| x.to_string())
     };
-    let index = |i: usize| array_index(&full, &a.shape(), k, i).to_string();
     b.gap()?;
     let mut t = String::new();
     writeln!(
@@ -191,86 +148,11 @@ fn selection_axis(
     }
 }
 
-/// The selection with one element per axis of the array (`..` for the whole array).
-fn full_elems(a: &AnyArray, elems: &[SliceInfoElem]) -> Vec<SliceInfoElem> {
-    let nd = a.shape().len();
-    let mut full = elems.to_vec();
-    full.resize(nd, SliceInfoElem::from(..));
-    full
-}
-
-/// The axis of the array that axis `k` of the selection `full` comes from (indices drop axes).
-fn array_axis(full: &[SliceInfoElem], k: usize) -> usize {
-    full.iter()
-        .enumerate()
-        .filter(|(_, e)| !matches!(e, SliceInfoElem::Index(_)))
-        .nth(k)
-        .map(|(ax, _)| ax)
-        .expect("k is an axis of the selection")
-}
-
-/// Start, end and step of a slice element over an axis of length `n` (the command's slices
-/// are normalised: non-negative bounds; `..` has no end).
-fn bounds(e: SliceInfoElem, n: usize) -> (isize, isize, isize) {
-    match e {
-        SliceInfoElem::Slice { start, end, step } => (start, end.unwrap_or(n as isize), step),
-        _ => (0, n as isize, 1),
-    }
-}
-
-/// Index `i` along axis `k` of the selection, as an index of the array's axis.
-fn array_index(full: &[SliceInfoElem], shape: &[usize], k: usize, i: usize) -> isize {
-    let ax = array_axis(full, k);
-    let (start, end, step) = bounds(full[ax], shape[ax]);
-    let i = i as isize;
-    if step > 0 {
-        start + i * step
-    } else {
-        end - 1 + i * step
-    }
-}
-
-/// The slice element that selects indices `r` (of the selection `e` over an axis of length
-/// `n`): ndarray walks a negative step from the end of its range.
-fn sub_slice(e: SliceInfoElem, n: usize, r: Range<usize>) -> SliceInfoElem {
-    let (start, end, step) = bounds(e, n);
-    let (i0, i1) = (r.start as isize, r.end as isize - 1);
-    let (lo, hi) = if step > 0 {
-        (start + i0 * step, start + i1 * step)
-    } else {
-        (end - 1 + i1 * step, end - 1 + i0 * step)
-    };
-    SliceInfoElem::Slice {
-        start: lo,
-        end: Some(hi + 1),
-        step,
-    }
-}
-
-/// Whether the slices along axis `k` of a view (`shape`, `strides` in elements) lie one after
-/// the other in memory, each one contiguous: then any run of consecutive slices is one stretch.
-fn contiguous(shape: &[usize], strides: &[isize], k: usize) -> bool {
-    let mut inner: Vec<(usize, usize)> = shape
-        .iter()
-        .zip(strides)
-        .enumerate()
-        .filter(|&(j, (&n, _))| j != k && n > 1)
-        .map(|(_, (&n, &s))| (s.unsigned_abs(), n))
-        .collect();
-    inner.sort_unstable();
-    let mut block = 1usize;
-    for (s, n) in inner {
-        if s != block {
-            return false;
-        }
-        block *= n;
-    }
-    shape[k] <= 1 || strides[k].unsigned_abs() == block
-}
-
 /// `residency --mpi`: how much of each rank's slab (its share of the rows along axis 0, as
 /// `ndmmap::slab` shares them) is in the page cache, counted by each rank on its own slab and
-/// gathered to rank 0, which prints one line per rank (or `--json`).
+/// collected at rank 0, which prints one line per rank (or `--json`). A page that two ranks'
+/// rows share is counted once, by the first rank whose rows touch it: the ranks' pages add up
+/// to the file's.
 pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> Res<()> {
     if let Some(s) = spec {
         return Err(format!(
@@ -289,13 +171,14 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
                 .into());
             }
             let rows = r.rows(shape[0]);
-            let mut e = vec![SliceInfoElem::from(..); shape.len()];
-            e[0] = SliceInfoElem::Slice {
-                start: rows.start as isize,
-                end: Some(rows.end as isize),
-                step: 1,
+            let of_rows = |rows: Range<usize>| {
+                let mut e = vec![SliceInfoElem::from(..); shape.len()];
+                e[0] = SliceInfoElem::from(rows);
+                e
             };
-            let res = known(a.pages(&e)?.residency())?;
+            let earlier = a.pages(&of_rows(0..rows.start))?;
+            let mine = a.pages(&of_rows(rows.clone()))?;
+            let res = known(mine.without(earlier.ranges()).residency())?;
             Ok((a, rows, res))
         });
         let (a, rows, res) = ranks::agree(r, local, |(a, ..)| {
@@ -314,11 +197,16 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         .iter()
         .flat_map(|&x| (x as u64).to_le_bytes())
         .collect();
-        let Some(parts) = r.gather(&mine) else {
+        // Each rank's record after the records of the ranks before it.
+        let mut append = |mut earlier: Vec<u8>, later: &[u8]| -> Res<Vec<u8>> {
+            earlier.extend_from_slice(later);
+            Ok(earlier)
+        };
+        let Some(all) = r.reduce(mine, &mut append)? else {
             return Ok(serde_json::Value::Null);
         };
-        let slabs: Vec<(Range<usize>, Option<Residency>)> = parts
-            .iter()
+        let slabs: Vec<(Range<usize>, Option<Residency>)> = all
+            .chunks_exact(40)
             .map(|p| {
                 let x: Vec<usize> = p
                     .chunks_exact(8)
@@ -421,50 +309,4 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         out::json(values, batch.several)?;
     }
     batch.finish()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use ndarray::{Array, IxDyn, ShapeBuilder};
-
-    #[test]
-    fn contiguity_of_slices() {
-        // C order: rows are contiguous, columns are not; F order the other way round.
-        assert!(contiguous(&[4, 5], &[5, 1], 0));
-        assert!(!contiguous(&[4, 5], &[5, 1], 1));
-        assert!(contiguous(&[4, 5], &[1, 4], 1));
-        assert!(!contiguous(&[4, 5], &[1, 4], 0));
-        // Reversed rows, and every other row (a gap between rows).
-        assert!(contiguous(&[4, 5], &[-5, 1], 0));
-        assert!(!contiguous(&[2, 5], &[10, 1], 0));
-        // Part of each row.
-        assert!(!contiguous(&[4, 3], &[5, 1], 0));
-        assert!(contiguous(&[7], &[1], 0));
-        assert!(!contiguous(&[7], &[2], 0));
-    }
-
-    #[test]
-    fn sub_slices_select_what_the_selection_does() {
-        let n = 20;
-        let a = Array::from_shape_vec(IxDyn(&[n]).set_f(false), (0..n).collect()).unwrap();
-        for spec in ["::1", "3:17", "::-1", "15:2:-1", "::3", "-2::-4", "5"] {
-            let full = slice::parse(spec, &[n]).unwrap();
-            if matches!(full[0], SliceInfoElem::Index(_)) {
-                continue;
-            }
-            let sel: Vec<usize> = a.slice(full.as_slice()).iter().copied().collect();
-            for (i, &x) in sel.iter().enumerate() {
-                assert_eq!(array_index(&full, &[n], 0, i), x as isize, "{spec}");
-            }
-            for r in [0..1, 0..sel.len(), 1..sel.len().min(3)] {
-                if r.is_empty() || r.end > sel.len() {
-                    continue;
-                }
-                let e = sub_slice(full[0], n, r.clone());
-                let got: Vec<usize> = a.slice(&[e][..]).iter().copied().collect();
-                assert_eq!(got, sel[r.clone()].to_vec(), "{spec} {r:?}");
-            }
-        }
-    }
 }

@@ -92,11 +92,7 @@ impl Ranks for World {
         all
     }
 
-    fn reduce(
-        &self,
-        mine: Vec<u8>,
-        merge: &mut dyn FnMut(Vec<u8>, &[u8]) -> Res<Vec<u8>>,
-    ) -> Res<Option<Vec<u8>>> {
+    fn reduce(&self, mine: Vec<u8>, merge: &mut ranks::Merge<'_>) -> Res<Option<Vec<u8>>> {
         ranks::tree_reduce(self.rank(), self.size(), self, MAX_MESSAGE, mine, merge)
     }
 }

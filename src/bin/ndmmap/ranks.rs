@@ -11,6 +11,10 @@
 use crate::out::{Reported, Res};
 use std::ops::Range;
 
+/// How [`Ranks::reduce`] merges: `merge(earlier, later)` appends the bytes of a later run of
+/// ranks to those of an earlier one and returns the merged bytes.
+pub type Merge<'a> = dyn FnMut(Vec<u8>, &[u8]) -> Res<Vec<u8>> + 'a;
+
 /// This process among the ranks of an MPI job, and the collectives the commands use. Every
 /// method is collective but `rank`, `size` and `rows`: every rank calls it, in the same order.
 pub trait Ranks {
@@ -34,11 +38,7 @@ pub trait Ranks {
     /// finishes (none hangs): rank 0 returns the first failure on its way up the tree as
     /// `rank K of N: why` (to be printed), the failing rank `Err(Reported)`, the others
     /// `Ok(None)`.
-    fn reduce(
-        &self,
-        mine: Vec<u8>,
-        merge: &mut dyn FnMut(Vec<u8>, &[u8]) -> Res<Vec<u8>>,
-    ) -> Res<Option<Vec<u8>>>;
+    fn reduce(&self, mine: Vec<u8>, merge: &mut Merge<'_>) -> Res<Option<Vec<u8>>>;
 }
 
 #[cfg(any(test, all(feature = "mpi", unix)))]
@@ -72,7 +72,7 @@ pub fn tree_reduce(
     link: &dyn Link,
     max_message: usize,
     mine: Vec<u8>,
-    merge: &mut dyn FnMut(Vec<u8>, &[u8]) -> Res<Vec<u8>>,
+    merge: &mut Merge<'_>,
 ) -> Res<Option<Vec<u8>>> {
     let max_message = max_message.max(1);
     // Ok(bytes), or the first failure seen: (rank that failed, why).
@@ -219,11 +219,11 @@ mod tests {
         // links[a].to[b] sends from a to b; links[b].from[a] receives it.
         let mut to: Vec<Vec<Sender<Vec<u8>>>> = (0..size).map(|_| Vec::new()).collect();
         let mut from: Vec<Vec<Receiver<Vec<u8>>>> = (0..size).map(|_| Vec::new()).collect();
-        for a in 0..size {
-            for b in from.iter_mut() {
+        for senders in to.iter_mut() {
+            for receivers in from.iter_mut() {
                 let (tx, rx) = channel();
-                to[a].push(tx);
-                b.push(rx);
+                senders.push(tx);
+                receivers.push(rx);
             }
         }
         let links: Vec<Threads> = to

@@ -318,6 +318,9 @@ fn residency_counts_a_page_two_slabs_share_once() {
             "every page cached: {single}"
         );
         for n in 1..=4 {
+            // Cached again right before each run: mpirun may wait for another test's, and
+            // the machine's memory daemon evicts page cache left idle for about 30 s.
+            std::fs::read(&path).unwrap();
             let Some(v) = mpi_json(n, &["residency", "--json", p]) else {
                 return;
             };

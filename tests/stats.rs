@@ -290,8 +290,13 @@ fn bad_input_is_one_line_and_status_one() {
     }
     let raw = file_with(dir.path(), "raw.bin", &[0; 64]);
     let raw = raw.to_str().unwrap();
-    fails(&["stats", raw, "--dtype", "f2"], "float16");
-    fails(&["stats", raw, "--dtype", "<f16"], "long double");
+    // float16 is reduced (feature half, which cli turns on): 32 zeros.
+    let f2 = json(&["stats", raw, "--dtype", "f2", "--json"]);
+    assert_eq!(
+        (f2["count"].as_u64(), f2["mean"][0].as_f64()),
+        (Some(32), Some(0.0))
+    );
+    fails(&["stats", raw, "--dtype", "<f16"], "longdouble");
     fails(&["stats", raw, "--dtype", "c8", "--json"], "complex");
     // Axes out of range, of the array and of a slice's result.
     fails(
@@ -438,4 +443,130 @@ fn a_file_truncated_during_the_pass_is_an_error_not_a_signal() {
         eprintln!("note: the truncation landed after the pass; only the short file is checked");
     }
     fails(&["stats", p.to_str().unwrap()], "short");
+}
+
+/// numpy's slice syntax as the fixtures write it (integers, `start:stop:step`, commas), as
+/// ndarray's elements: a negative step walks ndarray's range `stop + 1..start + 1` from its end.
+fn numpy_slice(spec: &str, shape: &[usize]) -> Vec<ndarray::SliceInfoElem> {
+    use ndarray::SliceInfoElem;
+    spec.split(',')
+        .zip(shape)
+        .map(|(p, &n)| {
+            let n = n as isize;
+            let num = |s: &str| (!s.is_empty()).then(|| s.trim().parse::<isize>().unwrap());
+            let parts: Vec<&str> = p.split(':').collect();
+            if parts.len() == 1 {
+                let i = num(parts[0]).unwrap();
+                return SliceInfoElem::Index(if i < 0 { i + n } else { i });
+            }
+            let step = parts.get(2).and_then(|s| num(s)).unwrap_or(1);
+            let abs = |i: isize| if i < 0 { i + n } else { i };
+            if step > 0 {
+                let start = num(parts[0]).map_or(0, abs).clamp(0, n);
+                let stop = num(parts[1]).map_or(n, abs).clamp(0, n);
+                SliceInfoElem::Slice {
+                    start,
+                    end: Some(stop.max(start)),
+                    step,
+                }
+            } else {
+                let start = num(parts[0]).map_or(n - 1, abs).clamp(-1, n - 1);
+                let stop = num(parts[1]).map_or(-1, abs).clamp(-1, n - 1);
+                SliceInfoElem::Slice {
+                    start: stop + 1,
+                    end: Some((start + 1).max(stop + 1)),
+                    step,
+                }
+            }
+        })
+        .collect()
+}
+
+/// The library's answer as the command's `--json` object (NaN and infinity as null).
+fn moments_json(m: &ndmmap::stats::Moments) -> Value {
+    use ndmmap::stats::Value as V;
+    let nums = |v: ndarray::ArrayD<Option<V>>| -> Value {
+        v.iter()
+            .map(|x| match x {
+                Some(V::Int(i)) => match i64::try_from(*i) {
+                    Ok(i) => serde_json::json!(i),
+                    Err(_) => serde_json::json!(u64::try_from(*i).unwrap()),
+                },
+                Some(V::Float(f)) => serde_json::json!(f),
+                Some(V::Bool(b)) => serde_json::json!(b),
+                None => Value::Null,
+            })
+            .collect()
+    };
+    let floats =
+        |v: ndarray::ArrayD<f64>| -> Value { v.iter().map(|x| serde_json::json!(x)).collect() };
+    serde_json::json!({
+        "mean": floats(m.mean()),
+        "std": floats(m.std(0.0)),
+        "min": nums(m.min()),
+        "max": nums(m.max()),
+    })
+}
+
+/// Every fixture and case through the library (`Stats::of_any` on `npy::open_any`), on 1, 2
+/// and 4 threads (cut into pieces however small), in one window and in windows of 4 KiB.
+#[test]
+fn the_library_matches_numpy_on_every_fixture_on_1_2_and_4_threads() {
+    use ndmmap::stats::Stats;
+    let mut checked = 0;
+    for (npy, doc) in expected() {
+        // SAFETY: the fixtures are not written while the tests run.
+        let a = unsafe { ndmmap::npy::open_any(&npy) }.unwrap();
+        for case in doc["cases"].as_array().unwrap() {
+            let args = args_of(case);
+            let axis: isize = args[args.iter().position(|a| a == "--axis").unwrap() + 1]
+                .parse()
+                .unwrap();
+            let slice = args
+                .iter()
+                .position(|a| a == "--slice")
+                .map(|i| numpy_slice(&args[i + 1], a.shape()));
+            for threads in [1, 2, 4] {
+                for window in [ndmmap::stats::WINDOW, 4096] {
+                    let mut st = Stats::along(axis)
+                        .threads(threads)
+                        .min_piece(1)
+                        .window(window);
+                    if let Some(s) = &slice {
+                        st = st.slice(s);
+                    }
+                    let m = st.of_any(&a).unwrap();
+                    let what = format!(
+                        "{} {args:?}, {threads} threads, window {window}",
+                        npy.display()
+                    );
+                    assert_eq!(
+                        m.shape(),
+                        case["shape"]
+                            .as_array()
+                            .unwrap()
+                            .iter()
+                            .map(|d| d.as_u64().unwrap() as usize)
+                            .collect::<Vec<_>>(),
+                        "{what}"
+                    );
+                    assert!(
+                        m.count()
+                            .iter()
+                            .all(|&c| c == case["count"].as_u64().unwrap()),
+                        "{what}"
+                    );
+                    // Through JSON text, as the fixtures were read (serde_json's parser
+                    // rounds some floats: both sides alike).
+                    let got: Value = serde_json::from_str(&moments_json(&m).to_string()).unwrap();
+                    same_floats(&got["mean"], &case["mean"], &format!("{what}: mean"));
+                    same_floats(&got["std"], &case["std"], &format!("{what}: std"));
+                    same_elements(&got["min"], &case["min"], &format!("{what}: min"));
+                    same_elements(&got["max"], &case["max"], &format!("{what}: max"));
+                    checked += 1;
+                }
+            }
+        }
+    }
+    assert!(checked > 300, "{checked}");
 }

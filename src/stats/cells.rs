@@ -358,6 +358,11 @@ impl<V: Val> Cells<V> {
         }
     }
 
+    /// Forgets every result (they read as having no values).
+    pub fn clear(&mut self) {
+        self.n.fill(0);
+    }
+
     /// Bytes per result on the wire: count, sum, shift, mean, M2, min and max.
     pub const RECORD: usize = 8 + V::SUM_SIZE + 3 * 8 + 2 * V::SIZE;
 
@@ -449,7 +454,11 @@ mod tests {
     fn pairwise_is_exact_on_small_integers() {
         for n in [0usize, 1, 7, 8, 9, 127, 128, 129, 1000, 4097] {
             let v: Vec<f64> = (0..n).map(|i| i as f64).collect();
-            assert_eq!(pairwise(&v, |x| *x), (n * n.saturating_sub(1) / 2) as f64, "{n}");
+            assert_eq!(
+                pairwise(&v, |x| *x),
+                (n * n.saturating_sub(1) / 2) as f64,
+                "{n}"
+            );
         }
     }
 

@@ -5,8 +5,8 @@
 //! mean) are summed and squared in a second pass over the cached block: numpy's own two-pass
 //! method, corrected by the deviations' sum. Blocks merge into the results with Chan's update.
 
-use super::cells::{Cells, Part, Val, alloc};
 use super::Reducible;
+use super::cells::{Cells, Part, Val, alloc};
 use crate::error::Result;
 use ndarray::{ArrayView, Axis, Ix1, Ix2, IxDyn, Slice};
 
@@ -235,8 +235,14 @@ fn block_flat<E: Reducible>(
             let (x0, x1, x2, x3) = (x0.acc(), x1.acc(), x2.acc(), x3.acc());
             let add = <V<E> as Val>::add;
             *s = add(add(add(add(*s, x0), x1), x2), x3);
-            *lo = Val::lo_fast(Val::lo_fast(*lo, x0), Val::lo_fast(x1, Val::lo_fast(x2, x3)));
-            *hi = Val::hi_fast(Val::hi_fast(*hi, x0), Val::hi_fast(x1, Val::hi_fast(x2, x3)));
+            *lo = Val::lo_fast(
+                Val::lo_fast(*lo, x0),
+                Val::lo_fast(x1, Val::lo_fast(x2, x3)),
+            );
+            *hi = Val::hi_fast(
+                Val::hi_fast(*hi, x0),
+                Val::hi_fast(x1, Val::hi_fast(x2, x3)),
+            );
         }
     }
     for row in fours.remainder().chunks_exact(cells) {
@@ -268,8 +274,9 @@ fn block_flat<E: Reducible>(
             let (r01, r23) = four.split_at(2 * cells);
             let ((r0, r1), (r2, r3)) = (r01.split_at(cells), r23.split_at(cells));
             let rows = r0.iter().zip(r1).zip(r2.iter().zip(r3));
-            for ((((x0, x1), (x2, x3)), c), (es, e2)) in
-                rows.zip(&*center).zip(esum.iter_mut().zip(e2sum.iter_mut()))
+            for ((((x0, x1), (x2, x3)), c), (es, e2)) in rows
+                .zip(&*center)
+                .zip(esum.iter_mut().zip(e2sum.iter_mut()))
             {
                 let d = [x0, x1, x2, x3].map(|x| x.acc().f() - *c);
                 *es += (d[0] + d[1]) + (d[2] + d[3]);
@@ -277,7 +284,11 @@ fn block_flat<E: Reducible>(
             }
         }
         for row in fours.remainder().chunks_exact(cells) {
-            for ((x, c), (es, e2)) in row.iter().zip(&*center).zip(esum.iter_mut().zip(e2sum.iter_mut())) {
+            for ((x, c), (es, e2)) in row
+                .iter()
+                .zip(&*center)
+                .zip(esum.iter_mut().zip(e2sum.iter_mut()))
+            {
                 let d = x.acc().f() - *c;
                 *es += d;
                 *e2 += d * d;
@@ -404,7 +415,8 @@ pub fn reduce<E: Reducible>(
                             lane.slice_axis(Axis(0), Slice::from(i..(i + LANE_BLOCK).min(nk)));
                         let sum = || {
                             let mut it = part.iter();
-                            let first = it.next().map_or_else(Default::default, |e| e.acc().start());
+                            let first =
+                                it.next().map_or_else(Default::default, |e| e.acc().start());
                             it.fold(first, |s, e| <E::Acc as Val>::add(s, e.acc()))
                         };
                         lane_block(|| part.iter(), sum, out, at);

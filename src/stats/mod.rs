@@ -394,11 +394,15 @@ impl<'p> Stats<'p> {
         let mut sink = sink.filter(|_| plan.streams);
         let threads = self.threads.max(1);
         // Every window adds to every result: one set of results per thread, merged at the end.
-        let mut per_thread: Vec<Cells<T::Acc>> = if disjoint {
-            vec![]
+        // Every window adds to every result: the first piece of each window into `all`, the
+        // others into scratch merged after it in order, so the sums run in memory order (and
+        // overflow where numpy's would) whatever the number of threads.
+        let mut all = if disjoint {
+            None
         } else {
-            (0..threads).map(|_| Cells::new(total)).collect::<Result<_>>()?
+            Some(Cells::new(total)?)
         };
+        let mut scratch: Vec<Cells<T::Acc>> = vec![];
         // Each result lies in one window: its piece's results go to `global` or the sink.
         let mut global = if disjoint && sink.is_none() {
             Some(Cells::new(total)?)
@@ -410,9 +414,7 @@ impl<'p> Stats<'p> {
             // A file truncated meanwhile is an error, not SIGBUS, on every thread.
             a.guarded(|_| kernel::reduce(v, plan.k, out, place, &mut b))?
         };
-        let stream = Stream::new(a)?
-            .range(plan.part.clone())?
-            .bytes(self.window);
+        let stream = Stream::new(a)?.range(plan.part.clone())?.bytes(self.window);
         for (c0, win) in stream {
             let c1 = c0 + win.shape()[plan.s];
             if let Some((local, j0)) = plan.local(c0, c1) {
@@ -442,9 +444,19 @@ impl<'p> Stats<'p> {
                         }
                     }
                 } else {
-                    let jobs: Vec<_> = pieces.into_iter().zip(per_thread.iter_mut()).collect();
+                    let all = all.as_mut().expect("accumulated results");
+                    while scratch.len() + 1 < pieces.len() {
+                        scratch.push(Cells::new(total)?);
+                    }
+                    let used = pieces.len() - 1;
+                    let outs = std::iter::once(&mut *all).chain(scratch.iter_mut());
+                    let jobs: Vec<_> = pieces.into_iter().zip(outs).collect();
                     for r in parallel(jobs, |((_, v), out)| guarded(v, out, Place::SAME)) {
                         r?;
+                    }
+                    for s in &mut scratch[..used] {
+                        all.merge_all(s, |j| j);
+                        s.clear();
                     }
                 }
             }
@@ -452,15 +464,7 @@ impl<'p> Stats<'p> {
                 p(((c1 - c0) as u64).saturating_mul(plan.row_bytes as u64));
             }
         }
-        if disjoint {
-            return Ok(global);
-        }
-        let mut it = per_thread.into_iter();
-        let mut all = it.next().map_or_else(|| Cells::new(total), Ok)?;
-        for t in it {
-            all.merge_all(&t, |j| j);
-        }
-        Ok(Some(all))
+        Ok(if disjoint { global } else { all })
     }
 }
 
@@ -688,8 +692,11 @@ impl Plan {
             * elem_size;
         let mut out_shape = sel_shape.clone();
         out_shape.remove(k);
+        // Results stream in order where the streamed axis is the result's outermost and is
+        // walked forwards (a negative step would hand them over last first).
+        let forwards = matches!(elems[s], SliceInfoElem::Slice { step, .. } if step > 0);
         let streams = match a0 {
-            Some(ax) if ax != k => {
+            Some(ax) if ax != k && forwards => {
                 let r = if ax < k { ax } else { ax - 1 };
                 out_shape[..r].iter().product::<usize>() == 1
             }

@@ -14,9 +14,9 @@ fn plain(values: &[f64], ddof: f64) -> (f64, f64, f64, f64) {
     let x0 = values[0];
     let mean = x0 + values.iter().map(|x| x - x0).sum::<f64>() / n;
     // Corrected two-pass: the deviations' sum removes what the mean's rounding adds.
-    let (d, d2) = values
-        .iter()
-        .fold((0.0, 0.0), |(d, d2), x| (d + (x - mean), d2 + (x - mean) * (x - mean)));
+    let (d, d2) = values.iter().fold((0.0, 0.0), |(d, d2), x| {
+        (d + (x - mean), d2 + (x - mean) * (x - mean))
+    });
     let var = (d2 - d * d / n) / (n - ddof);
     let lo = values.iter().copied().fold(f64::INFINITY, f64::min);
     let hi = values.iter().copied().fold(f64::NEG_INFINITY, f64::max);
@@ -42,7 +42,9 @@ fn first<X: Copy>(a: &ndarray::ArrayD<X>) -> X {
 }
 
 fn floats(m: &[Option<Value>]) -> Vec<f64> {
-    m.iter().map(|v| v.map_or(f64::NAN, Value::as_f64)).collect()
+    m.iter()
+        .map(|v| v.map_or(f64::NAN, Value::as_f64))
+        .collect()
 }
 
 /// `got` against plain answers of each lane of `sel` along `k`.
@@ -53,7 +55,10 @@ fn check(got: &Moments, sel: ndarray::ArrayViewD<'_, f64>, k: usize, ddof: f64, 
     assert_eq!(got.shape(), &shape[..], "{at}");
     let (mean, std) = (got.mean(), got.std(ddof));
     let (min, max) = (got.min(), got.max());
-    let (min, max) = (floats(min.as_slice().unwrap()), floats(max.as_slice().unwrap()));
+    let (min, max) = (
+        floats(min.as_slice().unwrap()),
+        floats(max.as_slice().unwrap()),
+    );
     for (i, l) in lanes.iter().enumerate() {
         let (m, sd, lo, hi) = plain(l, ddof);
         let (gm, gs) = (mean.as_slice().unwrap()[i], std.as_slice().unwrap()[i]);
@@ -85,7 +90,10 @@ fn every_order_axis_window_and_thread_count_agrees_with_two_plain_passes() {
             for per in [1, 2, 3, 7, 100] {
                 for threads in [1, 2, 4] {
                     let at = format!("F {fortran}, axis {k}, {per} per window, {threads} threads");
-                    let st = Stats::along(k as isize).window(per * row).threads(threads).min_piece(1);
+                    let st = Stats::along(k as isize)
+                        .window(per * row)
+                        .threads(threads)
+                        .min_piece(1);
                     check(&st.of(&a).unwrap(), a.view(), k, 0.0, &at);
                 }
             }
@@ -120,7 +128,8 @@ fn slices_with_steps_indices_and_windows_agree() {
                         let m = Stats::along(k as isize)
                             .slice(sl)
                             .window(per * row)
-                            .threads(threads).min_piece(1)
+                            .threads(threads)
+                            .min_piece(1)
                             .of(&a)
                             .unwrap();
                         check(&m, sel.view(), k, 0.0, &at);
@@ -173,7 +182,8 @@ fn each_hands_over_results_in_order_as_windows_pass() {
         let (mut parts, mut next, mut means) = (0, 0, vec![]);
         Stats::along(1)
             .window(24 * 100)
-            .threads(threads).min_piece(1)
+            .threads(threads)
+            .min_piece(1)
             .each(&a, |first, m| {
                 assert_eq!(first, next);
                 next += m.len();
@@ -183,9 +193,26 @@ fn each_hands_over_results_in_order_as_windows_pass() {
             })
             .unwrap();
         assert_eq!(next, 1000);
-        assert!(parts >= 10, "{parts} parts: results were held, not streamed");
+        assert!(
+            parts >= 10,
+            "{parts} parts: results were held, not streamed"
+        );
         assert_eq!(means, whole.mean().into_raw_vec_and_offset().0);
     }
+    // A negative step along the streamed axis: the parts would come last first, so they come
+    // at the end, in order.
+    let st = Stats::along(1).slice(s![..;-1, ..]).window(2400);
+    assert!(!st.plan(&a).unwrap().streams());
+    let mut got = vec![];
+    st.each(&a, |first, m| {
+        assert_eq!(first, got.len());
+        got.extend(m.mean());
+        Ok(())
+    })
+    .unwrap();
+    let mut want: Vec<f64> = whole.mean().iter().copied().collect();
+    want.reverse();
+    assert_eq!(got, want);
     // Not streamable (the streamed axis is reduced): one part at the end.
     let mut calls = 0;
     Stats::along(0)
@@ -208,7 +235,11 @@ fn nan_and_infinity_as_numpy() {
         &[1.0, inf, inf, f64::NAN, 2.0, -inf, 3.0, 5.0, 1.0],
     );
     for threads in [1, 2] {
-        let m = Stats::along(0).threads(threads).min_piece(1).of(&a).unwrap();
+        let m = Stats::along(0)
+            .threads(threads)
+            .min_piece(1)
+            .of(&a)
+            .unwrap();
         let (mean, std) = (m.mean(), m.std(0.0));
         let (min, max) = (m.min(), m.max());
         // Column 0 holds a NaN: everything NaN.
@@ -242,7 +273,10 @@ fn overflow_as_numpy() {
     };
     let one = |shape: &[usize], d: &[f64], axis: isize| {
         let m = Stats::along(axis).of(&array(shape, false, d)).unwrap();
-        (m.mean().into_raw_vec_and_offset().0, m.std(0.0).into_raw_vec_and_offset().0)
+        (
+            m.mean().into_raw_vec_and_offset().0,
+            m.std(0.0).into_raw_vec_and_offset().0,
+        )
     };
     // Ten values of 1e308: the sum overflows: mean inf, std inf.
     assert_eq!(one(&[10], &[1e308; 10], 0), (vec![inf], vec![inf]));
@@ -311,7 +345,10 @@ fn empty_results_and_empty_axes() {
 fn bad_requests_are_errors() {
     let a = array(&[4, 5], false, &data(20));
     for (st, needle) in [
-        (Stats::along(2), "axis 2 is out of bounds for the 2-dimensional array"),
+        (
+            Stats::along(2),
+            "axis 2 is out of bounds for the 2-dimensional array",
+        ),
         (Stats::along(-3), "axis -3"),
         (Stats::along(0).slice(s![1, 2]), "single element"),
         (Stats::along(0).slice(s![..9, ..]), ""),
@@ -347,10 +384,17 @@ fn hostile_bytes_are_errors() {
 #[test]
 fn mean_and_std_of_a_column_of_huge_offset_and_tiny_spread() {
     // 1e9 + small values: the shifted means keep the spread's digits.
-    let d: Vec<f64> = (0..30_000).map(|i| 1e9 + ((i * 31) % 97) as f64 * 1e-3).collect();
+    let d: Vec<f64> = (0..30_000)
+        .map(|i| 1e9 + ((i * 31) % 97) as f64 * 1e-3)
+        .collect();
     let a = array(&[10_000, 3], false, &d);
     for threads in [1, 2, 4] {
-        let m = Stats::along(0).window(8 * 3 * 77).threads(threads).min_piece(1).of(&a).unwrap();
+        let m = Stats::along(0)
+            .window(8 * 3 * 77)
+            .threads(threads)
+            .min_piece(1)
+            .of(&a)
+            .unwrap();
         check(&m, a.view(), 0, 0.0, &format!("{threads} threads"));
     }
 }

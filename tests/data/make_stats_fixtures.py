@@ -223,6 +223,23 @@ def main():
             a[1, 0] = np.finfo(d).min
         write("dtype_" + dt.lstrip("<|").replace(">", "be_"), a.astype(d), [(0,), (1,)])
 
+    # float16 (ndmmap's feature `half`), both byte orders: reduced in float64 as the others.
+    for dt in ["<f2", ">f2"]:
+        d = np.dtype(dt)
+        a = (rng.standard_normal((257, 3)) * [1.0, 1e2, 1e-2] + [0.0, 5.0, 1.0]).astype(d)
+        a[0, 0], a[1, 0] = np.finfo(d).max, np.finfo(d).min
+        write("dtype_" + dt.lstrip("<").replace(">", "be_"), a, [(0,), (1,)])
+
+    # Sums that overflow, as numpy answers: column 0 all 1e308 (mean and std inf), column 1
+    # alternating +-1e308 (in order along a C-order column it cancels: mean 0, std inf; as a
+    # contiguous Fortran-order column numpy sums it pairwise and meets inf - inf: NaN).
+    big = np.empty((1000, 3))
+    big[:, 0] = 1e308
+    big[:, 1] = np.where(np.arange(1000) % 2 == 0, 1e308, -1e308)
+    big[:, 2] = np.arange(1000)
+    write("f8_overflow_1000x3", big, [(0,), (1,)])
+    write("f8_overflow_fortran_1000x3", np.asfortranarray(big), [(0,), (1,)])
+
 
 if __name__ == "__main__":
     main()

@@ -132,36 +132,35 @@ const WILLNEED_NOTE: Option<&str> =
 #[cfg(not(windows))]
 const WILLNEED_NOTE: Option<&str> = None;
 
-/// `ndmmap stats` on the dataset, in one line: one streaming pass, in bounded memory.
+/// `ndmmap stats` on the dataset, in one line: one streaming pass, in bounded memory, on
+/// every core (the library's [`ndmmap::stats::Stats`]).
 fn stats_line(path: &std::path::Path) -> Res<()> {
-    let opts = crate::open::FileOpts {
-        files: vec![],
-        dtype: None,
-        shape: None,
-        offset: None,
-        order: None,
-    };
-    let a = crate::open::open(path, &opts)?;
-    let s = stats::summarize(&a, 0, None, stats::WINDOW, true)?;
-    let cols = s.mean.len();
-    let alike = (1..cols).all(|i| {
-        (s.mean[i], s.std[i], s.min[i], s.max[i]) == (s.mean[0], s.std[0], s.min[0], s.max[0])
-    });
+    // SAFETY: the demo's own file, which nothing else writes while it runs.
+    let a = unsafe { npy::open::<f64, Ix2>(path)? };
+    let started = std::time::Instant::now();
+    let m = ndmmap::stats::Stats::along(0).of(&a)?;
+    let elapsed = started.elapsed();
+    let (mean, std, min, max) = (m.mean(), m.std(0.0), m.min(), m.max());
+    let cols = mean.len();
+    let alike =
+        (1..cols).all(|i| (mean[i], std[i], min[i], max[i]) == (mean[0], std[0], min[0], max[0]));
     let which = if alike {
         format!("all {cols} columns")
     } else {
         format!("column 0 of {cols}")
     };
-    let text = |x: Option<stats::Num>| x.map_or("-".to_string(), stats::Num::text);
+    let first = |v: &ndarray::ArrayD<f64>| v.iter().next().copied().unwrap_or(f64::NAN);
+    let text = |v: &ndarray::ArrayD<Option<ndmmap::stats::Value>>| {
+        stats::value_text(v.iter().next().copied().flatten())
+    };
     outln!(
-        "stats along axis 0, one streaming pass over {} in {:.2?}: {which}: count {}, mean {}, std {}, min {}, max {}",
-        chart::human(s.bytes),
-        s.elapsed,
-        s.count,
-        stats::g6(s.mean.first().copied().unwrap_or(f64::NAN)),
-        stats::g6(s.std.first().copied().unwrap_or(f64::NAN)),
-        text(s.min.first().copied().flatten()),
-        text(s.max.first().copied().flatten()),
+        "stats along axis 0, one streaming pass over {} in {elapsed:.2?}: {which}: count {}, mean {}, std {}, min {}, max {}",
+        chart::human(a.nbytes() as u64),
+        a.shape()[0],
+        out::g6(first(&mean)),
+        out::g6(first(&std)),
+        text(&min),
+        text(&max),
     )?;
     Ok(())
 }

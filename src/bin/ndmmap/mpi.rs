@@ -72,26 +72,6 @@ impl Ranks for World {
         lo == hi
     }
 
-    fn gather(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>> {
-        let (size, root) = (self.size(), self.world.process_at_rank(0));
-        let mut all: Option<Vec<Vec<u8>>> = (self.rank() == 0).then(|| vec![vec![]; size]);
-        // MPI counts are `i32`: gather in pieces that keep every count below it.
-        let piece = (i32::MAX as usize / size).max(1);
-        for part in bytes.chunks(piece) {
-            match all.as_mut() {
-                Some(all) => {
-                    let mut got = vec![0u8; part.len() * size];
-                    root.gather_into_root(part, &mut got[..]);
-                    for (a, g) in all.iter_mut().zip(got.chunks_exact(part.len())) {
-                        a.extend_from_slice(g);
-                    }
-                }
-                None => root.gather_into(part),
-            }
-        }
-        all
-    }
-
     fn reduce(&self, mine: Vec<u8>, merge: &mut ranks::Merge<'_>) -> Res<Option<Vec<u8>>> {
         ranks::tree_reduce(self.rank(), self.size(), self, MAX_MESSAGE, mine, merge)
     }

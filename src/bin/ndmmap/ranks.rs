@@ -28,9 +28,6 @@ pub trait Ranks {
     fn lowest_failed(&self, failed: bool) -> Option<usize>;
     /// Whether every rank passed the same `x`, on every rank.
     fn all_same(&self, x: u64) -> bool;
-    /// Every rank's `bytes` (of one length on every rank) at rank 0, in rank order; `None`
-    /// on the other ranks.
-    fn gather(&self, bytes: &[u8]) -> Option<Vec<Vec<u8>>>;
     /// Every rank's `mine` merged in rank order, at rank 0 (`Some`); `None` on the others.
     /// `merge(earlier, later)` merges the bytes of a later run of ranks into those of the
     /// run just before it and returns the merged bytes. A binomial tree ([`tree_reduce`]):

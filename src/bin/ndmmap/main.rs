@@ -112,6 +112,9 @@ enum Cmd {
         /// Bytes per streamed window (tests use small ones to cross many windows).
         #[arg(long, hide = true, default_value_t = stats::WINDOW)]
         window: usize,
+        /// Threads that share each window (default: every core).
+        #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+        threads: Option<u16>,
         /// Under mpirun: each rank streams its share of the rows and rank 0 prints the
         /// combined result, as one process would (needs a build with --features cli,mpi).
         #[arg(long)]
@@ -203,17 +206,18 @@ fn run(cmd: Cmd) -> Res<()> {
             part,
             json,
             window,
+            threads,
             mpi,
         } => {
             let r = ranks::init(mpi)?;
-            stats::run(
-                &file,
+            let how = stats::How {
                 axis,
-                part.slice.as_deref(),
+                spec: part.slice.as_deref(),
                 json,
                 window,
-                r.as_deref(),
-            )
+                threads: threads.map(usize::from),
+            };
+            stats::run(&file, &how, r.as_deref())
         }
         Cmd::Create {
             file,

@@ -27,26 +27,30 @@ pub const WINDOW: usize = ndmmap::stats::WINDOW;
 /// Results shown at each end of the text table when there are many.
 const FEW: usize = 5;
 
+/// What `ndmmap stats` was asked.
+pub struct How<'a> {
+    pub axis: i64,
+    pub spec: Option<&'a str>,
+    pub json: bool,
+    pub window: usize,
+    /// `None`: every core.
+    pub threads: Option<usize>,
+}
+
 /// `ndmmap stats`, in one process, or spread over `ranks` (`--mpi`).
-pub fn run(
-    o: &FileOpts,
-    axis: i64,
-    spec: Option<&str>,
-    as_json: bool,
-    window: usize,
-    ranks: Option<&dyn Ranks>,
-) -> Res<()> {
+pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
+    let (spec, as_json) = (how.spec, how.json);
     let root = ranks.is_none_or(|r| r.rank() == 0);
     let mut printed = 0;
     let (_, batch) = out::each(&o.files, |b, path| {
         let (a, plan, results) = match ranks {
             None => {
-                let (a, typed, st) = prepare(path, o, axis, spec, window)?;
+                let (a, typed, st) = prepare(path, o, how)?;
                 let (p, r) = one(&typed, &a, st, as_json)?;
                 (a, p, r)
             }
             Some(r) => {
-                let local = prepare(path, o, axis, spec, window).and_then(|(a, t, st)| {
+                let local = prepare(path, o, how).and_then(|(a, t, st)| {
                     let st = st.share(r.rank(), r.size());
                     let p = plan(&t, &st, &a)?;
                     let m = of(&t, &st)?;
@@ -86,18 +90,19 @@ pub fn run(
     batch.finish()
 }
 
-/// Opens `path` and says how to reduce it: the axis, the `--slice`, the window.
+/// Opens `path` and says how to reduce it: the axis, the `--slice`, the window, the threads.
 fn prepare(
     path: &std::path::Path,
     o: &FileOpts,
-    axis: i64,
-    spec: Option<&str>,
-    window: usize,
+    how: &How<'_>,
 ) -> Res<(AnyArray, Typed, Stats<'static>)> {
     let a = open::open(path, o)?;
     let typed = typed(&a)?;
-    let mut st = Stats::along(axis as isize).window(window.max(1));
-    if let Some(spec) = spec {
+    let mut st = Stats::along(how.axis as isize).window(how.window.max(1));
+    if let Some(t) = how.threads {
+        st = st.threads(t);
+    }
+    if let Some(spec) = how.spec {
         let elems = a.slice_elems(Some(spec))?;
         if crate::slice::result_ndim(&elems, a.shape().len()) == 0 {
             let hint = crate::slice::keep_first_axis(spec, &a.shape())

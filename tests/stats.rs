@@ -570,3 +570,52 @@ fn the_library_matches_numpy_on_every_fixture_on_1_2_and_4_threads() {
     }
     assert!(checked > 300, "{checked}");
 }
+
+/// The command's peak resident set (KiB) for `args`, its output thrown away, from the kernel's
+/// account of the child (`wait4`'s `ru_maxrss`).
+#[cfg(unix)]
+#[allow(clippy::zombie_processes)] // reaped by wait4, which Child::wait cannot do
+fn peak_rss_kib(args: &[&str]) -> i64 {
+    let child = ndmmap()
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for the child just spawned, which nothing else waits for.
+    let pid = unsafe { libc::wait4(child.id() as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(pid, child.id() as libc::pid_t);
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "{args:?}: status {status:#x}"
+    );
+    usage.ru_maxrss
+}
+
+/// Issue 19: a 512 MiB (4194304, 16) array along axis 1 has 4 Mi results; their parts are
+/// handed over as windows pass (the table keeps its ends, `--json` spills them to a temporary
+/// file), so the command peaks at most 200 MiB, where holding every result took 560 MB.
+#[cfg(unix)]
+#[test]
+fn axis_1_of_a_tall_array_peaks_under_200_mib() {
+    let dir = tmpdir();
+    let path = dir.path().join("tall.npy");
+    // Sparse: the pass reads zero pages, as resident as any others while mapped.
+    drop(unsafe { ndmmap::npy::create::<f64, Ix2, _>(&path, (4194304, 16)).unwrap() });
+    let p = path.to_str().unwrap();
+    for args in [
+        &["stats", p, "--axis", "1"][..],
+        &["stats", p, "--axis", "1", "--json"][..],
+    ] {
+        let kib = peak_rss_kib(args);
+        assert!(kib < 200 * 1024, "{args:?}: peak RSS {} MiB", kib / 1024);
+    }
+    // The JSON holds every result.
+    let out = output(&["stats", p, "--axis", "-1", "--json", "--window", "8388608"]);
+    assert!(out.status.success());
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["mean"].as_array().unwrap().len(), 4194304);
+    assert_eq!(v["max"][4194303], 0.0);
+}

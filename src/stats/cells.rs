@@ -358,6 +358,19 @@ impl<V: Val> Cells<V> {
         }
     }
 
+    /// Results `r` alone.
+    pub fn range(&self, r: std::ops::Range<usize>) -> Cells<V> {
+        Cells {
+            n: self.n[r.clone()].to_vec(),
+            sum: self.sum[r.clone()].to_vec(),
+            shift: self.shift[r.clone()].to_vec(),
+            mean: self.mean[r.clone()].to_vec(),
+            m2: self.m2[r.clone()].to_vec(),
+            min: self.min[r.clone()].to_vec(),
+            max: self.max[r].to_vec(),
+        }
+    }
+
     /// Forgets every result (they read as having no values).
     pub fn clear(&mut self) {
         self.n.fill(0);

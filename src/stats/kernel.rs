@@ -21,9 +21,6 @@ const BLOCK_ROWS: usize = 16;
 /// Values per block of a lane (a reduction along the innermost axis in memory).
 const LANE_BLOCK: usize = 4096;
 
-/// Lanes at least this long are reduced lane by lane; shorter ones row by row.
-const LANE_MIN: usize = 64;
-
 /// Result `t` of a window goes to `(t / run) * stride + offset + t % run` of the whole result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {
@@ -398,8 +395,20 @@ pub fn reduce<E: Reducible>(
         .zip(v.strides())
         .enumerate()
         .all(|(j, (&d, &st))| j == k || d <= 1 || st.unsigned_abs() > sk);
-    if cells == 1 || (innermost && nk >= LANE_MIN) {
+    if cells == 1 || innermost {
         // Lane by lane: each result's values lie close together (or there is one result).
+        // Short lanes laid end to end in memory are walked as one slice.
+        let mut perm: Vec<usize> = (0..v.ndim()).filter(|&j| j != k).collect();
+        perm.push(k);
+        if nk <= LANE_BLOCK
+            && let Some(flat) = v.clone().permuted_axes(perm).to_slice()
+        {
+            for (t, lane) in flat.chunks_exact(nk).enumerate() {
+                let sum = || <E::Acc as Val>::lane_sum(lane, E::acc);
+                lane_block(|| lane.iter(), sum, out, place.at(t));
+            }
+            return Ok(());
+        }
         for (t, lane) in v.lanes(Axis(k)).into_iter().enumerate() {
             let at = place.at(t);
             match lane.to_slice() {

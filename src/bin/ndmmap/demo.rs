@@ -5,7 +5,6 @@ use crate::any_array::SCOPE;
 use crate::chart;
 use crate::evict::EVICT_WHY;
 use crate::out::{self, NotHere, Res, count};
-use crate::stats;
 use ndarray::{Axis, Ix2, s};
 use ndmmap::{Advice, Flush, npy};
 use std::path::PathBuf;
@@ -151,7 +150,7 @@ fn stats_line(path: &std::path::Path) -> Res<()> {
     };
     let first = |v: &ndarray::ArrayD<f64>| v.iter().next().copied().unwrap_or(f64::NAN);
     let text = |v: &ndarray::ArrayD<Option<ndmmap::stats::Value>>| {
-        stats::value_text(v.iter().next().copied().flatten())
+        crate::results::value_text(v.iter().next().copied().flatten())
     };
     outln!(
         "stats along axis 0, one streaming pass over {} in {elapsed:.2?}: {which}: count {}, mean {}, std {}, min {}, max {}",

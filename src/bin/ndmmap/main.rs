@@ -21,6 +21,7 @@ mod mpi;
 mod open;
 mod ranks;
 mod residency;
+mod results;
 mod signal;
 mod slice;
 mod stats;

@@ -1,0 +1,280 @@
+//! What `ndmmap stats` prints: the results of a file as the library hands them over, part by
+//! part, kept as the output needs them (the ends of the table; every result for `--json`, in
+//! memory or in an unnamed temporary file), and their table and JSON object.
+
+use crate::any_array::AnyArray;
+use crate::out::{self, Res};
+use ndmmap::stats::{Moments, Plan, Value};
+use serde_json::json;
+use std::fmt::Write as _;
+use std::io::{Seek, Write};
+
+/// Results shown at each end of the text table when there are many.
+const FEW: usize = 5;
+
+/// What [`Results`] keeps of the parts beyond the table's ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Nothing (the table).
+    Ends,
+    /// Every result as JSON text, in memory (`--json` of few results).
+    All,
+    /// Every result as JSON text, in unnamed temporary files (`--json` of results streamed
+    /// window by window: memory stays bounded).
+    Spill,
+}
+
+/// A result's position in C order and its statistics.
+type Row = (usize, f64, f64, Option<Value>, Option<Value>);
+
+/// One statistic's JSON array so far (without its brackets), in memory or in a file.
+enum Buf {
+    Mem(Vec<u8>),
+    File(std::io::BufWriter<std::fs::File>),
+}
+
+impl Buf {
+    fn writer(&mut self) -> &mut dyn Write {
+        match self {
+            Buf::Mem(v) => v,
+            Buf::File(f) => f,
+        }
+    }
+
+    /// Copies the array's text to `w`.
+    fn copy_to(self, w: &mut dyn Write) -> std::io::Result<()> {
+        match self {
+            Buf::Mem(v) => w.write_all(&v),
+            Buf::File(f) => {
+                let mut f = f
+                    .into_inner()
+                    .map_err(std::io::IntoInnerError::into_error)?;
+                f.rewind()?;
+                std::io::copy(&mut f, w).map(|_| ())
+            }
+        }
+    }
+}
+
+/// The results of one file as the library hands them over: the first and last few for the
+/// table, and every result for `--json` as the JSON text of its four arrays, written as the
+/// parts come (in memory, or in unnamed temporary files where the results stream).
+pub struct Results {
+    head: Vec<Row>,
+    tail: std::collections::VecDeque<Row>,
+    len: usize,
+    /// mean, min, max and std.
+    json: Option<[Buf; 4]>,
+}
+
+impl Results {
+    pub fn new(keep: Keep) -> Res<Results> {
+        let file = || -> Res<Buf> {
+            let f = tempfile::tempfile().map_err(|e| {
+                format!(
+                    "cannot create a temporary file for the results in {}: {e}; set TMPDIR to \
+                     a directory with room",
+                    std::env::temp_dir().display()
+                )
+            })?;
+            Ok(Buf::File(std::io::BufWriter::with_capacity(1 << 16, f)))
+        };
+        let json = match keep {
+            Keep::Ends => None,
+            Keep::All => Some([(); 4].map(|()| Buf::Mem(vec![]))),
+            Keep::Spill => Some([file()?, file()?, file()?, file()?]),
+        };
+        Ok(Results {
+            head: vec![],
+            tail: Default::default(),
+            len: 0,
+            json,
+        })
+    }
+
+    pub fn of(m: Moments) -> Res<Results> {
+        let mut r = Results::new(Keep::All)?;
+        r.push(0, m)?;
+        Ok(r)
+    }
+
+    pub fn push(&mut self, first: usize, m: Moments) -> ndmmap::Result<()> {
+        // Only the results the table may show: the head's, and the tail's last few.
+        let len = m.len();
+        let head = (FEW - self.head.len()).min(len);
+        let tail = len.saturating_sub(FEW + 2).max(head);
+        for (start, run) in [(0, m.run(0..head)?), (tail, m.run(tail..len)?)] {
+            let (mean, std, min, max) = (run.mean(), run.std(0.0), run.min(), run.max());
+            for (i, (((&mean, &std), &min), &max)) in
+                mean.iter().zip(&std).zip(&min).zip(&max).enumerate()
+            {
+                let row = (first + start + i, mean, std, min, max);
+                if self.head.len() < FEW {
+                    self.head.push(row);
+                } else {
+                    if self.tail.len() == FEW + 2 {
+                        self.tail.pop_front();
+                    }
+                    self.tail.push_back(row);
+                }
+            }
+        }
+        let was = self.len;
+        self.len += len;
+        let Some([mean, min, max, std]) = &mut self.json else {
+            return Ok(());
+        };
+        let io = |source| ndmmap::Error::Io {
+            what: "write the results to a temporary file",
+            path: None,
+            source,
+        };
+        let comma = |w: &mut dyn Write, i: usize| match was + i {
+            0 => Ok(()),
+            _ => w.write_all(b","),
+        };
+        let floats = |b: &mut Buf, v: ndarray::ArrayD<f64>| -> std::io::Result<()> {
+            let w = b.writer();
+            for (i, x) in v.iter().enumerate() {
+                comma(w, i)?;
+                // NaN and infinity, which JSON lacks, as null.
+                serde_json::to_writer(&mut *w, x)?;
+            }
+            Ok(())
+        };
+        let values = |b: &mut Buf, v: ndarray::ArrayD<Option<Value>>| -> std::io::Result<()> {
+            let w = b.writer();
+            for (i, x) in v.iter().enumerate() {
+                comma(w, i)?;
+                match x {
+                    Some(Value::Int(x)) => write!(w, "{x}")?,
+                    Some(Value::Float(x)) => serde_json::to_writer(&mut *w, x)?,
+                    Some(Value::Bool(x)) => write!(w, "{x}")?,
+                    None => w.write_all(b"null")?,
+                }
+            }
+            Ok(())
+        };
+        floats(mean, m.mean()).map_err(io)?;
+        values(min, m.min()).map_err(io)?;
+        values(max, m.max()).map_err(io)?;
+        floats(std, m.std(0.0)).map_err(io)
+    }
+}
+
+/// Prints the `--json` object (after `sep`): the description, then every statistic's array.
+pub fn json_object(sep: &str, a: &AnyArray, spec: Option<&str>, p: &Plan, r: Results) -> Res<()> {
+    let mut w = std::io::BufWriter::new(std::io::stdout().lock());
+    let io = |e| -> Box<dyn std::error::Error> { out::Output(e).into() };
+    let head = json!({
+        "path": a.path.display().to_string(),
+        "dtype": a.descr,
+        "slice": spec,
+        "axis": p.axis(),
+        "shape": p.shape(),
+        "count": p.count(),
+    })
+    .to_string();
+    write!(w, "{sep}{}", head.trim_end_matches('}')).map_err(io)?;
+    let bufs = r.json.ok_or("the results were not kept for --json")?;
+    for (name, buf) in ["mean", "min", "max", "std"].into_iter().zip(bufs) {
+        write!(w, ",\"{name}\":[").map_err(io)?;
+        buf.copy_to(&mut w).map_err(io)?;
+        write!(w, "]").map_err(io)?;
+    }
+    write!(w, "}}").map_err(io)?;
+    w.flush().map_err(io)
+}
+
+/// A min or max as the table shows it.
+pub fn value_text(v: Option<Value>) -> String {
+    match v {
+        Some(Value::Float(x)) => out::g6(x),
+        Some(v) => v.to_string(),
+        None => "-".into(),
+    }
+}
+
+/// The text table: a title line, then the first and last few results.
+pub fn text(a: &AnyArray, spec: Option<&str>, p: &Plan, r: &Results) -> String {
+    let mut t = String::new();
+    let _ = writeln!(
+        t,
+        "{}  {} {:?}  axis {}{}  count {}  result {:?}",
+        out::one_line(&a.path.display().to_string(), 300),
+        a.descr,
+        a.shape(),
+        p.axis(),
+        spec.map(|s| format!("  slice [{s}]")).unwrap_or_default(),
+        p.count(),
+        p.shape()
+    );
+    if r.len == 0 {
+        let _ = writeln!(t, "no results: the result is empty");
+        return t;
+    }
+    let shape = p.shape();
+    let label = |i: usize| -> String {
+        if shape.len() < 2 {
+            return if shape.is_empty() {
+                "all".into()
+            } else {
+                i.to_string()
+            };
+        }
+        let mut idx = vec![0; shape.len()];
+        let mut rest = i;
+        for (d, &len) in idx.iter_mut().zip(shape).rev() {
+            *d = rest % len;
+            rest /= len;
+        }
+        let parts: Vec<String> = idx.iter().map(usize::to_string).collect();
+        format!("({})", parts.join(", "))
+    };
+    let head = ["", "column", "index"][shape.len().min(2)];
+    let mut rows = vec![[head, "mean", "std", "min", "max"].map(String::from)];
+    // The whole tail when the head and tail meet, else its last few after a "..." row.
+    let whole = r.len <= 2 * FEW + 2;
+    let skip = if whole {
+        0
+    } else {
+        r.tail.len().saturating_sub(FEW)
+    };
+    let show = |x: &Row| {
+        [
+            label(x.0),
+            out::g6(x.1),
+            out::g6(x.2),
+            value_text(x.3),
+            value_text(x.4),
+        ]
+    };
+    rows.extend(r.head.iter().map(show));
+    if !whole {
+        rows.push(["...", "", "", "", ""].map(String::from));
+    }
+    rows.extend(r.tail.iter().skip(skip).map(show));
+    let mut width = [0usize; 5];
+    for row in &rows {
+        for (w, c) in width.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    for row in &rows {
+        let line: Vec<String> = row
+            .iter()
+            .zip(width)
+            // Padded by hand: `format!`'s width stops at 65535 (a label can be longer).
+            .map(|(c, w)| " ".repeat(w.saturating_sub(c.chars().count())) + c)
+            .collect();
+        let _ = writeln!(t, "{}", line.join("  ").trim_end());
+    }
+    if !whole {
+        let _ = writeln!(
+            t,
+            "({} results; the first and last {FEW} shown, all of them with --json)",
+            r.len
+        );
+    }
+    t
+}

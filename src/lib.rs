@@ -92,6 +92,9 @@
 //!   axis in memory (all of it or a range), a window at a time in bounded memory, with
 //!   read-ahead; [`Chunks`](stream::Chunks) gives owned chunk maps (in parallel with the
 //!   `rayon` feature).
+//! - [`stats`]: count, sum, mean, variance and standard deviation (any `ddof`), min and max
+//!   along any axis of an array or a slice, out of core on every core, with numpy's answers;
+//!   [`Moments`](stats::Moments) merge and travel as bytes (threads, processes, MPI ranks).
 //! - `slab` (feature `slab`; `mpi` adds rsmpi communicators): each of many processes maps
 //!   only its own rows of an array file, balanced to within one row, with its row offset
 //!   and the whole page toolkit on them.

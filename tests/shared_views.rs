@@ -65,8 +65,10 @@ fn an_owned_view_outlives_its_handle_in_another_thread_and_unmaps_last() {
     }
     assert_eq!(shared.handles(), 4);
     drop(shared);
-    drop(tx);
+    // Checked while the worker still waits on the channel: once it is closed the worker may
+    // sum and drop its sub-views before this thread looks.
     assert!(mapped(addr), "the sub-views still hold the mapping");
+    drop(tx);
     assert_eq!(worker.join().unwrap(), (3 + 100 + 255) * 1024);
     assert!(!mapped(addr), "the last sub-view unmapped it");
 }

@@ -71,6 +71,21 @@ impl<V: Val> Block<V> {
         }
     }
 
+    /// The first `cells` results' centers (their block's plain mean, from its sum of `len`
+    /// values), and their deviation sums, zeroed for the second pass.
+    fn centers(&mut self, cells: usize, len: usize) -> (&mut [f64], &mut [f64], &mut [f64]) {
+        for (c, s) in self.center[..cells].iter_mut().zip(&self.sum[..cells]) {
+            *c = V::sum_f64(*s) / len as f64;
+        }
+        self.esum[..cells].fill(0.0);
+        self.e2sum[..cells].fill(0.0);
+        (
+            &mut self.center[..cells],
+            &mut self.esum[..cells],
+            &mut self.e2sum[..cells],
+        )
+    }
+
     fn fit(&mut self, len: usize) -> Result<()> {
         if self.sum.len() < len {
             *self = Block {
@@ -170,19 +185,7 @@ fn block<'r, E: Reducible + 'r, I: Iterator<Item = Row<'r, E>>>(
         });
     }
     nan_scan(&rows, cells, sum, lo, hi);
-    let (center, esum, e2sum) = (
-        &mut b.center[..cells],
-        &mut b.esum[..cells],
-        &mut b.e2sum[..cells],
-    );
-    for ((c, s), (es, e2)) in center
-        .iter_mut()
-        .zip(&*sum)
-        .zip(esum.iter_mut().zip(e2sum.iter_mut()))
-    {
-        *c = <E::Acc as Val>::sum_f64(*s) / len as f64;
-        (*es, *e2) = (0.0, 0.0);
-    }
+    let (center, esum, e2sum) = b.centers(cells, len);
     if len > 1 {
         for row in rows() {
             row.zip3(center, esum, e2sum, |e, c, es, e2| {
@@ -252,19 +255,7 @@ fn block_flat<E: Reducible>(
     }
     let rows = || part.chunks_exact(cells).map(Row::Slice);
     nan_scan(rows, cells, sum, lo, hi);
-    let (center, esum, e2sum) = (
-        &mut b.center[..cells],
-        &mut b.esum[..cells],
-        &mut b.e2sum[..cells],
-    );
-    for ((c, s), (es, e2)) in center
-        .iter_mut()
-        .zip(&*sum)
-        .zip(esum.iter_mut().zip(e2sum.iter_mut()))
-    {
-        *c = <V<E> as Val>::sum_f64(*s) / len as f64;
-        (*es, *e2) = (0.0, 0.0);
-    }
+    let (center, esum, e2sum) = b.centers(cells, len);
     if len > 1 {
         let mut fours = part.chunks_exact(4 * cells);
         for four in &mut fours {

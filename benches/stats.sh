@@ -163,7 +163,7 @@ awk -v list="${CONTENDERS[*]}" '
     res[key] = res[key] " " $8; disk[key] = disk[key] " " $9; S[$1, $3, $2] = $4; G[$1, $3, $2] = $5 }
   END {
     nc = split(list, c, " ")
-    printf "%-7s %-8s %8s %8s %8s %8s %8s %13s %13s\n", "phase", "mode", "seconds", "min", "max", "GB/s", "VmHWM MiB", "resident MiB", "disk MiB"
+    printf "%-7s %-8s %8s %8s %8s %8s %8s %13s %13s\n", "phase", "mode", "seconds", "sec min", "sec max", "GB/s", "VmHWM MiB", "resident MiB", "disk MiB"
     for (ph = 1; ph <= 2; ph++) for (i = 1; i <= nc; i++) { k = (ph == 1 ? "cold " : "cached ") c[i]; if (!(k in g)) continue
       split(k, p, " ")
       printf "%-7s %-8s %8.3f %8.3f %8.3f %8.3f %9.1f %6.0f-%-6.0f %6.0f-%-6.0f\n", p[1], p[2], med(sec[k]), lo(sec[k]), hi(sec[k]), med(g[k]), \

@@ -4,12 +4,17 @@
 //!
 //! (c) the element wrappers' cost: `Unaligned<f64>` and `ByteSwapped<f64>` against `f64`.
 //!
+//! (d) streaming statistics (issue 19): `Stats::along(0)` and `Stats::along(1)` of an anonymous
+//! (4096, 512) f64 array on 1 and 2 threads (`cargo bench --bench core -- stats`);
+//! `benches/stats.sh` compares the command with numpy on a 1 GiB file.
+//!
 //! `cargo bench --bench core` (a memory daemon evicts idle page cache after ~30 s: each group
 //! warms its file right before timing).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use ndarray::Ix1;
-use ndmmap::{ByteSwapped, MmapOptions, Unaligned};
+use ndarray::{Axis, Ix1, Ix2};
+use ndmmap::stats::Stats;
+use ndmmap::{ByteSwapped, MmapArray, MmapOptions, Unaligned};
 use std::hint::black_box;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -206,5 +211,47 @@ fn sum_by<T: Copy>(xs: &[T], get: impl Fn(T) -> f64) -> f64 {
     acc.iter().sum::<f64>() + rest
 }
 
-criterion_group!(benches, map_one_element, sum_cached, sum_wrappers);
+/// Streaming statistics (issue 19): `Stats::along(axis).threads(n).of(&a)` of an anonymous
+/// (4096, 512) f64 array (16 MiB: one window, so this is the reduction's cost, not the
+/// stream's), along 0 (512 results of 4096 values) and along 1 (4096 results of 512), on 1 and
+/// 2 threads. The means are checked against ndarray's first.
+fn stats(c: &mut Criterion) {
+    let (rows, cols) = (4096, 512);
+    let mut a = MmapArray::<f64, Ix2>::anonymous((rows, cols)).unwrap();
+    for (i, x) in a.view_mut().unwrap().iter_mut().enumerate() {
+        *x = ((i * 7919) % 1000) as f64 * 1e-3 - 0.5;
+    }
+    for axis in [0, 1] {
+        let want = a.view().mean_axis(Axis(axis)).unwrap();
+        for threads in [1, 2] {
+            let got = Stats::along(axis as isize).threads(threads).of(&a).unwrap();
+            let err = (got.mean().into_dimensionality::<Ix1>().unwrap() - &want)
+                .iter()
+                .fold(0.0f64, |m, d| m.max(d.abs()));
+            assert!(
+                err < 1e-12,
+                "along {axis}, {threads} threads: mean off by {err}"
+            );
+        }
+    }
+    let mut g = c.benchmark_group("stats_4096x512_f64");
+    g.sample_size(10)
+        .measurement_time(Duration::from_secs(2))
+        .warm_up_time(Duration::from_millis(300))
+        .throughput(Throughput::Bytes((rows * cols * 8) as u64));
+    for axis in [0isize, 1] {
+        for threads in [1usize, 2] {
+            g.bench_with_input(
+                BenchmarkId::new(format!("along{axis}"), format!("{threads}_threads")),
+                &(axis, threads),
+                |b, &(axis, threads)| {
+                    b.iter(|| Stats::along(axis).threads(threads).of(&a).unwrap())
+                },
+            );
+        }
+    }
+    g.finish();
+}
+
+criterion_group!(benches, map_one_element, sum_cached, sum_wrappers, stats);
 criterion_main!(benches);

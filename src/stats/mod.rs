@@ -24,7 +24,7 @@
 //! The array is read a window at a time along its outermost axis in memory (axis 0 of a C-order
 //! array, the last axis of a Fortran-order one) by the crate's one streaming engine,
 //! [`Stream`](crate::stream::Stream): the next window is read ahead, passed ones are dropped
-//! from the process, so the resident set stays about two windows (32 MiB each by default,
+//! from the process, so the resident set stays about two windows (64 MiB each by default,
 //! [`Stats::window`]) whatever the array's size and whichever axis is reduced. Each window's
 //! part of the selection is cut into one piece per thread ([`Stats::threads`], all cores by
 //! default), each piece reduced along the axis and merged in order.
@@ -87,7 +87,7 @@ use std::ops::Range;
 
 /// Bytes per streamed window, all threads together (two windows are mapped at a time: the one
 /// reduced and the one read ahead).
-pub const WINDOW: usize = 32 << 20;
+pub const WINDOW: usize = 64 << 20;
 
 /// Results a window holds at most where each window has results of its own (a C-order array
 /// reduced along an inner axis): their moments take 56 to 88 bytes each while it is reduced.

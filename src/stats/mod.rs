@@ -397,7 +397,6 @@ impl<'p> Stats<'p> {
         let disjoint = matches!(plan.a0, Some(ax) if ax != plan.k);
         let mut sink = sink.filter(|_| plan.streams);
         let threads = self.threads.max(1);
-        // Every window adds to every result: one set of results per thread, merged at the end.
         // Every window adds to every result: the first piece of each window into `all`, the
         // others into scratch merged after it in order, so the sums run in memory order (and
         // overflow where numpy's would) whatever the number of threads.
@@ -442,7 +441,13 @@ impl<'p> Stats<'p> {
                 if disjoint {
                     let done = parallel(pieces, |(off, v)| {
                         let place = plan.place(v.shape(), j0 + off);
-                        let results = v.len() / v.shape()[plan.k].max(1);
+                        let results = v
+                            .shape()
+                            .iter()
+                            .enumerate()
+                            .filter(|&(j, _)| j != plan.k)
+                            .map(|(_, &d)| d)
+                            .product();
                         let mut out = Cells::new(results)?;
                         if v.shape()[plan.k] > 0 {
                             guarded(v, &mut out, Place::SAME)?;

@@ -339,6 +339,20 @@ fn empty_results_and_empty_axes() {
     assert!(m.min().iter().all(Option::is_none));
     let m = Stats::along(1).of(&a).unwrap();
     assert_eq!(m.shape(), &[0]);
+    // Results of no values, handed over as windows pass: every one of them, NaN.
+    let b = array(&[1000, 3], false, &data(3000));
+    let st = Stats::along(1).slice(s![.., 0..0]).window(800);
+    assert!(st.plan(&b).unwrap().streams());
+    let mut seen = 0;
+    st.each(&b, |first, m| {
+        assert_eq!(first, seen);
+        assert!(m.mean().iter().all(|x| x.is_nan()));
+        seen += m.len();
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(seen, 1000);
+    assert_eq!(st.of(&b).unwrap().count().len(), 1000);
 }
 
 #[test]

@@ -44,11 +44,11 @@
 //! the file's end.
 //!
 //! The JSON is read by `serde_json` into the crate's own
-//! [`TensorInfo`](::safetensors::tensor::TensorInfo) through the same serde code as the
+//! [`TensorInfo`] through the same serde code as the
 //! crate's `SafeTensors::read_metadata` (not called itself: it needs the whole file in one
 //! buffer). So what the crate accepts is accepted, quirks included (`"dtype": {"F32": null}`,
 //! a tensor written as the array `["F32", [2], [0, 8]]`, unknown fields), and nesting deeper
-//! than serde_json's limit of 128 levels is refused at the 129th, however deep it goes.
+//! than serde_json's limit of 128 levels is refused where it passes them, however deep it goes.
 //!
 //! # Alignment
 //! A tensor starts at byte `8 + n + data_offsets[0]`. Python's writer (and [`Writer`]) pads the
@@ -72,8 +72,8 @@ use crate::mapping::Mode;
 use crate::options::MmapOptions;
 use crate::residency::Residency;
 use crate::sys::FileAt;
-use ndarray::{ArrayView, Dimension, ShapeBuilder};
 use ::safetensors::tensor::TensorInfo;
+use ndarray::{ArrayView, Dimension, ShapeBuilder};
 use serde::de::{Error as _, MapAccess, Visitor};
 use serde_json::error::Category;
 use std::borrow::Cow;
@@ -720,7 +720,10 @@ impl<'de> serde::Deserialize<'de> for Strings {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a map of strings")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Strings, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Strings, A::Error> {
                 let mut out = BTreeMap::new();
                 while let Some(k) = m.next_key::<String>()? {
                     match out.entry(k) {
@@ -757,7 +760,10 @@ impl<'de> serde::Deserialize<'de> for Named {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("tensors by name")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> std::result::Result<Named, A::Error> {
+            fn visit_map<A: MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> std::result::Result<Named, A::Error> {
                 let (mut out, mut seen) = (Vec::new(), HashSet::new());
                 while let Some(name) = m.next_key::<String>()? {
                     let shown = crate::error::excerpt(&name);
@@ -1135,7 +1141,10 @@ mod tests {
         for (bad, why) in [
             ("", "EOF while parsing a value at line 1 column 0"),
             ("{", "EOF while parsing an object"),
-            ("[]", "invalid type: sequence, expected a JSON object of tensors"),
+            (
+                "[]",
+                "invalid type: sequence, expected a JSON object of tensors",
+            ),
             (r#"{"a":1}"#, r#"tensor "a": invalid type: integer `1`"#),
             (
                 r#"{"a":{"dtype":"F32","shape":[1.0],"data_offsets":[0,4]}}"#,
@@ -1192,10 +1201,7 @@ mod tests {
             (r#"{"\ud800":{}}"#, "unexpected end of hex escape"),
         ] {
             match header(bad) {
-                Err(e) => {
-                    eprintln!("{e}");
-                    assert!(e.contains(why), "{bad:?}: {e}")
-                }
+                Err(e) => assert!(e.contains(why), "{bad:?}: {e}"),
                 Ok(_) => panic!("accepted {bad:?}"),
             }
         }

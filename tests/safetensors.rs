@@ -21,6 +21,59 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+/// The largest single allocation each thread asked for (the allocator below records it), so a
+/// test can show that a number read from a file was checked before anything was allocated on
+/// it.
+mod largest {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::cell::Cell;
+
+    thread_local! {
+        static LARGEST: Cell<usize> = const { Cell::new(0) };
+    }
+
+    fn note(size: usize) {
+        // A const thread-local without a destructor: no allocation, never fails but at exit.
+        let _ = LARGEST.try_with(|m| m.set(m.get().max(size)));
+    }
+
+    /// Runs `f`, and returns its result and the largest allocation this thread made in it.
+    pub fn during<R>(f: impl FnOnce() -> R) -> (R, usize) {
+        let before = LARGEST.with(|m| m.replace(0));
+        let r = f();
+        let most = LARGEST.with(|m| m.replace(before.max(m.get())));
+        (r, most)
+    }
+
+    pub struct Counting;
+
+    // SAFETY: every call is forwarded to the system allocator unchanged.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+            note(l.size());
+            // SAFETY: forwarded with the caller's layout.
+            unsafe { System.alloc(l) }
+        }
+        unsafe fn alloc_zeroed(&self, l: Layout) -> *mut u8 {
+            note(l.size());
+            // SAFETY: as above.
+            unsafe { System.alloc_zeroed(l) }
+        }
+        unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
+            note(new);
+            // SAFETY: as above; `p` came from this allocator, which is the system's.
+            unsafe { System.realloc(p, l, new) }
+        }
+        unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+            // SAFETY: as above.
+            unsafe { System.dealloc(p, l) }
+        }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: largest::Counting = largest::Counting;
+
 const SCRIPT: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/tests/data/make_safetensors_fixtures.py"
@@ -881,5 +934,310 @@ proptest! {
             prop_assert_eq!(mb.view(), b.view());
             prop_assert_eq!(st.map::<u8, Ix0>("c").unwrap().view()[()], seed as u8);
         }
+    }
+}
+
+/// Why `bytes`, as a safetensors file, is refused (it must be `BadSafetensors`).
+fn refused(dir: &Path, bytes: &[u8]) -> String {
+    let path = file_with(dir, "refused.safetensors", bytes);
+    match Tensors::open(&path) {
+        Err(Error::BadSafetensors { why, .. }) => why,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Whether Python's `safetensors.numpy.load_file` loads each file ("ok" or "error").
+fn python_verdicts(paths: &[PathBuf]) -> Vec<String> {
+    let args: Vec<&str> = std::iter::once("load")
+        .chain(paths.iter().map(|p| p.to_str().unwrap()))
+        .collect();
+    run_script(&args).lines().map(str::to_string).collect()
+}
+
+#[test]
+fn a_huge_header_length_is_refused_before_allocating() {
+    let dir = tmpdir();
+    // 100 MB claimed (the limit itself) in a 1 KB file: refused against the file's size.
+    let mut small = 100_000_000u64.to_le_bytes().to_vec();
+    small.resize(1024, b' ');
+    let path = file_with(dir.path(), "claim.safetensors", &small);
+    let (r, most) = largest::during(|| Tensors::open(&path));
+    match r {
+        Err(Error::BadSafetensors { why, .. }) => assert_eq!(
+            why,
+            "the header length 100000000 goes past the end of the file (1024 bytes; truncated?)"
+        ),
+        other => panic!("{other:?}"),
+    }
+    assert!(most < 64 * 1024, "allocated {most} bytes");
+    // Over the limit in a file long enough to hold it (sparse): refused against the limit.
+    let big = dir.path().join("big.safetensors");
+    let f = std::fs::File::create(&big).unwrap();
+    f.write_all_at(&100_000_001u64.to_le_bytes(), 0).unwrap();
+    f.set_len(200_000_000).unwrap();
+    let (r, most) = largest::during(|| Tensors::open(&big));
+    assert!(
+        matches!(r, Err(Error::BadSafetensors { ref why, .. }) if why.contains("over the limit"))
+    );
+    assert!(most < 64 * 1024, "allocated {most} bytes");
+    // A header that fits allocates for itself, and no more than a few times its size.
+    let ok = st_bytes(
+        r#"{"a":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#,
+        8,
+        &[1; 4],
+    );
+    let path = file_with(dir.path(), "ok.safetensors", &ok);
+    let (r, most) = largest::during(|| Tensors::open(&path));
+    assert_eq!(r.unwrap().len(), 1);
+    assert!(most < 64 * 1024, "allocated {most} bytes");
+}
+
+#[test]
+fn nesting_10000_deep_is_refused_at_serde_jsons_limit() {
+    let dir = tmpdir();
+    let nested = |n: usize, at: &str| {
+        let v = format!("{}{}", "[".repeat(n), "]".repeat(n));
+        let h = match at {
+            "unknown field" => {
+                format!(r#"{{"a":{{"z":{v},"dtype":"U8","shape":[0],"data_offsets":[0,0]}}}}"#)
+            }
+            "shape" => format!(r#"{{"a":{{"dtype":"U8","shape":{v},"data_offsets":[0,0]}}}}"#),
+            "tensor" => format!(r#"{{"a":{v}}}"#),
+            _ => format!(r#"{{"__metadata__":{{"k":{v}}}}}"#),
+        };
+        st_bytes(&h, 8, &[])
+    };
+    let mut paths = Vec::new();
+    for at in ["unknown field", "shape", "tensor", "metadata"] {
+        for n in [10_000, 1_000_000] {
+            let bytes = nested(n, at);
+            let path = file_with(
+                dir.path(),
+                &format!("deep{}.safetensors", paths.len()),
+                &bytes,
+            );
+            // In a thread with a small stack: the parse stops at 128 levels, and no recursion
+            // goes deeper.
+            let p = path.clone();
+            let (why, secs) = std::thread::Builder::new()
+                .stack_size(256 * 1024)
+                .spawn(move || {
+                    let t = std::time::Instant::now();
+                    let r = Tensors::open(&p);
+                    (r, t.elapsed().as_secs_f64())
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+            let why = match why {
+                Err(Error::BadSafetensors { why, .. }) => why,
+                other => panic!("{at} {n}: {other:?}"),
+            };
+            assert!(secs < 2.0, "{at} {n}: {secs} s");
+            if at == "metadata" {
+                // A metadata value must be a string: refused at its first bracket.
+                assert!(why.contains("expected a string"), "{why}");
+            } else {
+                assert!(why.contains("recursion limit exceeded"), "{at}: {why}");
+            }
+            paths.push(path);
+        }
+    }
+    // Python refuses them too; 125 levels inside a tensor's unknown field are read by both.
+    let limit = file_with(
+        dir.path(),
+        "limit.safetensors",
+        &nested(125, "unknown field"),
+    );
+    assert_eq!(Tensors::open(&limit).unwrap().len(), 1);
+    let over = file_with(
+        dir.path(),
+        "over.safetensors",
+        &nested(126, "unknown field"),
+    );
+    assert!(refused(dir.path(), &std::fs::read(&over).unwrap()).contains("recursion limit"));
+    if python() {
+        paths.extend([over, limit]);
+        let v = python_verdicts(&paths);
+        let want: Vec<&str> = (0..paths.len())
+            .map(|i| if i + 1 == paths.len() { "ok" } else { "error" })
+            .collect();
+        assert_eq!(v, want);
+    }
+}
+
+#[test]
+fn duplicate_tensor_names_are_refused() {
+    let dir = tmpdir();
+    // Python keeps the last "a" (its offsets decide what is checked); ndmmap refuses the file
+    // rather than pick one, whichever offsets the two give.
+    let a =
+        |s: u64, e: u64| format!(r#""a":{{"dtype":"U8","shape":[4],"data_offsets":[{s},{e}]}}"#);
+    for (h, data) in [
+        (format!("{{{},{}}}", a(0, 4), a(0, 4)), 4),
+        (format!("{{{},{}}}", a(0, 4), a(4, 8)), 8),
+        (
+            format!(
+                r#"{{{},"b":{{"dtype":"U8","shape":[4],"data_offsets":[4,8]}},{}}}"#,
+                a(0, 4),
+                a(0, 4)
+            ),
+            8,
+        ),
+    ] {
+        let why = refused(dir.path(), &st_bytes(&h, 8, &vec![0; data]));
+        assert_eq!(why, r#"tensor "a": named twice"#, "{h}");
+    }
+    let why = refused(
+        dir.path(),
+        &st_bytes(r#"{"__metadata__":{"k":"1","j":"2","k":"1"}}"#, 8, &[]),
+    );
+    assert!(
+        why.starts_with(r#"the "__metadata__" key "k" appears twice"#),
+        "{why}"
+    );
+}
+
+#[test]
+fn a_header_that_is_not_utf8_is_refused() {
+    let dir = tmpdir();
+    let valid =
+        r#"{"__metadata__":{"k":"v@"},"t@":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}"#;
+    for (i, bad) in [&[0xffu8][..], &[0xc3], &[0xed, 0xa0, 0x80]]
+        .into_iter()
+        .enumerate()
+    {
+        for at in 0..2 {
+            // `@` in a metadata value, then in a tensor name, replaced by invalid UTF-8.
+            let mut h = valid.as_bytes().to_vec();
+            let pos = h
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'@')
+                .nth(at)
+                .unwrap()
+                .0;
+            h.splice(pos..=pos, bad.iter().copied());
+            let mut bytes = (h.len() as u64).to_le_bytes().to_vec();
+            bytes.extend_from_slice(&h);
+            bytes.push(0);
+            let why = refused(dir.path(), &bytes);
+            assert!(
+                why.starts_with("the header is not UTF-8: "),
+                "{i} {at}: {why}"
+            );
+            assert!(why.contains(&format!("from index {}", pos)), "{why}");
+        }
+    }
+}
+
+#[test]
+fn numbers_that_cannot_be_offsets_or_sizes_are_refused() {
+    let dir = tmpdir();
+    let t = |shape: &str, offsets: &str| {
+        format!(r#"{{"a":{{"dtype":"U8","shape":[{shape}],"data_offsets":[{offsets}]}}}}"#)
+    };
+    let cases = [
+        (
+            t("4", "0,1e400"),
+            "the header's JSON: number out of range at line 1 column 54",
+        ),
+        (
+            t("1e400", "0,4"),
+            "the header's JSON: number out of range at line 1 column 33",
+        ),
+        (
+            t("4", "-1,4"),
+            r#"tensor "a": invalid value: integer `-1`, expected usize"#,
+        ),
+        (
+            t("-1", "0,4"),
+            r#"tensor "a": invalid value: integer `-1`, expected usize"#,
+        ),
+        (
+            t("-0", "0,0"),
+            r#"tensor "a": invalid type: floating point `-0.0`, expected usize"#,
+        ),
+        (
+            t("4e0", "0,4"),
+            r#"tensor "a": invalid type: floating point `4.0`, expected usize"#,
+        ),
+        (
+            t("4", "0,4.5"),
+            r#"tensor "a": invalid type: floating point `4.5`, expected usize"#,
+        ),
+        (
+            t("4", "0,18446744073709551616"),
+            r#"tensor "a": invalid type: floating point `1.8446744073709552e+19`, expected usize"#,
+        ),
+        (
+            t("4", "18446744073709551615,3"),
+            r#"tensor "a": data_offsets [18446744073709551615, 3] hold 0 bytes but shape [4] of U8 needs 4"#,
+        ),
+        (
+            t("4", "0,4,4"),
+            r#"tensor "a": invalid length 3, expected 2 elements in sequence"#,
+        ),
+        (
+            t("4", "\"0\",4"),
+            r#"tensor "a": invalid type: string "0", expected usize"#,
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (i, (h, want)) in cases.iter().enumerate() {
+        let bytes = st_bytes(h, 8, &[0; 4]);
+        assert_eq!(&refused(dir.path(), &bytes), want, "{h}");
+        paths.push(file_with(dir.path(), &format!("n{i}.safetensors"), &bytes));
+    }
+    if python() {
+        assert!(python_verdicts(&paths).iter().all(|v| v == "error"));
+    }
+}
+
+#[test]
+fn what_the_safetensors_crate_accepts_is_accepted() {
+    // Quirks of serde's reading, which the hand-written parser ndmmap had before refused and Python's
+    // safetensors (the crate) accepts: a dtype as a one-key map, a tensor as an array of its
+    // three fields, a repeated unknown field, a null "__metadata__", JSON escapes in names.
+    let dir = tmpdir();
+    let cases = [
+        (
+            r#"{"a":{"dtype":{"U16":null},"shape":[2],"data_offsets":[0,4]}}"#,
+            "a",
+            Dtype::U16,
+            2,
+        ),
+        (r#"{"a":["U16",[2],[0,4]]}"#, "a", Dtype::U16, 2),
+        (
+            r#"{"a":{"z":1,"z":[2],"dtype":"U8","shape":[4],"data_offsets":[0,4]}}"#,
+            "a",
+            Dtype::U8,
+            4,
+        ),
+        (
+            r#"{"__metadata__":null,"\u0061\/":{"dtype":"I32","shape":[1],"data_offsets":[0,4]}}"#,
+            "a/",
+            Dtype::I32,
+            1,
+        ),
+    ];
+    let mut paths = Vec::new();
+    for (i, (h, name, dtype, len)) in cases.into_iter().enumerate() {
+        let path = file_with(
+            dir.path(),
+            &format!("q{i}.safetensors"),
+            &st_bytes(h, 8, &[1, 0, 1, 0]),
+        );
+        let st = Tensors::open(&path).unwrap_or_else(|e| panic!("{h}: {e}"));
+        let t = st.tensor(name).unwrap();
+        assert_eq!(
+            (t.dtype, t.shape.as_slice(), t.nbytes),
+            (dtype, &[len][..], 4)
+        );
+        assert!(st.metadata().is_empty());
+        paths.push(path);
+    }
+    if python() {
+        assert!(python_verdicts(&paths).iter().all(|v| v == "ok"));
     }
 }

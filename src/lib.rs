@@ -165,7 +165,7 @@ pub mod stats;
 pub mod stream;
 mod sys;
 
-pub use any::AnyArray;
+pub use any::{AnyArray, OtherArray};
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};

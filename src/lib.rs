@@ -143,6 +143,8 @@
 mod any;
 mod array;
 pub mod checked;
+#[cfg(feature = "npy")]
+pub mod container;
 mod element;
 mod error;
 pub mod guard;

@@ -23,7 +23,7 @@
 //! # What is computed, and how
 //! The array is read a window at a time along its outermost axis in memory (axis 0 of a C-order
 //! array, the last axis of a Fortran-order one) by the crate's one streaming engine,
-//! [`Stream`](crate::stream::Stream): the next window is read ahead, passed ones are dropped
+//! [`Stream`]: the next window is read ahead, passed ones are dropped
 //! from the process, so the resident set stays about two windows (32 MiB each by default,
 //! [`Stats::window`]) whatever the array's size and whichever axis is reduced. Each window's
 //! part of the selection is cut into one piece per thread ([`Stats::threads`], all cores by

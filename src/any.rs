@@ -77,7 +77,7 @@ macro_rules! any_array {
             )*
             /// Elements no other variant holds, as bytes of their size: safetensors' `BF16`
             /// and FP8 types, numpy's long double (`<f16`, `<c32`), `float16` without the
-            /// feature `half`. [`Container::map_any`](crate::container::Container::map_any)
+            /// feature `half`. `container::Container::map_any`
             /// gives it; [`type_name`](AnyArray::type_name) says what the bytes are.
             Other(OtherArray),
         }
@@ -134,6 +134,7 @@ macro_rules! any_array {
             }
 
             /// Whether a variant other than `Other` holds elements of `dtype` (at any offset).
+            #[cfg_attr(not(feature = "npy"), allow(dead_code))]
             pub(crate) fn has_variant(dtype: Dtype) -> bool {
                 false $(|| {
                     $(#[cfg($cfg)])?
@@ -524,6 +525,7 @@ impl AnyArray {
 /// ([`into_typed`](Self::into_typed), e.g. `half::bf16`).
 ///
 /// ```
+/// # #[cfg(feature = "safetensors")] {
 /// use ndmmap::{AnyArray, container::Container};
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
 /// # let dir = tempfile::tempdir()?;
@@ -544,6 +546,7 @@ impl AnyArray {
 /// let r = a.pages(..)?.residency()?;                           // no match needed
 /// assert!(r.resident <= r.total);
 /// # Ok(()) }
+/// # main().unwrap() }
 /// ```
 #[derive(Debug)]
 pub struct OtherArray {
@@ -562,6 +565,7 @@ impl OtherArray {
     /// # Safety
     /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
     #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     pub(crate) unsafe fn map(
         file: &File,
         path: Option<PathBuf>,
@@ -743,8 +747,7 @@ impl OtherArray {
     pub fn into_typed<T: bytemuck::Pod>(
         self,
     ) -> std::result::Result<MmapArray<T, IxDyn>, OtherArray> {
-        if size_of::<T>() != self.elem_size
-            || !self.offset().is_multiple_of(align_of::<T>() as u64)
+        if size_of::<T>() != self.elem_size || !self.offset().is_multiple_of(align_of::<T>() as u64)
         {
             return Err(self);
         }

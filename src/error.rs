@@ -286,7 +286,7 @@ pub enum Error {
         why: String,
     },
     /// A file is not one of the formats of named arrays ndmmap reads
-    /// ([`container::Container::open`](crate::container::Container::open)): `.npy`, `.npz`
+    /// (`container::Container::open`, feature `npy`): `.npy`, `.npz`
     /// (zip), safetensors; or its format's feature is off.
     UnknownFormat {
         /// The file.

@@ -244,13 +244,14 @@ impl Container {
         let mut start = [0u8; 16];
         let got = crate::npy::header::read_at(&probe, path, &mut start, 0)?;
         let start = &start[..got];
-        let format = sniff(start)
-            .or_else(|| by_extension(path))
-            .ok_or_else(|| Error::UnknownFormat {
-                path: Some(path.to_path_buf()),
-                start: start.to_vec(),
-                feature: None,
-            })?;
+        let format =
+            sniff(start)
+                .or_else(|| by_extension(path))
+                .ok_or_else(|| Error::UnknownFormat {
+                    path: Some(path.to_path_buf()),
+                    start: start.to_vec(),
+                    feature: None,
+                })?;
         let _missing = |feature| Error::UnknownFormat {
             path: Some(path.to_path_buf()),
             start: start.to_vec(),

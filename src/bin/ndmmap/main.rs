@@ -9,7 +9,6 @@
 
 #[macro_use]
 mod out;
-mod any_array;
 mod chart;
 mod create;
 mod demo;

@@ -14,7 +14,11 @@ pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
 
 fn one(b: &mut Batch, a: &Array, pages: &Pages<'_>) -> Res<()> {
     out::supported(pages.evict(), "evict", EVICT_WHY)?;
-    let what = format!("{}evicted {}", b.prefix(&a.path), count(pages.len(), "page"));
+    let what = format!(
+        "{}evicted {}",
+        b.prefix(&a.path),
+        count(pages.len(), "page")
+    );
     match known(pages.residency())? {
         Some(r) => outln!(
             "{what}: {} still resident (dirty or mapped pages stay)",

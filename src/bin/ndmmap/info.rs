@@ -164,18 +164,30 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
     for &(e, cs) in &rows {
         let shape = match (&e.unmappable, e.type_name.is_empty()) {
             (Some(_), true) => "?".to_string(),
-            _ => format!("{:?}{}", e.shape, if e.order == Order::F { " F" } else { "" }),
+            _ => format!(
+                "{:?}{}",
+                e.shape,
+                if e.order == Order::F { " F" } else { "" }
+            ),
         };
         let resident = match (&e.unmappable, cs) {
             (Some(why), _) => out::one_line(why, 120),
             (None, Some(x)) => {
                 let total = span(e, page_size).page_count;
-                let pct = if total == 0 { 100.0 } else { 100.0 * x.resident as f64 / total as f64 };
+                let pct = if total == 0 {
+                    100.0
+                } else {
+                    100.0 * x.resident as f64 / total as f64
+                };
                 format!("{pct:5.1}% of {}", count(total, "page"))
             }
             (None, None) => "unknown".to_string(),
         };
-        let dtype = if e.type_name.is_empty() { "?" } else { &e.type_name };
+        let dtype = if e.type_name.is_empty() {
+            "?"
+        } else {
+            &e.type_name
+        };
         writeln!(
             t,
             "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  {resident}",
@@ -199,5 +211,9 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
 /// The pages an entry's bytes span in the file.
 fn span(e: &Entry, page_size: usize) -> PageSpan {
     let lead = (e.offset % page_size.max(1) as u64) as usize;
-    PageSpan::new(lead, usize::try_from(e.len).unwrap_or(usize::MAX), page_size)
+    PageSpan::new(
+        lead,
+        usize::try_from(e.len).unwrap_or(usize::MAX),
+        page_size,
+    )
 }

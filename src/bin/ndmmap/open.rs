@@ -136,7 +136,6 @@ pub fn parse_order(s: &str) -> Res<bool> {
     }
 }
 
-
 /// One array the command works on: the library's [`AnyArray`], and the name it is shown by.
 pub struct Array {
     /// The path as the user wrote it, or `FILE:NAME` for an entry of a whole archive.
@@ -401,8 +400,9 @@ pub fn each_array<T>(
             Target::Whole(c) => {
                 b.several = true;
                 for e in c.entries() {
-                    let a = entry(&c, &e.name, entry_path(path, &e.name));
-                    if let Some(v) = b.attempt(|b| f(b, a))? {
+                    let shown = entry_path(path, &e.name);
+                    let a = entry(&c, &e.name, shown.clone());
+                    if let Some(v) = b.attempt(|b| f(b, a).map_err(|e| named(&shown, e)))? {
                         values.push(v);
                     }
                 }
@@ -411,6 +411,20 @@ pub fn each_array<T>(
         Ok(())
     })?;
     Ok((values, batch))
+}
+
+/// `e`, said of `path` (an entry of a whole archive) where its message does not name it
+/// already (a slice that does not fit, an axis out of range).
+fn named(path: &Path, e: Box<dyn std::error::Error>) -> Box<dyn std::error::Error> {
+    let shown = path.display().to_string();
+    let msg = e.to_string();
+    if e.is::<out::Reported>() || e.is::<out::NotHere>() || e.is::<out::Output>() {
+        return e;
+    }
+    if msg.contains(&shown) {
+        return e;
+    }
+    format!("{shown}: {msg}").into()
 }
 
 /// Runs `f` on the selected pages of each array in turn (`--slice` of each, or all of it),

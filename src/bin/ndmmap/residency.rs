@@ -106,12 +106,7 @@ fn one(
 
 /// `axis` (negative from the last, as in numpy) as an index into the axes of the selection, or
 /// the reason there is none.
-fn selection_axis(
-    a: &Array,
-    elems: &[SliceInfoElem],
-    spec: Option<&str>,
-    axis: i64,
-) -> Res<usize> {
+fn selection_axis(a: &Array, elems: &[SliceInfoElem], spec: Option<&str>, axis: i64) -> Res<usize> {
     let shape = a.shape();
     let nd = slice::result_ndim(elems, shape.len());
     if nd == 0 {

@@ -1,14 +1,14 @@
 //! [`AnyArray`]: an array whose element type is known only at run time (a `.npy` file opened
 //! with [`npy::open_any`](crate::npy::open_any), an archive member, a tensor).
 
-use crate::array::{MmapArray, Order, dim_and_strides};
+use crate::array::{MmapArray, Order, Recovering, dim_and_strides};
 use crate::element::{Bool, ByteSwapped, Dtype, NpyElement, Unaligned};
 use crate::error::{Error, NpyError, Result};
-use crate::layout::PageSpan;
-use crate::mapping::Mode;
+use crate::layout::{self, PageSpan};
+use crate::mapping::{Mapping, Mode};
 use crate::options::MmapOptions;
-use crate::pages::{Advice, Flush, Pages, Selection};
-use ndarray::{IxDyn, ShapeBuilder};
+use crate::pages::{self, Advice, Flush, Pages, Selection};
+use ndarray::{ArrayView, Dimension, Ix1, IxDyn, ShapeBuilder};
 use num_complex::Complex;
 use std::any::Any;
 use std::fs::File;
@@ -35,12 +35,15 @@ macro_rules! any_array {
         ///   (numpy's `>f8` on a little-endian machine), at any offset; read with
         ///   [`ByteSwapped::get`].
         ///
-        /// One-byte types have only the first family. The enum is `#[non_exhaustive]`: new
-        /// element types may be added, so a `match` needs a `_` arm.
+        /// One-byte types have only the first family. A fourth, [`Other`](Self::Other), holds
+        /// the bytes of elements no Rust type here holds (safetensors' `BF16` and FP8 types,
+        /// numpy's long double), with their size and name. The enum is `#[non_exhaustive]`:
+        /// new element types may be added, so a `match` needs a `_` arm.
         ///
         /// Everything that does not depend on the element type needs no `match`: shape, bytes,
         /// [`dtype`](Self::dtype), [`pages`](Self::pages) (residency, advice, locking, eviction),
-        /// [`madvise`](Self::madvise), [`msync`](Self::msync); and [`typed`](Self::typed) /
+        /// [`madvise`](Self::madvise), [`msync`](Self::msync), for every variant, `Other`
+        /// included; and [`typed`](Self::typed) /
         /// [`into_typed`](Self::into_typed) reach a typed array when the caller knows the type.
         ///
         /// ```
@@ -72,16 +75,30 @@ macro_rules! any_array {
                 $(#[cfg($cfg)])?
                 $v(MmapArray<$t, IxDyn>),
             )*
+            /// Elements no other variant holds, as bytes of their size: safetensors' `BF16`
+            /// and FP8 types, numpy's long double (`<f16`, `<c32`), `float16` without the
+            /// feature `half`. `container::Container::map_any`
+            /// gives it; [`type_name`](AnyArray::type_name) says what the bytes are.
+            Other(OtherArray),
         }
 
-        /// Calls `$body` with the inner array bound to `$a`, whatever the variant.
+        /// Calls `$body` with the inner array bound to `$a`, whatever the variant: an
+        /// `MmapArray<T, IxDyn>`, or for `Other` an [`OtherArray`], which has the same
+        /// element-type-free methods. With a second arm, `Other` takes that arm instead.
         macro_rules! dispatch {
             ($self_:expr, $a:ident => $body:expr) => {
+                dispatch!($self_, $a => $body, other => {
+                    let $a = other;
+                    $body
+                })
+            };
+            ($self_:expr, $a:ident => $body:expr, $o:ident => $other:expr) => {
                 match $self_ {
                     $(
                         $(#[cfg($cfg)])?
                         AnyArray::$v($a) => $body,
                     )*
+                    AnyArray::Other($o) => $other,
                 }
             };
         }
@@ -114,6 +131,18 @@ macro_rules! any_array {
                     }
                 )*
                 Err(unsupported(path.as_deref(), dtype))
+            }
+
+            /// Whether a variant other than `Other` holds elements of `dtype` (at any offset).
+            #[cfg_attr(not(feature = "npy"), allow(dead_code))]
+            pub(crate) fn has_variant(dtype: Dtype) -> bool {
+                false $(|| {
+                    $(#[cfg($cfg)])?
+                    let holds = dtype == <$t as NpyElement>::DTYPE;
+                    $(#[cfg(not($cfg))]
+                    let holds = false;)?
+                    holds
+                })*
             }
 
             /// Whether `T` holds the elements of this array in place: same dtype, same size,
@@ -301,7 +330,28 @@ impl AnyArray {
         fn of<T: NpyElement>(_: &MmapArray<T, IxDyn>) -> Dtype {
             T::DTYPE
         }
-        dispatch!(self, a => of(a))
+        dispatch!(self, a => of(a), o => o.dtype())
+    }
+
+    /// What the elements are, by name: numpy's descriptor (`"<f8"`, `">i4"`) for every
+    /// variant but [`Other`](Self::Other), whose elements are named by numpy where it has a
+    /// name for them (`"<f16"`) and by their format otherwise (`"BF16"`, `"F8_E4M3"`).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<i32, ndarray::Ix1, _>(&path, 5)? });
+    /// // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+    /// let a = unsafe { ndmmap::npy::open_any(&path)? };
+    /// assert_eq!(a.type_name(), "<i4");
+    /// # Ok(()) }
+    /// ```
+    pub fn type_name(&self) -> String {
+        match self {
+            AnyArray::Other(o) => o.type_name().to_string(),
+            a => a.dtype().descr(),
+        }
     }
 
     /// Whether the elements are plain `T` (native byte order, aligned offset), as opposed to
@@ -325,6 +375,9 @@ impl AnyArray {
         } else {
             size
         };
+        if self.dtype().kind == 'V' {
+            return true;
+        }
         self.offset().is_multiple_of(align.max(1))
     }
 
@@ -452,12 +505,255 @@ impl AnyArray {
             // Same dtype and item size: the bytes hold `dim` elements of `T`, any bit pattern
             // is valid (`Pod`), and the offset keeps `T` aligned (checked above).
             Ok(MmapArray::from_parts(map, dim, strides))
-        })
+        }, o => o.into_typed::<T>().map_err(AnyArray::Other))
     }
 
     /// Marks the mapping as a `.npy` file's data, as typed `.npy` arrays are.
     #[cfg(feature = "npy")]
     pub(crate) fn set_npy_header(&mut self) {
-        dispatch!(self, a => a.map_mut().set_npy_header())
+        dispatch!(self, a => a.map_mut().set_npy_header(), o => o.map.set_npy_header())
+    }
+}
+
+/// The bytes of an array whose elements have no Rust type in ndmmap ([`AnyArray::Other`]):
+/// safetensors' `BF16` and FP8 tensors, numpy's long double (`<f16`, `<c32`), `float16`
+/// without the feature `half`. It has the array's logical shape and order, so everything that
+/// does not read values works as on a typed array: [`pages`](Self::pages) takes `..`, an
+/// element range or `s![..]` over that shape (residency, advice, locking, eviction),
+/// [`page_span`](Self::page_span), [`madvise`](Self::madvise), [`msync`](Self::msync). The
+/// values are there as bytes ([`view`](Self::view)), or as a type the caller names
+/// ([`into_typed`](Self::into_typed), e.g. `half::bf16`).
+///
+/// ```
+/// # #[cfg(feature = "safetensors")] {
+/// use ndmmap::{AnyArray, container::Container};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("bf16.safetensors");
+/// // Two BF16 values, 1.0 and 2.0: a tensor numpy has no dtype for.
+/// let header = br#"{"w":{"dtype":"BF16","shape":[2],"data_offsets":[0,4]}}"#;
+/// let mut file = (header.len() as u64).to_le_bytes().to_vec();
+/// file.extend_from_slice(header);
+/// file.extend_from_slice(&[0x80, 0x3f, 0x00, 0x40]);
+/// std::fs::write(&path, file)?;
+/// let c = Container::open(&path)?;
+/// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+/// let a = unsafe { c.map_any("w")? };
+/// let AnyArray::Other(o) = &a else { panic!("{a:?}") };
+/// assert_eq!((o.type_name(), o.elem_size(), o.shape()), ("BF16", 2, &[2][..]));
+/// assert_eq!((a.dtype().descr(), a.type_name()), ("|V2".to_string(), "BF16".to_string()));
+/// assert_eq!(o.view().shape(), &[2, 2]);                      // the bytes: one row per element
+/// let r = a.pages(..)?.residency()?;                           // no match needed
+/// assert!(r.resident <= r.total);
+/// # Ok(()) }
+/// # main().unwrap() }
+/// ```
+#[derive(Debug)]
+pub struct OtherArray {
+    map: Mapping,
+    dim: IxDyn,
+    strides: IxDyn,
+    elem_size: usize,
+    type_name: String,
+    dtype: Option<Dtype>,
+}
+
+impl OtherArray {
+    /// Maps `shape` elements of `elem_size` bytes at byte `offset` of `file`, named
+    /// `type_name` (numpy's `dtype` where it has one), in `order` and `mode`; no growth.
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
+    #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
+    pub(crate) unsafe fn map(
+        file: &File,
+        path: Option<PathBuf>,
+        offset: u64,
+        type_name: &str,
+        elem_size: usize,
+        dtype: Option<Dtype>,
+        shape: &[usize],
+        order: Order,
+        mode: Mode,
+    ) -> Result<OtherArray> {
+        if elem_size == 0 {
+            return Err(Error::ZeroSizedType {
+                type_name: "a sub-byte element",
+            });
+        }
+        let (dim, strides, bytes) =
+            dim_and_strides(IxDyn(shape).set_f(order == Order::F), elem_size)?;
+        let mut opts = MmapOptions::new();
+        opts.mode(mode).grow(false).offset(offset);
+        // SAFETY: forwarded to the caller.
+        let flat: MmapArray<u8, Ix1> = unsafe {
+            opts.map_file(file, path, |_| {
+                dim_and_strides(ndarray::Shape::from(Ix1(bytes)), 1)
+            })?
+        };
+        let (map, _, _) = flat.into_parts();
+        Ok(OtherArray {
+            map,
+            dim,
+            strides,
+            elem_size,
+            type_name: type_name.to_string(),
+            dtype,
+        })
+    }
+
+    /// What the elements are: numpy's descriptor where numpy has the type (`"<f16"`), else
+    /// the format's own name (`"BF16"`, `"F8_E4M3"`).
+    pub fn type_name(&self) -> &str {
+        &self.type_name
+    }
+
+    /// Bytes per element.
+    pub fn elem_size(&self) -> usize {
+        self.elem_size
+    }
+
+    /// numpy's dtype of the elements where numpy has one (long double `<f16`; `<f2` without
+    /// the feature `half`), else numpy's void of the element's size (`|V2` for `BF16`): raw
+    /// bytes, which is what numpy itself would call them.
+    pub fn dtype(&self) -> Dtype {
+        self.dtype.unwrap_or(Dtype::void(self.elem_size))
+    }
+
+    /// The array's shape (of elements, not bytes).
+    pub fn shape(&self) -> &[usize] {
+        self.dim.slice()
+    }
+
+    /// The number of dimensions.
+    pub fn ndim(&self) -> usize {
+        self.dim.ndim()
+    }
+
+    /// The number of elements.
+    pub fn len(&self) -> usize {
+        self.dim.size()
+    }
+
+    /// Whether the array has no elements.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Bytes of data (elements × element size).
+    pub fn nbytes(&self) -> usize {
+        self.len() * self.elem_size
+    }
+
+    /// The array's memory order.
+    pub fn order(&self) -> Order {
+        match dim_and_strides(ndarray::Shape::from(self.dim.clone()), 1) {
+            Ok((_, c, _)) if c.slice() != self.strides.slice() => Order::F,
+            _ => Order::C,
+        }
+    }
+
+    /// The map's mode.
+    pub fn mode(&self) -> Mode {
+        self.map.mode()
+    }
+
+    /// The byte offset of the data in its file.
+    pub fn offset(&self) -> u64 {
+        self.map.offset()
+    }
+
+    /// The file's path, when it was opened by path.
+    pub fn path(&self) -> Option<&Path> {
+        self.map.path()
+    }
+
+    /// The mapped file.
+    pub fn file(&self) -> Option<&File> {
+        self.map.file()
+    }
+
+    /// Where the array's bytes lie in pages.
+    pub fn page_span(&self) -> PageSpan {
+        PageSpan::new(
+            self.map.ptr() as usize,
+            self.nbytes(),
+            crate::sys::page_size(),
+        )
+    }
+
+    /// The pages of a selection over the array's shape of elements (`..`, an element range,
+    /// `s![..]`), as for [`MmapArray::pages`].
+    pub fn pages<S: Selection<IxDyn>>(&self, sel: S) -> Result<Pages<'_>> {
+        let (shape, strides) = layout::shape_strides(&self.dim, &self.strides);
+        let (ranges, geometry, flat) =
+            pages::select(&self.map, 0, &shape, &strides, self.elem_size, sel.sel())?;
+        Ok(Pages {
+            map: &self.map,
+            elem_size: self.elem_size,
+            ranges,
+            geometry,
+            flat,
+            restricted: false,
+        })
+    }
+
+    /// Advises the kernel about the whole array: shorthand for `pages(..)?.advise(advice)`.
+    pub fn madvise(&self, advice: Advice) -> Result<()> {
+        self.pages(..)?.advise(advice)
+    }
+
+    /// Flushes the whole array to its file: shorthand for `pages(..)?.flush(how)`.
+    pub fn msync(&self, how: Flush) -> Result<()> {
+        self.pages(..)?.flush(how)
+    }
+
+    /// The bytes, as an array of the array's shape plus a last axis of
+    /// [`elem_size`](Self::elem_size): `view()[[i, j, ..]]` is element `[i, j]`'s bytes, as
+    /// they lie in the file.
+    pub fn view(&self) -> ArrayView<'_, u8, IxDyn> {
+        let mut shape = self.dim.slice().to_vec();
+        shape.push(self.elem_size);
+        let mut strides: Vec<usize> = self
+            .strides
+            .slice()
+            .iter()
+            .map(|&s| s * self.elem_size)
+            .collect();
+        strides.push(1);
+        let shape = layout::stride_shape(IxDyn(&shape), IxDyn(&strides));
+        // SAFETY: the mapping holds `nbytes` readable bytes at `ptr` (mapped with this shape's
+        // size), laid out as the element strides say, each element `elem_size` bytes; `u8`
+        // has no alignment and any value; the view borrows `self`, so the mapping outlives
+        // it. Pages are readable: nothing here takes read access away.
+        unsafe { ArrayView::from_shape_ptr(shape, self.map.ptr() as *const u8) }
+    }
+
+    /// Runs `f` on [`view`](Self::view) with faults turned into errors, as
+    /// [`MmapArray::guarded`] does: a file truncated meanwhile is [`Error::Fault`].
+    pub fn guarded<R>(&self, f: impl FnOnce(ArrayView<'_, u8, IxDyn>) -> R) -> Result<R> {
+        let guard = Recovering::enter(&self.map)?;
+        let r = f(self.view());
+        guard.finish(r)
+    }
+
+    /// The array as elements of `T`, which the caller says the bytes are (`half::bf16` for
+    /// `BF16`): any `Pod` type of [`elem_size`](Self::elem_size) bytes whose alignment the
+    /// data's offset keeps (else [`Unaligned<T>`]). Otherwise the array comes back
+    /// unchanged in `Err`.
+    // As `AnyArray::into_typed`: the array itself comes back on a mismatch.
+    #[allow(clippy::result_large_err)]
+    pub fn into_typed<T: bytemuck::Pod>(
+        self,
+    ) -> std::result::Result<MmapArray<T, IxDyn>, OtherArray> {
+        if size_of::<T>() != self.elem_size || !self.offset().is_multiple_of(align_of::<T>() as u64)
+        {
+            return Err(self);
+        }
+        // Same element size: the bytes hold `dim` elements of `T` with these strides, any bit
+        // pattern is valid (`Pod`), and the offset keeps `T` aligned (checked above; the map
+        // starts on a page boundary, so the address is aligned as the offset is).
+        Ok(MmapArray::from_parts(self.map, self.dim, self.strides))
     }
 }

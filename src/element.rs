@@ -7,20 +7,46 @@ use bytemuck::Pod;
 /// A numeric dtype as numpy has it: a kind, an item size and a byte order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Dtype {
-    /// numpy's kind character: `b` bool, `i` signed, `u` unsigned, `f` float, `c` complex.
+    /// numpy's kind character: `b` bool, `i` signed, `u` unsigned, `f` float, `c` complex,
+    /// `V` void (raw bytes: the [`dtype`](crate::AnyArray::dtype) of an array whose elements
+    /// have no numpy type, such as safetensors' `BF16`).
     pub kind: char,
     /// Bytes per element.
     pub size: usize,
-    /// Byte order: `true` little-endian (always `true` for one-byte types, which have none).
+    /// Byte order: `true` little-endian (always `true` for one-byte and void types, which
+    /// have none).
     pub little_endian: bool,
 }
 
 pub(crate) const NATIVE_LE: bool = cfg!(target_endian = "little");
 
 impl Dtype {
-    /// The canonical descriptor, as numpy's `dtype.str`: `"<f8"`, `"|u1"`, `">i4"`, `"|b1"`.
+    /// numpy's void dtype of `size` bytes (`"|V2"`): raw bytes, no byte order. It names the
+    /// elements of an array whose type numpy lacks (safetensors' `BF16` and FP8 types; see
+    /// [`AnyArray::Other`](crate::AnyArray::Other)).
+    ///
+    /// ```
+    /// let v = ndmmap::Dtype::void(2);
+    /// assert_eq!((v.kind, v.size, v.descr().as_str()), ('V', 2, "|V2"));
+    /// ```
+    pub const fn void(size: usize) -> Dtype {
+        Dtype {
+            kind: 'V',
+            size,
+            little_endian: true,
+        }
+    }
+
+    /// The canonical descriptor, as numpy's `dtype.str`: `"<f8"`, `"|u1"`, `">i4"`, `"|b1"`,
+    /// `"|V2"`.
+    ///
+    /// ```
+    /// use ndmmap::Dtype;
+    /// assert_eq!(Dtype { kind: 'f', size: 8, little_endian: false }.descr(), ">f8");
+    /// assert_eq!(Dtype::void(2).descr(), "|V2");
+    /// ```
     pub fn descr(&self) -> String {
-        let order = if self.size == 1 {
+        let order = if self.size == 1 || self.kind == 'V' {
             '|'
         } else if self.little_endian {
             '<'
@@ -34,7 +60,7 @@ impl Dtype {
     /// and not x87 extended precision (`float128`/`longdouble` and its complex, which no Rust
     /// type holds).
     pub fn is_native(&self) -> bool {
-        (self.size == 1 || self.little_endian == NATIVE_LE)
+        (self.size == 1 || self.kind == 'V' || self.little_endian == NATIVE_LE)
             && !matches!((self.kind, self.size), ('f', 16) | ('c', 32))
     }
 }

@@ -285,6 +285,25 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// A file is not one of the formats of named arrays ndmmap reads
+    /// (`container::Container::open`, feature `npy`): `.npy`, `.npz`
+    /// (zip), safetensors; or its format's feature is off.
+    UnknownFormat {
+        /// The file.
+        path: Option<PathBuf>,
+        /// Its first bytes (at most 16).
+        start: Vec<u8>,
+        /// The format it looked like and whose feature is off, if that is why.
+        feature: Option<&'static str>,
+    },
+    /// An entry of a container exists but cannot be mapped, and no more specific error says
+    /// why (a sub-byte dtype such as safetensors' `F4`).
+    Unmappable {
+        /// The entry, as `FILE:NAME`.
+        path: Option<PathBuf>,
+        /// Why.
+        why: String,
+    },
     /// A .npy file is malformed or of a kind that cannot be mapped.
     Npy {
         /// The file, when there is one.
@@ -590,6 +609,26 @@ impl Error {
             path: path.map(Path::to_path_buf),
             kind,
         }
+    }
+
+    /// The same error about `path` instead of the file it names (an entry's `FILE:NAME`,
+    /// for errors met while mapping it).
+    #[cfg(feature = "npy")]
+    pub(crate) fn at(mut self, path: &Path) -> Error {
+        match &mut self {
+            Error::Io { path: p, .. }
+            | Error::IsDirectory { path: p }
+            | Error::TrailingBytes { path: p, .. }
+            | Error::NotMappable { path: p, .. }
+            | Error::TooShort { path: p, .. }
+            | Error::OffsetPastEnd { path: p, .. }
+            | Error::ReadOnlyHandle { path: p }
+            | Error::Fault { path: p, .. }
+            | Error::Unmappable { path: p, .. }
+            | Error::Npy { path: p, .. } => *p = Some(path.to_path_buf()),
+            _ => {}
+        }
+        self
     }
 
     /// The OS error behind this error, if there is one.
@@ -907,6 +946,32 @@ impl fmt::Display for Error {
             }
             Error::BadSafetensors { path, why } => {
                 write!(f, "{} is not a valid safetensors file: {why}", Shown(path))
+            }
+            Error::UnknownFormat {
+                path,
+                start,
+                feature: Some(feature),
+            } => write!(
+                f,
+                "{} looks like a {feature} file (it starts with {:?}), but ndmmap was built \
+                 without its feature `{feature}`",
+                Shown(path),
+                excerpt(&String::from_utf8_lossy(start))
+            ),
+            Error::UnknownFormat {
+                path,
+                start,
+                feature: None,
+            } => write!(
+                f,
+                "{} is not a file of arrays ndmmap reads: it starts with {:?}, where a .npy file \
+                 starts with \"\\x93NUMPY\", an .npz (zip) archive with \"PK\", and a \
+                 safetensors file with an 8-byte header length and '{{'",
+                Shown(path),
+                excerpt(&String::from_utf8_lossy(start))
+            ),
+            Error::Unmappable { path, why } => {
+                write!(f, "{} cannot be mapped: {why}", Shown(path))
             }
             Error::Npy {
                 path: Some(p),

@@ -143,6 +143,8 @@
 mod any;
 mod array;
 pub mod checked;
+#[cfg(feature = "npy")]
+pub mod container;
 mod element;
 mod error;
 pub mod guard;
@@ -165,7 +167,7 @@ pub mod stats;
 pub mod stream;
 mod sys;
 
-pub use any::AnyArray;
+pub use any::{AnyArray, OtherArray};
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};

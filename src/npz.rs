@@ -293,6 +293,22 @@ impl Npz {
         &self.path
     }
 
+    /// The open archive: the handle its directory and headers were read through, which every
+    /// map of a member maps (so the file cannot be swapped between reading and mapping).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("example.npz");
+    /// # ndmmap::npz::NpzWriter::create(&path)?.add("x", &ndarray::arr1(&[1u8]))?.finish()?;
+    /// let npz = ndmmap::npz::Npz::open(&path)?;
+    /// assert_eq!(npz.file().metadata()?.len(), std::fs::metadata(&path)?.len());
+    /// # Ok(()) }
+    /// ```
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
     /// The members, in the order of the zip directory (the order `np.savez` wrote them).
     ///
     /// ```

@@ -498,6 +498,22 @@ impl Tensors {
         &self.path
     }
 
+    /// The open file: the handle its header was read through, which every map of a tensor
+    /// maps (so the file cannot be swapped between reading and mapping).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// # ndmmap::safetensors::Writer::new().write(&path)?;
+    /// let t = ndmmap::safetensors::Tensors::open(&path)?;
+    /// assert_eq!(t.file().metadata()?.len(), t.file_len());
+    /// # Ok(()) }
+    /// ```
+    pub fn file(&self) -> &File {
+        &self.file
+    }
+
     /// Maps the tensor `name` read-only as an array of `T` (see [`TensorElement`] for the
     /// types of each dtype). Errors: [`Error::NoSuchMember`], [`Error::DtypeMismatch`] (naming
     /// both dtypes), [`Error::DimensionMismatch`] for a fixed `D` of another number of axes,

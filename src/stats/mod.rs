@@ -519,6 +519,13 @@ macro_rules! any_dispatch {
             AnyArray::SwappedF16($x) => $body,
             AnyArray::SwappedF32($x) => $body,
             AnyArray::SwappedF64($x) => $body,
+            AnyArray::Other(o) => Err(Error::Stats {
+                why: format!(
+                    "dtype {} has no element type statistics know; map it as the type its \
+                     bytes are (OtherArray::into_typed, e.g. half::bf16 for BF16) and reduce that",
+                    o.type_name()
+                ),
+            }),
             other => Err(Error::Stats {
                 why: format!(
                     "dtype {} cannot be reduced: complex numbers have no order for min and \

@@ -1,0 +1,772 @@
+//! Files of named arrays behind one type: a `.npy` file (one array), an `.npz` archive
+//! (numpy's `np.savez`) and a safetensors file are each a [`Container`] of [`Entry`]s, listed,
+//! looked up and mapped the same way, whatever the format. [`open`] takes the `PATH` and
+//! `PATH:NAME` users write.
+//!
+//! ```
+//! use ndarray::Ix2;
+//! use ndmmap::container;
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let path = dir.path().join("w.npy");
+//! # drop(unsafe { ndmmap::npy::create::<f32, Ix2, _>(&path, (64, 32))? });
+//! let (c, name) = container::open(&path)?;                // or "model.safetensors:w", "x.npz:w"
+//! for e in c.entries() {
+//!     println!("{:?} {} {:?} {} bytes at {}", e.name, e.type_name, e.shape, e.len, e.offset);
+//! }
+//! let name = name.unwrap_or_default();                      // a .npy file's one entry is ""
+//! // SAFETY: nobody truncates or rewrites the file while `a` lives.
+//! let a = unsafe { c.map::<f32, Ix2>(&name)? };
+//! assert_eq!(a.shape(), &[64, 32]);
+//! let r = c.pages(&name)?.residency()?;                     // no map of the entry needed
+//! assert_eq!(r.total, a.page_span().page_count);
+//! # Ok(()) }
+//! ```
+//!
+//! # One description, one mapping
+//! Each format reads its own directory or header (`.npy`: [`npy`](crate::npy)'s header reader;
+//! `.npz`: [`Npz`](crate::npz::Npz); safetensors: [`Tensors`](crate::safetensors::Tensors))
+//! into [`Entry`]s: name, numpy's dtype (or the format's own name for a type numpy lacks),
+//! shape, order, byte offset and length, and why an entry cannot be mapped where it cannot.
+//! From there mapping does not depend on the format: the dtype, the number of axes and the
+//! alignment are checked, then the entry's bytes are mapped from the handle its description
+//! was read through, never grown. An `.npz` member is never mapped read-write (its stored
+//! CRC-32 would go wrong); a `.npy` file and a safetensors tensor may be.
+//!
+//! # Formats
+//! The format is told by the file's first bytes, not its name: numpy's magic `\x93NUMPY`, a
+//! zip record (`PK\x03\x04`, or `PK\x05\x06` for an empty archive), or safetensors' 8-byte
+//! header length followed by `{`. A file that is none of these is opened as its extension
+//! says (`.npz`, `.safetensors`, `.npy`), for that format's own account of what is wrong,
+//! else refused ([`Error::UnknownFormat`]). [`Format`] is `#[non_exhaustive]`: HDF5 comes
+//! next. The `.npz` and safetensors formats need their features (`npz`, `safetensors`).
+
+use crate::any::{AnyArray, OtherArray};
+use crate::array::{MmapArray, Order, dim_and_strides};
+use crate::element::{Dtype, NpyElement};
+use crate::error::{Error, Result};
+use crate::mapping::{Mode, check_file_type};
+use crate::options::MmapOptions;
+use crate::pages::Pages;
+use crate::residency::Residency;
+use ndarray::{Dimension, Ix1, ShapeBuilder};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+mod npy;
+#[cfg(feature = "npz")]
+mod npz;
+#[cfg(feature = "safetensors")]
+mod safetensors;
+#[cfg(test)]
+mod tests;
+
+/// Names listed by [`Error::NoSuchMember`].
+const LISTED: usize = 20;
+
+/// One array of a [`Container`], as its file describes it: what [`Container::map`] maps.
+///
+/// ```
+/// use ndmmap::{Order, container::Container};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (3, 4))? });
+/// let c = Container::open(&path)?;
+/// let e = c.entry("")?;                                     // a .npy file's one array
+/// assert_eq!((e.type_name.as_str(), e.elem_size, &e.shape[..]), ("<f8", 8, &[3, 4][..]));
+/// assert_eq!((e.order, e.offset, e.len), (Order::C, 128, 96));
+/// assert!(e.unmappable.is_none());
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Entry {
+    /// The name it is looked up by: numpy's key in an `.npz` archive (`np.load(f)[name]`,
+    /// the zip name without `.npy`), the tensor's name in a safetensors file, and the empty
+    /// string for the one array of a `.npy` file.
+    pub name: String,
+    /// numpy's dtype of the elements, where numpy has one (big-endian kept: `>f8`); `None`
+    /// for types numpy lacks (safetensors' `BF16`, FP8, FP6, FP4) and where the header
+    /// could not be read.
+    pub dtype: Option<Dtype>,
+    /// What the elements are: numpy's canonical descriptor (`"<f8"`, `"|b1"`, `"<f16"`) where
+    /// numpy has the type, else the format's own name (`"BF16"`, `"F8_E4M3"`); empty when
+    /// the header could not be read (a compressed `.npz` member).
+    pub type_name: String,
+    /// Bytes per element; 0 for elements of less than a byte (`F4`, `F6_*`) and where the
+    /// header could not be read.
+    pub elem_size: usize,
+    /// The shape (empty for a 0-dimensional array, and where the header could not be read).
+    pub shape: Vec<usize>,
+    /// The data's memory order.
+    pub order: Order,
+    /// Absolute byte offset of the data in the file (for a member whose header could not be
+    /// read, of its stored bytes).
+    pub offset: u64,
+    /// Bytes of data (for a member whose header could not be read, its stored bytes).
+    pub len: u64,
+    /// Why the entry cannot be mapped, when it cannot: compressed, a broken header, a dtype
+    /// numpy cannot map (`<U5`), elements of less than a byte, data past the file's end.
+    pub unmappable: Option<String>,
+}
+
+/// The format of a [`Container`]'s file. `#[non_exhaustive]`: HDF5 comes next.
+///
+/// ```
+/// use ndmmap::container::{Container, Format};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<u8, ndarray::Ix1, _>(&path, 3)? });
+/// assert_eq!(Container::open(&path)?.format(), Format::Npy);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Format {
+    /// A numpy `.npy` file: one array, named `""`.
+    Npy,
+    /// A numpy `.npz` archive (a zip of `.npy` files; feature `npz`).
+    Npz,
+    /// A safetensors file (feature `safetensors`).
+    Safetensors,
+}
+
+/// What a container keeps of its format: the handle its entries were read through, and what
+/// explains an entry that cannot be mapped.
+#[derive(Debug)]
+enum Backend {
+    Npy(npy::Npy),
+    #[cfg(feature = "npz")]
+    Npz(crate::npz::Npz),
+    #[cfg(feature = "safetensors")]
+    Safetensors(crate::safetensors::Tensors),
+}
+
+/// A file of named arrays, whatever its format: its [`Entry`]s listed, each looked up with a
+/// `Result` and mapped typed ([`map`](Self::map), [`map_with`](Self::map_with)) or as its
+/// dtype says ([`map_any`](Self::map_any)), and the page toolkit over any entry's bytes
+/// ([`pages`](Self::pages)) without mapping it.
+///
+/// ```
+/// use ndmmap::{AnyArray, container::Container};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<i64, ndarray::Ix1, _>(&path, 10)? });
+/// let c = Container::open(&path)?;
+/// for e in c.entries() {
+///     // SAFETY: nobody truncates or rewrites the file while `a` lives.
+///     let a = unsafe { c.map_any(&e.name)? };
+///     if let AnyArray::I64(x) = &a {
+///         assert_eq!(x.view().sum(), 0);
+///     }
+/// }
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Container {
+    path: PathBuf,
+    format: Format,
+    backend: Backend,
+    entries: Vec<Entry>,
+    /// Entry indices sorted by name: lookup by binary search, 8 bytes per entry.
+    by_name: Vec<usize>,
+    /// A read-only map of the whole file for [`pages`](Self::pages), made on first use; its
+    /// bytes are never read.
+    whole: OnceLock<MmapArray<u8, Ix1>>,
+}
+
+/// `FILE:NAME`, the path errors about an entry carry (`FILE` for a `.npy` file's one entry).
+fn entry_path(file: &Path, name: &str) -> PathBuf {
+    if name.is_empty() {
+        return file.to_path_buf();
+    }
+    let mut s = file.as_os_str().to_owned();
+    s.push(":");
+    s.push(name);
+    PathBuf::from(s)
+}
+
+/// The format of a file that starts with `start`, by its content.
+fn sniff(start: &[u8]) -> Option<Format> {
+    if start.starts_with(crate::npy::header::MAGIC) {
+        Some(Format::Npy)
+    } else if start.starts_with(b"PK\x03\x04") || start.starts_with(b"PK\x05\x06") {
+        Some(Format::Npz)
+    } else if start.len() > 8 && start[8] == b'{' {
+        Some(Format::Safetensors)
+    } else {
+        None
+    }
+}
+
+/// The format a file's extension names, for the error when its content names none.
+fn by_extension(path: &Path) -> Option<Format> {
+    let ext = path.extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "npy" => Some(Format::Npy),
+        "npz" => Some(Format::Npz),
+        "safetensors" => Some(Format::Safetensors),
+        _ => None,
+    }
+}
+
+impl Container {
+    /// Opens the file at `path` and reads its entries (the `.npy` header, the zip directory
+    /// and every member's header, the safetensors header); no array data is read. The
+    /// format is told by the content (see [the module docs](self#formats)).
+    ///
+    /// Errors: the format's own for a broken file ([`Error::Npy`], [`Error::BadArchive`],
+    /// [`Error::BadSafetensors`]), [`Error::UnknownFormat`] for none of them, and the OS's
+    /// ([`Error::Io`], [`Error::IsDirectory`]). An entry that cannot be mapped is listed
+    /// with its reason ([`Entry::unmappable`]), not refused.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("notes.txt");
+    /// std::fs::write(&path, "not an array")?;
+    /// let e = ndmmap::container::Container::open(&path).unwrap_err();
+    /// assert!(matches!(e, ndmmap::Error::UnknownFormat { .. }));
+    /// # Ok(()) }
+    /// ```
+    pub fn open(path: impl AsRef<Path>) -> Result<Container> {
+        let path = path.as_ref();
+        let meta = std::fs::metadata(path).map_err(|e| Error::io("open", Some(path), e))?;
+        check_file_type(&meta, Some(path))?;
+        let probe = File::open(path).map_err(|e| Error::io("open", Some(path), e))?;
+        // Read only the first page: no readahead into the data, whose residency the caller
+        // may be about to measure. (A hint: failure changes nothing.)
+        let _ = crate::sys::fadvise(&probe, 0, 0, crate::sys::FileAdvice::Random);
+        let mut start = [0u8; 16];
+        let got = crate::npy::header::read_at(&probe, path, &mut start, 0)?;
+        let start = &start[..got];
+        let format =
+            sniff(start)
+                .or_else(|| by_extension(path))
+                .ok_or_else(|| Error::UnknownFormat {
+                    path: Some(path.to_path_buf()),
+                    start: start.to_vec(),
+                    feature: None,
+                })?;
+        let _missing = |feature| Error::UnknownFormat {
+            path: Some(path.to_path_buf()),
+            start: start.to_vec(),
+            feature: Some(feature),
+        };
+        let (backend, entries) = match format {
+            Format::Npy => {
+                let (n, e) = npy::Npy::open(path, probe)?;
+                (Backend::Npy(n), vec![e])
+            }
+            #[cfg(feature = "npz")]
+            Format::Npz => {
+                let z = crate::npz::Npz::open(path)?;
+                let e = npz::entries(&z);
+                (Backend::Npz(z), e)
+            }
+            #[cfg(feature = "safetensors")]
+            Format::Safetensors => {
+                let t = crate::safetensors::Tensors::open(path)?;
+                let e = safetensors::entries(&t);
+                (Backend::Safetensors(t), e)
+            }
+            #[cfg(not(feature = "npz"))]
+            Format::Npz => return Err(_missing("npz")),
+            #[cfg(not(feature = "safetensors"))]
+            Format::Safetensors => return Err(_missing("safetensors")),
+        };
+        let mut by_name: Vec<usize> = (0..entries.len()).collect();
+        by_name.sort_unstable_by(|&a, &b| entries[a].name.cmp(&entries[b].name));
+        Ok(Container {
+            path: path.to_path_buf(),
+            format,
+            backend,
+            entries,
+            by_name,
+            whole: OnceLock::new(),
+        })
+    }
+
+    /// The file's format.
+    ///
+    /// ```
+    /// use ndmmap::container::{Container, Format};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<u8, ndarray::Ix1, _>(&path, 3)? });
+    /// let c = Container::open(&path)?;
+    /// assert_eq!(c.format(), Format::Npy);
+    /// # Ok(()) }
+    /// ```
+    pub fn format(&self) -> Format {
+        self.format
+    }
+
+    /// The file's path, as given to [`open`](Self::open).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<u8, ndarray::Ix1, _>(&path, 3)? });
+    /// assert_eq!(ndmmap::container::Container::open(&path)?.path(), path);
+    /// # Ok(()) }
+    /// ```
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The entries, in file order (the zip directory's order; the order of the tensors'
+    /// data), unmappable ones included.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<u8, ndarray::Ix1, _>(&path, 3)? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// let names: Vec<&str> = c.entries().iter().map(|e| e.name.as_str()).collect();
+    /// assert_eq!(names, [""]);
+    /// # Ok(()) }
+    /// ```
+    pub fn entries(&self) -> &[Entry] {
+        &self.entries
+    }
+
+    /// The entry named `name` (in an `.npz` archive also its zip name, `"w.npy"`), or
+    /// [`Error::NoSuchMember`] naming the file and listing the first 20 names (in file
+    /// order), whatever the format.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<u8, ndarray::Ix1, _>(&path, 3)? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// assert_eq!(c.entry("")?.shape, [3]);
+    /// let e = c.entry("w").unwrap_err();
+    /// assert!(matches!(e, ndmmap::Error::NoSuchMember { ref available, .. } if available == &[""]));
+    /// # Ok(()) }
+    /// ```
+    pub fn entry(&self, name: &str) -> Result<&Entry> {
+        self.index(name).map(|i| &self.entries[i])
+    }
+
+    /// The position of entry `name` in [`entries`](Self::entries).
+    fn index(&self, name: &str) -> Result<usize> {
+        let find = |name: &str| {
+            self.by_name
+                .binary_search_by(|&i| self.entries[i].name.as_str().cmp(name))
+                .ok()
+                .map(|k| self.by_name[k])
+        };
+        let found = find(name).or_else(|| match &self.backend {
+            // numpy's key or the zip name: the archive knows both.
+            #[cfg(feature = "npz")]
+            Backend::Npz(z) => z.member(name).and_then(|m| find(&m.name)),
+            _ => None,
+        });
+        found.ok_or_else(|| Error::NoSuchMember {
+            path: Some(self.path.clone()),
+            name: name.to_string(),
+            available: self
+                .entries
+                .iter()
+                .take(LISTED)
+                .map(|e| e.name.clone())
+                .collect(),
+        })
+    }
+
+    /// The `.npz` archive behind the container, for what only archives have
+    /// ([`verify`](crate::npz::Npz::verify), zip names, stored CRCs).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npz");
+    /// ndmmap::npz::NpzWriter::create(&path)?.add("x", &ndarray::arr1(&[1u8, 2]))?.finish()?;
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// c.npz().unwrap().verify("x")?;
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "npz")]
+    pub fn npz(&self) -> Option<&crate::npz::Npz> {
+        match &self.backend {
+            Backend::Npz(z) => Some(z),
+            _ => None,
+        }
+    }
+
+    /// The safetensors file behind the container, for what only it has
+    /// ([`metadata`](crate::safetensors::Tensors::metadata), its own dtypes).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.safetensors");
+    /// ndmmap::safetensors::Writer::new().metadata("format", "pt").write(&path)?;
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// assert_eq!(c.safetensors().unwrap().metadata()["format"], "pt");
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "safetensors")]
+    pub fn safetensors(&self) -> Option<&crate::safetensors::Tensors> {
+        match &self.backend {
+            Backend::Safetensors(t) => Some(t),
+            _ => None,
+        }
+    }
+
+    /// The handle the entries were read through, which every map maps.
+    fn file(&self) -> &File {
+        match &self.backend {
+            Backend::Npy(n) => &n.file,
+            #[cfg(feature = "npz")]
+            Backend::Npz(z) => z.file(),
+            #[cfg(feature = "safetensors")]
+            Backend::Safetensors(t) => t.file(),
+        }
+    }
+
+    /// The entry `name` when it can be mapped in `mode`, with its index; else the error that
+    /// says why not, naming it as `FILE:NAME`.
+    fn mappable(&self, name: &str, mode: Mode) -> Result<&Entry> {
+        let e = self.entry(name)?;
+        let at = entry_path(&self.path, &e.name);
+        if self.format == Format::Npz && mode == Mode::ReadWrite {
+            return Err(Error::NotWritable {
+                reason: "an .npz member is mapped read-only or copy-on-write, never shared \
+                         read-write: a write would leave the member's stored CRC-32 wrong and \
+                         numpy would refuse the archive; use Mode::CopyOnWrite, or write a new \
+                         archive with npz::NpzWriter",
+            });
+        }
+        if let Some(why) = &e.unmappable {
+            return Err(match &self.backend {
+                Backend::Npy(n) => n.refusal(&at),
+                // The archive's own error: Compressed, the .npy header's, BadArchive.
+                #[cfg(feature = "npz")]
+                Backend::Npz(z) => npz::refusal(z, &e.name),
+                #[cfg(feature = "safetensors")]
+                Backend::Safetensors(_) => None,
+            }
+            .unwrap_or_else(|| Error::Unmappable {
+                path: Some(at),
+                why: why.clone(),
+            }));
+        }
+        Ok(e)
+    }
+
+    /// For [`Mode::ReadWrite`], the file opened again for writing, checked to be the one
+    /// the entries were read from; other modes map that handle itself (`None`).
+    fn writable(&self, mode: Mode) -> Result<Option<File>> {
+        if mode != Mode::ReadWrite {
+            return Ok(None);
+        }
+        let path = &self.path;
+        let f = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map_err(|e| Error::io("open for writing", Some(path), e))?;
+        let id = |f: &File| crate::sys::file_id(f).map_err(|e| Error::io("fstat", Some(path), e));
+        if id(self.file())? != id(&f)? {
+            return Err(Error::Unmappable {
+                path: Some(path.clone()),
+                why: "the path names another file than the one opened (replaced since?)".into(),
+            });
+        }
+        Ok(Some(f))
+    }
+
+    /// Maps entry `name` read-only as an array of `T`: the file's own bytes, no copy. See
+    /// [`map_with`](Self::map_with) for the checks and errors.
+    ///
+    /// ```
+    /// use ndmmap::{Unaligned, container::Container};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix1, _>(&path, 4)? });
+    /// let c = Container::open(&path)?;
+    /// // SAFETY: nobody truncates or rewrites the file while the arrays live.
+    /// let x = unsafe { c.map::<f64, ndarray::Ix1>("")? };
+    /// assert_eq!(x.view().sum(), 0.0);
+    /// let u = unsafe { c.map::<Unaligned<f64>, ndarray::IxDyn>("")? }; // any offset
+    /// assert_eq!(u.ndim(), 1);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays):
+    /// the file must not be truncated or rewritten while the array lives.
+    pub unsafe fn map<T: NpyElement, D: Dimension>(&self, name: &str) -> Result<MmapArray<T, D>> {
+        // SAFETY: forwarded to the caller.
+        unsafe { self.map_with(name, Mode::ReadOnly) }
+    }
+
+    /// Maps entry `name` as an array of `T` in `mode`: [`Mode::ReadOnly`],
+    /// [`Mode::CopyOnWrite`] (private changes), or [`Mode::ReadWrite`] (changes reach the
+    /// file; the file is opened again for writing and must still be the one opened).
+    ///
+    /// Checked, in this order: the entry exists ([`Error::NoSuchMember`]) and can be mapped
+    /// (its format's error, or [`Error::Unmappable`]); an `.npz` member is not asked
+    /// read-write ([`Error::NotWritable`]); `T`'s dtype is the entry's
+    /// ([`Error::DtypeMismatch`]: a big-endian entry maps as
+    /// [`ByteSwapped<T>`](crate::ByteSwapped)); `D` has the entry's number of axes
+    /// ([`Error::DimensionMismatch`]; `IxDyn` takes any); the offset keeps `T` aligned
+    /// ([`Error::Misaligned`]: map [`Unaligned<T>`](crate::Unaligned), which takes any
+    /// offset). Errors about the file name the entry as `FILE:NAME`.
+    ///
+    /// ```
+    /// use ndmmap::{Mode, container::Container};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<i32, ndarray::Ix1, _>(&path, 4)? });
+    /// let c = Container::open(&path)?;
+    /// // SAFETY: nobody else truncates or rewrites the file while the arrays live.
+    /// let mut w = unsafe { c.map_with::<i32, ndarray::Ix1>("", Mode::ReadWrite)? };
+    /// w.view_mut()?.fill(7);
+    /// drop(w);
+    /// assert_eq!(unsafe { c.map::<i32, ndarray::Ix1>("")? }.view().sum(), 28);
+    /// assert!(matches!(unsafe { c.map::<f32, ndarray::Ix1>("") }, Err(ndmmap::Error::DtypeMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`map`](Self::map).
+    pub unsafe fn map_with<T: NpyElement, D: Dimension>(
+        &self,
+        name: &str,
+        mode: Mode,
+    ) -> Result<MmapArray<T, D>> {
+        let e = self.mappable(name, mode)?;
+        if e.dtype != Some(T::DTYPE) {
+            return Err(Error::DtypeMismatch {
+                expected: T::DTYPE.descr(),
+                found: e.type_name.clone(),
+            });
+        }
+        if let Some(n) = D::NDIM
+            && n != e.shape.len()
+        {
+            return Err(Error::DimensionMismatch {
+                expected: n,
+                found: e.shape.len(),
+            });
+        }
+        if !e.offset.is_multiple_of(align_of::<T>() as u64) {
+            return Err(Error::Misaligned {
+                offset: e.offset,
+                align: align_of::<T>(),
+            });
+        }
+        let mut dim = D::zeros(e.shape.len());
+        dim.slice_mut().copy_from_slice(&e.shape);
+        let shape = dim.set_f(e.order == Order::F);
+        let writable = self.writable(mode)?;
+        let file = writable.as_ref().unwrap_or(self.file());
+        let mut opts = MmapOptions::new();
+        opts.mode(mode).grow(false).offset(e.offset);
+        // SAFETY: forwarded to the caller.
+        let mut a: MmapArray<T, D> = unsafe {
+            opts.map_file(file, Some(self.path.clone()), |_| {
+                dim_and_strides(shape, size_of::<T>())
+            })
+        }
+        .map_err(|err| err.at(&entry_path(&self.path, &e.name)))?;
+        if self.format == Format::Npy {
+            a.map_mut().set_npy_header();
+        }
+        Ok(a)
+    }
+
+    /// Maps entry `name` read-only as whatever its dtype names: an [`AnyArray`] whose
+    /// variant says the element type (`F64`, `UnalignedF64` at an offset `f64` cannot take,
+    /// `SwappedF64` for `>f8`), or [`AnyArray::Other`] for elements no Rust type here holds
+    /// (safetensors' `BF16` and FP8 types, numpy's long double): their bytes, size and
+    /// [`type_name`](AnyArray::type_name). Every page operation works on every variant.
+    /// Errors as for [`map_with`](Self::map_with), less the type checks.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<u16, ndarray::Ix2, _>(&path, (3, 4))? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { c.map_any("")? };
+    /// assert_eq!((a.type_name().as_str(), a.shape()), ("<u2", &[3, 4][..]));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`map`](Self::map).
+    pub unsafe fn map_any(&self, name: &str) -> Result<AnyArray> {
+        let e = self.mappable(name, Mode::ReadOnly)?;
+        let path = Some(self.path.clone());
+        let file = self.file();
+        let mapped = match e.dtype {
+            // SAFETY: forwarded to the caller.
+            Some(d) if AnyArray::has_variant(d) => unsafe {
+                AnyArray::map_raw(file, path, e.offset, d, &e.shape, e.order, Mode::ReadOnly)
+            },
+            // SAFETY: forwarded to the caller.
+            _ => unsafe {
+                OtherArray::map(
+                    file,
+                    path,
+                    e.offset,
+                    &e.type_name,
+                    e.elem_size,
+                    e.dtype,
+                    &e.shape,
+                    e.order,
+                    Mode::ReadOnly,
+                )
+            }
+            .map(AnyArray::Other),
+        };
+        let mut a = mapped.map_err(|err| err.at(&entry_path(&self.path, &e.name)))?;
+        if self.format == Format::Npy {
+            a.set_npy_header();
+        }
+        Ok(a)
+    }
+
+    /// The pages of entry `name`'s bytes, with every page operation on them (residency,
+    /// advice, locking, eviction; see [`Pages`]), without mapping the entry: they come from
+    /// one read-only map of the whole file, made on first use, whose bytes are never read.
+    /// Any entry works, unmappable ones too (a compressed member's stored bytes); bytes an
+    /// entry claims past the file's end are left out. Per-slice selections need the entry
+    /// mapped: [`map_any`](Self::map_any), then [`AnyArray::pages`].
+    ///
+    /// ```
+    /// use ndmmap::Advice;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix1, _>(&path, 4096)? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// let p = c.pages("")?;
+    /// p.advise(Advice::WillNeed)?;                          // prefetch the entry
+    /// let r = p.residency()?;                               // resident / total pages
+    /// assert!(r.resident <= r.total && r.total >= 8);
+    /// # Ok(()) }
+    /// ```
+    pub fn pages(&self, name: &str) -> Result<Pages<'_>> {
+        let e = self.entry(name)?;
+        let whole = self.whole()?;
+        let len = whole.len() as u64;
+        let start = e.offset.min(len) as usize;
+        let end = e.offset.saturating_add(e.len).min(len) as usize;
+        whole.pages(start..end)
+    }
+
+    /// The read-only map of the whole file behind [`pages`](Self::pages).
+    fn whole(&self) -> Result<&MmapArray<u8, Ix1>> {
+        if let Some(w) = self.whole.get() {
+            return Ok(w);
+        }
+        let mut opts = MmapOptions::new();
+        opts.mode(Mode::ReadOnly).grow(false).offset(0);
+        // SAFETY: the map's bytes are never read or written: it is private to the container
+        // and only hands out `Pages`, whose operations ask the kernel about or for its pages
+        // (mincore, cachestat, madvise with safe advice, msync, mlock), which a truncated
+        // file turns into an error, never a fault in this process.
+        let w = unsafe {
+            opts.map_file::<u8, Ix1>(self.file(), Some(self.path.clone()), |r| {
+                let n = usize::try_from(r.len).map_err(|_| Error::SizeOverflow {
+                    shape: vec![usize::MAX],
+                    elem_size: 1,
+                })?;
+                dim_and_strides(ndarray::Shape::from(Ix1(n)), 1)
+            })?
+        };
+        Ok(self.whole.get_or_init(|| w))
+    }
+
+    /// The residency of every entry's bytes, in file order ("which arrays are in RAM"): one
+    /// [`Residency`] per entry from [`pages`](Self::pages). A page shared by two entries
+    /// counts for both. Like every residency figure, [`Error::ResidencyUnknown`] for a file
+    /// this process may not write (Linux hides the page cache of such files).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix1, _>(&path, 4096)? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// for (name, r) in c.residency_all()? {
+    ///     println!("{name:?}: {}/{} pages, {:.0}%", r.resident, r.total, 100.0 * r.fraction());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn residency_all(&self) -> Result<Vec<(String, Residency)>> {
+        self.entries
+            .iter()
+            .map(|e| Ok((e.name.clone(), self.pages(&e.name)?.residency()?)))
+            .collect()
+    }
+}
+
+/// Opens the container a user names as `PATH` or `PATH:NAME`, and gives the name, if any.
+///
+/// `spec` that names an existing file (or anything else that exists) is the path. Otherwise
+/// it is split at a `:` whose left side is an existing file, the longest such side winning,
+/// whatever the extension (`.npz`, `.safetensors`, `.npy`): so names may hold `:` and so may
+/// paths. When no prefix is a file, `spec` is the path, and opening it says it is missing.
+///
+/// | `spec` | on disk | path | name |
+/// |---|---|---|---|
+/// | `model.safetensors` | the file | `model.safetensors` | `None` |
+/// | `model.safetensors:layer.0:w` | the file | `model.safetensors` | `Some("layer.0:w")` |
+/// | `a.npz:b.npz:c` | `a.npz` and `a.npz:b.npz` | `a.npz:b.npz` | `Some("c")` |
+/// | `x.npy:` | `x.npy` | `x.npy` | `Some("")` |
+/// | `gone.npz:w` | nothing | `gone.npz:w` | error: not found |
+///
+/// A `spec` that is not valid UTF-8 is taken as a path.
+///
+/// ```
+/// use ndmmap::container;
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npy");
+/// # drop(unsafe { ndmmap::npy::create::<u8, ndarray::Ix1, _>(&path, 3)? });
+/// let (c, name) = container::open(format!("{}:", path.display()))?;
+/// assert_eq!((c.path(), name.as_deref()), (path.as_path(), Some("")));
+/// let (_, name) = container::open(&path)?;
+/// assert_eq!(name, None);
+/// assert!(container::open(dir.path().join("missing.npz:w")).is_err());
+/// # Ok(()) }
+/// ```
+pub fn open(spec: impl AsRef<Path>) -> Result<(Container, Option<String>)> {
+    let (path, name) = split(spec.as_ref(), |p| p.is_file());
+    Ok((Container::open(path)?, name))
+}
+
+/// `spec` as a path and a name: itself when it exists, else split at the last `:` whose left
+/// side `is_file` accepts (the longest such side).
+fn split(spec: &Path, is_file: impl Fn(&Path) -> bool) -> (PathBuf, Option<String>) {
+    let whole = (spec.to_path_buf(), None);
+    if spec.exists() {
+        return whole;
+    }
+    let Some(s) = spec.to_str() else {
+        return whole;
+    };
+    s.rmatch_indices(':')
+        .map(|(i, _)| i)
+        .find(|&i| i > 0 && is_file(Path::new(&s[..i])))
+        .map_or(whole, |i| {
+            (PathBuf::from(&s[..i]), Some(s[i + 1..].to_string()))
+        })
+}

@@ -1,0 +1,61 @@
+//! A `.npy` file as a container of one entry, named `""`.
+
+use super::Entry;
+use crate::array::Order;
+use crate::error::{Error, NpyError, Result};
+use crate::npy::MAX_HEADER_SIZE;
+use std::fs::File;
+use std::path::Path;
+
+/// The open `.npy` file, and why its one entry cannot be mapped, if it cannot.
+#[derive(Debug)]
+pub(super) struct Npy {
+    /// The handle the header was read through (checked to be the file `probe` read), mapped.
+    pub(super) file: File,
+    problem: Option<NpyError>,
+}
+
+impl Npy {
+    /// Reads the header of `path` through `probe` (opened with readahead off) and opens the
+    /// handle to map, checked to be the same file.
+    pub(super) fn open(path: &Path, probe: File) -> Result<(Npy, Entry)> {
+        let io = |what, e| Error::io(what, Some(path), e);
+        let file = File::open(path).map_err(|e| io("open", e))?;
+        let id = |f: &File| crate::sys::file_id(f).map_err(|e| io("stat", e));
+        if id(&file)? != id(&probe)? {
+            return Err(Error::Unmappable {
+                path: Some(path.to_path_buf()),
+                why: "the file was replaced while it was being opened".into(),
+            });
+        }
+        let h = crate::npy::read_header_from(&probe, path, MAX_HEADER_SIZE)?;
+        let file_len = probe.metadata().map_err(|e| io("stat", e))?.len();
+        let len = h.data_len(h.dtype.size)? as u64;
+        let problem = match h.data_offset.checked_add(len) {
+            Some(end) if end <= file_len => None,
+            _ => Some(NpyError::DataPastEnd {
+                shape: h.shape.clone(),
+                offset: h.data_offset,
+                needed: len,
+                len: file_len,
+            }),
+        };
+        let entry = Entry {
+            name: String::new(),
+            dtype: Some(h.dtype),
+            type_name: h.dtype.descr(),
+            elem_size: h.dtype.size,
+            shape: h.shape,
+            order: if h.fortran_order { Order::F } else { Order::C },
+            offset: h.data_offset,
+            len,
+            unmappable: problem.as_ref().map(ToString::to_string),
+        };
+        Ok((Npy { file, problem }, entry))
+    }
+
+    /// The error for mapping the entry, which is about `at`.
+    pub(super) fn refusal(&self, at: &Path) -> Option<Error> {
+        self.problem.clone().map(|kind| Error::npy(Some(at), kind))
+    }
+}

@@ -1,0 +1,884 @@
+//! The container API over `.npy`, `.npz` and safetensors with one test body: the same arrays
+//! written by the crate's own writers in each format, then listed, looked up and mapped
+//! (typed, in another mode, as `AnyArray`) through `Container`, and their pages asked for.
+//! Then what only some formats have: Fortran order, big-endian data, np.savez's unaligned
+//! offsets, compressed members, dtypes numpy lacks (BF16, FP8, FP4) and long double as
+//! `AnyArray::Other`; the `PATH:NAME` opener; residency per entry; damaged files (errors,
+//! never panics).
+#![cfg(all(feature = "npz", feature = "safetensors"))]
+
+mod common;
+
+use ndarray::{ArrayD, Ix6, IxDyn, ShapeBuilder, s};
+use ndmmap::container::{self, Container, Format};
+use ndmmap::npz::NpzWriter;
+use ndmmap::{AnyArray, Bool, ByteSwapped, Error, Mode, NpyElement, Order, Unaligned};
+use std::fmt::Debug;
+use std::path::{Path, PathBuf};
+
+/// The arrays every format holds, by name.
+#[derive(Clone)]
+enum Value {
+    F32(ArrayD<f32>),
+    I64(ArrayD<i64>),
+    F64(ArrayD<f64>),
+    Bool(ArrayD<Bool>),
+}
+
+fn arrays() -> Vec<(&'static str, Value)> {
+    let w = ArrayD::from_shape_fn(IxDyn(&[4, 3]), |i| (i[0] * 3 + i[1]) as f32 * 0.5);
+    let f = ArrayD::from_shape_vec(IxDyn(&[2, 3]).f(), (0..6).map(|x| x as f64).collect()).unwrap();
+    vec![
+        ("w", Value::F32(w)),
+        (
+            "ids",
+            Value::I64(ArrayD::from_shape_vec(IxDyn(&[5]), vec![-2, 0, 3, 9, 1 << 40]).unwrap()),
+        ),
+        ("f", Value::F64(f)),
+        ("scalar", Value::F64(ndarray::arr0(2.5).into_dyn())),
+        (
+            "mask",
+            Value::Bool(
+                ArrayD::from_shape_vec(IxDyn(&[4]), [1u8, 0, 0, 1].map(Bool).to_vec()).unwrap(),
+            ),
+        ),
+    ]
+}
+
+/// Files holding [`arrays`] in `format`, each with the names its entries have: one archive for
+/// `.npz` and safetensors, one `.npy` file per array (its entry named `""`).
+fn build(format: Format, dir: &Path) -> Vec<(PathBuf, Vec<(String, Value)>)> {
+    let all = arrays();
+    match format {
+        Format::Npy => all
+            .into_iter()
+            .map(|(name, v)| {
+                let path = dir.join(format!("{name}.npy"));
+                write_npy(&path, &v);
+                (path, vec![(String::new(), v)])
+            })
+            .collect(),
+        Format::Npz => {
+            let path = dir.join("all.npz");
+            let mut w = NpzWriter::create(&path).unwrap();
+            for (name, v) in &all {
+                match v {
+                    Value::F32(a) => w.add(name, a).unwrap(),
+                    Value::I64(a) => w.add(name, a).unwrap(),
+                    Value::F64(a) => w.add(name, a).unwrap(),
+                    Value::Bool(a) => w.add(name, a).unwrap(),
+                };
+            }
+            w.finish().unwrap();
+            vec![(
+                path,
+                all.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+            )]
+        }
+        Format::Safetensors => {
+            let path = dir.join("all.safetensors");
+            let mut w = ndmmap::safetensors::Writer::new();
+            for (name, v) in &all {
+                match v {
+                    Value::F32(a) => w.add(*name, a.view()),
+                    Value::I64(a) => w.add(*name, a.view()),
+                    Value::F64(a) => w.add(*name, a.view()),
+                    Value::Bool(a) => w.add(*name, a.view()),
+                };
+            }
+            w.write(&path).unwrap();
+            vec![(
+                path,
+                all.into_iter().map(|(n, v)| (n.to_string(), v)).collect(),
+            )]
+        }
+        _ => unreachable!(),
+    }
+}
+
+/// Writes `v` as a `.npy` file with the crate's own `npy::create` (Fortran order kept).
+fn write_npy(path: &Path, v: &Value) {
+    fn put<T: NpyElement>(path: &Path, a: &ArrayD<T>) {
+        let fortran = a.ndim() > 1 && a.t().is_standard_layout();
+        let shape = IxDyn(a.shape()).set_f(fortran);
+        // SAFETY: the file is this test's alone.
+        let mut m = unsafe { ndmmap::npy::create::<T, IxDyn, _>(path, shape).unwrap() };
+        m.view_mut().unwrap().assign(a);
+        m.msync(ndmmap::Flush::Sync).unwrap();
+    }
+    match v {
+        Value::F32(a) => put(path, a),
+        Value::I64(a) => put(path, a),
+        Value::F64(a) => put(path, a),
+        Value::Bool(a) => put(path, a),
+    }
+}
+
+/// Everything one entry holding `expected` must answer, typed and untyped.
+fn check_typed<T>(c: &Container, name: &str, expected: &ArrayD<T>, fortran_kept: bool)
+where
+    T: NpyElement + PartialEq + Debug,
+{
+    let at = format!("{}:{name}", c.path().display());
+    let e = c.entry(name).unwrap();
+    assert_eq!(e.name, name);
+    assert_eq!(e.dtype, Some(T::DTYPE), "{at}");
+    assert_eq!(e.type_name, T::DTYPE.descr(), "{at}");
+    assert_eq!(
+        (e.elem_size, &e.shape[..]),
+        (size_of::<T>(), expected.shape()),
+        "{at}"
+    );
+    assert_eq!(e.len, (expected.len() * size_of::<T>()) as u64, "{at}");
+    assert!(e.unmappable.is_none(), "{at}");
+    let fortran = fortran_kept && expected.ndim() > 1 && !expected.is_standard_layout();
+    assert_eq!(e.order, if fortran { Order::F } else { Order::C }, "{at}");
+    assert_eq!(
+        e.offset % align_of::<T>() as u64,
+        0,
+        "{at}: the crate's writers align"
+    );
+
+    // SAFETY: the test's files are not changed while the arrays live.
+    let a = unsafe { c.map::<T, IxDyn>(name) }.unwrap();
+    assert_eq!(a.view(), expected.view(), "{at}");
+    assert_eq!((a.offset(), a.order()), (e.offset, e.order), "{at}");
+    assert_eq!(
+        a.path(),
+        Some(c.path()),
+        "{at}: the array's path is the file's"
+    );
+    // SAFETY: as above.
+    let u = unsafe { c.map::<Unaligned<T>, IxDyn>(name) }.unwrap();
+    assert!(
+        u.view()
+            .iter()
+            .zip(expected.iter())
+            .all(|(x, y)| x.get() == *y),
+        "{at}"
+    );
+    // SAFETY: as above.
+    match unsafe { c.map::<T, Ix6>(name) } {
+        Err(Error::DimensionMismatch { expected: 6, found }) => assert_eq!(found, expected.ndim()),
+        other => panic!("{at}: {other:?}"),
+    }
+    // SAFETY: as above.
+    match unsafe { c.map::<u16, IxDyn>(name) } {
+        Err(Error::DtypeMismatch { expected, found }) => {
+            assert_eq!((expected.as_str(), &found), ("<u2", &T::DTYPE.descr()))
+        }
+        other => panic!("{at}: {other:?}"),
+    }
+    // Copy-on-write: private changes.
+    // SAFETY: as above.
+    let mut p = unsafe { c.map_with::<T, IxDyn>(name, Mode::CopyOnWrite) }.unwrap();
+    p.view_mut().unwrap().fill(T::zeroed());
+    drop(p);
+    // SAFETY: as above.
+    assert_eq!(
+        unsafe { c.map::<T, IxDyn>(name) }.unwrap().view(),
+        expected.view(),
+        "{at}"
+    );
+
+    // SAFETY: as above.
+    let any = unsafe { c.map_any(name) }.unwrap();
+    assert_eq!(any.type_name(), T::DTYPE.descr(), "{at}");
+    assert_eq!(
+        (any.shape(), any.order()),
+        (expected.shape(), e.order),
+        "{at}"
+    );
+    assert_eq!(any.typed::<T>().unwrap().view(), expected.view(), "{at}");
+    let span = any.page_span();
+    assert_eq!(
+        any.pages(..).unwrap().residency().unwrap().total,
+        span.page_count,
+        "{at}"
+    );
+    // The entry's pages without mapping it are the same pages.
+    let r = c.pages(name).unwrap().residency().unwrap();
+    assert_eq!(r.total, span.page_count, "{at}");
+}
+
+fn check_value(c: &Container, name: &str, v: &Value, fortran_kept: bool) {
+    match v {
+        Value::F32(a) => check_typed(c, name, a, fortran_kept),
+        Value::I64(a) => check_typed(c, name, a, fortran_kept),
+        Value::F64(a) => check_typed(c, name, a, fortran_kept),
+        Value::Bool(a) => check_typed(c, name, a, fortran_kept),
+    }
+}
+
+/// The one test body: every format lists, finds, refuses and maps the same arrays alike.
+#[test]
+fn same_arrays_in_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in [Format::Npy, Format::Npz, Format::Safetensors] {
+        // safetensors stores C order only: the writer copies a Fortran array in logical order.
+        let fortran_kept = format != Format::Safetensors;
+        for (path, expected) in build(format, dir.path()) {
+            let c = Container::open(&path).unwrap();
+            assert_eq!((c.format(), c.path()), (format, path.as_path()));
+            let mut names: Vec<&str> = c.entries().iter().map(|e| e.name.as_str()).collect();
+            let mut want: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+            let in_file_order = names.clone();
+            names.sort();
+            want.sort();
+            assert_eq!(names, want, "{}", path.display());
+            assert!(
+                c.entries().windows(2).all(|w| w[0].offset < w[1].offset),
+                "file order"
+            );
+            for (name, v) in &expected {
+                check_value(&c, name, v, fortran_kept);
+            }
+            // One lookup error for every format.
+            match c.entry("nope") {
+                Err(Error::NoSuchMember {
+                    path: p,
+                    name,
+                    available,
+                }) => {
+                    assert_eq!(
+                        (p.as_deref(), name.as_str()),
+                        (Some(path.as_path()), "nope")
+                    );
+                    assert_eq!(available, in_file_order);
+                }
+                other => panic!("{other:?}"),
+            }
+            // SAFETY: as above.
+            assert!(matches!(
+                unsafe { c.map_any("nope") },
+                Err(Error::NoSuchMember { .. })
+            ));
+            assert!(matches!(c.pages("nope"), Err(Error::NoSuchMember { .. })));
+            let all = c.residency_all().unwrap();
+            assert_eq!(
+                all.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+                in_file_order
+            );
+            // The opener finds the same container by PATH and by PATH:NAME.
+            let (c2, n) = container::open(&path).unwrap();
+            assert_eq!((c2.entries(), n), (c.entries(), None));
+            for (name, _) in &expected {
+                let (c3, n) = container::open(format!("{}:{name}", path.display())).unwrap();
+                assert_eq!(
+                    (c3.path(), n.as_deref()),
+                    (path.as_path(), Some(name.as_str()))
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn lookup_error_lists_twenty_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.npz");
+    let mut w = NpzWriter::create(&path).unwrap();
+    for i in 0..25 {
+        w.add(&format!("m{i:02}"), &ndarray::arr1(&[i as u8]))
+            .unwrap();
+    }
+    w.finish().unwrap();
+    let c = Container::open(&path).unwrap();
+    assert_eq!(c.entries().len(), 25);
+    match c.entry("m99") {
+        Err(Error::NoSuchMember { available, .. }) => {
+            assert_eq!(available.len(), 20);
+            assert_eq!(
+                (available[0].as_str(), available[19].as_str()),
+                ("m00", "m19")
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    // numpy's key or the zip name.
+    assert_eq!(c.entry("m03.npy").unwrap().name, "m03");
+}
+
+#[test]
+fn read_write_where_the_format_allows() {
+    let dir = tempfile::tempdir().unwrap();
+    for format in [Format::Npy, Format::Npz, Format::Safetensors] {
+        // The file and name of "ids", the one i64 array.
+        let (path, name) = build(format, dir.path())
+            .into_iter()
+            .find_map(|(p, e)| {
+                let (n, _) = e.into_iter().find(|(_, v)| matches!(v, Value::I64(_)))?;
+                Some((p, n))
+            })
+            .unwrap();
+        let name = &name;
+        let c = Container::open(&path).unwrap();
+        // SAFETY: the file is this test's alone.
+        let w = unsafe { c.map_with::<i64, IxDyn>(name, Mode::ReadWrite) };
+        if format == Format::Npz {
+            assert!(matches!(w, Err(Error::NotWritable { .. })), "{w:?}");
+            continue;
+        }
+        let mut w = w.unwrap();
+        w.view_mut().unwrap().fill(7);
+        w.msync(ndmmap::Flush::Sync).unwrap();
+        drop(w);
+        let c = Container::open(&path).unwrap();
+        // SAFETY: as above.
+        let r = unsafe { c.map::<i64, IxDyn>(name) }.unwrap();
+        assert_eq!(r.view().sum(), 35, "{format:?}");
+    }
+}
+
+#[test]
+fn big_endian_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let values = [1.5f64, -2.0, 1e300];
+    let be = ndarray::arr1(&values.map(ByteSwapped::new));
+    let npz = dir.path().join("be.npz");
+    NpzWriter::create(&npz)
+        .unwrap()
+        .add("be", &be)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let npy = dir.path().join("be.npy");
+    // SAFETY: the file is this test's alone.
+    let mut m =
+        unsafe { ndmmap::npy::create::<ByteSwapped<f64>, ndarray::Ix1, _>(&npy, 3).unwrap() };
+    m.view_mut().unwrap().assign(&be);
+    drop(m);
+    for (path, name) in [(npz, "be"), (npy, "")] {
+        let c = Container::open(&path).unwrap();
+        let e = c.entry(name).unwrap();
+        assert_eq!(e.type_name, ">f8");
+        assert!(!e.dtype.unwrap().little_endian);
+        // SAFETY: as above.
+        match unsafe { c.map::<f64, IxDyn>(name) } {
+            Err(e @ Error::DtypeMismatch { .. }) => assert!(e.to_string().contains("ByteSwapped")),
+            other => panic!("{other:?}"),
+        }
+        // SAFETY: as above.
+        let a = unsafe { c.map::<ByteSwapped<f64>, ndarray::Ix1>(name) }.unwrap();
+        assert_eq!(a.view().iter().map(|x| x.get()).collect::<Vec<_>>(), values);
+        // SAFETY: as above.
+        let any = unsafe { c.map_any(name) }.unwrap();
+        assert!(matches!(any, AnyArray::SwappedF64(_)), "{any:?}");
+        assert_eq!(any.type_name(), ">f8");
+    }
+}
+
+/// A zip of `members` (name, bytes) as np.savez writes it: stored, data right after each
+/// local header, so at offsets no element type chose.
+fn raw_zip(path: &Path, members: &[(&str, Vec<u8>)]) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for (name, bytes) in members {
+        z.start_file(*name, opts).unwrap();
+        z.write_all(bytes).unwrap();
+    }
+    z.finish().unwrap();
+}
+
+/// The bytes of a `.npy` file of `descr` and `shape` (C order) holding `data`.
+fn npy_bytes(descr: &str, shape: &[usize], data: &[u8]) -> Vec<u8> {
+    let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
+    let shape = match dims.len() {
+        1 => format!("({},)", dims[0]),
+        _ => format!("({})", dims.join(", ")),
+    };
+    let mut h =
+        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}").into_bytes();
+    let total = (10 + h.len() + 1).next_multiple_of(64);
+    h.resize(total - 11, b' ');
+    h.push(b'\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(h.len() as u16).to_le_bytes());
+    out.extend_from_slice(&h);
+    out.extend_from_slice(data);
+    out
+}
+
+fn f64_bytes(v: &[f64]) -> Vec<u8> {
+    v.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+#[test]
+fn unaligned_and_compressed_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("savez.npz");
+    let v = [1.0f64, 2.0, 3.0];
+    let image = npy_bytes("<f8", &[3], &f64_bytes(&v));
+    raw_zip(&path, &[("u.npy", image.clone()), ("z.npy", image)]);
+    // Mark "z" deflated (method 8) in its local header and its directory entry: its bytes are
+    // then not the array's.
+    let mut bytes = std::fs::read(&path).unwrap();
+    let local = bytes.windows(5).position(|w| w == b"z.npy").unwrap() - 30;
+    bytes[local + 8] = 8;
+    let central = (0..bytes.len() - 51)
+        .find(|&i| &bytes[i..i + 4] == b"PK\x01\x02" && &bytes[i + 46..i + 51] == b"z.npy")
+        .unwrap();
+    bytes[central + 10] = 8;
+    std::fs::write(&path, &bytes).unwrap();
+
+    let c = Container::open(&path).unwrap();
+    let u = c.entry("u").unwrap();
+    assert_ne!(u.offset % 8, 0, "np.savez's offsets are rarely aligned");
+    // SAFETY: the file is this test's alone.
+    match unsafe { c.map::<f64, ndarray::Ix1>("u") } {
+        Err(e @ Error::Misaligned { .. }) => assert!(e.to_string().contains("Unaligned<T>"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    // SAFETY: as above.
+    let a = unsafe { c.map::<Unaligned<f64>, ndarray::Ix1>("u") }.unwrap();
+    assert_eq!(a.view().iter().map(|x| x.get()).collect::<Vec<_>>(), v);
+    // SAFETY: as above.
+    let any = unsafe { c.map_any("u") }.unwrap();
+    assert!(matches!(any, AnyArray::UnalignedF64(_)), "{any:?}");
+
+    let z = c.entry("z").unwrap();
+    assert!(
+        z.unmappable.as_deref().unwrap().contains("compressed"),
+        "{z:?}"
+    );
+    assert_eq!((z.dtype, z.type_name.as_str(), z.elem_size), (None, "", 0));
+    // SAFETY: as above.
+    match unsafe { c.map_any("z") } {
+        Err(Error::Compressed { name, method, .. }) => {
+            assert_eq!((&*name, &*method), ("z", "deflated"))
+        }
+        other => panic!("{other:?}"),
+    }
+    // SAFETY: as above.
+    assert!(matches!(
+        unsafe { c.map::<Unaligned<f64>, IxDyn>("z") },
+        Err(Error::Compressed { .. })
+    ));
+    // Its stored bytes have pages all the same.
+    assert!(c.pages("z").unwrap().residency().unwrap().total >= 1);
+}
+
+/// A safetensors file of raw tensors (name, dtype, shape, bytes), in this order.
+fn safetensors_bytes(tensors: &[(&str, &str, &[usize], Vec<u8>)]) -> Vec<u8> {
+    let (mut parts, mut data) = (vec![], vec![]);
+    for (name, dtype, shape, bytes) in tensors {
+        let (a, b) = (data.len(), data.len() + bytes.len());
+        parts.push(format!(
+            r#""{name}":{{"dtype":"{dtype}","shape":{shape:?},"data_offsets":[{a},{b}]}}"#
+        ));
+        data.extend_from_slice(bytes);
+    }
+    let mut header = format!("{{{}}}", parts.join(",")).into_bytes();
+    while header.len() % 8 != 0 {
+        header.push(b' ');
+    }
+    let mut out = (header.len() as u64).to_le_bytes().to_vec();
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&data);
+    out
+}
+
+#[test]
+fn dtypes_numpy_lacks_map_as_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("q.safetensors");
+    // BF16 (3, 2): 0.0, 1.0, ..., 5.0 (a bf16 is a float32's upper half); then FP8 and FP4.
+    let bf16: Vec<u8> = (0..6)
+        .flat_map(|i| ((i as f32).to_bits() >> 16).to_le_bytes()[..2].to_vec())
+        .collect();
+    std::fs::write(
+        &path,
+        safetensors_bytes(&[
+            ("b", "BF16", &[3, 2], bf16.clone()),
+            ("q", "F8_E4M3", &[4], vec![1, 2, 3, 4]),
+            ("p", "F4", &[4], vec![0x21, 0x43]),
+        ]),
+    )
+    .unwrap();
+    let c = Container::open(&path).unwrap();
+    let b = c.entry("b").unwrap();
+    assert_eq!(
+        (b.dtype, b.type_name.as_str(), b.elem_size, b.len),
+        (None, "BF16", 2, 12)
+    );
+    assert!(b.unmappable.is_none());
+    // SAFETY: the file is this test's alone.
+    match unsafe { c.map::<u16, IxDyn>("b") } {
+        Err(Error::DtypeMismatch { found, .. }) => assert_eq!(found, "BF16"),
+        other => panic!("{other:?}"),
+    }
+    // SAFETY: as above.
+    let a = unsafe { c.map_any("b") }.unwrap();
+    assert_eq!(
+        (a.type_name().as_str(), a.dtype().descr().as_str()),
+        ("BF16", "|V2")
+    );
+    assert_eq!(
+        (a.shape(), a.ndim(), a.len(), a.nbytes()),
+        (&[3, 2][..], 2, 6, 12)
+    );
+    assert_eq!(
+        (a.order(), a.mode(), a.offset()),
+        (Order::C, Mode::ReadOnly, b.offset)
+    );
+    assert_eq!(a.path(), Some(path.as_path()));
+    assert!(a.file().is_some());
+    // Pages over the logical shape: one page holds it all.
+    assert_eq!(a.pages(..).unwrap().residency().unwrap().total, 1);
+    assert_eq!(a.pages(s![1..2, ..]).unwrap().len(), 1);
+    assert_eq!(a.pages(0..6).unwrap().len(), 1);
+    assert!(a.pages(0..7).is_err());
+    assert!(a.pages(s![..4, ..]).is_err());
+    assert_eq!(
+        a.pages(..).unwrap().along(ndarray::Axis(0)).unwrap().len(),
+        3
+    );
+    a.madvise(ndmmap::Advice::WillNeed).unwrap();
+    a.msync(ndmmap::Flush::Async).unwrap();
+    let AnyArray::Other(o) = a else { panic!() };
+    assert_eq!((o.type_name(), o.elem_size()), ("BF16", 2));
+    let v = o.view();
+    assert_eq!(v.shape(), &[3, 2, 2]);
+    assert_eq!(v.as_standard_layout().as_slice().unwrap(), &bf16[..]);
+    assert_eq!(o.guarded(|v| v[[2, 1, 1]]).unwrap(), bf16[11]);
+    #[cfg(feature = "half")]
+    {
+        let t = o.into_typed::<half::bf16>().unwrap();
+        let got: Vec<f32> = t.view().iter().map(|x| x.to_f32()).collect();
+        assert_eq!(got, [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+    }
+    #[cfg(not(feature = "half"))]
+    assert!(o.into_typed::<u32>().is_err());
+
+    // SAFETY: as above.
+    let q = unsafe { c.map_any("q") }.unwrap();
+    assert_eq!(
+        (q.type_name().as_str(), q.dtype().descr().as_str(), q.len()),
+        ("F8_E4M3", "|V1", 4)
+    );
+
+    let p = c.entry("p").unwrap();
+    assert_eq!((p.elem_size, p.len), (0, 2));
+    assert!(p.unmappable.as_deref().unwrap().contains("4-bit"));
+    // SAFETY: as above.
+    match unsafe { c.map_any("p") } {
+        Err(Error::Unmappable {
+            path: Some(at),
+            why,
+        }) => {
+            assert_eq!(at, PathBuf::from(format!("{}:p", path.display())));
+            assert!(why.contains("F4"), "{why}");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(c.pages("p").unwrap().len(), 1);
+    // Statistics say what to do with such bytes.
+    // SAFETY: as above.
+    let a = unsafe { c.map_any("b") }.unwrap();
+    let e = ndmmap::stats::Stats::along(0).of_any(&a).unwrap_err();
+    assert!(e.to_string().contains("into_typed"), "{e}");
+}
+
+#[test]
+fn long_double_npy_is_other_in_the_container_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("g.npy");
+    let data: Vec<u8> = (0..64u8).collect(); // two (2,) rows of 16-byte elements
+    std::fs::write(&path, npy_bytes("<f16", &[2, 2], &data)).unwrap();
+    // SAFETY: the file is this test's alone.
+    let e = unsafe { ndmmap::npy::open_any(&path) }.unwrap_err();
+    assert!(e.to_string().contains("longdouble"), "{e}");
+    let c = Container::open(&path).unwrap();
+    let en = c.entry("").unwrap();
+    assert_eq!((en.type_name.as_str(), en.elem_size), ("<f16", 16));
+    // SAFETY: as above.
+    let a = unsafe { c.map_any("") }.unwrap();
+    assert_eq!(
+        (a.type_name().as_str(), a.dtype().descr().as_str()),
+        ("<f16", "<f16")
+    );
+    let AnyArray::Other(o) = &a else {
+        panic!("{a:?}")
+    };
+    assert_eq!(o.view().as_standard_layout().as_slice().unwrap(), &data[..]);
+    assert_eq!(a.pages(s![1.., ..]).unwrap().len(), 1);
+}
+
+#[test]
+fn fortran_order_entries() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = ArrayD::from_shape_vec(IxDyn(&[3, 4]).f(), (0..12i32).collect()).unwrap();
+    let npz = dir.path().join("f.npz");
+    NpzWriter::create(&npz)
+        .unwrap()
+        .add("f", &f)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let npy = dir.path().join("f.npy");
+    // SAFETY: the file is this test's alone.
+    let mut m = unsafe { ndmmap::npy::create::<i32, IxDyn, _>(&npy, IxDyn(&[3, 4]).f()).unwrap() };
+    m.view_mut().unwrap().assign(&f);
+    drop(m);
+    for (path, name) in [(npz, "f"), (npy, "")] {
+        let c = Container::open(&path).unwrap();
+        assert_eq!(c.entry(name).unwrap().order, Order::F);
+        // SAFETY: as above.
+        let a = unsafe { c.map::<i32, ndarray::Ix2>(name) }.unwrap();
+        assert_eq!((a.order(), a.view().into_dyn()), (Order::F, f.view()));
+        // The pages of column 0 (contiguous in Fortran order) are the first page only.
+        assert_eq!(a.pages(s![.., 0]).unwrap().len(), 1);
+        // SAFETY: as above.
+        let any = unsafe { c.map_any(name) }.unwrap();
+        assert_eq!(any.order(), Order::F);
+    }
+}
+
+#[test]
+fn open_splits_path_and_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = dir.path().join("m.safetensors");
+    let t = ndarray::arr1(&[1.0f32, 2.0]);
+    ndmmap::safetensors::Writer::new()
+        .add("layer.0:weight", t.view())
+        .add("b", t.view())
+        .write(&st)
+        .unwrap();
+    let (c, n) = container::open(format!("{}:layer.0:weight", st.display())).unwrap();
+    assert_eq!(n.as_deref(), Some("layer.0:weight"));
+    // SAFETY: the file is this test's alone.
+    assert_eq!(
+        unsafe { c.map::<f32, ndarray::Ix1>(n.as_deref().unwrap()) }
+            .unwrap()
+            .view(),
+        t
+    );
+    // A name that is missing is the container's lookup error, not the opener's.
+    let (c, n) = container::open(format!("{}:nope", st.display())).unwrap();
+    assert!(matches!(
+        c.entry(n.as_deref().unwrap()),
+        Err(Error::NoSuchMember { .. })
+    ));
+    // A directory is the path, and an error.
+    match container::open(dir.path()) {
+        Err(Error::IsDirectory { .. }) => {}
+        other => panic!("{other:?}"),
+    }
+    // A missing file: the whole spec is the path, and not found.
+    let missing = format!("{}:w", dir.path().join("gone.npz").display());
+    match container::open(&missing) {
+        Err(Error::Io {
+            path: Some(p),
+            source,
+            ..
+        }) => {
+            assert_eq!(
+                (p, source.kind()),
+                (PathBuf::from(&missing), std::io::ErrorKind::NotFound)
+            )
+        }
+        other => panic!("{other:?}"),
+    }
+    // `a.npz:b.npz` is itself a file: the longest prefix wins (Windows forbids ':' in names).
+    #[cfg(unix)]
+    {
+        let a = dir.path().join("a.npz");
+        let ab = dir.path().join("a.npz:b.npz");
+        NpzWriter::create(&a)
+            .unwrap()
+            .add("b.npz:c", &t)
+            .unwrap()
+            .finish()
+            .unwrap();
+        NpzWriter::create(&ab)
+            .unwrap()
+            .add("c", &t)
+            .unwrap()
+            .finish()
+            .unwrap();
+        let (c, n) = container::open(format!("{}:c", ab.display())).unwrap();
+        assert_eq!((c.path(), n.as_deref()), (ab.as_path(), Some("c")));
+        // Without the longer file, the shorter one answers with the rest as the name.
+        std::fs::remove_file(&ab).unwrap();
+        let (c, n) = container::open(format!("{}:c", ab.display())).unwrap();
+        assert_eq!((c.path(), n.as_deref()), (a.as_path(), Some("b.npz:c")));
+        // SAFETY: as above.
+        assert_eq!(
+            unsafe { c.map::<f32, ndarray::Ix1>("b.npz:c") }
+                .unwrap()
+                .view(),
+            t
+        );
+    }
+}
+
+#[test]
+fn formats_by_content_errors_by_extension() {
+    let dir = tempfile::tempdir().unwrap();
+    // Content wins over the name.
+    let npz_named_bin = dir.path().join("x.bin");
+    NpzWriter::create(&npz_named_bin)
+        .unwrap()
+        .add("x", &ndarray::arr1(&[1u8]))
+        .unwrap()
+        .finish()
+        .unwrap();
+    assert_eq!(
+        Container::open(&npz_named_bin).unwrap().format(),
+        Format::Npz
+    );
+    let empty = dir.path().join("empty.data");
+    NpzWriter::create(&empty).unwrap().finish().unwrap();
+    let c = Container::open(&empty).unwrap();
+    assert_eq!((c.format(), c.entries().len()), (Format::Npz, 0));
+    let st = dir.path().join("t.npz");
+    ndmmap::safetensors::Writer::new().write(&st).unwrap();
+    assert_eq!(Container::open(&st).unwrap().format(), Format::Safetensors);
+    // Junk: the extension chooses whose error.
+    let junk = b"just some words that are not an array";
+    let e = |name: &str| Container::open(common::file_with(dir.path(), name, junk)).unwrap_err();
+    assert!(matches!(e("j.npz"), Error::BadArchive { .. }));
+    assert!(matches!(e("j.safetensors"), Error::BadSafetensors { .. }));
+    assert!(matches!(e("j.npy"), Error::Npy { .. }));
+    match e("j.txt") {
+        err @ Error::UnknownFormat { .. } => {
+            assert!(err.to_string().contains("just some"), "{err}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        Container::open(common::file_with(dir.path(), "e.txt", b"")),
+        Err(Error::UnknownFormat { .. })
+    ));
+}
+
+#[test]
+fn truncated_files_name_the_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    // A .npy file whose data runs past its end: listed, refused when mapped.
+    let npy = dir.path().join("short.npy");
+    let mut bytes = npy_bytes("<f8", &[100], &f64_bytes(&[0.0; 100]));
+    bytes.truncate(bytes.len() - 8);
+    std::fs::write(&npy, &bytes).unwrap();
+    let c = Container::open(&npy).unwrap();
+    assert!(c.entry("").unwrap().unmappable.is_some());
+    // SAFETY: the file is this test's alone.
+    match unsafe { c.map_any("") } {
+        Err(Error::Npy {
+            path,
+            kind: ndmmap::NpyError::DataPastEnd { .. },
+        }) => assert_eq!(path.as_deref(), Some(npy.as_path())),
+        other => panic!("{other:?}"),
+    }
+    // A tensor cut off after the container was opened: the map's error names FILE:NAME.
+    let st = dir.path().join("cut.safetensors");
+    let big = ndarray::Array1::<f64>::zeros(10_000);
+    ndmmap::safetensors::Writer::new()
+        .add("w", big.view())
+        .write(&st)
+        .unwrap();
+    let c = Container::open(&st).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&st).unwrap();
+    f.set_len(1000).unwrap();
+    // SAFETY: the map is refused: the file no longer holds the tensor.
+    match unsafe { c.map::<f64, ndarray::Ix1>("w") } {
+        Err(Error::TooShort { path: Some(p), .. }) => {
+            assert_eq!(p, PathBuf::from(format!("{}:w", st.display())))
+        }
+        other => panic!("{other:?}"),
+    }
+    // Its pages: those still in the file.
+    assert!(c.pages("w").unwrap().len() <= 1);
+}
+
+/// Damaged copies of every fixture: opening, listing, mapping and residency give answers or
+/// errors, never panics.
+#[test]
+fn damaged_files_never_panic() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut fixtures: Vec<PathBuf> = vec![];
+    for format in [Format::Npy, Format::Npz, Format::Safetensors] {
+        fixtures.extend(build(format, dir.path()).into_iter().map(|(p, _)| p));
+    }
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut opened = 0;
+    for (k, fixture) in fixtures.iter().enumerate() {
+        let good = std::fs::read(fixture).unwrap();
+        let ext = fixture.extension().unwrap().to_str().unwrap();
+        for trial in 0..60 {
+            let mut bytes = good.clone();
+            if trial % 3 == 0 {
+                bytes.truncate(next() as usize % (good.len() + 1));
+            } else {
+                for _ in 0..1 + trial % 4 {
+                    let i = next() as usize % bytes.len();
+                    bytes[i] = next() as u8;
+                }
+            }
+            let path = dir.path().join(format!("damaged{k}_{trial}.{ext}"));
+            std::fs::write(&path, &bytes).unwrap();
+            let Ok(c) = Container::open(&path) else {
+                continue;
+            };
+            opened += 1;
+            for e in c.entries() {
+                // SAFETY: the file is this test's alone.
+                if let Ok(a) = unsafe { c.map_any(&e.name) } {
+                    let _ = a.pages(..).and_then(|p| p.residency());
+                    // The values may be anything, but reading them must not fault.
+                    if let AnyArray::Other(o) = &a {
+                        let _ = o.guarded(|v| v.sum());
+                    }
+                }
+                let _ = c.pages(&e.name).and_then(|p| p.residency());
+            }
+            let _ = c.residency_all();
+        }
+    }
+    assert!(opened > 0);
+}
+
+/// Residency per entry: evicted, then one entry read, and only its pages come back.
+#[cfg(target_os = "linux")]
+#[test]
+fn residency_per_entry() {
+    let dir = common::tmpdir();
+    let path = dir.path().join("two.npz");
+    let a = ndarray::Array1::<f64>::from_elem(64 * 1024, 1.0);
+    NpzWriter::create(&path)
+        .unwrap()
+        .add("a", &a)
+        .unwrap()
+        .add("b", &a)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let c = Container::open(&path).unwrap();
+    drop(common::cold(&path));
+    for name in ["a", "b"] {
+        c.pages(name).unwrap().evict().unwrap();
+    }
+    let before = c.residency_all().unwrap();
+    if before.iter().any(|(_, r)| r.resident > 1)
+        && common::skip_or_fail("the page cache keeps evicted pages here")
+    {
+        return;
+    }
+    // SAFETY: the file is this test's alone.
+    let m = unsafe { c.map::<f64, ndarray::Ix1>("a") }.unwrap();
+    m.madvise(ndmmap::Advice::Random).unwrap();
+    assert_eq!(m.view().sum(), a.sum());
+    let after = c.residency_all().unwrap();
+    assert_eq!((after[0].0.as_str(), after[1].0.as_str()), ("a", "b"));
+    assert_eq!(after[0].1.resident, after[0].1.total, "{after:?}");
+    assert!(after[1].1.resident < after[1].1.total / 2, "{after:?}");
+    assert_eq!(after[0].1.total, m.page_span().page_count);
+}

@@ -9,6 +9,7 @@
 
 #[macro_use]
 mod out;
+mod args;
 mod chart;
 mod create;
 mod demo;

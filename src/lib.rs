@@ -102,6 +102,11 @@
 //!   a slice lies in the array; [`evict`], [`advise_random`] and
 //!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
 //! - [`Dtype`] and [`NpyElement`]: element types named as numpy names them (`"<f8"`).
+//! - `container` (feature `npy`; `.npz` and safetensors with their features): one type for
+//!   files of named arrays, `container::Container` of `container::Entry`s (name, dtype or
+//!   the format's own name, shape, order, bytes), listed, looked up and mapped alike in every
+//!   format, and `container::open` for `PATH` and `PATH:NAME`. [`AnyArray`] maps any entry;
+//!   its [`OtherArray`] variant holds dtypes no Rust type holds (`BF16`, FP8, long double).
 //! - [`Error`], the one error type, with [`NpyError`] and [`SliceError`] for what is wrong
 //!   with a file or a slice.
 //!

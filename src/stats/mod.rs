@@ -16,7 +16,7 @@
 //! let a = unsafe { ndmmap::npy::open::<f64, ndarray::Ix2>(&path)? };
 //! let m = Stats::along(0).of(&a)?; // one streaming pass on every core
 //! println!("mean {} std {}", m.mean(), m.std(1.0)); // ddof = 1
-//! # assert_eq!(m.mean().to_vec(), vec![0.0, 1.0, 2.0]);
+//! # assert_eq!(m.mean().iter().copied().collect::<Vec<_>>(), vec![0.0, 1.0, 2.0]);
 //! # Ok(()) }
 //! ```
 //!
@@ -64,7 +64,7 @@
 //! for p in &parts[1..] {
 //!     all.merge(&Moments::from_bytes(p)?)?;
 //! }
-//! assert_eq!(all.mean().to_vec(), Stats::along(0).of(&a)?.mean().to_vec());
+//! assert_eq!(all.mean(), Stats::along(0).of(&a)?.mean());
 //! # Ok(()) }
 //! ```
 //!

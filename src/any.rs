@@ -452,6 +452,29 @@ impl AnyArray {
         dispatch!(self, a => a.msync(how))
     }
 
+    /// Runs `f` on the array's bytes as they lie in the file (memory order,
+    /// [`nbytes`](Self::nbytes) of them), with faults turned into errors as
+    /// [`MmapArray::guarded`] does: a file truncated meanwhile is [`Error::Fault`], not
+    /// `SIGBUS`. For work that does not depend on the element type (faulting pages in,
+    /// checksums, copies), whatever the variant, [`Other`](Self::Other) included.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<u16, ndarray::Ix2, _>(&path, (3, 4))? });
+    /// // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+    /// let a = unsafe { ndmmap::npy::open_any(&path)? };
+    /// assert_eq!(a.guarded_bytes(|b| (b.len(), b.iter().all(|&x| x == 0)))?, (24, true));
+    /// # Ok(()) }
+    /// ```
+    pub fn guarded_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> Result<R> {
+        dispatch!(self, a => a.guarded(|v| {
+            // A mapped array is contiguous in C or F order: its memory-order slice is its bytes.
+            f(v.as_slice_memory_order().map_or(&[][..], bytemuck::cast_slice))
+        }))
+    }
+
     /// The inner array, when its element type is exactly `T` (`F64` for `f64`,
     /// `UnalignedF64` for `Unaligned<f64>`, …); `None` otherwise.
     ///

@@ -1235,20 +1235,20 @@ fn archive_members_are_addressed_as_file_colon_name() {
     let dir = tmpdir();
     let (npz, st) = archives(dir.path());
     let (npz, st) = (npz.to_str().unwrap(), st.to_str().unwrap());
-    // `info FILE` lists the members with their residency, one map for all of them.
+    // `info FILE` lists the members with their residency (an object per member for --json).
     let v = json(&["info", npz, "--json"]);
-    assert_eq!(v["format"], "npz");
-    let names: Vec<_> = v["members"]
+    let names: Vec<_> = v
         .as_array()
         .unwrap()
         .iter()
         .map(|m| m["name"].clone())
         .collect();
     assert_eq!(names, [serde_json::json!("w"), serde_json::json!("b")]);
-    assert_eq!(v["members"][0]["dtype"], "<f8");
-    assert_eq!(v["members"][0]["shape"], serde_json::json!([300, 8]));
-    assert_eq!(v["members"][0]["nbytes"], 300 * 8 * 8);
-    let m0 = &v["members"][0];
+    assert_eq!(v[0]["path"], format!("{npz}:w"));
+    assert_eq!(v[0]["dtype"], "<f8");
+    assert_eq!(v[0]["shape"], serde_json::json!([300, 8]));
+    assert_eq!(v[0]["nbytes"], 300 * 8 * 8);
+    let m0 = &v[0];
     assert!(m0["resident_pages"].as_u64().unwrap() <= m0["pages"].as_u64().unwrap());
     let text = ndmmap().args(["info", st]).output().unwrap();
     let text = String::from_utf8(text.stdout).unwrap();
@@ -1293,7 +1293,7 @@ fn archive_mistakes_are_one_line() {
         "has no member named \"nope\"; it has: \"w\", \"b\"",
     );
     fails(&["info", &format!("{st}:nope")], "nope");
-    fails(&["touch", npz], "address one as");
+    fails(&["touch", &format!("{npz}:")], "no member named \"\"");
     fails(
         &["info", &format!("{npz}:w"), "--dtype", "f8"],
         "an archive's member describes itself",
@@ -1314,4 +1314,218 @@ fn archive_mistakes_are_one_line() {
         .args(["residency", raw, "--dtype", "f8", "--offset", "100"])
         .assert()
         .success();
+}
+
+/// An `.npz` of three members whose middle one, `c`, is marked deflated (the writer stores;
+/// the method is patched in the local header and the central directory, as
+/// `np.savez_compressed` would have written it), and a safetensors file with a `BF16` tensor
+/// between two numpy ones, all made by the library's writers.
+fn mixed_archives(dir: &Path) -> (String, String) {
+    let npz = dir.join("mixed.npz");
+    let w = ndarray::Array2::<f64>::from_shape_fn((300, 8), |(i, j)| (i * 8 + j) as f64);
+    let c = ndarray::Array1::<i32>::from_iter(0..3000);
+    let b = ndarray::Array1::<i32>::from_iter(0..5);
+    ndmmap::npz::NpzWriter::create(&npz)
+        .unwrap()
+        .add("w", &w)
+        .unwrap()
+        .add("c", &c)
+        .unwrap()
+        .add("b", &b)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut bytes = std::fs::read(&npz).unwrap();
+    for (sig, name_at, method_at) in [(&b"PK\x03\x04"[..], 30, 8), (&b"PK\x01\x02"[..], 46, 10)] {
+        let at = (0..bytes.len() - name_at - 5)
+            .find(|&i| bytes[i..].starts_with(sig) && bytes[i + name_at..].starts_with(b"c.npy"))
+            .unwrap();
+        bytes[at + method_at] = 8;
+    }
+    std::fs::write(&npz, bytes).unwrap();
+    let st = dir.join("mixed.safetensors");
+    let layer = ndarray::Array2::<f32>::ones((64, 64));
+    let h = ndarray::Array2::<half::bf16>::from_shape_fn((128, 64), |(i, _)| {
+        half::bf16::from_f32(i as f32)
+    });
+    ndmmap::safetensors::Writer::new()
+        .add("layer0", layer.view())
+        .add("h", h.view())
+        .add("bias", b.view())
+        .write(&st)
+        .unwrap();
+    let s = |p: std::path::PathBuf| p.to_str().unwrap().to_string();
+    (s(npz), s(st))
+}
+
+/// The object of `--json`'s array whose path ends in `:name`.
+fn by_name<'a>(v: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    let tail = format!(":{name}");
+    v.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["path"].as_str().unwrap().ends_with(&tail))
+        .unwrap_or_else(|| panic!("no {name} in {v}"))
+}
+
+/// Runs the command: its status, stdout and stderr.
+fn outputs(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = ndmmap().args(args).output().unwrap();
+    let text = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (out.status.code(), text(out.stdout), text(out.stderr))
+}
+
+#[test]
+fn info_lists_every_entry_of_a_whole_archive() {
+    let dir = tmpdir();
+    let (npz, st) = mixed_archives(dir.path());
+    let v = json(&["info", &npz, "--json"]);
+    let v = v.as_array().unwrap();
+    let names: Vec<_> = v.iter().map(|e| e["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["w", "c", "b"]);
+    assert_eq!(v[0]["path"], format!("{npz}:w"));
+    assert_eq!(v[0]["unmappable"], serde_json::Value::Null);
+    let why = v[1]["unmappable"].as_str().unwrap();
+    assert!(why.contains("compressed"), "{why}");
+    assert_eq!(
+        (v[2]["dtype"].as_str(), v[2]["nbytes"].as_u64()),
+        (Some("<i4"), Some(20))
+    );
+    let v = json(&["info", &st, "--json"]);
+    // The tensors in the order of their data (the writer's, not the order they were added).
+    let h = by_name(&v, "h");
+    assert_eq!(
+        (h["name"].as_str(), h["dtype"].as_str()),
+        (Some("h"), Some("BF16"))
+    );
+    assert_eq!(h["shape"], serde_json::json!([128, 64]));
+    assert_eq!(h["nbytes"], 128 * 64 * 2);
+    // Text: a line per entry, the unmappable one with its reason; status 0 (nothing failed).
+    let (code, out, err) = outputs(&["info", &npz]);
+    assert_eq!(code, Some(0), "{err}");
+    let line = |name: &str| {
+        out.lines()
+            .find(|l| l.starts_with(&format!("{name} ")))
+            .unwrap_or_else(|| panic!("{name}: {out}"))
+            .to_string()
+    };
+    assert!(
+        line("w").contains("[300, 8]") && line("w").contains("<f8"),
+        "{out}"
+    );
+    assert!(line("c").contains("compressed"), "{out}");
+    let (_, out, _) = outputs(&["info", &st]);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("h ") && l.contains("BF16")),
+        "{out}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn page_commands_act_on_every_entry_of_a_whole_archive() {
+    let dir = tmpdir();
+    let (npz, st) = mixed_archives(dir.path());
+    let cold_all = || {
+        for f in [&npz, &st] {
+            ndmmap::evict(&std::fs::File::open(f).unwrap()).unwrap();
+        }
+    };
+    // safetensors, BF16 included: every entry touched, then fully resident.
+    cold_all();
+    let (code, out, err) = outputs(&["touch", &st]);
+    assert_eq!(code, Some(0), "{err}");
+    for name in ["layer0", "h", "bias"] {
+        assert!(out.contains(&format!("{st}:{name}: touched")), "{out}");
+    }
+    let all = json(&["residency", &st, "--json"]);
+    let v = all.as_array().unwrap();
+    assert_eq!(v.len(), 3);
+    for e in v {
+        assert_eq!(e["resident_pages"], e["pages"], "{e}");
+    }
+    let h = by_name(&all, "h");
+    assert_eq!(
+        (h["path"].as_str(), h["dtype"].as_str()),
+        (Some(&*format!("{st}:h")), Some("BF16"))
+    );
+    assert_eq!(h["slices"].as_array().unwrap().len(), 128);
+    // A chart per entry, titled FILE:NAME.
+    let (code, out, _) = outputs(&["residency", &st]);
+    assert_eq!(code, Some(0));
+    assert!(
+        out.contains(&format!("{st}:h  BF16 [128, 64]  axis 0")),
+        "{out}"
+    );
+    assert_eq!(out.matches("resident (").count(), 3, "{out}");
+    // An archive with a compressed member: the others done, its reason on one line, status 1.
+    let (code, out, err) = outputs(&["touch", &npz]);
+    assert_eq!(code, Some(1));
+    assert!(
+        out.contains(&format!("{npz}:w: touched")) && out.contains(&format!("{npz}:b: touched")),
+        "{out}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("\"c\"") && err.contains("compressed"), "{err}");
+    let (code, out, err) = outputs(&["evict", &npz]);
+    assert_eq!((code, err.lines().count()), (Some(1), 1), "{err}");
+    assert_eq!(out.matches(": evicted ").count(), 2, "{out}");
+    let out = ndmmap()
+        .args(["residency", &npz, "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let names: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, [format!("{npz}:w"), format!("{npz}:b")]);
+    // A slice applies to each entry: one that does not fit is that entry's error.
+    let (code, out, err) = outputs(&["evict", &st, "--slice", "100:"]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.matches(": evicted ").count(), 3, "{out}");
+    let (code, _, err) = outputs(&["touch", &st, "--slice", "0,0"]);
+    assert_eq!(code, Some(1));
+    assert!(err.contains(&format!("{st}:bias")), "{err}");
+}
+
+#[cfg(unix)]
+#[test]
+fn lock_holds_every_entry_of_a_whole_archive() {
+    use std::io::BufRead;
+    let dir = tmpdir();
+    let (_, st) = mixed_archives(dir.path());
+    let mut child = Reap(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ndmmap"))
+            .args(["lock", &st])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut err = std::io::BufReader::new(child.0.stderr.take().unwrap());
+    let mut lines = vec![];
+    for _ in 0..4 {
+        let mut line = String::new();
+        err.read_line(&mut line).unwrap();
+        lines.push(line);
+    }
+    for name in ["layer0", "h", "bias"] {
+        let of = format!("{st}:{name}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("locked") && l.trim_end().ends_with(&of)),
+            "{lines:?}"
+        );
+    }
+    assert!(lines[3].contains("Ctrl-C"), "{lines:?}");
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
+    assert!(child.0.wait().unwrap().success());
 }

@@ -442,7 +442,12 @@ fn a_file_truncated_during_the_pass_is_an_error_not_a_signal() {
     if code != 1 {
         eprintln!("note: the truncation landed after the pass; only the short file is checked");
     }
-    fails(&["stats", p.to_str().unwrap()], "short");
+    // The library's opener checks the header's shape against the file's length.
+    let line = fails(&["stats", p.to_str().unwrap()], "");
+    assert!(
+        line.contains("short") || line.contains("bytes long"),
+        "{line}"
+    );
 }
 
 /// numpy's slice syntax as the fixtures write it (integers, `start:stop:step`, commas), as
@@ -618,4 +623,89 @@ fn axis_1_of_a_tall_array_peaks_under_200_mib() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["mean"].as_array().unwrap().len(), 4194304);
     assert_eq!(v["max"][4194303], 0.0);
+}
+
+/// As tests/cli.rs makes them: an `.npz` whose middle member `c` is marked deflated, and a
+/// safetensors file with a `BF16` tensor `h` (row i holds i) between two numpy ones.
+fn mixed_archives(dir: &Path) -> (String, String) {
+    let npz = dir.join("mixed.npz");
+    let w = ndarray::Array2::<f64>::from_shape_fn((300, 8), |(i, j)| (i * 8 + j) as f64);
+    let c = ndarray::Array1::<i32>::from_iter(0..3000);
+    let b = ndarray::Array1::<i32>::from_iter(0..5);
+    ndmmap::npz::NpzWriter::create(&npz)
+        .unwrap()
+        .add("w", &w)
+        .unwrap()
+        .add("c", &c)
+        .unwrap()
+        .add("b", &b)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut bytes = std::fs::read(&npz).unwrap();
+    for (sig, name_at, method_at) in [(&b"PK\x03\x04"[..], 30, 8), (&b"PK\x01\x02"[..], 46, 10)] {
+        let at = (0..bytes.len() - name_at - 5)
+            .find(|&i| bytes[i..].starts_with(sig) && bytes[i + name_at..].starts_with(b"c.npy"))
+            .unwrap();
+        bytes[at + method_at] = 8;
+    }
+    std::fs::write(&npz, bytes).unwrap();
+    let st = dir.join("mixed.safetensors");
+    let layer = ndarray::Array2::<f32>::ones((64, 64));
+    let h = ndarray::Array2::<half::bf16>::from_shape_fn((128, 64), |(i, _)| {
+        half::bf16::from_f32(i as f32)
+    });
+    ndmmap::safetensors::Writer::new()
+        .add("layer0", layer.view())
+        .add("h", h.view())
+        .add("bias", b.view())
+        .write(&st)
+        .unwrap();
+    let s = |p: PathBuf| p.to_str().unwrap().to_string();
+    (s(npz), s(st))
+}
+
+#[test]
+fn a_whole_archive_is_reduced_entry_by_entry() {
+    let dir = tmpdir();
+    let (npz, st) = mixed_archives(dir.path());
+    // Every tensor, BF16 included (through half::bf16), an object each.
+    let v = json(&["stats", &st, "--json", "--axis", "-1"]);
+    let v = v.as_array().unwrap();
+    let of = |name: &str| {
+        let path = format!("{st}:{name}");
+        v.iter()
+            .find(|e| e["path"] == path.as_str())
+            .unwrap_or_else(|| panic!("no {path} in {v:?}"))
+    };
+    assert_eq!(v.len(), 3);
+    assert_eq!(of("h")["dtype"], "BF16");
+    let means: Vec<f64> = (0..128).map(f64::from).collect();
+    assert_eq!(of("h")["mean"], serde_json::json!(means));
+    assert_eq!(of("layer0")["mean"], serde_json::json!(vec![1.0; 64]));
+    assert_eq!(of("bias")["max"], serde_json::json!([4]));
+    // The compressed member: its line on stderr, the others reduced, status 1 at the end.
+    let out = output(&["stats", &npz, "--json"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("\"c\"") && err.contains("compressed"), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let v = v.as_array().unwrap();
+    assert_eq!(v.len(), 2);
+    assert_eq!(
+        v[0]["max"],
+        serde_json::json!([
+            2392.0, 2393.0, 2394.0, 2395.0, 2396.0, 2397.0, 2398.0, 2399.0
+        ])
+    );
+    assert_eq!(v[1]["path"], format!("{npz}:b"));
+    // Text: a table per entry, titled FILE:NAME.
+    let out = output(&["stats", &st]);
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    let blocks: Vec<&str> = text.split("\n\n").collect();
+    assert_eq!(blocks.len(), 3, "{text}");
+    let title = format!("{st}:h  BF16 [128, 64]");
+    assert!(blocks.iter().any(|b| b.starts_with(&title)), "{text}");
 }

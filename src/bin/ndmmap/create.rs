@@ -1,6 +1,6 @@
 //! `ndmmap create`: a zero-filled (sparse) `.npy` file of a dtype, shape and order.
 
-use crate::open::{check_size, parse_order, parse_shape};
+use crate::args::{check_size, parse_order, parse_shape};
 use crate::out::Res;
 use ndarray::{IxDyn, ShapeBuilder};
 use ndmmap::npy::{self, Dtype};

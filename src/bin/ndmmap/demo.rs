@@ -1,9 +1,9 @@
 //! `ndmmap demo`: a dataset made, evicted, partly touched and reduced cold and hot, in a
 //! temporary directory that is removed afterwards.
 
-use crate::any_array::SCOPE;
 use crate::chart;
 use crate::evict::EVICT_WHY;
+use crate::out::SCOPE;
 use crate::out::{self, NotHere, Res, count};
 use ndarray::{Axis, Ix2, s};
 use ndmmap::{Advice, Flush, npy};

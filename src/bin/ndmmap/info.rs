@@ -1,69 +1,76 @@
 //! `ndmmap info`: what an array file is (dtype, shape, order, layout in pages) and how much of
-//! it is in the page cache. The counts come from one `cachestat(2)` call where the kernel has
-//! it (Linux 6.5+), so a file of any size is answered at once.
+//! it is in the page cache; for a whole archive, every entry on a line (`--json`: an object
+//! per entry). The counts come from one `cachestat(2)` call where the kernel has it (Linux
+//! 6.5+), so a file of any size is answered at once.
 
-use crate::any_array::{NO_CACHESTAT, SCOPE, UNKNOWN, known};
 use crate::chart;
-use crate::open::{self, FileOpts};
-use crate::out::{self, Batch, Res, count};
-use ndmmap::CountSource;
-use serde_json::json;
+use crate::open::{self, Array, FileOpts, Target};
+use crate::out::{self, Batch, NO_CACHESTAT, Res, SCOPE, UNKNOWN, count, known};
+use ndmmap::container::{Container, Entry, Format};
+use ndmmap::{CacheStat, CountSource, Order, PageSpan};
+use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
 
 pub fn run(o: &FileOpts, as_json: bool) -> Res<()> {
-    let (values, batch) = out::each(&o.files, |b, path| one(b, path, o, as_json))?;
+    let (values, batch) = out::each(&o.files, |b, path| match open::open(path, o)? {
+        Target::One(a) => one(b, &a, as_json).map(|v| vec![v]),
+        Target::Whole(c) => {
+            b.several = true;
+            entries(b, path, &c, as_json)
+        }
+    })?;
     if as_json {
-        out::json(values, batch.several)?;
+        out::json(values.into_iter().flatten().collect(), batch.several)?;
     }
     batch.finish()
 }
 
-fn one(b: &mut Batch, path: &Path, o: &FileOpts, as_json: bool) -> Res<serde_json::Value> {
-    let raw = o.dtype.is_some() || o.shape.is_some() || o.offset.is_some() || o.order.is_some();
-    if let Some(c) = open::Container::of(path).filter(|_| !raw && path.is_file()) {
-        return members(b, path, c, as_json);
-    }
-    let a = open::open(path, o)?;
-    let span = a.page_span();
+/// The `--json` keys of the page-cache counts (`None`: unknown).
+fn counts(cs: Option<CacheStat>) -> [(String, Value); 7] {
+    [
+        ("resident_pages".into(), json!(cs.map(|c| c.resident))),
+        (
+            "residency_unknown".into(),
+            json!(cs.is_none().then_some(UNKNOWN)),
+        ),
+        (
+            "cachestat".into(),
+            json!(cs.is_some_and(|c| c.source == CountSource::Cachestat)),
+        ),
+        ("dirty_pages".into(), json!(cs.and_then(|c| c.dirty))),
+        (
+            "writeback_pages".into(),
+            json!(cs.and_then(|c| c.writeback)),
+        ),
+        ("evicted_pages".into(), json!(cs.and_then(|c| c.evicted))),
+        (
+            "recently_evicted_pages".into(),
+            json!(cs.and_then(|c| c.recently_evicted)),
+        ),
+    ]
+}
+
+fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
+    let span = a.a.page_span();
     let cs = known(a.pages(&[])?.cachestat())?;
     if as_json {
         let mut v = a.describe();
-        v.extend([
-            ("resident_pages".into(), json!(cs.map(|c| c.resident))),
-            (
-                "residency_unknown".into(),
-                json!(cs.is_none().then_some(UNKNOWN)),
-            ),
-            (
-                "cachestat".into(),
-                json!(cs.is_some_and(|c| c.source == CountSource::Cachestat)),
-            ),
-            ("dirty_pages".into(), json!(cs.and_then(|c| c.dirty))),
-            (
-                "writeback_pages".into(),
-                json!(cs.and_then(|c| c.writeback)),
-            ),
-            ("evicted_pages".into(), json!(cs.and_then(|c| c.evicted))),
-            (
-                "recently_evicted_pages".into(),
-                json!(cs.and_then(|c| c.recently_evicted)),
-            ),
-        ]);
-        return Ok(serde_json::Value::Object(v));
+        v.extend(counts(cs));
+        return Ok(Value::Object(v));
     }
-    let nbytes = a.nbytes();
+    let nbytes = a.a.nbytes();
     b.gap()?;
     let mut t = String::new();
     writeln!(
         t,
         "path         {}",
-        out::one_line(&path.display().to_string(), 300)
+        out::one_line(&a.path.display().to_string(), 300)
     )?;
-    writeln!(t, "dtype        {}", a.descr)?;
+    writeln!(t, "dtype        {}", a.dtype())?;
     writeln!(t, "shape        {:?}", a.shape())?;
-    writeln!(t, "order        {}", a.order_str())?;
-    writeln!(t, "data offset  {}", count(a.data_offset, "byte"))?;
+    writeln!(t, "order        {}", open::order_str(a.a.order()))?;
+    writeln!(t, "data offset  {}", count(a.a.offset(), "byte"))?;
     writeln!(
         t,
         "data         {} ({})",
@@ -82,7 +89,7 @@ fn one(b: &mut Batch, path: &Path, o: &FileOpts, as_json: bool) -> Res<serde_jso
         writeln!(t, "resident     unknown ({UNKNOWN})")?;
         writeln!(t, "cachestat    unknown (as above)")?;
         out::print(&t)?;
-        return Ok(serde_json::Value::Null);
+        return Ok(Value::Null);
     };
     let pct = if span.page_count == 0 {
         100.0
@@ -100,110 +107,52 @@ fn one(b: &mut Batch, path: &Path, o: &FileOpts, as_json: bool) -> Res<serde_jso
         writeln!(t, "note         {scope}")?;
     }
     out::print(&t)?;
-    Ok(serde_json::Value::Null)
+    Ok(Value::Null)
 }
 
-/// One member of an archive, as `info` lists it.
-struct Row {
-    name: String,
-    dtype: String,
-    shape: Option<Vec<usize>>,
-    order: &'static str,
-    offset: u64,
-    nbytes: u64,
-    note: Option<String>,
-    residency: Option<ndmmap::Residency>,
-}
-
-/// `info FILE.npz` / `info FILE.safetensors`: every member with its dtype, shape, bytes and
-/// residency (one map of the whole file; the counts for every member at once).
-fn members(
-    b: &mut Batch,
-    path: &Path,
-    c: open::Container,
-    as_json: bool,
-) -> Res<serde_json::Value> {
-    let (rows, kind) = match c {
-        open::Container::Npz => {
-            let npz = ndmmap::npz::Npz::open(path)?;
-            let res = known(npz.residency())?;
-            let rows: Vec<Row> = npz
-                .members()
-                .iter()
-                .enumerate()
-                .map(|(i, m)| Row {
-                    name: m.name.clone(),
-                    dtype: m.descr.clone().unwrap_or_else(|| "?".into()),
-                    shape: m.shape.clone(),
-                    order: if m.fortran_order { "F" } else { "C" },
-                    offset: m.data_offset,
-                    nbytes: m.data_len,
-                    note: if m.compressed {
-                        Some(format!("compressed ({}): cannot be mapped", m.method))
-                    } else {
-                        m.problem.clone()
-                    },
-                    residency: res.as_ref().map(|r| r[i].1),
-                })
-                .collect();
-            (rows, "npz")
-        }
-        open::Container::Safetensors => {
-            let t = ndmmap::safetensors::Tensors::open(path)?;
-            let res = known(t.residency())?;
-            let rows: Vec<Row> = t
-                .tensors()
-                .iter()
-                .enumerate()
-                .map(|(i, x)| Row {
-                    name: x.name.clone(),
-                    dtype: open::numpy_descr(x.dtype)
-                        .map_or_else(|| format!("{:?}", x.dtype), String::from),
-                    shape: Some(x.shape.clone()),
-                    order: "C",
-                    offset: x.offset,
-                    nbytes: x.nbytes,
-                    note: None,
-                    residency: res.as_ref().map(|r| r[i].1),
-                })
-                .collect();
-            (rows, "safetensors")
-        }
-    };
-    if as_json {
-        let list: Vec<serde_json::Value> = rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "name": r.name,
-                    "dtype": r.dtype,
-                    "shape": r.shape,
-                    "order": r.order,
-                    "data_offset": r.offset,
-                    "nbytes": r.nbytes,
-                    "resident_pages": r.residency.map(|x| x.resident),
-                    "pages": r.residency.map(|x| x.total),
-                    "problem": r.note,
-                })
-            })
-            .collect();
-        return Ok(json!({
-            "path": path.display().to_string(),
-            "format": kind,
-            "members": list,
-        }));
+/// `info FILE.npz` / `info FILE.safetensors`: every entry with its dtype, shape, bytes and
+/// residency, unmappable ones with the reason (the counts from the container's pages of each
+/// entry's bytes: nothing is mapped per entry). `--json`: an object per entry, with the keys
+/// of one array's and its `name` and `unmappable` reason.
+fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<Value>> {
+    let mut rows: Vec<(&Entry, Option<CacheStat>)> = Vec::with_capacity(c.entries().len());
+    let mut page_size = 0;
+    for e in c.entries() {
+        let p = c.pages(&e.name)?;
+        page_size = p.span().page_size;
+        rows.push((e, known(p.cachestat())?));
     }
+    if as_json {
+        return Ok(rows
+            .iter()
+            .map(|&(e, cs)| {
+                let span = span(e, page_size);
+                let shown = open::entry_path(path, &e.name);
+                let (o, n) = (e.offset, e.len);
+                let mut v = open::describe(&shown, &e.type_name, &e.shape, e.order, o, n, span);
+                v.insert("name".into(), json!(e.name));
+                v.extend(counts(cs));
+                v.insert("unmappable".into(), json!(e.unmappable));
+                Value::Object(v)
+            })
+            .collect());
+    }
+    let kind = match c.format() {
+        Format::Npz => "npz",
+        Format::Safetensors => "safetensors",
+        _ => "archive",
+    };
     b.gap()?;
     let mut t = String::new();
     writeln!(
         t,
         "path     {} ({kind}, {})",
-        path.display(),
+        out::one_line(&path.display().to_string(), 300),
         count(rows.len(), "member")
     )?;
     let name_w = rows
         .iter()
-        .map(|r| r.name.chars().count())
+        .map(|(e, _)| e.name.chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 40);
@@ -212,35 +161,59 @@ fn members(
         "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  resident",
         "name", "dtype", "shape", "bytes", "offset"
     )?;
-    for r in &rows {
-        let shape = r.shape.as_ref().map_or("?".to_string(), |s| {
-            format!("{s:?}{}", if r.order == "F" { " F" } else { "" })
-        });
-        let resident = match (&r.note, r.residency) {
-            (Some(n), _) => n.clone(),
-            (None, Some(x)) => format!(
-                "{:5.1}% of {}",
-                100.0 * x.fraction(),
-                count(x.total, "page")
+    for &(e, cs) in &rows {
+        let shape = match (&e.unmappable, e.type_name.is_empty()) {
+            (Some(_), true) => "?".to_string(),
+            _ => format!(
+                "{:?}{}",
+                e.shape,
+                if e.order == Order::F { " F" } else { "" }
             ),
+        };
+        let resident = match (&e.unmappable, cs) {
+            (Some(why), _) => out::one_line(why, 120),
+            (None, Some(x)) => {
+                let total = span(e, page_size).page_count;
+                let pct = if total == 0 {
+                    100.0
+                } else {
+                    100.0 * x.resident as f64 / total as f64
+                };
+                format!("{pct:5.1}% of {}", count(total, "page"))
+            }
             (None, None) => "unknown".to_string(),
+        };
+        let dtype = if e.type_name.is_empty() {
+            "?"
+        } else {
+            &e.type_name
         };
         writeln!(
             t,
             "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  {resident}",
-            out::one_line(&r.name, 40),
-            r.dtype,
+            out::one_line(&e.name, 40),
+            out::one_line(dtype, 20),
             shape,
-            r.nbytes,
-            r.offset
+            e.len,
+            e.offset
         )?;
     }
-    if rows.iter().all(|r| r.residency.is_none()) && !rows.is_empty() {
+    if rows.iter().all(|(_, cs)| cs.is_none()) && !rows.is_empty() {
         writeln!(t, "residency unknown: {UNKNOWN}")?;
     }
-    if let Some(scope) = SCOPE.filter(|_| rows.iter().any(|r| r.residency.is_some())) {
+    if let Some(scope) = SCOPE.filter(|_| rows.iter().any(|(_, cs)| cs.is_some())) {
         writeln!(t, "{scope}")?;
     }
     out::print(&t)?;
-    Ok(serde_json::Value::Null)
+    Ok(vec![])
+}
+
+/// The pages an entry's bytes span in the file.
+fn span(e: &Entry, page_size: usize) -> PageSpan {
+    let lead = (e.offset % page_size.max(1) as u64) as usize;
+    PageSpan::new(
+        lead,
+        usize::try_from(e.len).unwrap_or(usize::MAX),
+        page_size,
+    )
 }

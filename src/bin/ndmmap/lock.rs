@@ -1,16 +1,16 @@
 //! `ndmmap lock`: locks arrays, or slices of them, in RAM until interrupted, as `vmtouch -l`.
 
-use crate::any_array::AnyArray;
 use crate::chart;
-use crate::open::{self, FileOpts};
+use crate::open::{self, Array, FileOpts};
 use crate::out::{self, Res, count};
 use crate::signal;
 use ndarray::SliceInfoElem;
 
 pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
     signal::catch().map_err(|e| format!("cannot catch interruption (Ctrl-C): {e}"))?;
-    let (arrays, batch) = out::each(&o.files, |_, path| {
-        let a = open::open(path, o)?;
+    let (arrays, batch) = open::each_array(o, None, |_, a| {
+        let a = a?;
+        let path = &a.path;
         let elems = a.slice_elems(spec)?;
         let pages = a.pages(&elems)?;
         make_room(pages.len() * pages.span().page_size)
@@ -25,7 +25,7 @@ pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
     if arrays.is_empty() {
         return batch.finish();
     }
-    let locked = |(a, e): &(AnyArray, Vec<SliceInfoElem>)| -> Res<String> {
+    let locked = |(a, e): &(Array, Vec<SliceInfoElem>)| -> Res<String> {
         let p = a.pages(e)?;
         let bytes = (p.len() * p.span().page_size) as u64;
         Ok(format!(

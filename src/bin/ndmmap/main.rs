@@ -9,7 +9,7 @@
 
 #[macro_use]
 mod out;
-mod any_array;
+mod args;
 mod chart;
 mod create;
 mod demo;

@@ -204,11 +204,29 @@ impl Batch {
             Ok(())
         }
     }
+
+    /// Runs one item's work (a file's, an archive entry's): a failure is reported as one line
+    /// on stderr and noted (status 1 at the end), and `Ok(None)` lets the others go on. A
+    /// closed stdout, and an operation this OS lacks ([`NotHere`], reported by [`each`]),
+    /// stop every item.
+    pub fn attempt<T>(&mut self, f: impl FnOnce(&mut Batch) -> Res<T>) -> Res<Option<T>> {
+        match f(self) {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if is_broken_pipe(e.as_ref()) || e.is::<NotHere>() => Err(e),
+            Err(e) => {
+                if !e.is::<Reported>() {
+                    report(&e.to_string());
+                }
+                self.failed = true;
+                Ok(None)
+            }
+        }
+    }
 }
 
 /// Runs `f` on each file in turn, as vmtouch does: a file that fails is reported as one line on
-/// stderr and the others go on; the results of those that succeed are returned in order. A
-/// closed stdout stops at once (there is no one left to tell).
+/// stderr and the others go on ([`Batch::attempt`]); the results of those that succeed are
+/// returned in order. A closed stdout stops at once (there is no one left to tell).
 pub fn each<T>(
     files: &[PathBuf],
     mut f: impl FnMut(&mut Batch, &Path) -> Res<T>,
@@ -220,18 +238,13 @@ pub fn each<T>(
     };
     let mut out = Vec::with_capacity(files.len());
     for path in files {
-        match f(&mut batch, path) {
-            Ok(v) => out.push(v),
-            Err(e) if is_broken_pipe(e.as_ref()) => return Err(e),
-            Err(e) if e.is::<Reported>() => batch.failed = true,
+        match batch.attempt(|b| f(b, path)) {
+            Ok(v) => out.extend(v),
             Err(e) if e.is::<NotHere>() => {
                 report(&e.to_string());
                 return Err(Reported.into());
             }
-            Err(e) => {
-                report(&e.to_string());
-                batch.failed = true;
-            }
+            Err(e) => return Err(e),
         }
     }
     Ok((out, batch))
@@ -255,6 +268,39 @@ pub fn json(values: Vec<serde_json::Value>, several: bool) -> Res<()> {
         outln!("{v}")?;
     }
     Ok(())
+}
+
+/// Why a residency count is unknown ([`ndmmap::Error::ResidencyUnknown`]), and what to do.
+pub const UNKNOWN: &str = "the kernel shows a file's page cache only to its owner, to \
+    processes that may write it, and to root (Linux 5.2+); run as the owner, with write \
+    permission, or as root";
+
+/// `info`'s cachestat line where the counts have no dirty, writeback and evicted figures.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub const NO_CACHESTAT: &str = "not available (kernel before 6.5); counts from mincore";
+#[cfg(windows)]
+pub const NO_CACHESTAT: &str = "not on Windows; counts from QueryWorkingSetEx";
+#[cfg(not(any(target_os = "linux", target_os = "android", windows)))]
+pub const NO_CACHESTAT: &str = "not on this OS (Linux 6.5+); counts from mincore";
+
+/// What "resident" means where it is not "in the page cache": one line under the counts of
+/// `info` and `residency` (and the demo's first).
+#[cfg(windows)]
+pub const SCOPE: Option<&str> = Some(
+    "on Windows, resident means in this process's working set, not in the system file cache: \
+     a new ndmmap process starts at 0",
+);
+#[cfg(not(windows))]
+pub const SCOPE: Option<&str> = None;
+
+/// A residency answer, with [`ndmmap::Error::ResidencyUnknown`] as `Ok(None)`: a count the
+/// kernel hides, which the command says it does not know rather than fails on.
+pub fn known<T>(r: ndmmap::Result<T>) -> Res<Option<T>> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(ndmmap::Error::ResidencyUnknown { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `x` as C's `%.6g` (numpy's short form): six significant digits, an exponent below 1e-4 and

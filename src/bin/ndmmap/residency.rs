@@ -7,10 +7,9 @@
 //! rows that no earlier rank's rows touch ([`ndmmap::Pages::without`]), so the ranks' pages add
 //! up to the file's.
 
-use crate::any_array::{AnyArray, SCOPE, UNKNOWN, known};
 use crate::chart;
-use crate::open::{self, FileOpts};
-use crate::out::{self, Batch, Res, count};
+use crate::open::{self, Array, FileOpts};
+use crate::out::{self, Batch, Res, SCOPE, UNKNOWN, count, known};
 use crate::ranks::{self, Ranks};
 use crate::slice;
 use ndarray::{Axis, SliceInfoElem};
@@ -18,10 +17,9 @@ use ndmmap::Residency;
 use serde_json::json;
 use std::fmt::Write as _;
 use std::ops::Range;
-use std::path::Path;
 
 pub fn run(o: &FileOpts, axis: i64, spec: Option<&str>, as_json: bool) -> Res<()> {
-    let (values, batch) = out::each(&o.files, |b, path| one(b, path, o, axis, spec, as_json))?;
+    let (values, batch) = open::each_array(o, None, |b, a| one(b, &a?, axis, spec, as_json))?;
     if as_json {
         out::json(values, batch.several)?;
     }
@@ -30,16 +28,15 @@ pub fn run(o: &FileOpts, axis: i64, spec: Option<&str>, as_json: bool) -> Res<()
 
 fn one(
     b: &mut Batch,
-    path: &Path,
-    o: &FileOpts,
+    a: &Array,
     axis: i64,
     spec: Option<&str>,
     as_json: bool,
 ) -> Res<serde_json::Value> {
-    let a = open::open(path, o)?;
+    let path = &a.path;
     let elems = a.slice_elems(spec)?;
-    let k = selection_axis(&a, &elems, spec, axis)?;
     let sel = a.pages(&elems)?;
+    let k = selection_axis(a, &elems, spec, axis)?;
     let whole = known(sel.residency())?;
     if whole.is_none() {
         out::warn(&format!("{}: residency unknown: {UNKNOWN}", path.display()));
@@ -66,7 +63,7 @@ fn one(
     let Some(whole) = whole else {
         return Ok(serde_json::Value::Null);
     };
-    let n = a.selection_layout(&elems).0[k];
+    let n = a.selection_shape(&elems)[k];
     let cols = chart::columns(n, chart::width());
     let fractions: Vec<f64> = sel
         .counts_along_groups(Axis(k), &cols)?
@@ -75,7 +72,7 @@ fn one(
         .collect();
     // Where slice i of the chart lies in the array: its index there.
     let index = |i: usize| {
-        ndmmap::slice_origin(&a.shape(), &elems, k, i).map_or(String::new(), |(_, x)| x.to_string())
+        ndmmap::slice_origin(a.shape(), &elems, k, i).map_or(String::new(), |(_, x)| x.to_string())
     };
     b.gap()?;
     let mut t = String::new();
@@ -83,7 +80,7 @@ fn one(
         t,
         "{}  {} {:?}  axis {k}{}",
         out::one_line(&path.display().to_string(), 300),
-        a.descr,
+        a.dtype(),
         a.shape(),
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default()
     )?;
@@ -109,16 +106,11 @@ fn one(
 
 /// `axis` (negative from the last, as in numpy) as an index into the axes of the selection, or
 /// the reason there is none.
-fn selection_axis(
-    a: &AnyArray,
-    elems: &[SliceInfoElem],
-    spec: Option<&str>,
-    axis: i64,
-) -> Res<usize> {
+fn selection_axis(a: &Array, elems: &[SliceInfoElem], spec: Option<&str>, axis: i64) -> Res<usize> {
     let shape = a.shape();
     let nd = slice::result_ndim(elems, shape.len());
     if nd == 0 {
-        let hint = spec.and_then(|s| Some((s, slice::keep_first_axis(s, &shape)?)));
+        let hint = spec.and_then(|s| Some((s, slice::keep_first_axis(s, shape)?)));
         let msg = match hint {
             Some((s, hint)) => format!(
                 "the slice {s} selects a single element (a scalar); residency per axis needs at \
@@ -160,13 +152,13 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         )
         .into());
     }
-    let (values, batch) = out::each(&o.files, |b, path| {
-        let local = open::open(path, o).and_then(|a| {
-            let shape = a.shape();
+    let (values, batch) = open::each_array(o, Some(r), |b, a| {
+        let local = a.and_then(|a| {
+            let shape = a.shape().to_vec();
             if shape.is_empty() {
                 return Err(format!(
                     "{} is 0-dimensional (a scalar): it has no rows to share between ranks",
-                    path.display()
+                    a.path.display()
                 )
                 .into());
             }
@@ -184,7 +176,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         let (a, rows, res) = ranks::agree(r, local, |(a, ..)| {
             use std::hash::{Hash, Hasher};
             let mut h = std::hash::DefaultHasher::new();
-            (&a.descr, a.shape(), a.fortran).hash(&mut h);
+            (a.dtype(), a.shape(), a.fortran()).hash(&mut h);
             h.finish()
         })?;
         let mine: Vec<u8> = [
@@ -219,6 +211,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
                 (x[0]..x[1], res)
             })
             .collect();
+        let path = &a.path;
         let unknown = slabs.iter().filter(|(_, r)| r.is_none()).count();
         if unknown > 0 {
             out::warn(&format!(
@@ -262,7 +255,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
             t,
             "{}  {} {:?}  rows shared by {}",
             path.display(),
-            a.descr,
+            a.dtype(),
             a.shape(),
             count(slabs.len(), "rank")
         )?;

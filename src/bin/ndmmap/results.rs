@@ -2,12 +2,20 @@
 //! part, kept as the output needs them (the ends of the table; every result for `--json`, in
 //! memory or in an unnamed temporary file), and their table and JSON object.
 
-use crate::any_array::AnyArray;
 use crate::out::{self, Res};
 use ndmmap::stats::{Moments, Plan, Value};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::io::{Seek, Write};
+
+/// What the output says of the array reduced: its name, dtype and shape.
+pub struct Label {
+    /// As the user wrote it, or `FILE:NAME` for an entry of a whole archive.
+    pub path: std::path::PathBuf,
+    pub dtype: String,
+    pub shape: Vec<usize>,
+    pub fortran: bool,
+}
 
 /// Results shown at each end of the text table when there are many.
 const FEW: usize = 5;
@@ -163,12 +171,12 @@ impl Results {
 }
 
 /// Prints the `--json` object (after `sep`): the description, then every statistic's array.
-pub fn json_object(sep: &str, a: &AnyArray, spec: Option<&str>, p: &Plan, r: Results) -> Res<()> {
+pub fn json_object(sep: &str, a: &Label, spec: Option<&str>, p: &Plan, r: Results) -> Res<()> {
     let mut w = std::io::BufWriter::new(std::io::stdout().lock());
     let io = |e| -> Box<dyn std::error::Error> { out::Output(e).into() };
     let head = json!({
         "path": a.path.display().to_string(),
-        "dtype": a.descr,
+        "dtype": a.dtype,
         "slice": spec,
         "axis": p.axis(),
         "shape": p.shape(),
@@ -196,14 +204,14 @@ pub fn value_text(v: Option<Value>) -> String {
 }
 
 /// The text table: a title line, then the first and last few results.
-pub fn text(a: &AnyArray, spec: Option<&str>, p: &Plan, r: &Results) -> String {
+pub fn text(a: &Label, spec: Option<&str>, p: &Plan, r: &Results) -> String {
     let mut t = String::new();
     let _ = writeln!(
         t,
         "{}  {} {:?}  axis {}{}  count {}  result {:?}",
         out::one_line(&a.path.display().to_string(), 300),
-        a.descr,
-        a.shape(),
+        a.dtype,
+        a.shape,
         p.axis(),
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default(),
         p.count(),

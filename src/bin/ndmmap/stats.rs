@@ -9,15 +9,14 @@
 //! its share of the streamed axis and the ranks' partial results merge along a tree in rank
 //! order ([`Ranks::reduce`]): rank 0 prints what one process would.
 
-use crate::any_array::AnyArray;
 use crate::chart;
-use crate::open::{self, FileOpts};
+use crate::open::{self, Array, FileOpts};
 use crate::out::{self, Res};
 use crate::ranks::{self, Ranks};
-use crate::results::{Keep, Results, json_object, text};
+use crate::results::{Keep, Label, Results, json_object, text};
 use ndarray::IxDyn;
 use ndmmap::stats::{Moments, Plan, Stats};
-use ndmmap::{MmapArray, Mode, Order};
+use ndmmap::{AnyArray, MmapArray, Unaligned};
 
 /// Bytes per streamed window.
 pub const WINDOW: usize = ndmmap::stats::WINDOW;
@@ -32,27 +31,28 @@ pub struct How<'a> {
     pub threads: Option<usize>,
 }
 
-/// `ndmmap stats`, in one process, or spread over `ranks` (`--mpi`).
+/// `ndmmap stats`, in one process, or spread over `ranks` (`--mpi`): each array in turn, every
+/// entry of a whole archive (a non-numeric one gets its line and the others go on).
 pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
     let (spec, as_json) = (how.spec, how.json);
     let root = ranks.is_none_or(|r| r.rank() == 0);
     let mut printed = 0;
-    let (_, batch) = out::each(&o.files, |b, path| {
-        let (a, plan, results) = match ranks {
+    let (_, batch) = open::each_array(o, ranks, |b, a| {
+        let (l, plan, results) = match ranks {
             None => {
-                let (a, typed, st) = prepare(path, o, how)?;
-                let (p, r) = one(&typed, &a, st, as_json)?;
-                (a, p, r)
+                let (l, typed, st) = prepare(a?, how)?;
+                let (p, r) = one(&typed, &l, st, as_json)?;
+                (l, p, r)
             }
             Some(r) => {
-                let local = prepare(path, o, how).and_then(|(a, t, st)| {
+                let local = a.and_then(|a| prepare(a, how)).and_then(|(l, t, st)| {
                     let st = st.share(r.rank(), r.size());
-                    let p = plan(&t, &st, &a)?;
+                    let p = plan(&t, &st, &l)?;
                     let m = of(&t, &st)?;
-                    Ok((a, p, m))
+                    Ok((l, p, m))
                 });
                 // Every rank fails together, or every rank goes on to the reduction.
-                let (a, p, m) = ranks::agree(r, local, |(a, p, _)| key(a, p))?;
+                let (l, p, m) = ranks::agree(r, local, |(l, p, _)| key(l, p))?;
                 let merge = &mut |earlier: Vec<u8>, later: &[u8]| -> Res<Vec<u8>> {
                     let mut m = Moments::from_bytes(&earlier)?;
                     m.merge(&Moments::from_bytes(later)?)?;
@@ -61,23 +61,23 @@ pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
                 let Some(all) = r.reduce(m.to_bytes(), merge)? else {
                     return Ok(());
                 };
-                (a, p, Results::of(Moments::from_bytes(&all)?)?)
+                (l, p, Results::of(Moments::from_bytes(&all)?)?)
             }
         };
         if as_json {
-            let sep = match (o.files.len() > 1, printed) {
+            let sep = match (b.several, printed) {
                 (false, _) => "",
                 (true, 0) => "[",
                 (true, _) => ",",
             };
             printed += 1;
-            json_object(sep, &a, spec, &plan, results)
+            json_object(sep, &l, spec, &plan, results)
         } else {
             b.gap()?;
-            out::print(&text(&a, spec, &plan, &results))
+            out::print(&text(&l, spec, &plan, &results))
         }
     })?;
-    if as_json && root && o.files.len() > 1 {
+    if as_json && root && batch.several {
         outln!("{}", if printed == 0 { "[]" } else { "]" })?;
     } else if as_json && printed == 1 {
         outln!()?;
@@ -85,81 +85,69 @@ pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
     batch.finish()
 }
 
-/// Opens `path` and says how to reduce it: the axis, the `--slice`, the window, the threads.
-fn prepare(
-    path: &std::path::Path,
-    o: &FileOpts,
-    how: &How<'_>,
-) -> Res<(AnyArray, Typed, Stats<'static>)> {
-    let a = open::open(path, o)?;
-    let typed = typed(&a)?;
+/// Says how to reduce `a`: the axis, the `--slice`, the window, the threads.
+fn prepare(a: Array, how: &How<'_>) -> Res<(Label, Typed, Stats<'static>)> {
+    let l = Label {
+        path: a.path.clone(),
+        dtype: a.dtype(),
+        shape: a.shape().to_vec(),
+        fortran: a.fortran(),
+    };
+    let elems = how.spec.map(|s| a.slice_elems(Some(s))).transpose()?;
+    let typed = typed(a.a, &l)?;
     let mut st = Stats::along(how.axis as isize).window(how.window.max(1));
     if let Some(t) = how.threads {
         st = st.threads(t);
     }
-    if let Some(spec) = how.spec {
-        let elems = a.slice_elems(Some(spec))?;
-        if crate::slice::result_ndim(&elems, a.shape().len()) == 0 {
-            let hint = crate::slice::keep_first_axis(spec, &a.shape())
+    if let (Some(spec), Some(elems)) = (how.spec, elems) {
+        if crate::slice::result_ndim(&elems, l.shape.len()) == 0 {
+            let hint = crate::slice::keep_first_axis(spec, &l.shape)
                 .map(|h| format!(": use {h}"))
                 .unwrap_or_default();
             return Err(format!(
                 "{}: the slice {spec} selects a single element (a scalar); stats need at least \
                  one axis to reduce{hint}",
-                a.path.display()
+                l.path.display()
             )
             .into());
         }
         st = st.slice(elems);
     }
-    Ok((a, typed, st))
+    Ok((l, typed, st))
 }
 
-/// The array as the library's typed array: the command's opener maps bytes (for pages), the
-/// statistics need values. Mapped again from the same file, offset, dtype and shape.
+/// The array as the statistics read it: the library's, or for `BF16` (which the library
+/// maps as bytes) as `half::bf16` at any offset.
 enum Typed {
-    Any(ndmmap::AnyArray),
-    Bf16(MmapArray<ndmmap::Unaligned<half::bf16>, IxDyn>),
+    Any(AnyArray),
+    Bf16(MmapArray<Unaligned<half::bf16>, IxDyn>),
 }
 
-fn typed(a: &AnyArray) -> Res<Typed> {
-    let file = a.file().ok_or("stats reads files, not anonymous memory")?;
-    let order = if a.fortran { Order::F } else { Order::C };
-    let shape = a.shape();
-    if a.descr == "BF16" {
-        let mut o = ndmmap::MmapOptions::new();
-        o.offset(a.data_offset).grow(false);
-        // SAFETY: as for the whole array (open.rs): the command only reads, and a truncation
-        // by another process is turned into an error by the guards the pass reads under.
-        let m = unsafe { o.map(file, IxDyn(&shape).set_f(a.fortran))? };
-        return Ok(Typed::Bf16(m));
-    }
-    let dtype = ndmmap::Dtype::parse(&a.descr).map_err(|_| {
-        format!(
-            "{}: stats reduces numbers, and {} is none numpy or ndmmap knows (info, residency, \
-             touch, evict and lock work on it)",
-            out::one_line(&a.path.display().to_string(), 200),
-            a.descr
-        )
-    })?;
-    // SAFETY: as above.
-    let m = unsafe {
-        ndmmap::AnyArray::map_raw(
-            file,
-            Some(a.path.clone()),
-            a.data_offset,
-            dtype,
-            &shape,
-            order,
-            Mode::ReadOnly,
-        )?
+fn typed(a: AnyArray, l: &Label) -> Res<Typed> {
+    let o = match a {
+        AnyArray::Other(o) => o,
+        a => return Ok(Typed::Any(a)),
     };
-    Ok(Typed::Any(m))
+    let path = out::one_line(&l.path.display().to_string(), 200);
+    if o.type_name() == "BF16" {
+        return match o.into_typed::<Unaligned<half::bf16>>() {
+            Ok(x) => Ok(Typed::Bf16(x)),
+            Err(_) => Err(format!("{path}: BF16 elements of an unexpected size").into()),
+        };
+    }
+    let what = match (o.dtype().kind, o.dtype().size) {
+        ('f', 16) | ('c', 32) => "x87 long double (numpy's longdouble), which no Rust type holds",
+        _ => "a type ndmmap has no arithmetic for",
+    };
+    Err(format!(
+        "{path}: stats reduces numbers, and {} is {what} (info, residency, touch, evict and \
+         lock work on it)",
+        o.type_name()
+    )
+    .into())
 }
 
-use ndarray::ShapeBuilder as _;
-
-fn plan(t: &Typed, st: &Stats<'_>, a: &AnyArray) -> Res<Plan> {
+fn plan(t: &Typed, st: &Stats<'_>, a: &Label) -> Res<Plan> {
     let p = match t {
         Typed::Any(x) => st.plan_any(x),
         Typed::Bf16(x) => st.plan(x),
@@ -175,13 +163,13 @@ fn of(t: &Typed, st: &Stats<'_>) -> Res<Moments> {
 }
 
 /// What every rank must agree on before their parts are merged.
-fn key(a: &AnyArray, p: &Plan) -> u64 {
+fn key(a: &Label, p: &Plan) -> u64 {
     use std::hash::{Hash, Hasher};
     // SipHash with fixed keys: the same in every process.
     let mut h = std::hash::DefaultHasher::new();
     (
-        &a.descr,
-        a.shape(),
+        &a.dtype,
+        &a.shape,
         a.fortran,
         p.axis(),
         p.shape(),
@@ -192,7 +180,7 @@ fn key(a: &AnyArray, p: &Plan) -> u64 {
 }
 
 /// One process's pass, with a progress bar on a terminal.
-fn one(t: &Typed, a: &AnyArray, st: Stats<'_>, as_json: bool) -> Res<(Plan, Results)> {
+fn one(t: &Typed, a: &Label, st: Stats<'_>, as_json: bool) -> Res<(Plan, Results)> {
     let plan = plan(t, &st, a)?;
     let bar = chart::progress(plan.bytes(), format!("stats {}", a.path.display()));
     let inc = |n: u64| {

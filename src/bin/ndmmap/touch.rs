@@ -6,13 +6,11 @@
 //! each page of this one is read, which faults it in. So `--slice ::-1` reads the file front to
 //! back like a plain touch, and a progress bar (in bytes, with rate and time left) can move.
 
-use crate::any_array::{AnyArray, UNKNOWN, known};
 use crate::chart;
-use crate::open::{self, FileOpts};
-use crate::out::{Batch, Res, count};
+use crate::open::{self, Array, FileOpts};
+use crate::out::{Batch, Res, UNKNOWN, count, known};
 use ndmmap::Pages;
 use std::ops::Range;
-use std::path::Path;
 use std::time::Instant;
 
 /// Pages per chunk: 4 MiB of 4 KiB pages.
@@ -22,7 +20,8 @@ pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
     open::each_selection(o, spec, one)
 }
 
-fn one(b: &mut Batch, path: &Path, a: &AnyArray, pages: &Pages<'_>) -> Res<()> {
+fn one(b: &mut Batch, a: &Array, pages: &Pages<'_>) -> Res<()> {
+    let path = &a.path;
     let before = known(pages.residency())?;
     let ps = pages.span().page_size;
     let bytes = (pages.len() * ps) as u64;
@@ -82,11 +81,12 @@ fn chunks(ranges: &[Range<usize>], max: usize) -> Vec<Vec<Range<usize>>> {
 
 /// Faults in the pages `ranges` (ascending page indices of `a`'s span), a chunk at a time,
 /// the next chunk read ahead by the kernel meanwhile; `done(n)` after each chunk of `n` pages.
-fn load(a: &AnyArray, ranges: &[Range<usize>], mut done: impl FnMut(usize)) -> Res<()> {
+fn load(a: &Array, ranges: &[Range<usize>], mut done: impl FnMut(usize)) -> Res<()> {
+    let a = &a.a;
     let span = a.page_span();
     let (ps, lead) = (span.page_size, span.lead);
     // The file offset of page 0 of the span.
-    let base = a.data_offset - lead as u64;
+    let base = a.offset() - lead as u64;
     let prefetch = |chunk: &[Range<usize>]| {
         if let Some(f) = a.file() {
             for r in chunk {

@@ -112,6 +112,14 @@ pub enum Error {
     },
     /// A slice does not fit the array's shape.
     BadSlice(SliceError),
+    /// A slice written in numpy's syntax ([`parse_slice`](crate::parse_slice)) does not parse,
+    /// or does not fit the shape it was read against.
+    BadSliceSpec {
+        /// The text, as given.
+        spec: String,
+        /// What is wrong with it, and on which axis.
+        kind: SliceError,
+    },
     /// A guarded access faulted (`SIGBUS`): the file no longer covers the page, or the
     /// filesystem could not give a sparse page its block. The closure's result was dropped;
     /// writes it made after the fault did not reach the file.
@@ -325,7 +333,10 @@ pub enum FaultCause {
     Other,
 }
 
-/// What does not fit in a slice: the content of [`Error::BadSlice`].
+/// What is wrong with a slice: the content of [`Error::BadSlice`], and the `kind` of
+/// [`Error::BadSliceSpec`] for a slice in numpy's syntax (whose own mistakes are
+/// [`NotAnInteger`](Self::NotAnInteger), [`EmptyIndex`](Self::EmptyIndex),
+/// [`TooManyColons`](Self::TooManyColons) and [`AxisTooLong`](Self::AxisTooLong)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SliceError {
@@ -361,13 +372,51 @@ pub enum SliceError {
         /// The axis.
         axis: usize,
     },
+    /// A bound, step or index that is not an integer (numpy syntax: `1:x`, `1.5`).
+    NotAnInteger {
+        /// The text (trimmed).
+        text: String,
+        /// The axis it is for.
+        axis: usize,
+    },
+    /// An empty index between commas (numpy syntax: `1,,2`); `:` selects a whole axis.
+    EmptyIndex {
+        /// The axis it is for (its position in the text).
+        axis: usize,
+    },
+    /// More than two `:` in one axis' slice (numpy syntax: `1:2:3:4`).
+    TooManyColons {
+        /// The axis' slice as written (trimmed).
+        text: String,
+        /// The axis.
+        axis: usize,
+    },
+    /// An axis longer than `isize::MAX`, which no array has, so no slice can address it.
+    AxisTooLong {
+        /// The axis.
+        axis: usize,
+        /// Its length.
+        len: usize,
+    },
 }
 
 impl fmt::Display for SliceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SliceError::TooManyIndices { given, ndim } => {
-                write!(f, "{given} indices given for an array of {ndim} dimensions")
+                let indices = if *given == 1 { "index" } else { "indices" };
+                if *ndim == 0 {
+                    write!(
+                        f,
+                        "{given} {indices} given but the array is 0-dimensional (a scalar), \
+                         which takes none"
+                    )
+                } else {
+                    write!(
+                        f,
+                        "{given} {indices} given for an array of {ndim} dimensions"
+                    )
+                }
             }
             SliceError::IndexOutOfBounds { index, axis, len } => {
                 write!(
@@ -388,6 +437,22 @@ impl fmt::Display for SliceError {
             SliceError::ZeroStep { axis } => {
                 write!(f, "step 0 on axis {axis}: a step must be non-zero")
             }
+            SliceError::NotAnInteger { text, axis } => {
+                write!(f, "\"{}\" is not an integer (axis {axis})", excerpt(text))
+            }
+            SliceError::EmptyIndex { axis } => {
+                write!(
+                    f,
+                    "the index for axis {axis} is empty; write ':' for a whole axis"
+                )
+            }
+            SliceError::TooManyColons { text, axis } => {
+                write!(f, "\"{}\" has too many ':' (axis {axis})", excerpt(text))
+            }
+            SliceError::AxisTooLong { axis, len } => write!(
+                f,
+                "axis {axis} has length {len}, more than isize::MAX: no array has such an axis"
+            ),
         }
     }
 }
@@ -783,6 +848,9 @@ impl fmt::Display for Error {
                 )
             }
             Error::BadSlice(e) => write!(f, "bad slice: {e}"),
+            Error::BadSliceSpec { spec, kind } => {
+                write!(f, "bad slice \"{}\": {kind}", excerpt(spec))
+            }
             Error::Fault {
                 path,
                 offset,

@@ -101,6 +101,10 @@
 //! - [`PageSpan`]: where an array's bytes lie in pages; [`slice_origin`]: where an index of
 //!   a slice lies in the array; [`evict`], [`advise_random`] and
 //!   [`prefetch_file`] for whole files; [`constants`]: the platform's flag values.
+//! - [`parse_slice`]: a slice in numpy's syntax (`100:200,::-1`, `-1`, `::2,5`) read against
+//!   a shape into `s![..]`'s elements, numpy's selection exactly (clamped bounds, negative
+//!   indices and steps); [`slice_keeping_axis`]: how to write a one-element selection so that
+//!   it keeps an axis.
 //! - [`Dtype`] and [`NpyElement`]: element types named as numpy names them (`"<f8"`).
 //! - `container` (feature `npy`; `.npz` and safetensors with their features): one type for
 //!   files of named arrays, `container::Container` of `container::Entry`s (name, dtype or
@@ -168,6 +172,7 @@ pub mod safetensors;
 pub mod shared;
 #[cfg(feature = "slab")]
 pub mod slab;
+mod slice;
 pub mod stats;
 pub mod stream;
 mod sys;
@@ -183,6 +188,7 @@ pub use options::MmapOptions;
 pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
 pub use shared::SharedArray;
+pub use slice::{parse_slice, slice_keeping_axis};
 pub use sys::constants;
 
 /// The README's examples, compiled and run as doctests.

@@ -23,7 +23,6 @@ mod ranks;
 mod residency;
 mod results;
 mod signal;
-mod slice;
 mod stats;
 mod touch;
 #[cfg(windows)]

@@ -36,7 +36,13 @@ impl Array {
     /// The parsed --slice, one element per axis, or the whole array (no element).
     pub fn slice_elems(&self, spec: Option<&str>) -> Res<Vec<SliceInfoElem>> {
         match spec {
-            Some(s) => Ok(crate::slice::parse(s, self.shape())?),
+            Some(s) => ndmmap::parse_slice(s, self.shape()).map_err(|e| match e {
+                ndmmap::Error::BadSliceSpec {
+                    kind: ndmmap::SliceError::TooManyIndices { ndim: 0, .. },
+                    ..
+                } => format!("{e}: leave out --slice").into(),
+                e => e.into(),
+            }),
             None => Ok(vec![]),
         }
     }

@@ -11,7 +11,6 @@ use crate::chart;
 use crate::open::{self, Array, FileOpts};
 use crate::out::{self, Batch, Res, SCOPE, UNKNOWN, count, known};
 use crate::ranks::{self, Ranks};
-use crate::slice;
 use ndarray::{Axis, SliceInfoElem};
 use ndmmap::Residency;
 use serde_json::json;
@@ -108,9 +107,9 @@ fn one(
 /// the reason there is none.
 fn selection_axis(a: &Array, elems: &[SliceInfoElem], spec: Option<&str>, axis: i64) -> Res<usize> {
     let shape = a.shape();
-    let nd = slice::result_ndim(elems, shape.len());
+    let nd = shape.len() - elems.iter().filter(|e| e.is_index()).count();
     if nd == 0 {
-        let hint = spec.and_then(|s| Some((s, slice::keep_first_axis(s, shape)?)));
+        let hint = spec.and_then(|s| Some((s, ndmmap::slice_keeping_axis(s, shape)?)));
         let msg = match hint {
             Some((s, hint)) => format!(
                 "the slice {s} selects a single element (a scalar); residency per axis needs at \

@@ -100,8 +100,8 @@ fn prepare(a: Array, how: &How<'_>) -> Res<(Label, Typed, Stats<'static>)> {
         st = st.threads(t);
     }
     if let (Some(spec), Some(elems)) = (how.spec, elems) {
-        if crate::slice::result_ndim(&elems, l.shape.len()) == 0 {
-            let hint = crate::slice::keep_first_axis(spec, &l.shape)
+        if elems.iter().filter(|e| e.is_index()).count() == l.shape.len() {
+            let hint = ndmmap::slice_keeping_axis(spec, &l.shape)
                 .map(|h| format!(": use {h}"))
                 .unwrap_or_default();
             return Err(format!(

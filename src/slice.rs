@@ -405,112 +405,49 @@ mod tests {
     #[test]
     fn bad_slices() {
         use SliceError::*;
-        let text = |s: &str| s.to_string();
+        let oob = |index| IndexOutOfBounds {
+            index,
+            axis: 0,
+            len: 5,
+        };
+        let nan = |text: &str, axis| NotAnInteger {
+            text: text.into(),
+            axis,
+        };
         let max = isize::MAX;
         for (bad, want) in [
-            (
-                "5",
-                IndexOutOfBounds {
-                    index: 5,
-                    axis: 0,
-                    len: 5,
-                },
-            ),
-            (
-                "-6",
-                IndexOutOfBounds {
-                    index: -6,
-                    axis: 0,
-                    len: 5,
-                },
-            ),
+            ("5", oob(5)),
+            ("-6", oob(-6)),
+            ("9223372036854775807", oob(max)),
+            ("-9223372036854775808", oob(-max - 1)),
+            // Saturated, as the bounds of a range are.
+            ("99999999999999999999999", oob(max)),
             ("1:2:0", ZeroStep { axis: 0 }),
-            (
-                "a:b",
-                NotAnInteger {
-                    text: text("a"),
-                    axis: 0,
-                },
-            ),
+            ("a:b", nan("a", 0)),
+            ("--1", nan("--1", 0)),
+            ("1.5", nan("1.5", 0)),
+            ("- 1", nan("- 1", 0)),
+            (":+", nan("+", 0)),
             ("1,2", TooManyIndices { given: 2, ndim: 1 }),
             (
                 "1:2:3:4",
                 TooManyColons {
-                    text: text("1:2:3:4"),
+                    text: "1:2:3:4".into(),
                     axis: 0,
-                },
-            ),
-            (
-                "9223372036854775807",
-                IndexOutOfBounds {
-                    index: max,
-                    axis: 0,
-                    len: 5,
-                },
-            ),
-            (
-                "-9223372036854775808",
-                IndexOutOfBounds {
-                    index: -max - 1,
-                    axis: 0,
-                    len: 5,
-                },
-            ),
-            // Saturated, as the bounds of a range are.
-            (
-                "99999999999999999999999",
-                IndexOutOfBounds {
-                    index: max,
-                    axis: 0,
-                    len: 5,
                 },
             ),
             (",", EmptyIndex { axis: 0 }),
             ("1,,", EmptyIndex { axis: 1 }),
             (",1", EmptyIndex { axis: 0 }),
-            (
-                "--1",
-                NotAnInteger {
-                    text: text("--1"),
-                    axis: 0,
-                },
-            ),
-            (
-                "1.5",
-                NotAnInteger {
-                    text: text("1.5"),
-                    axis: 0,
-                },
-            ),
-            (
-                "- 1",
-                NotAnInteger {
-                    text: text("- 1"),
-                    axis: 0,
-                },
-            ),
-            (
-                ":+",
-                NotAnInteger {
-                    text: text("+"),
-                    axis: 0,
-                },
-            ),
         ] {
             assert_eq!(parse(bad, &[5]), Err(want), "{bad}");
         }
         assert_eq!(parse(",,", &[5, 5]), Err(EmptyIndex { axis: 0 }));
         assert_eq!(parse(":,,:", &[5, 5, 5]), Err(EmptyIndex { axis: 1 }));
-        assert_eq!(
-            parse(":, x", &[5, 5]),
-            Err(NotAnInteger {
-                text: text("x"),
-                axis: 1
-            })
-        );
+        assert_eq!(parse(":, x", &[5, 5]), Err(nan("x", 1)));
         assert_eq!(parse("0", &[]), Err(TooManyIndices { given: 1, ndim: 0 }));
-        let huge = usize::MAX;
-        assert_eq!(parse("0", &[huge]), Err(AxisTooLong { axis: 0, len: huge }));
+        let len = usize::MAX;
+        assert_eq!(parse("0", &[len]), Err(AxisTooLong { axis: 0, len }));
     }
 
     #[test]

@@ -18,7 +18,7 @@ use ndarray::SliceInfoElem;
 /// [`slice`](ndarray::ArrayRef::slice) or [`MmapArray::pages`](crate::MmapArray::pages).
 ///
 /// Both take the elements as they are for an array of dynamic dimension
-/// ([`IxDyn`](ndarray::IxDyn): an [`AnyArray`](crate::AnyArray), or `.into_dyn()` of a view).
+/// ([`IxDyn`](type@ndarray::IxDyn): an [`AnyArray`](crate::AnyArray), or `.into_dyn()` of a view).
 ///
 /// The selection is numpy's exactly:
 /// - `start:stop:step`, any part left out; negative numbers count from the end; bounds past

@@ -45,8 +45,8 @@
 //! Python's `zipfile`), so that every archive gives numpy's answer or a one-line refusal:
 //! - a file that does not start with a zip signature (`PK\x03\x04`, or `PK\x05\x06` for an
 //!   empty archive) is not an archive to numpy either;
-//! - the end record is the last 22 bytes, or else the last `PK\x05\x06` in the last 64 KiB
-//!   + 22 bytes (so a comment, or bytes appended after the record, are accepted); its entry
+//! - the end record is the last 22 bytes, or else the last `PK\x05\x06` in the last 65,558
+//!   bytes (so a comment, or bytes appended after the record, are accepted); its entry
 //!   counts are ignored (the directory is read by its size, as `zipfile` does), so an end
 //!   record claiming 65,535 entries or 2^40 costs nothing;
 //! - the directory ends where the end record (or the zip64 end record) starts, and its start
@@ -457,7 +457,7 @@ impl Npz {
     /// (in file order) or the central directory.
     fn check_overlaps(&mut self, mut offsets: Vec<(i128, u32)>, dir_start: u64) {
         // Stable: equal offsets keep directory order, as Python's sorted(reverse=True).
-        offsets.sort_by(|a, b| b.0.cmp(&a.0));
+        offsets.sort_by_key(|&(offset, _)| std::cmp::Reverse(offset));
         let mut end = i128::from(dir_start);
         for (offset, i) in offsets {
             let readable = !matches!(self.whys.get(&i), Some(Why::Unreadable(_)));
@@ -995,7 +995,6 @@ fn find_directory(file: &File, len: u64) -> std::result::Result<Directory, Fail>
     let record = &tail[at..at + END_LEN];
     let (mut size, mut offset) = (u64::from(u32_at(record, 12)), u64::from(u32_at(record, 16)));
     let mut dir_end = end_at;
-    let mut zip64 = false;
     if let Some(locator_at) = end_at.checked_sub(LOCATOR_LEN as u64) {
         let mut locator = [0u8; LOCATOR_LEN];
         file.read_exact_at(&mut locator, locator_at)?;
@@ -1026,19 +1025,42 @@ fn find_directory(file: &File, len: u64) -> std::result::Result<Directory, Fail>
                      later versions refuse the archive, and so does ndmmap)"
                 )));
             }
+            // Python 3.11 reads the zip64 end record just before the locator; later versions
+            // read it where the locator points, or just before the locator when bytes were
+            // prepended (the locator's offset then smaller by their count), and check that the
+            // directory ends where the record starts. ndmmap reads what both agree on.
             let record_len = u64_at(&record, 4);
-            if relative != record_at || record_len != (END64_LEN - 12) as u64 {
-                return Err(Fail::Bad(format!(
-                    "its zip64 records disagree: the locator points to byte {relative}, the \
-                     zip64 end record is at byte {record_at} and says it is {} bytes long \
-                     ({END64_LEN} expected); Python versions read such archives differently, \
-                     ndmmap refuses them",
+            (size, offset) = (u64_at(&record, 40), u64_at(&record, 48));
+            let disagree = |what: String| {
+                Fail::Bad(format!(
+                    "its zip64 records disagree: {what}; Python versions read such archives \
+                     differently, ndmmap refuses them"
+                ))
+            };
+            if record_len != (END64_LEN - 12) as u64 {
+                return Err(disagree(format!(
+                    "the zip64 end record at byte {record_at} says it is {} bytes long \
+                     ({END64_LEN} expected)",
                     record_len.saturating_add(12)
                 )));
             }
-            (size, offset) = (u64_at(&record, 40), u64_at(&record, 48));
+            if relative > record_at || offset.checked_add(size) != Some(relative) {
+                return Err(disagree(format!(
+                    "the locator points to byte {relative}, the zip64 end record is at byte \
+                     {record_at} and puts the {size}-byte central directory at byte {offset}"
+                )));
+            }
+            if relative != record_at {
+                let mut other = [0u8; 4];
+                file.read_exact_at(&mut other, relative)?;
+                if other == *END64_SIG {
+                    return Err(disagree(format!(
+                        "the locator points to a zip64 end record at byte {relative}, but \
+                         another one is at byte {record_at}"
+                    )));
+                }
+            }
             dir_end = record_at;
-            zip64 = true;
         }
     }
     let Some(start) = dir_end.checked_sub(size) else {
@@ -1048,13 +1070,6 @@ fn find_directory(file: &File, len: u64) -> std::result::Result<Directory, Fail>
         )));
     };
     let concat = i128::from(start) - i128::from(offset);
-    if zip64 && concat != 0 {
-        return Err(Fail::Bad(format!(
-            "its zip64 end record puts the {size}-byte central directory at byte {offset}, but \
-             it ends at byte {dir_end}, so it starts at byte {start}; Python versions read such \
-             archives differently, ndmmap refuses them"
-        )));
-    }
     Ok(Directory {
         start,
         size,
@@ -1363,7 +1378,9 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
         _ => {
             return unreadable(format!(
                 "member {:?}: its {stored_len} stored bytes at byte {start} run past the end \
-                 of the file ({len} bytes)",
+                 of the file ({len} bytes); Python 3.12 and later refuse such overlapping \
+                 members (3.11 reads as many bytes as the uncompressed size says), and so does \
+                 ndmmap",
                 q()
             ));
         }

@@ -627,6 +627,42 @@ fn writer_refuses_what_zip_or_numpy_cannot_hold_before_writing() {
     }
 }
 
+#[test]
+fn writer_writes_zip64_end_records_past_65535_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.npz");
+    let mut w = NpzWriter::create(&path).unwrap();
+    for i in 0..65_600u32 {
+        w.add(&format!("a{i}"), &ndarray::arr1(&[i])).unwrap();
+    }
+    w.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.windows(4).any(|w| w == b"PK\x06\x06"));
+    let npz = Npz::open_with(&path, NpzOptions::new().verify(true)).unwrap();
+    assert_eq!(npz.members().len(), 65_600);
+    assert!(npz.members().iter().all(|m| m.problem.is_none()));
+    // SAFETY: the file is ours alone while the array lives.
+    let a = unsafe { npz.map::<u32, ndarray::Ix1>("a65599") }.unwrap();
+    assert_eq!(a.as_slice(), &[65_599]);
+    if have_numpy() {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import numpy as np, sys; f = np.load(sys.argv[1]); \
+                 print(len(f.files), int(f['a65599'][0]))",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "65600 65599");
+    }
+}
+
 /// A full disk (here a file size limit) is an error, and the writer prints nothing, takes no
 /// more members and leaves no file behind.
 #[cfg(unix)]

@@ -210,7 +210,8 @@ enum Why {
     Compressed(String),
     /// Its `.npy` header is broken or unsupported.
     Npy(NpyError),
-    /// Its bytes are within the file, but not an array ndmmap maps (sizes that disagree).
+    /// Its bytes are within the file, but not an array ndmmap maps (its `.npy` header describes
+    /// fewer bytes than the member holds).
     Archive(String),
     /// Its bytes cannot be read as numpy reads them (local header, range, encryption,
     /// overlap): numpy fails on it too.
@@ -1391,16 +1392,12 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     if e.method != STORED {
         return Ok(Some(Why::Compressed(m.method.clone())));
     }
-    if e.size != stored_len {
-        return Ok(Some(Why::Archive(format!(
-            "member {:?} is stored (not compressed) but its sizes differ: {stored_len} stored, \
-             {} uncompressed",
-            q(),
-            e.size
-        ))));
-    }
+    // Python's zipfile reads a stored member's first `size` bytes (all `stored_len` of them
+    // when they are fewer), and numpy reads the array from those.
+    let content = stored_len.min(e.size);
+    m.data_len = content;
     let mpath = member_path(path, &m.name);
-    let h = match Header::read_within(file, &mpath, start, stored_len, MAX_HEADER_SIZE) {
+    let h = match Header::read_within(file, &mpath, start, content, MAX_HEADER_SIZE) {
         Ok(h) => h,
         Err(Error::Npy { kind, .. }) => {
             if let NpyError::UnsupportedDtype { descr, .. } | NpyError::UnknownDtype { descr } =
@@ -1418,7 +1415,7 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     m.fortran_order = h.fortran_order;
     // The header lies within the member (read_within checked it).
     m.data_offset = start + h.data_offset;
-    m.data_len = stored_len - h.data_offset;
+    m.data_len = content - h.data_offset;
     let needed = h.data_len(h.dtype.size).ok().map(|n| n as u64);
     let why = match needed {
         None => Some(Why::Npy(NpyError::BadShape {
@@ -1429,7 +1426,7 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
             shape: h.shape.clone(),
             offset: h.data_offset,
             needed,
-            len: stored_len,
+            len: content,
         })),
         Some(needed) if needed < m.data_len => Some(Why::Archive(format!(
             "member {:?}: its .npy header describes {needed} bytes of data but the member holds \

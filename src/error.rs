@@ -285,6 +285,19 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// The CRC-32 of an archive member's data (inflated, for a compressed member) is not the
+    /// one the archive's directory stores: the member was damaged or changed after it was
+    /// written. numpy (Python's `zipfile`) refuses such a member too.
+    Checksum {
+        /// The archive.
+        path: Option<PathBuf>,
+        /// The member's zip name.
+        name: String,
+        /// The CRC-32 the directory stores.
+        stored: u32,
+        /// The CRC-32 of the member's data.
+        computed: u32,
+    },
     /// A safetensors file is malformed: its header length, its JSON, a tensor's dtype, shape or
     /// offsets.
     BadSafetensors {
@@ -1012,6 +1025,18 @@ impl fmt::Display for Error {
             Error::BadArchive { path, why } => {
                 write!(f, "{} is a broken archive: {why}", Shown(path))
             }
+            Error::Checksum {
+                path,
+                name,
+                stored,
+                computed,
+            } => write!(
+                f,
+                "member \"{}\" of {}: its data has CRC-32 {computed:08x} but the archive stores \
+                 {stored:08x}; it was damaged or changed after it was written",
+                excerpt(name),
+                Shown(path)
+            ),
             Error::BadSafetensors { path, why } => {
                 write!(f, "{} is not a valid safetensors file: {why}", Shown(path))
             }

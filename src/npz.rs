@@ -35,18 +35,40 @@
 //!
 //! # Compressed members and writes
 //! A member of `np.savez_compressed` is deflated: its bytes are not the array's, so mapping it
-//! is [`Error::Compressed`]. Members are mapped read-only or copy-on-write, never shared
-//! read-write: the archive stores a CRC-32 of every member, which a write in place would make
-//! wrong, and numpy (Python's `zipfile`) then refuses the member.
+//! is [`Error::Compressed`] (its CRC-32 is still checked, on the inflated data, by
+//! [`Npz::verify`]). Members are mapped read-only or copy-on-write, never shared read-write:
+//! the archive stores a CRC-32 of every member, which a write in place would make wrong, and
+//! numpy (Python's `zipfile`) then refuses the member.
 //!
-//! # Hostile archives
-//! [`Npz::open`] reads the central directory with the [`zip`] crate (which bounds the entry
-//! count by the directory's size before allocating), the local headers and the `.npy` headers
-//! (each bounded by numpy's header size limit and by the member's stored size). A broken
-//! directory, duplicate names and names that collide as numpy keys are [`Error::BadArchive`]
-//! at open; a member whose local header, offsets or `.npy` header are wrong is listed with its
-//! [`problem`](Member::problem) and is an error when mapped. The stored CRC-32 is not checked
-//! (that would read every byte); see [`Npz::verify`].
+//! # Archives as numpy reads them
+//! [`Npz::open`] reads the zip directory the way numpy does (`np.load` hands the file to
+//! Python's `zipfile`), so that every archive gives numpy's answer or a one-line refusal:
+//! - a file that does not start with a zip signature (`PK\x03\x04`, or `PK\x05\x06` for an
+//!   empty archive) is not an archive to numpy either;
+//! - the end record is the last 22 bytes, or else the last `PK\x05\x06` in the last 65,558
+//!   bytes (so a comment, or bytes appended after the record, are accepted); its entry
+//!   counts are ignored (the directory is read by its size, as `zipfile` does), so an end
+//!   record claiming 65,535 entries or 2^40 costs nothing;
+//! - the directory ends where the end record (or the zip64 end record) starts, and its start
+//!   follows from its size: offsets are shifted by the difference (`zipfile`'s "concat", for
+//!   bytes prepended to an archive);
+//! - member names are UTF-8 when flagged so, else code page 437, and end at a NUL byte;
+//!   numpy's key is the name without its `.npy` suffix.
+//!
+//! Every size and offset read from the file goes through checked arithmetic against the
+//! file's length before anything is read or allocated by it. Where Python versions differ
+//! ndmmap takes the stricter one and refuses, with the reason: a zip64 locator without a
+//! consistent zip64 end record (Python 3.11 falls back to the 32-bit record, later versions
+//! refuse), and a member whose data runs into the next member's local header or the directory
+//! (Python 3.12 and later refuse such overlapping members as possible zip bombs). Archives
+//! whose names are ambiguous as numpy keys (two entries named alike, or `x` next to `x.npy`)
+//! are refused: numpy would quietly pick one of them.
+//!
+//! A broken directory is [`Error::BadArchive`] at open; a member whose local header, offsets
+//! or `.npy` header are wrong is listed with its [`problem`](Member::problem) and is an error
+//! when mapped (numpy, too, fails only when that member is read). The stored CRC-32 is not
+//! checked by [`Npz::open`] (that would read every byte): ask for it with
+//! [`NpzOptions::verify`], or per member with [`Npz::verify`].
 
 use crate::array::{MmapArray, dim_and_strides};
 use crate::element::{Dtype, NpyElement};
@@ -59,20 +81,43 @@ use crate::sys::FileAt;
 use ndarray::{ArrayView, AsArray, Dimension, Ix1, ShapeBuilder};
 use std::collections::{HashMap, HashSet};
 use std::fs::File;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use zip::CompressionMethod;
 
 /// Data alignment of the members [`NpzWriter`] writes.
-const ALIGN: u16 = 64;
+const ALIGN: u64 = 64;
 /// Names listed by [`Error::NoSuchMember`].
 const LISTED: usize = 20;
-/// Zip's local file header signature and fixed length.
-const LOCAL_SIG: u32 = 0x0403_4b50;
-const LOCAL_LEN: u64 = 30;
-/// Zip's central directory entry signature and fixed length.
-const CENTRAL_SIG: u32 = 0x0201_4b50;
+/// Zip's records: signatures and fixed lengths.
+const LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
+const LOCAL_LEN: usize = 30;
+const CENTRAL_SIG: &[u8; 4] = b"PK\x01\x02";
 const CENTRAL_LEN: usize = 46;
+const END_SIG: &[u8; 4] = b"PK\x05\x06";
+const END_LEN: usize = 22;
+const END64_SIG: &[u8; 4] = b"PK\x06\x06";
+const END64_LEN: usize = 56;
+const LOCATOR_SIG: &[u8; 4] = b"PK\x06\x07";
+const LOCATOR_LEN: usize = 20;
+/// Python's zipfile looks for the end record in the last `(1 << 16) + END_LEN` bytes, and
+/// refuses entries that need a later zip version to extract.
+const END_SEARCH: u64 = (1 << 16) + END_LEN as u64;
+const MAX_EXTRACT_VERSION: u8 = 63;
+/// General purpose flags.
+const FLAG_ENCRYPTED: u16 = 0x0001;
+const FLAG_PATCHED: u16 = 0x0020;
+const FLAG_STRONG_ENCRYPTION: u16 = 0x0040;
+const FLAG_UTF8: u16 = 0x0800;
+/// Compression methods.
+const STORED: u16 = 0;
+const DEFLATED: u16 = 8;
+/// The zip64 extra field's id, and the one [`NpzWriter`] pads with (Android's zipalign's).
+const ZIP64_EXTRA: u16 = 0x0001;
+const PADDING_EXTRA: u16 = 0xd935;
+/// Where a 32-bit zip field says "see the zip64 record".
+const MASK32: u64 = 0xffff_ffff;
+/// Bytes read or inflated at a time when checking CRCs.
+const CHUNK: usize = 1 << 20;
 
 /// One member of an `.npz` archive, as [`Npz::open`] found it.
 ///
@@ -84,7 +129,8 @@ const CENTRAL_LEN: usize = 46;
 pub struct Member {
     /// numpy's key: the zip name without its `.npy` suffix (`np.load(path)[name]`).
     pub name: String,
-    /// The name stored in the zip directory, e.g. `"w.npy"`.
+    /// The name stored in the zip directory, e.g. `"w.npy"` (cut at a NUL byte, as Python's
+    /// `zipfile` cuts it).
     pub zip_name: String,
     /// The dtype as the header spells it (`"<f8"`), also for a dtype ndmmap cannot map.
     pub descr: Option<String>,
@@ -98,20 +144,23 @@ pub struct Member {
     pub compressed: bool,
     /// The zip compression method: `"stored"`, `"deflated"`, ...
     pub method: String,
-    /// Absolute file offset of the member's stored bytes (its `.npy` header).
+    /// Absolute file offset of the member's stored bytes (its `.npy` header); 0 when its
+    /// local header cannot be read.
     pub stored_offset: u64,
-    /// The member's stored (compressed) size in bytes.
+    /// The member's stored (compressed) size in bytes, as the zip directory states it.
     pub stored_len: u64,
+    /// The member's uncompressed size in bytes, as the zip directory states it.
+    pub size: u64,
     /// Absolute file offset of the array's data (of the stored bytes when the header is
     /// unknown).
     pub data_offset: u64,
-    /// Bytes of array data (the stored bytes when the header is unknown).
+    /// Bytes of array data (the stored bytes when the header is unknown, 0 when they are not
+    /// within the file).
     pub data_len: u64,
-    /// The CRC-32 the zip directory stores for the member's bytes (see [`Npz::verify`]).
+    /// The CRC-32 the zip directory stores for the member's data (see [`Npz::verify`]).
     pub crc32: u32,
     /// Why the member cannot be mapped, when it cannot.
     pub problem: Option<String>,
-    why: Option<Why>,
 }
 
 impl Member {
@@ -157,9 +206,101 @@ impl Member {
 /// Why a member cannot be mapped; turned into an [`Error`] when it is asked for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Why {
+    /// Compressed with this method: its bytes are readable, not mappable.
     Compressed(String),
+    /// Its `.npy` header is broken or unsupported.
     Npy(NpyError),
+    /// Its bytes are within the file, but not an array ndmmap maps (its `.npy` header describes
+    /// fewer bytes than the member holds).
     Archive(String),
+    /// Its bytes cannot be read as numpy reads them (local header, range, encryption,
+    /// overlap): numpy fails on it too.
+    Unreadable(String),
+    /// Its data does not have the CRC-32 the directory stores (found by a verifying open).
+    Checksum { stored: u32, computed: u32 },
+}
+
+impl Why {
+    fn text(&self, zip_name: &str) -> String {
+        match self {
+            Why::Compressed(method) => format!(
+                "compressed ({method}): its bytes are not the array's, so it cannot be mapped"
+            ),
+            Why::Npy(kind) => kind.to_string(),
+            Why::Archive(s) | Why::Unreadable(s) => s.clone(),
+            Why::Checksum { stored, computed } => format!(
+                "member {:?}: its data has CRC-32 {computed:08x} but the archive stores \
+                 {stored:08x}; it was damaged or changed after it was written",
+                crate::error::excerpt(zip_name)
+            ),
+        }
+    }
+}
+
+/// How [`Npz::open_with`] opens an archive.
+///
+/// ```
+/// use ndmmap::npz::{Npz, NpzOptions};
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// # let path = dir.path().join("x.npz");
+/// # ndmmap::npz::NpzWriter::create(&path)?.add("x", &ndarray::arr1(&[1.0f64, 2.0]))?.finish()?;
+/// // Check every member's CRC-32 at open (reads every byte, inflating compressed members):
+/// let npz = Npz::open_with(&path, NpzOptions::new().verify(true))?;
+/// assert!(npz.members().iter().all(|m| m.problem.is_none()));
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct NpzOptions {
+    verify: bool,
+}
+
+impl NpzOptions {
+    /// The defaults: the directory and the `.npy` headers are read, the data is not.
+    ///
+    /// ```
+    /// let opts = ndmmap::npz::NpzOptions::new();
+    /// # let _ = opts;
+    /// ```
+    pub fn new() -> NpzOptions {
+        NpzOptions::default()
+    }
+
+    /// Whether to check every member's CRC-32 at open, as numpy does when it reads a member:
+    /// over the stored bytes of a stored member, over the inflated data of a deflated one
+    /// (`np.savez_compressed`; members compressed otherwise are not checked, and cannot be
+    /// mapped anyway). This reads the whole archive. A member whose data does not match is
+    /// listed with its [`problem`](Member::problem), and mapping it is
+    /// [`Error::Checksum`]; the other members map as usual. Default `false`.
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npz");
+    /// # ndmmap::npz::NpzWriter::create(&path)?.add("x", &ndarray::arr1(&[1.0f64, 2.0]))?.finish()?;
+    /// let npz = ndmmap::npz::NpzOptions::new().verify(true).open(&path)?;
+    /// # let _ = npz;
+    /// # Ok(()) }
+    /// ```
+    pub fn verify(&mut self, yes: bool) -> &mut Self {
+        self.verify = yes;
+        self
+    }
+
+    /// Opens the archive at `path` with these options: [`Npz::open_with`].
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npz");
+    /// # ndmmap::npz::NpzWriter::create(&path)?.add("x", &ndarray::arr1(&[1.0f64, 2.0]))?.finish()?;
+    /// let npz = ndmmap::npz::NpzOptions::new().open(&path)?;
+    /// assert_eq!(npz.members().len(), 1);
+    /// # Ok(()) }
+    /// ```
+    pub fn open(&self, path: impl AsRef<Path>) -> Result<Npz> {
+        Npz::open_with(path, self)
+    }
 }
 
 /// An open `.npz` archive: its members listed, each mappable by name.
@@ -179,17 +320,23 @@ pub struct Npz {
     file: File,
     path: PathBuf,
     members: Vec<Member>,
-    index: HashMap<String, usize>,
+    /// Member indices sorted by name (names are unique: checked at open).
+    by_name: Vec<u32>,
+    /// Why the members that have a problem have it, by index.
+    whys: HashMap<u32, Why>,
 }
 
 impl Npz {
-    /// Opens the archive at `path`: reads its zip directory, every member's local header and
-    /// every stored member's `.npy` header (with numpy's header size limit,
-    /// [`MAX_HEADER_SIZE`]). No array data is read.
+    /// Opens the archive at `path`: reads its zip directory as numpy (Python's `zipfile`)
+    /// reads it, every member's local header and every stored member's `.npy` header (with
+    /// numpy's header size limit, [`MAX_HEADER_SIZE`]). No array data is read, and no CRC
+    /// checked: see [`open_with`](Self::open_with).
     ///
-    /// Errors: [`Error::BadArchive`] for a file that is not a zip archive, a truncated or
-    /// inconsistent directory, duplicate names, or two members with the same numpy key (`x`
-    /// and `x.npy`). Problems of single members are listed in [`Member::problem`].
+    /// Errors: [`Error::BadArchive`] for a file numpy would not read as an archive (it does
+    /// not start with a zip signature, has no end record, or a directory that is cut short or
+    /// inconsistent), for zip64 records that disagree, for duplicate names, or for two
+    /// members with the same numpy key (`x` and `x.npy`). Problems of single members are
+    /// listed in [`Member::problem`].
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -200,6 +347,33 @@ impl Npz {
     /// # Ok(()) }
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Npz> {
+        Npz::open_with(path, &NpzOptions::new())
+    }
+
+    /// Opens the archive at `path` as [`open`](Self::open) does, with `options`: with
+    /// [`NpzOptions::verify`], every member's CRC-32 is checked too (reading the whole
+    /// archive), and a member whose data does not match is listed with its
+    /// [`problem`](Member::problem) and refused when mapped ([`Error::Checksum`]).
+    ///
+    /// ```
+    /// use ndmmap::npz::{Npz, NpzOptions, NpzWriter};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("x.npz");
+    /// NpzWriter::create(&path)?.add("x", &ndarray::arr1(&[1u32, 2, 3]))?.finish()?;
+    /// let at = Npz::open(&path)?.member("x").unwrap().data_offset as usize;
+    /// let mut bytes = std::fs::read(&path)?;
+    /// bytes[at] ^= 1; // damage the data: the stored CRC-32 no longer matches
+    /// std::fs::write(&path, &bytes)?;
+    /// assert!(Npz::open(&path)?.member("x").unwrap().problem.is_none()); // not read
+    /// let npz = Npz::open_with(&path, NpzOptions::new().verify(true))?;
+    /// assert!(npz.member("x").unwrap().problem.as_deref().unwrap().contains("CRC-32"));
+    /// // SAFETY: nobody truncates or rewrites the archive while the array lives.
+    /// let e = unsafe { npz.map::<u32, ndarray::Ix1>("x") }.unwrap_err();
+    /// assert!(matches!(e, ndmmap::Error::Checksum { .. }));
+    /// # Ok(()) }
+    /// ```
+    pub fn open_with(path: impl AsRef<Path>, options: &NpzOptions) -> Result<Npz> {
         let path = path.as_ref();
         let io = |what, e| Error::io(what, Some(path), e);
         let meta = std::fs::metadata(path).map_err(|e| io("open", e))?;
@@ -207,6 +381,10 @@ impl Npz {
         let bad = |why: String| Error::BadArchive {
             path: Some(path.to_path_buf()),
             why,
+        };
+        let fail = |f: Fail| match f {
+            Fail::Io(e) => io("read zip directory", e),
+            Fail::Bad(why) => bad(why),
         };
         // Two handles on one file: `file`, kept and mapped, and `probe`, which reads the
         // directory and headers with readahead off, so that only their pages are read, not the
@@ -221,58 +399,157 @@ impl Npz {
         if !same {
             return Err(bad("the file was replaced while it was being opened".into()));
         }
-        let _ = crate::sys::fadvise(&probe, 0, 0, crate::sys::FileAdvice::Random);
+        if !options.verify {
+            let _ = crate::sys::fadvise(&probe, 0, 0, crate::sys::FileAdvice::Random);
+        }
         let len = fm.len();
-        // Python's zipfile looks for the end record only where the format puts it (the last
-        // 22 bytes, or before a comment of the length it states); the zip crate would try
-        // every `PK\x05\x06` in the file, which a crafted file repeats by the million.
-        if !has_end_record(&probe, len) {
-            return Err(bad(format!(
-                "it has no consistent end-of-central-directory record in its last 64 KiB{}",
-                hint(&probe, len)
-            )));
-        }
-        let mut zip = zip::ZipArchive::new(&probe).map_err(|e| match e {
-            zip::result::ZipError::Io(e) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
-                io("read zip directory", e)
-            }
-            e => bad(format!(
-                "its zip directory cannot be read ({e}){}",
-                hint(&probe, len)
-            )),
-        })?;
-        check_directory(&probe, zip.central_directory_start(), len, zip.len()).map_err(
-            |e| match e {
-                DirError::Io(e) => io("read zip directory", e),
-                DirError::Bad(why) => bad(why),
-            },
-        )?;
-        let mut members: Vec<Member> = Vec::with_capacity(zip.len());
-        for i in 0..zip.len() {
-            members.push(read_member(&probe, path, len, &mut zip, i)?);
-        }
-        let mut index: HashMap<String, usize> = HashMap::with_capacity(members.len() * 2);
-        for (i, m) in members.iter().enumerate() {
-            for key in [&m.name, &m.zip_name] {
-                if let Some(&j) = index.get(key.as_str())
-                    && j != i
-                {
-                    return Err(bad(format!(
-                        "members {:?} and {:?} both answer to the numpy key {:?}",
-                        crate::error::excerpt(&members[j].zip_name),
-                        crate::error::excerpt(&m.zip_name),
-                        crate::error::excerpt(key)
-                    )));
-                }
-                index.insert(key.clone(), i);
-            }
-        }
-        Ok(Npz {
+        let dir = find_directory(&probe, len).map_err(fail)?;
+        let mut npz = Npz {
             file,
             path: path.to_path_buf(),
-            members,
-            index,
-        })
+            members: Vec::new(),
+            by_name: Vec::new(),
+            whys: HashMap::new(),
+        };
+        // Each member's local header offset, for the overlap rule.
+        let mut offsets: Vec<(i128, u32)> = Vec::new();
+        let mut entries = DirReader::new(&probe, &dir).map_err(|e| io("read zip directory", e))?;
+        while let Some(e) = entries.next().map_err(fail)? {
+            let i = u32::try_from(npz.members.len())
+                .map_err(|_| bad("it has more than 2^32 members".into()))?;
+            offsets.push((e.header_offset, i));
+            let (m, why) = read_member(&probe, path, len, e)?;
+            npz.members.push(m);
+            if let Some(why) = why {
+                npz.set(i, why);
+            }
+        }
+        drop(entries);
+        npz.members.shrink_to_fit();
+        npz.check_overlaps(offsets, dir.start);
+        npz.index().map_err(bad)?;
+        if options.verify {
+            let mut bufs = Bufs::default();
+            for i in 0..npz.members.len() {
+                let Ok(k) = u32::try_from(i) else { break };
+                match check_crc(&probe, &npz.members[i], npz.whys.get(&k), &mut bufs) {
+                    Ok(()) | Err(Check::Unsupported(_)) => {}
+                    Err(Check::Unreadable(_)) if npz.whys.contains_key(&k) => {}
+                    Err(Check::Unreadable(why)) => npz.set(k, Why::Unreadable(why)),
+                    Err(Check::Mismatch { stored, computed }) => {
+                        npz.set(k, Why::Checksum { stored, computed })
+                    }
+                    Err(Check::Io(e)) => return Err(io("read member", e)),
+                }
+            }
+        }
+        Ok(npz)
+    }
+
+    /// Records why member `i` cannot be mapped (replacing an earlier reason).
+    fn set(&mut self, i: u32, why: Why) {
+        if let Some(m) = self.members.get_mut(i as usize) {
+            m.problem = Some(why.text(&m.zip_name));
+            self.whys.insert(i, why);
+        }
+    }
+
+    /// Python 3.12+'s zip bomb rule: a member's data must end before the next local header
+    /// (in file order) or the central directory.
+    fn check_overlaps(&mut self, mut offsets: Vec<(i128, u32)>, dir_start: u64) {
+        // Stable: equal offsets keep directory order, as Python's sorted(reverse=True).
+        offsets.sort_by_key(|&(offset, _)| std::cmp::Reverse(offset));
+        let mut end = i128::from(dir_start);
+        for (offset, i) in offsets {
+            let readable = !matches!(self.whys.get(&i), Some(Why::Unreadable(_)));
+            if let Some(m) = self.members.get(i as usize)
+                && readable
+            {
+                let stop = i128::from(m.stored_offset) + i128::from(m.stored_len);
+                if stop > end {
+                    let why = format!(
+                        "member {:?}: its data (bytes {}..{stop}) runs into {} at byte {end}; \
+                         Python 3.12 and later refuse such overlapping members as possible zip \
+                         bombs (3.11 reads them), and so does ndmmap",
+                        crate::error::excerpt(&m.zip_name),
+                        m.stored_offset,
+                        if end == i128::from(dir_start) {
+                            "the central directory"
+                        } else {
+                            "the next member's local header"
+                        }
+                    );
+                    self.set(i, Why::Unreadable(why));
+                }
+            }
+            end = offset;
+        }
+    }
+
+    /// Sorts the members by name for lookups, refusing names that are ambiguous as numpy keys.
+    fn index(&mut self) -> std::result::Result<(), String> {
+        let members = &self.members;
+        let q = |s: &str| crate::error::excerpt(s);
+        // At most 2^32 members (checked as they were read).
+        let mut by_name: Vec<u32> = (0..members.len())
+            .filter_map(|i| u32::try_from(i).ok())
+            .collect();
+        by_name.sort_unstable_by(|&a, &b| {
+            members[a as usize]
+                .name
+                .cmp(&members[b as usize].name)
+                .then(a.cmp(&b))
+        });
+        for w in by_name.windows(2) {
+            let (a, b) = (&members[w[0] as usize], &members[w[1] as usize]);
+            if a.name == b.name {
+                return Err(if a.zip_name == b.zip_name {
+                    format!(
+                        "its directory has two entries named {:?}; numpy would read only the \
+                         last of them, ndmmap refuses the archive",
+                        q(&a.zip_name)
+                    )
+                } else {
+                    format!(
+                        "members {:?} and {:?} both answer to the numpy key {:?}",
+                        q(&a.zip_name),
+                        q(&b.zip_name),
+                        q(&a.name)
+                    )
+                });
+            }
+        }
+        for m in members {
+            if m.zip_name != m.name
+                && let Ok(p) = by_name
+                    .binary_search_by(|&j| members[j as usize].name.as_str().cmp(&m.zip_name))
+            {
+                let other = &members[by_name[p] as usize];
+                return Err(format!(
+                    "members {:?} and {:?} both answer to the numpy key {:?}",
+                    q(&m.zip_name),
+                    q(&other.zip_name),
+                    q(&m.zip_name)
+                ));
+            }
+        }
+        self.by_name = by_name;
+        Ok(())
+    }
+
+    /// The index of the member with numpy key `name`, or zip name `name`.
+    fn find(&self, name: &str) -> Option<usize> {
+        let by_name = |key: &str| {
+            self.by_name
+                .binary_search_by(|&i| self.members[i as usize].name.as_str().cmp(key))
+                .ok()
+                .map(|p| self.by_name[p] as usize)
+        };
+        if let Some(i) = by_name(name) {
+            return Some(i);
+        }
+        let i = by_name(name.strip_suffix(".npy")?)?;
+        (self.members[i].zip_name == name).then_some(i)
     }
 
     /// The archive's path.
@@ -344,12 +621,12 @@ impl Npz {
     /// # Ok(()) }
     /// ```
     pub fn member(&self, name: &str) -> Option<&Member> {
-        self.index.get(name).map(|&i| &self.members[i])
+        self.find(name).map(|i| &self.members[i])
     }
 
-    /// The member `name`, or [`Error::NoSuchMember`] listing the names there are.
-    fn get(&self, name: &str) -> Result<&Member> {
-        self.member(name).ok_or_else(|| Error::NoSuchMember {
+    /// The index of member `name`, or [`Error::NoSuchMember`] listing the names there are.
+    fn get(&self, name: &str) -> Result<usize> {
+        self.find(name).ok_or_else(|| Error::NoSuchMember {
             path: Some(self.path.clone()),
             name: name.to_string(),
             available: self
@@ -503,7 +780,8 @@ impl Npz {
     /// The member `name` when it can be mapped in `mode`: its dtype and shape, or the error
     /// that says why not.
     fn mappable(&self, name: &str, mode: Mode) -> Result<(&Member, Dtype, &[usize])> {
-        let m = self.get(name)?;
+        let i = self.get(name)?;
+        let m = &self.members[i];
         if mode == Mode::ReadWrite {
             return Err(Error::NotWritable {
                 reason: "an .npz member is mapped read-only or copy-on-write, never shared \
@@ -512,23 +790,40 @@ impl Npz {
                          archive with npz::NpzWriter",
             });
         }
-        if let Some(why) = &m.why {
-            return Err(match why {
-                Why::Compressed(method) => Error::Compressed {
-                    path: Some(self.path.clone()),
-                    name: m.name.clone(),
-                    method: method.clone(),
-                },
-                Why::Npy(kind) => Error::npy(Some(&self.member_path(&m.name)), kind.clone()),
-                Why::Archive(why) => Error::BadArchive {
-                    path: Some(self.path.clone()),
-                    why: why.clone(),
-                },
-            });
+        if let Some(why) = u32::try_from(i).ok().and_then(|k| self.whys.get(&k)) {
+            return Err(self.error(m, why));
         }
         match (m.dtype, m.shape.as_deref()) {
             (Some(dtype), Some(shape)) => Ok((m, dtype, shape)),
-            _ => unreachable!("a member without a problem has a header"),
+            _ => Err(Error::BadArchive {
+                path: Some(self.path.clone()),
+                why: format!(
+                    "member {:?} has no .npy header",
+                    crate::error::excerpt(&m.zip_name)
+                ),
+            }),
+        }
+    }
+
+    /// The error that says why member `m` cannot be mapped.
+    fn error(&self, m: &Member, why: &Why) -> Error {
+        match why {
+            Why::Compressed(method) => Error::Compressed {
+                path: Some(self.path.clone()),
+                name: m.name.clone(),
+                method: method.clone(),
+            },
+            Why::Npy(kind) => Error::npy(Some(&self.member_path(&m.name)), kind.clone()),
+            Why::Archive(why) | Why::Unreadable(why) => Error::BadArchive {
+                path: Some(self.path.clone()),
+                why: why.clone(),
+            },
+            &Why::Checksum { stored, computed } => Error::Checksum {
+                path: Some(self.path.clone()),
+                name: m.zip_name.clone(),
+                stored,
+                computed,
+            },
         }
     }
 
@@ -578,9 +873,15 @@ impl Npz {
             .collect()
     }
 
-    /// Checks the stored CRC-32 of member `name` against its bytes, as Python's `zipfile`
-    /// does when numpy reads the member: reads every byte of it (through the page cache, with
-    /// `pread`; nothing is mapped). [`Error::BadArchive`] when they differ.
+    /// Checks member `name`'s data against the CRC-32 the archive stores for it, as numpy
+    /// (Python's `zipfile`) does when it reads the member: the stored bytes of a stored
+    /// member, the inflated data of a deflated one (`np.savez_compressed`). Reads every byte
+    /// of the member through the page cache (`pread`; nothing is mapped).
+    ///
+    /// Errors: [`Error::Checksum`] when the data does not match; [`Error::BadArchive`] for a
+    /// member numpy cannot read either (its local header or range is broken, its deflate
+    /// stream ends early); [`Error::Compressed`] for a member compressed with a method other
+    /// than deflate (ndmmap inflates only deflate).
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -595,74 +896,698 @@ impl Npz {
     /// # Ok(()) }
     /// ```
     pub fn verify(&self, name: &str) -> Result<()> {
-        let m = self.get(name)?;
-        let stored = m.crc32;
-        let mut crc = Crc32::new();
-        let mut buf = vec![0u8; 1 << 20];
-        let mut at = m.stored_offset;
-        let end = m.stored_offset + m.stored_len;
-        while at < end {
-            let n = buf.len().min((end - at) as usize);
-            self.file.read_exact_at(&mut buf[..n], at).map_err(|e| {
-                if e.kind() == std::io::ErrorKind::UnexpectedEof {
-                    Error::BadArchive {
-                        path: Some(self.path.clone()),
-                        why: format!(
-                            "member {:?} runs past the end of the file",
-                            crate::error::excerpt(&m.zip_name)
-                        ),
-                    }
-                } else {
-                    Error::io("read member", Some(&self.path), e)
-                }
-            })?;
-            crc.update(&buf[..n]);
-            at += n as u64;
-        }
-        let got = crc.finish();
-        if got != stored {
-            return Err(Error::BadArchive {
+        let i = self.get(name)?;
+        let m = &self.members[i];
+        let why = u32::try_from(i).ok().and_then(|k| self.whys.get(&k));
+        match check_crc(&self.file, m, why, &mut Bufs::default()) {
+            Ok(()) => Ok(()),
+            Err(Check::Mismatch { stored, computed }) => Err(Error::Checksum {
                 path: Some(self.path.clone()),
-                why: format!(
-                    "member {:?}: its bytes have CRC-32 {got:08x} but the directory says \
-                     {stored:08x} (changed after it was written?)",
-                    crate::error::excerpt(&m.zip_name)
-                ),
-            });
+                name: m.zip_name.clone(),
+                stored,
+                computed,
+            }),
+            Err(Check::Unreadable(why)) => Err(Error::BadArchive {
+                path: Some(self.path.clone()),
+                why,
+            }),
+            Err(Check::Unsupported(method)) => Err(Error::Compressed {
+                path: Some(self.path.clone()),
+                name: m.name.clone(),
+                method,
+            }),
+            Err(Check::Io(e)) => Err(Error::io("read member", Some(&self.path), e)),
         }
-        Ok(())
     }
 }
 
-/// Whether the file ends with an end-of-central-directory record as Python's `zipfile` finds
-/// it: at the last 22 bytes, or followed by exactly the comment it announces (at most 64 KiB).
-fn has_end_record(file: &File, len: u64) -> bool {
-    let tail = len.min(65_557);
-    let mut buf = vec![0u8; tail as usize];
-    if file.read_exact_at(&mut buf, len - tail).is_err() {
-        return false;
+/// Why the zip directory cannot be read.
+enum Fail {
+    Io(std::io::Error),
+    Bad(String),
+}
+
+impl From<std::io::Error> for Fail {
+    fn from(e: std::io::Error) -> Fail {
+        Fail::Io(e)
     }
-    (0..buf.len().saturating_sub(21)).rev().any(|i| {
-        let comment = u16::from_le_bytes([buf[i + 20], buf[i + 21]]) as usize;
-        buf[i..i + 4] == *b"PK\x05\x06" && i + 22 + comment == buf.len()
+}
+
+fn u16_at(b: &[u8], i: usize) -> u16 {
+    u16::from_le_bytes([b[i], b[i + 1]])
+}
+
+fn u32_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
+fn u64_at(b: &[u8], i: usize) -> u64 {
+    u64::from(u32_at(b, i)) | (u64::from(u32_at(b, i + 4)) << 32)
+}
+
+/// Where the central directory is, as Python's `zipfile` finds it.
+struct Directory {
+    /// Its first byte.
+    start: u64,
+    /// Its size in bytes: it ends where the end record (or the zip64 end record) starts.
+    size: u64,
+    /// What to add to the offsets the directory states (non-zero when bytes were prepended
+    /// to an archive, or its offsets are wrong): `zipfile`'s "concat".
+    concat: i128,
+}
+
+/// Finds the end record and the directory as Python 3.11's `_EndRecData`, `_EndRecData64` and
+/// `_RealGetContents` do (with the stricter zip64 checks of later versions), after numpy's
+/// own test: the file starts with a zip signature.
+fn find_directory(file: &File, len: u64) -> std::result::Result<Directory, Fail> {
+    let mut magic = [0u8; 6];
+    let n = len.min(6) as usize;
+    file.read_exact_at(&mut magic[..n], 0)?;
+    if !magic.starts_with(LOCAL_SIG) && !magic.starts_with(END_SIG) {
+        return Err(Fail::Bad(format!(
+            "it does not start with a zip signature (PK\\x03\\x04, or PK\\x05\\x06 for an empty \
+             archive), so numpy does not read it as an archive either{}",
+            if magic.starts_with(b"\x93NUMPY") {
+                ": it is a .npy file"
+            } else {
+                ""
+            }
+        )));
+    }
+    if len < END_LEN as u64 {
+        return Err(Fail::Bad(format!(
+            "it is {len} bytes long, shorter than a zip end record ({END_LEN} bytes): it was \
+             cut short"
+        )));
+    }
+    // The last 22 bytes when they are an end record without a comment, else the last end
+    // signature in the last 64 KiB + 22 bytes, whatever follows it (a comment, or not).
+    let tail_len = len.min(END_SEARCH) as usize;
+    let tail_start = len - tail_len as u64;
+    let mut tail = vec![0u8; tail_len];
+    file.read_exact_at(&mut tail, tail_start)?;
+    let last = tail_len - END_LEN;
+    let at = if tail[last..].starts_with(END_SIG) && tail[tail_len - 2..] == [0, 0] {
+        last
+    } else {
+        match tail.windows(4).rposition(|w| w == END_SIG) {
+            Some(i) if i <= last => i,
+            Some(i) => {
+                return Err(Fail::Bad(format!(
+                    "its last end-of-directory signature, at byte {}, is cut short by the end \
+                     of the file",
+                    tail_start + i as u64
+                )));
+            }
+            None => {
+                return Err(Fail::Bad(
+                    "it has no end-of-central-directory record in its last 64 KiB: it is not \
+                     a zip archive, or it was cut short"
+                        .into(),
+                ));
+            }
+        }
+    };
+    let end_at = tail_start + at as u64;
+    let record = &tail[at..at + END_LEN];
+    let (mut size, mut offset) = (u64::from(u32_at(record, 12)), u64::from(u32_at(record, 16)));
+    let mut dir_end = end_at;
+    if let Some(locator_at) = end_at.checked_sub(LOCATOR_LEN as u64) {
+        let mut locator = [0u8; LOCATOR_LEN];
+        file.read_exact_at(&mut locator, locator_at)?;
+        if locator.starts_with(LOCATOR_SIG) {
+            let (disk, relative, disks) = (
+                u32_at(&locator, 4),
+                u64_at(&locator, 8),
+                u32_at(&locator, 16),
+            );
+            if disk != 0 || disks > 1 {
+                return Err(Fail::Bad(format!(
+                    "it spans several disks (its zip64 locator names disk {disk} of {disks}); \
+                     numpy (Python's zipfile) cannot read such archives either"
+                )));
+            }
+            let Some(record_at) = locator_at.checked_sub(END64_LEN as u64) else {
+                return Err(Fail::Bad(format!(
+                    "its zip64 locator at byte {locator_at} leaves no room for a zip64 end \
+                     record before it; numpy (Python's zipfile) refuses the archive too"
+                )));
+            };
+            let mut record = [0u8; END64_LEN];
+            file.read_exact_at(&mut record, record_at)?;
+            if !record.starts_with(END64_SIG) {
+                return Err(Fail::Bad(format!(
+                    "its zip64 locator at byte {locator_at} is not preceded by a zip64 end \
+                     record (Python 3.11's zipfile then falls back to the 32-bit end record, \
+                     later versions refuse the archive, and so does ndmmap)"
+                )));
+            }
+            // Python 3.11 reads the zip64 end record just before the locator; later versions
+            // read it where the locator points, or just before the locator when bytes were
+            // prepended (the locator's offset then smaller by their count), and check that the
+            // directory ends where the record starts. ndmmap reads what both agree on.
+            let record_len = u64_at(&record, 4);
+            (size, offset) = (u64_at(&record, 40), u64_at(&record, 48));
+            let disagree = |what: String| {
+                Fail::Bad(format!(
+                    "its zip64 records disagree: {what}; Python versions read such archives \
+                     differently, ndmmap refuses them"
+                ))
+            };
+            if record_len != (END64_LEN - 12) as u64 {
+                return Err(disagree(format!(
+                    "the zip64 end record at byte {record_at} says it is {} bytes long \
+                     ({END64_LEN} expected)",
+                    record_len.saturating_add(12)
+                )));
+            }
+            if relative > record_at || offset.checked_add(size) != Some(relative) {
+                return Err(disagree(format!(
+                    "the locator points to byte {relative}, the zip64 end record is at byte \
+                     {record_at} and puts the {size}-byte central directory at byte {offset}"
+                )));
+            }
+            if relative != record_at {
+                let mut other = [0u8; 4];
+                file.read_exact_at(&mut other, relative)?;
+                if other == *END64_SIG {
+                    return Err(disagree(format!(
+                        "the locator points to a zip64 end record at byte {relative}, but \
+                         another one is at byte {record_at}"
+                    )));
+                }
+            }
+            dir_end = record_at;
+        }
+    }
+    let Some(start) = dir_end.checked_sub(size) else {
+        return Err(Fail::Bad(format!(
+            "its end record says the central directory is {size} bytes long, but only \
+             {dir_end} bytes come before the end record; numpy (Python's zipfile) refuses it too"
+        )));
+    };
+    let concat = i128::from(start) - i128::from(offset);
+    Ok(Directory {
+        start,
+        size,
+        concat,
     })
 }
 
-/// What a zip reader's refusal likely means, from whether the file has an end record at all
-/// (in its last 64 KiB + 22 bytes, where the format puts it).
-fn hint(file: &File, len: u64) -> &'static str {
-    let tail = len.min(65_557);
-    let mut buf = vec![0u8; tail as usize];
-    if file.read_exact_at(&mut buf, len - tail).is_err() {
-        return "";
+/// One entry of the central directory, as Python's `zipfile` reads it.
+struct Entry {
+    /// The name as stored (not yet cut at a NUL byte: the local header must repeat it).
+    name: String,
+    flags: u16,
+    method: u16,
+    crc: u32,
+    stored_len: u64,
+    size: u64,
+    /// The local header's offset, with the directory's `concat` added.
+    header_offset: i128,
+}
+
+/// Reads the central directory's entries one at a time, as `_RealGetContents` does: while the
+/// bytes read (by the entries' stated lengths) are fewer than the directory's size.
+struct DirReader<'a> {
+    r: BufReader<std::io::Take<&'a File>>,
+    start: u64,
+    size: u64,
+    total: u64,
+    count: u64,
+    concat: i128,
+}
+
+impl<'a> DirReader<'a> {
+    fn new(file: &'a File, dir: &Directory) -> std::io::Result<DirReader<'a>> {
+        let mut f = file;
+        f.seek(SeekFrom::Start(dir.start))?;
+        Ok(DirReader {
+            r: BufReader::with_capacity(1 << 16, f.take(dir.size)),
+            start: dir.start,
+            size: dir.size,
+            total: 0,
+            count: 0,
+            concat: dir.concat,
+        })
     }
-    if buf.windows(4).any(|w| w == b"PK\x05\x06") {
-        "; its end record, or the directory that record points to, is inconsistent (cut \
-         short, or damaged)"
-    } else {
-        "; a zip archive ends with an end-of-central-directory record, which this file lacks: \
-         it is not a zip archive (np.save wrote a .npy?), or it was cut short"
+
+    fn next(&mut self) -> std::result::Result<Option<Entry>, Fail> {
+        if self.total >= self.size {
+            return Ok(None);
+        }
+        let at = self.start.saturating_add(self.total);
+        let mut c = [0u8; CENTRAL_LEN];
+        let got = fill(&mut self.r, &mut c)?;
+        if got < CENTRAL_LEN {
+            return Err(Fail::Bad(format!(
+                "its central directory is cut short: entry {} at byte {at} has {got} of its \
+                 {CENTRAL_LEN} bytes before the end record; numpy (Python's zipfile) refuses it \
+                 too",
+                self.count
+            )));
+        }
+        if !c.starts_with(CENTRAL_SIG) {
+            return Err(Fail::Bad(format!(
+                "its central directory has no entry signature at byte {at} (entry {}): the \
+                 directory is damaged, or the end record's sizes are wrong; numpy (Python's \
+                 zipfile) refuses it too",
+                self.count
+            )));
+        }
+        let (name_len, extra_len, comment_len) = (u16_at(&c, 28), u16_at(&c, 30), u16_at(&c, 32));
+        // Short reads are taken as zipfile takes them: the last entry's name may be cut by
+        // the directory's end.
+        let raw = read_up_to(&mut self.r, name_len)?;
+        let flags = u16_at(&c, 8);
+        let name = decode_name(raw, flags).map_err(|()| {
+            Fail::Bad(format!(
+                "entry {} of its directory is flagged UTF-8 but its name is not; numpy \
+                 (Python's zipfile) refuses the archive too",
+                self.count
+            ))
+        })?;
+        let extra = read_up_to(&mut self.r, extra_len)?;
+        std::io::copy(
+            &mut (&mut self.r).take(u64::from(comment_len)),
+            &mut std::io::sink(),
+        )?;
+        let q = || crate::error::excerpt(&name);
+        let version = c[6];
+        if version > MAX_EXTRACT_VERSION {
+            return Err(Fail::Bad(format!(
+                "member {:?} needs zip version {}.{} to be extracted; numpy (Python's zipfile) \
+                 refuses the archive too",
+                q(),
+                version / 10,
+                version % 10
+            )));
+        }
+        let (mut size, mut stored_len) = (u64::from(u32_at(&c, 24)), u64::from(u32_at(&c, 20)));
+        let mut offset = u64::from(u32_at(&c, 42));
+        // zipfile's _decodeExtra: every zip64 field replaces the value that is all ones.
+        let mut x = &extra[..];
+        while x.len() >= 4 {
+            let (id, n) = (u16_at(x, 0), usize::from(u16_at(x, 2)));
+            if n + 4 > x.len() {
+                return Err(Fail::Bad(format!(
+                    "member {:?}: its extra field {id:04x} of {n} bytes runs past the end of \
+                     the entry's extra data; numpy (Python's zipfile) refuses the archive too",
+                    q()
+                )));
+            }
+            if id == ZIP64_EXTRA {
+                let mut data = &x[4..4 + n];
+                let mut take = |field: &str| match data {
+                    [a, b, c, d, e, f, g, h, rest @ ..] => {
+                        data = rest;
+                        Ok(u64::from_le_bytes([*a, *b, *c, *d, *e, *f, *g, *h]))
+                    }
+                    _ => Err(Fail::Bad(format!(
+                        "member {:?}: its zip64 extra field lacks the {field}; numpy (Python's \
+                         zipfile) refuses the archive too",
+                        q()
+                    ))),
+                };
+                if size == u64::MAX || size == MASK32 {
+                    size = take("file size")?;
+                }
+                if stored_len == MASK32 {
+                    stored_len = take("compressed size")?;
+                }
+                if offset == MASK32 {
+                    offset = take("local header offset")?;
+                }
+            }
+            x = &x[n + 4..];
+        }
+        let entry_len = CENTRAL_LEN as u64
+            + u64::from(name_len)
+            + u64::from(extra_len)
+            + u64::from(comment_len);
+        self.total = self.total.saturating_add(entry_len);
+        self.count += 1;
+        Ok(Some(Entry {
+            name,
+            flags,
+            method: u16_at(&c, 10),
+            crc: u32_at(&c, 16),
+            stored_len,
+            size,
+            header_offset: i128::from(offset) + self.concat,
+        }))
     }
+}
+
+/// Reads until `buf` is full or the reader ends: the count read.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut got = 0;
+    while got < buf.len() {
+        match r.read(&mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Reads at most `n` bytes (fewer where the reader ends).
+fn read_up_to(r: &mut impl Read, n: u16) -> std::io::Result<Vec<u8>> {
+    let mut v = Vec::with_capacity(usize::from(n));
+    r.take(u64::from(n)).read_to_end(&mut v)?;
+    Ok(v)
+}
+
+/// A zip name as Python's `zipfile` decodes it: UTF-8 when flagged so (an error when it is
+/// not), else code page 437.
+fn decode_name(raw: Vec<u8>, flags: u16) -> std::result::Result<String, ()> {
+    if flags & FLAG_UTF8 != 0 || raw.is_ascii() {
+        return String::from_utf8(raw).map_err(|_| ());
+    }
+    Ok(raw
+        .iter()
+        .map(|&b| match b.checked_sub(128) {
+            Some(i) => CP437_HIGH[usize::from(i)],
+            None => char::from(b),
+        })
+        .collect())
+}
+
+/// Code page 437's bytes 128..=255 (Python's `cp437` codec; 0..=127 are ASCII).
+const CP437_HIGH: [char; 128] = [
+    '\u{00c7}', '\u{00fc}', '\u{00e9}', '\u{00e2}', '\u{00e4}', '\u{00e0}', '\u{00e5}', '\u{00e7}',
+    '\u{00ea}', '\u{00eb}', '\u{00e8}', '\u{00ef}', '\u{00ee}', '\u{00ec}', '\u{00c4}', '\u{00c5}',
+    '\u{00c9}', '\u{00e6}', '\u{00c6}', '\u{00f4}', '\u{00f6}', '\u{00f2}', '\u{00fb}', '\u{00f9}',
+    '\u{00ff}', '\u{00d6}', '\u{00dc}', '\u{00a2}', '\u{00a3}', '\u{00a5}', '\u{20a7}', '\u{0192}',
+    '\u{00e1}', '\u{00ed}', '\u{00f3}', '\u{00fa}', '\u{00f1}', '\u{00d1}', '\u{00aa}', '\u{00ba}',
+    '\u{00bf}', '\u{2310}', '\u{00ac}', '\u{00bd}', '\u{00bc}', '\u{00a1}', '\u{00ab}', '\u{00bb}',
+    '\u{2591}', '\u{2592}', '\u{2593}', '\u{2502}', '\u{2524}', '\u{2561}', '\u{2562}', '\u{2556}',
+    '\u{2555}', '\u{2563}', '\u{2551}', '\u{2557}', '\u{255d}', '\u{255c}', '\u{255b}', '\u{2510}',
+    '\u{2514}', '\u{2534}', '\u{252c}', '\u{251c}', '\u{2500}', '\u{253c}', '\u{255e}', '\u{255f}',
+    '\u{255a}', '\u{2554}', '\u{2569}', '\u{2566}', '\u{2560}', '\u{2550}', '\u{256c}', '\u{2567}',
+    '\u{2568}', '\u{2564}', '\u{2565}', '\u{2559}', '\u{2558}', '\u{2552}', '\u{2553}', '\u{256b}',
+    '\u{256a}', '\u{2518}', '\u{250c}', '\u{2588}', '\u{2584}', '\u{258c}', '\u{2590}', '\u{2580}',
+    '\u{03b1}', '\u{00df}', '\u{0393}', '\u{03c0}', '\u{03a3}', '\u{03c3}', '\u{00b5}', '\u{03c4}',
+    '\u{03a6}', '\u{0398}', '\u{03a9}', '\u{03b4}', '\u{221e}', '\u{03c6}', '\u{03b5}', '\u{2229}',
+    '\u{2261}', '\u{00b1}', '\u{2265}', '\u{2264}', '\u{2320}', '\u{2321}', '\u{00f7}', '\u{2248}',
+    '\u{00b0}', '\u{2219}', '\u{00b7}', '\u{221a}', '\u{207f}', '\u{00b2}', '\u{25a0}', '\u{00a0}',
+];
+
+/// Reads the member a directory entry describes: its local header (as Python's
+/// `ZipFile.open` reads it) and its `.npy` header. I/O errors fail; a member numpy cannot
+/// read, or ndmmap cannot map, is returned with the reason.
+fn read_member(file: &File, path: &Path, len: u64, e: Entry) -> Result<(Member, Option<Why>)> {
+    let mut zip_name = e.name.clone();
+    if let Some(nul) = zip_name.find('\0') {
+        zip_name.truncate(nul);
+    }
+    let name = zip_name
+        .strip_suffix(".npy")
+        .unwrap_or(&zip_name)
+        .to_string();
+    let mut m = Member {
+        name,
+        zip_name,
+        descr: None,
+        dtype: None,
+        shape: None,
+        fortran_order: false,
+        compressed: e.method != STORED,
+        method: method_name(e.method),
+        stored_offset: 0,
+        stored_len: e.stored_len,
+        size: e.size,
+        data_offset: 0,
+        data_len: 0,
+        crc32: e.crc,
+        problem: None,
+    };
+    let why = locate(file, path, len, &e, &mut m)?;
+    if let Some(why) = &why {
+        m.problem = Some(why.text(&m.zip_name));
+    }
+    Ok((m, why))
+}
+
+/// Finds member `m`'s bytes from its local header and reads its `.npy` header into `m`:
+/// `Some(why)` when it cannot be mapped.
+fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Result<Option<Why>> {
+    let q = || crate::error::excerpt(&e.name);
+    let unreadable = |s: String| Ok(Some(Why::Unreadable(s)));
+    let io = |e| Error::io("read local header", Some(path), e);
+    let Some(at) = u64::try_from(e.header_offset).ok().filter(|&at| at <= len) else {
+        return unreadable(format!(
+            "member {:?}: its local header offset ({}) is outside the file ({len} bytes)",
+            q(),
+            e.header_offset
+        ));
+    };
+    let mut local = [0u8; LOCAL_LEN];
+    if len - at < LOCAL_LEN as u64 {
+        return unreadable(format!(
+            "member {:?}: its local header at byte {at} is cut short by the end of the file",
+            q()
+        ));
+    }
+    file.read_exact_at(&mut local, at).map_err(io)?;
+    if !local.starts_with(LOCAL_SIG) {
+        return unreadable(format!(
+            "member {:?}: there is no local header at byte {at} (Python's zipfile refuses such \
+             a member too)",
+            q()
+        ));
+    }
+    if e.flags & (FLAG_PATCHED | FLAG_STRONG_ENCRYPTION) != 0 {
+        return unreadable(format!(
+            "member {:?} is patched data or strongly encrypted (zip flags {:04x}); numpy \
+             (Python's zipfile) cannot read it either",
+            q(),
+            e.flags
+        ));
+    }
+    let (name_len, extra_len) = (u16_at(&local, 26), u16_at(&local, 28));
+    let name_at = at + LOCAL_LEN as u64;
+    let mut raw = vec![0u8; (len - name_at).min(u64::from(name_len)) as usize];
+    file.read_exact_at(&mut raw, name_at).map_err(io)?;
+    match decode_name(raw, u16_at(&local, 6)) {
+        Ok(local_name) if local_name == e.name => {}
+        _ => {
+            return unreadable(format!(
+                "member {:?}: the local header at byte {at} does not name it (Python's \
+                 zipfile refuses such a member too)",
+                q()
+            ));
+        }
+    }
+    if e.flags & FLAG_ENCRYPTED != 0 {
+        return unreadable(format!(
+            "member {:?} is encrypted; numpy cannot read it either",
+            q()
+        ));
+    }
+    // at <= len, so these sums of at most 2^17 more cannot wrap a u64 file length.
+    let start = name_at + u64::from(name_len) + u64::from(extra_len);
+    let stored_len = e.stored_len;
+    match start.checked_add(stored_len) {
+        Some(end) if end <= len => {}
+        _ => {
+            return unreadable(format!(
+                "member {:?}: its {stored_len} stored bytes at byte {start} run past the end \
+                 of the file ({len} bytes); Python 3.12 and later refuse such overlapping \
+                 members (3.11 reads as many bytes as the uncompressed size says), and so does \
+                 ndmmap",
+                q()
+            ));
+        }
+    }
+    m.stored_offset = start;
+    m.data_offset = start;
+    m.data_len = stored_len;
+    if e.method != STORED {
+        return Ok(Some(Why::Compressed(m.method.clone())));
+    }
+    // Python's zipfile reads a stored member's first `size` bytes (all `stored_len` of them
+    // when they are fewer), and numpy reads the array from those.
+    let content = stored_len.min(e.size);
+    m.data_len = content;
+    let mpath = member_path(path, &m.name);
+    let h = match Header::read_within(file, &mpath, start, content, MAX_HEADER_SIZE) {
+        Ok(h) => h,
+        Err(Error::Npy { kind, .. }) => {
+            if let NpyError::UnsupportedDtype { descr, .. } | NpyError::UnknownDtype { descr } =
+                &kind
+            {
+                m.descr = Some(descr.clone());
+            }
+            return Ok(Some(Why::Npy(kind)));
+        }
+        Err(e @ Error::Io { .. }) => return Err(e),
+        Err(err) => return Ok(Some(Why::Archive(format!("member {:?}: {err}", q())))),
+    };
+    m.descr = Some(h.descr.clone());
+    m.dtype = Some(h.dtype);
+    m.fortran_order = h.fortran_order;
+    // The header lies within the member (read_within checked it).
+    m.data_offset = start + h.data_offset;
+    m.data_len = content - h.data_offset;
+    let needed = h.data_len(h.dtype.size).ok().map(|n| n as u64);
+    let why = match needed {
+        None => Some(Why::Npy(NpyError::BadShape {
+            shape: format!("{:?}", h.shape),
+            why: "has more bytes than an array can hold",
+        })),
+        Some(needed) if needed > m.data_len => Some(Why::Npy(NpyError::DataPastEnd {
+            shape: h.shape.clone(),
+            offset: h.data_offset,
+            needed,
+            len: content,
+        })),
+        Some(needed) if needed < m.data_len => Some(Why::Archive(format!(
+            "member {:?}: its .npy header describes {needed} bytes of data but the member holds \
+             {} more; the header lies",
+            q(),
+            m.data_len - needed
+        ))),
+        Some(_) => None,
+    };
+    m.shape = Some(h.shape);
+    Ok(why)
+}
+
+/// Buffers for checking CRCs, reused from member to member.
+#[derive(Default)]
+struct Bufs {
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+/// Why a member's CRC-32 could not be confirmed.
+enum Check {
+    Mismatch {
+        stored: u32,
+        computed: u32,
+    },
+    /// numpy cannot read the member's data either.
+    Unreadable(String),
+    /// Compressed with a method ndmmap does not inflate.
+    Unsupported(String),
+    Io(std::io::Error),
+}
+
+impl From<std::io::Error> for Check {
+    fn from(e: std::io::Error) -> Check {
+        Check::Io(e)
+    }
+}
+
+/// Checks member `m`'s data against its stored CRC-32 as Python's `ZipExtFile` does: the
+/// first `size` bytes of its content (stored bytes, or inflated ones).
+fn check_crc(
+    file: &File,
+    m: &Member,
+    why: Option<&Why>,
+    bufs: &mut Bufs,
+) -> std::result::Result<(), Check> {
+    if let Some(Why::Unreadable(s)) = why {
+        return Err(Check::Unreadable(s.clone()));
+    }
+    let computed = match m.method.as_str() {
+        "stored" => crc_stored(file, m.stored_offset, m.stored_len.min(m.size), bufs)?,
+        "deflated" => crc_deflated(file, m, bufs)?,
+        _ => return Err(Check::Unsupported(m.method.clone())),
+    };
+    if computed != m.crc32 {
+        return Err(Check::Mismatch {
+            stored: m.crc32,
+            computed,
+        });
+    }
+    Ok(())
+}
+
+/// The CRC-32 of `len` bytes at `at` (checked to lie within the file at open).
+fn crc_stored(file: &File, mut at: u64, mut len: u64, bufs: &mut Bufs) -> std::io::Result<u32> {
+    let mut crc = crc32fast::Hasher::new();
+    let chunk = len.min(CHUNK as u64) as usize;
+    if bufs.input.len() < chunk {
+        bufs.input.resize(chunk, 0);
+    }
+    while len > 0 {
+        let n = len.min(CHUNK as u64) as usize;
+        let buf = &mut bufs.input[..n];
+        file.read_exact_at(buf, at)?;
+        crc.update(buf);
+        at += n as u64;
+        len -= n as u64;
+    }
+    Ok(crc.finalize())
+}
+
+/// The CRC-32 of the first `m.size` bytes a deflated member inflates to; fewer bytes, or a
+/// broken stream, is [`Check::Unreadable`] (Python's `zipfile` fails on them too).
+fn crc_deflated(file: &File, m: &Member, bufs: &mut Bufs) -> std::result::Result<u32, Check> {
+    use miniz_oxide::inflate::stream::{InflateState, inflate};
+    use miniz_oxide::{DataFormat, MZError, MZFlush, MZStatus};
+    let q = || crate::error::excerpt(&m.zip_name);
+    let mut state = InflateState::new_boxed(DataFormat::Raw);
+    let mut crc = crc32fast::Hasher::new();
+    let chunk = m.stored_len.min(CHUNK as u64) as usize;
+    if bufs.input.len() < chunk {
+        bufs.input.resize(chunk, 0);
+    }
+    if bufs.output.len() < CHUNK {
+        bufs.output.resize(CHUNK, 0);
+    }
+    let (mut at, mut in_left, mut out_left) = (m.stored_offset, m.stored_len, m.size);
+    let (mut lo, mut hi) = (0usize, 0usize);
+    let mut stalled = false;
+    while out_left > 0 {
+        if lo == hi && in_left > 0 {
+            let n = in_left.min(chunk as u64) as usize;
+            file.read_exact_at(&mut bufs.input[..n], at)?;
+            (at, in_left, lo, hi) = (at + n as u64, in_left - n as u64, 0, n);
+        }
+        let r = inflate(
+            &mut state,
+            &bufs.input[lo..hi],
+            &mut bufs.output,
+            MZFlush::None,
+        );
+        lo += r.bytes_consumed;
+        let n = (r.bytes_written as u64).min(out_left) as usize;
+        crc.update(&bufs.output[..n]);
+        out_left -= n as u64;
+        match r.status {
+            Ok(MZStatus::StreamEnd) => break,
+            Ok(_) | Err(MZError::Buf) => {}
+            Err(e) => {
+                return Err(Check::Unreadable(format!(
+                    "member {:?}: its deflate stream is broken ({e:?}); numpy cannot read it \
+                     either",
+                    q()
+                )));
+            }
+        }
+        if r.bytes_consumed == 0 && r.bytes_written == 0 {
+            if (lo == hi && in_left == 0) || stalled {
+                break;
+            }
+            stalled = true;
+        } else {
+            stalled = false;
+        }
+    }
+    if out_left > 0 {
+        return Err(Check::Unreadable(format!(
+            "member {:?}: its deflate stream ends {out_left} bytes short of the {} the \
+             directory states; numpy cannot read it either",
+            q(),
+            m.size
+        )));
+    }
+    Ok(crc.finalize())
 }
 
 /// `archive.npz:name`, the path member-level errors carry.
@@ -674,289 +1599,22 @@ fn member_path(archive: &Path, name: &str) -> PathBuf {
 }
 
 /// The name of a zip compression method.
-fn method_name(m: CompressionMethod) -> String {
-    let known = [
-        (CompressionMethod::STORE, "stored"),
-        (CompressionMethod::DEFLATE, "deflated"),
-        (CompressionMethod::DEFLATE64, "deflate64"),
-        (CompressionMethod::BZIP2, "bzip2"),
-        (CompressionMethod::LZMA, "lzma"),
-        (CompressionMethod::ZSTD, "zstd"),
-        (CompressionMethod::XZ, "xz"),
-        (CompressionMethod::PPMD, "ppmd"),
-        (CompressionMethod::AES, "aes-encrypted"),
-    ];
-    known
-        .iter()
-        .find(|(k, _)| *k == m)
-        .map_or_else(|| format!("{m:?}").to_lowercase(), |(_, n)| n.to_string())
-}
-
-enum DirError {
-    Io(std::io::Error),
-    Bad(String),
-}
-
-/// Walks the central directory's entries from `start` (the zip crate read `expected` distinct
-/// names): a name that appears twice is refused, as the zip crate would silently keep the last
-/// of them (Python's zipfile lists both and reads the last).
-fn check_directory(
-    file: &File,
-    start: u64,
-    len: u64,
-    expected: usize,
-) -> std::result::Result<(), DirError> {
-    let mut f = file;
-    f.seek(SeekFrom::Start(start)).map_err(DirError::Io)?;
-    let mut r = std::io::BufReader::with_capacity(1 << 16, f.take(len.saturating_sub(start)));
-    let mut names = HashSet::with_capacity(expected);
-    let mut fixed = [0u8; CENTRAL_LEN];
-    // The zip crate read `expected` entries; one more is read to see a repeat past them.
-    for _ in 0..=expected {
-        match r.read_exact(&mut fixed) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(DirError::Io(e)),
-        }
-        if u32::from_le_bytes([fixed[0], fixed[1], fixed[2], fixed[3]]) != CENTRAL_SIG {
-            return Ok(());
-        }
-        let u16_at = |i: usize| u16::from_le_bytes([fixed[i], fixed[i + 1]]) as usize;
-        let mut name = vec![0u8; u16_at(28)];
-        match r.read_exact(&mut name) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Ok(()),
-            Err(e) => return Err(DirError::Io(e)),
-        }
-        let skip = (u16_at(30) + u16_at(32)) as u64;
-        std::io::copy(&mut (&mut r).take(skip), &mut std::io::sink()).map_err(DirError::Io)?;
-        if names.contains(&name) {
-            return Err(DirError::Bad(format!(
-                "its directory has two entries named {:?}; numpy would read only the last of \
-                 them, ndmmap refuses the archive",
-                crate::error::excerpt(&String::from_utf8_lossy(&name))
-            )));
-        }
-        names.insert(name);
+fn method_name(method: u16) -> String {
+    match method {
+        STORED => "stored",
+        1 => "shrunk",
+        6 => "imploded",
+        DEFLATED => "deflated",
+        9 => "deflate64",
+        12 => "bzip2",
+        14 => "lzma",
+        93 => "zstd",
+        95 => "xz",
+        98 => "ppmd",
+        99 => "aes-encrypted",
+        m => return format!("method {m}"),
     }
-    Ok(())
-}
-
-/// Reads member `i`: its directory entry (from the zip crate), its local header and its
-/// `.npy` header. I/O errors fail; a broken member is returned with its problem.
-fn read_member(
-    file: &File,
-    path: &Path,
-    file_len: u64,
-    zip: &mut zip::ZipArchive<&File>,
-    i: usize,
-) -> Result<Member> {
-    let zip_name = zip.name_for_index(i).unwrap_or_default().to_string();
-    let name = zip_name
-        .strip_suffix(".npy")
-        .unwrap_or(&zip_name)
-        .to_string();
-    let q = crate::error::excerpt(&zip_name);
-    let mut m = Member {
-        name,
-        zip_name,
-        descr: None,
-        dtype: None,
-        shape: None,
-        fortran_order: false,
-        compressed: false,
-        method: String::new(),
-        stored_offset: 0,
-        stored_len: 0,
-        data_offset: 0,
-        data_len: 0,
-        crc32: 0,
-        problem: None,
-        why: None,
-    };
-    let set = |mut m: Member, why: Why| {
-        m.problem = Some(match &why {
-            Why::Compressed(method) => format!(
-                "compressed ({method}): its bytes are not the array's, so it cannot be mapped"
-            ),
-            Why::Npy(kind) => kind.to_string(),
-            Why::Archive(s) => s.clone(),
-        });
-        m.why = Some(why);
-        Ok(m)
-    };
-    let f = match zip.by_index_raw(i) {
-        Ok(f) => f,
-        Err(zip::result::ZipError::Io(e)) if e.kind() != std::io::ErrorKind::UnexpectedEof => {
-            return Err(Error::io("read local header", Some(path), e));
-        }
-        Err(e) => {
-            return set(
-                m,
-                Why::Archive(format!(
-                    "member {q:?}: its local header cannot be read ({e}); the directory points \
-                     past the end of the file or at something else"
-                )),
-            );
-        }
-    };
-    let (header_start, data_start) = (f.header_start(), f.data_start());
-    let (stored_len, size, method) = (f.compressed_size(), f.size(), f.compression());
-    let (encrypted, raw_name) = (f.encrypted(), f.name_raw().to_vec());
-    m.crc32 = f.crc32();
-    drop(f);
-    m.method = method_name(method);
-    m.compressed = method != CompressionMethod::STORE;
-    m.stored_offset = data_start;
-    m.stored_len = stored_len;
-    m.data_offset = data_start;
-    m.data_len = stored_len;
-    // Python's zipfile refuses a member whose local header names another file.
-    let mut local = [0u8; LOCAL_LEN as usize];
-    let mut local_name = vec![0u8; raw_name.len()];
-    let names_it = pread(file, path, &mut local, header_start)?
-        && u32::from_le_bytes([local[0], local[1], local[2], local[3]]) == LOCAL_SIG
-        && u16::from_le_bytes([local[26], local[27]]) as usize == raw_name.len()
-        && pread(file, path, &mut local_name, header_start + LOCAL_LEN)?
-        && local_name == raw_name;
-    if !names_it {
-        return set(
-            m,
-            Why::Archive(format!(
-                "member {q:?}: the local header at byte {header_start} does not name it \
-                 (Python's zipfile refuses such a member too)"
-            )),
-        );
-    }
-    if encrypted {
-        return set(
-            m,
-            Why::Archive(format!(
-                "member {q:?} is encrypted; numpy cannot read it either"
-            )),
-        );
-    }
-    match data_start.checked_add(stored_len) {
-        Some(end) if end <= file_len => {}
-        _ => {
-            return set(
-                m,
-                Why::Archive(format!(
-                    "member {q:?}: its {stored_len} stored bytes at byte {data_start} run past \
-                     the end of the file ({file_len} bytes)"
-                )),
-            );
-        }
-    }
-    if m.compressed {
-        return set(m.clone(), Why::Compressed(m.method.clone()));
-    }
-    if size != stored_len {
-        return set(
-            m,
-            Why::Archive(format!(
-                "member {q:?} is stored (not compressed) but its sizes differ: {stored_len} \
-                 stored, {size} uncompressed"
-            )),
-        );
-    }
-    let mpath = member_path(path, &m.name);
-    let h = match Header::read_within(file, &mpath, data_start, stored_len, MAX_HEADER_SIZE) {
-        Ok(h) => h,
-        Err(Error::Npy { kind, .. }) => {
-            if let NpyError::UnsupportedDtype { descr, .. } | NpyError::UnknownDtype { descr } =
-                &kind
-            {
-                m.descr = Some(descr.clone());
-            }
-            return set(m, Why::Npy(kind));
-        }
-        Err(e @ Error::Io { .. }) => return Err(e),
-        Err(e) => return set(m, Why::Archive(format!("member {q:?}: {e}"))),
-    };
-    m.descr = Some(h.descr.clone());
-    m.dtype = Some(h.dtype);
-    m.shape = Some(h.shape.clone());
-    m.fortran_order = h.fortran_order;
-    m.data_offset = data_start + h.data_offset;
-    m.data_len = stored_len - h.data_offset;
-    let needed = match h.data_len(h.dtype.size) {
-        Ok(n) => n as u64,
-        Err(_) => {
-            return set(
-                m,
-                Why::Npy(NpyError::BadShape {
-                    shape: format!("{:?}", h.shape),
-                    why: "has more bytes than an array can hold",
-                }),
-            );
-        }
-    };
-    if needed > m.data_len {
-        return set(
-            m,
-            Why::Npy(NpyError::DataPastEnd {
-                shape: h.shape.clone(),
-                offset: h.data_offset,
-                needed,
-                len: stored_len,
-            }),
-        );
-    }
-    if needed < m.data_len {
-        let extra = m.data_len - needed;
-        return set(
-            m,
-            Why::Archive(format!(
-                "member {q:?}: its .npy header describes {needed} bytes of data but the member \
-                 holds {extra} more; the header lies"
-            )),
-        );
-    }
-    Ok(m)
-}
-
-/// Reads `buf.len()` bytes at `at`: `false` when the file ends first.
-fn pread(file: &File, path: &Path, buf: &mut [u8], at: u64) -> Result<bool> {
-    match file.read_exact_at(buf, at) {
-        Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(false),
-        Err(e) => Err(Error::io("read local header", Some(path), e)),
-    }
-}
-
-/// CRC-32 (IEEE, as zip stores it), a table at a time.
-struct Crc32 {
-    table: [u32; 256],
-    crc: u32,
-}
-
-impl Crc32 {
-    fn new() -> Crc32 {
-        let mut table = [0u32; 256];
-        for (i, t) in table.iter_mut().enumerate() {
-            let mut c = i as u32;
-            for _ in 0..8 {
-                c = if c & 1 != 0 {
-                    0xEDB8_8320 ^ (c >> 1)
-                } else {
-                    c >> 1
-                };
-            }
-            *t = c;
-        }
-        Crc32 { table, crc: !0 }
-    }
-
-    fn update(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.crc = self.table[((self.crc ^ b as u32) & 0xff) as usize] ^ (self.crc >> 8);
-        }
-    }
-
-    fn finish(&self) -> u32 {
-        !self.crc
-    }
+    .to_string()
 }
 
 /// Writes an `.npz` archive that numpy loads and whose members all map as aligned `T`: each
@@ -964,7 +1622,10 @@ impl Crc32 {
 /// extra field), in zip64 where a member or an offset passes 4 GiB. The archive is written
 /// under a temporary name beside `path` and renamed into place by [`finish`](Self::finish)
 /// (after an `fsync`), so a failure leaves an existing file untouched; a writer dropped
-/// unfinished removes its temporary file.
+/// unfinished removes its temporary file. Nothing is printed, and nothing panics: a name or a
+/// size the zip format cannot hold, or a name [`Npz::open`] would refuse, is an error before
+/// anything of the member is written; a failed write (a full disk) is an error, after which
+/// the writer takes no more members.
 ///
 /// ```
 /// use ndarray::{Array2, ShapeBuilder};
@@ -983,15 +1644,29 @@ impl Crc32 {
 pub struct NpzWriter {
     path: PathBuf,
     tmp: PathBuf,
-    zip: Option<zip::ZipWriter<File>>,
-    names: HashSet<String>,
+    /// `None` once a write failed, or the archive was finished.
+    out: Option<BufWriter<File>>,
+    /// Bytes written so far.
+    at: u64,
+    /// The central directory to be written.
+    entries: Vec<Written>,
+    /// The numpy keys and zip names taken.
+    keys: HashSet<String>,
+}
+
+/// A member written, for the central directory.
+struct Written {
+    zip_name: String,
+    crc: u32,
+    size: u64,
+    offset: u64,
 }
 
 impl std::fmt::Debug for NpzWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("NpzWriter")
             .field("path", &self.path)
-            .field("members", &self.names.len())
+            .field("members", &self.entries.len())
             .finish()
     }
 }
@@ -1012,14 +1687,29 @@ impl NpzWriter {
         Ok(NpzWriter {
             path,
             tmp,
-            zip: Some(zip::ZipWriter::new(file)),
-            names: HashSet::new(),
+            out: Some(BufWriter::with_capacity(1 << 16, file)),
+            at: 0,
+            entries: Vec::new(),
+            keys: HashSet::new(),
         })
+    }
+
+    fn refuse(&self, why: String) -> Error {
+        Error::BadArchive {
+            path: Some(self.path.clone()),
+            why,
+        }
     }
 
     /// Adds `array` as member `name` (numpy's key; stored as `name.npy`), copying its data: a
     /// C-contiguous array as it is, a Fortran-contiguous one (`.f()`, `.t()`) as it is with
-    /// `fortran_order` True, any other view in C order. A name given twice is an error.
+    /// `fortran_order` True, any other view in C order.
+    ///
+    /// Refused before anything is written ([`Error::BadArchive`]): a name given twice, a name
+    /// that would collide with another as a numpy key (`x` and `x.npy`), a name with a NUL
+    /// byte (Python's `zipfile` cuts names there), a name longer than a zip name holds
+    /// (65,535 bytes with `.npy`). A failed write is an [`Error::Io`], after which the writer
+    /// takes no more members.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -1029,6 +1719,8 @@ impl NpzWriter {
     /// w.add("every_other_column", &a.slice(ndarray::s![.., ..;2]))?;  // copied in C order
     /// w.add("scalar", &ndarray::arr0(7.5f32))?;
     /// assert!(w.add("scalar", &ndarray::arr0(1.0f32)).is_err());
+    /// assert!(w.add("scalar.npy", &ndarray::arr0(1.0f32)).is_err()); // numpy's key "scalar.npy" is taken
+    /// assert!(w.add(&"x".repeat(65_532), &ndarray::arr0(1u8)).is_err()); // too long a zip name
     /// w.finish()?;
     /// # Ok(()) }
     /// ```
@@ -1038,58 +1730,92 @@ impl NpzWriter {
         array: impl AsArray<'a, T, D>,
     ) -> Result<&mut Self> {
         let view: ArrayView<'a, T, D> = array.into();
-        if !self.names.insert(name.to_string()) {
-            return Err(Error::BadArchive {
-                path: Some(self.path.clone()),
-                why: format!(
-                    "member {:?} was added twice; numpy would read only the last one",
-                    crate::error::excerpt(name)
-                ),
-            });
+        let q = crate::error::excerpt(name);
+        let zip_name = format!("{name}.npy");
+        if self.keys.contains(name) || self.keys.contains(&zip_name) {
+            return Err(self.refuse(format!(
+                "member {q:?} was added already, or collides with another as a numpy key \
+                 (\"x\" is stored as \"x.npy\", which is also the key of a member \"x.npy\"); \
+                 numpy would read only one of them"
+            )));
         }
+        if name.contains('\0') {
+            return Err(self.refuse(format!(
+                "member name {q:?} has a NUL byte, where Python's zipfile would cut it"
+            )));
+        }
+        let name_len = u16::try_from(zip_name.len()).map_err(|_| {
+            self.refuse(format!(
+                "member name {q:?} is {} bytes long; a zip name holds at most 65,535 bytes, \
+                 \".npy\" included",
+                name.len()
+            ))
+        })?;
+        let out = self.out.as_mut().ok_or(Error::NotWritable {
+            reason: "an earlier write to the archive failed, or it was finished already",
+        })?;
         let fortran =
             !view.is_standard_layout() && view.ndim() > 1 && view.t().is_standard_layout();
         let header = crate::npy::new_header(&T::DTYPE.descr(), fortran, view.shape());
         let bytes = crate::layout::checked_bytes(view.shape(), size_of::<T>())?;
-        let total = header.len() as u64 + bytes as u64;
-        let options = zip::write::SimpleFileOptions::default()
-            .compression_method(CompressionMethod::Stored)
-            .with_alignment(ALIGN)
-            .large_file(total >= u32::MAX as u64);
-        let path = self.path.clone();
-        let zip = self.zip.as_mut().ok_or(Error::NotWritable {
-            reason: "the archive failed while being written",
-        })?;
-        let io = |e: std::io::Error| Error::io("write archive", Some(&path), e);
-        let ze = |e: zip::result::ZipError| match e {
-            zip::result::ZipError::Io(e) => io(e),
-            e => io(std::io::Error::other(e.to_string())),
-        };
-        let written = (|| {
-            zip.start_file(format!("{name}.npy"), options).map_err(ze)?;
-            zip.write_all(&header).map_err(io)?;
-            if let Some(s) = view.as_slice_memory_order()
-                && (view.is_standard_layout() || fortran)
-            {
-                zip.write_all(bytemuck::cast_slice(s)).map_err(io)?;
-            } else {
-                let mut buf: Vec<T> = Vec::with_capacity((1 << 20) / size_of::<T>().max(1));
-                for &x in view.iter() {
-                    buf.push(x);
-                    if buf.len() == buf.capacity() {
-                        zip.write_all(bytemuck::cast_slice(&buf)).map_err(io)?;
-                        buf.clear();
-                    }
-                }
-                zip.write_all(bytemuck::cast_slice(&buf)).map_err(io)?;
+        let size = (header.len() as u64)
+            .checked_add(bytes as u64)
+            .ok_or(Error::SizeOverflow {
+                shape: view.shape().to_vec(),
+                elem_size: size_of::<T>(),
+            })?;
+        // The data in memory order: the slice itself, else copies in C order.
+        let contiguous = view
+            .as_slice_memory_order()
+            .filter(|_| view.is_standard_layout() || fortran);
+        let each = |f: &mut dyn FnMut(&[u8]) -> std::io::Result<()>| -> std::io::Result<()> {
+            f(&header)?;
+            if let Some(s) = contiguous {
+                return f(bytemuck::cast_slice(s));
             }
+            let mut buf: Vec<T> = Vec::with_capacity((1 << 16) / size_of::<T>().max(1));
+            for &x in view.iter() {
+                buf.push(x);
+                if buf.len() == buf.capacity() {
+                    f(bytemuck::cast_slice(&buf))?;
+                    buf.clear();
+                }
+            }
+            f(bytemuck::cast_slice(&buf))
+        };
+        let mut crc = crc32fast::Hasher::new();
+        each(&mut |b| {
+            crc.update(b);
             Ok(())
-        })();
-        if written.is_err() {
+        })
+        .map_err(|e| Error::io("write archive", Some(&self.path), e))?;
+        let crc = crc.finalize();
+        let local = local_header(self.at, &zip_name, name_len, crc, size);
+        let offset = self.at;
+        let end = offset
+            .checked_add(local.len() as u64)
+            .and_then(|n| n.checked_add(size));
+        let written = match end {
+            None => Err(std::io::Error::other("the archive would pass 2^64 bytes")),
+            Some(_) => out
+                .write_all(&local)
+                .and_then(|()| each(&mut |b| out.write_all(b))),
+        };
+        if let Err(e) = written {
             // The member is half written: nothing more can be added.
-            self.zip = None;
+            self.out = None;
+            return Err(Error::io("write archive", Some(&self.path), e));
         }
-        written.map(|()| self)
+        self.at = end.unwrap_or(u64::MAX);
+        self.keys.insert(name.to_string());
+        self.keys.insert(zip_name.clone());
+        self.entries.push(Written {
+            zip_name,
+            crc,
+            size,
+            offset,
+        });
+        Ok(self)
     }
 
     /// Writes the zip directory, flushes the archive to disk (`fsync`) and renames it into
@@ -1106,13 +1832,15 @@ impl NpzWriter {
     pub fn finish(&mut self) -> Result<()> {
         let path = self.path.clone();
         let io = |what, e| Error::io(what, Some(&path), e);
-        let zip = self.zip.take().ok_or(Error::NotWritable {
-            reason: "the archive failed while being written, or was finished already",
+        let mut out = self.out.take().ok_or(Error::NotWritable {
+            reason: "an earlier write to the archive failed, or it was finished already",
         })?;
-        let file = zip.finish().map_err(|e| match e {
-            zip::result::ZipError::Io(e) => io("write archive", e),
-            e => io("write archive", std::io::Error::other(e.to_string())),
-        })?;
+        let directory = central_directory(&self.entries, self.at);
+        out.write_all(&directory)
+            .map_err(|e| io("write archive", e))?;
+        let file = out
+            .into_inner()
+            .map_err(|e| io("write archive", e.into_error()))?;
         file.sync_all().map_err(|e| io("fsync", e))?;
         std::fs::rename(&self.tmp, &self.path).map_err(|e| io("rename into place", e))?;
         self.tmp = PathBuf::new();
@@ -1123,7 +1851,143 @@ impl NpzWriter {
 impl Drop for NpzWriter {
     fn drop(&mut self) {
         if !self.tmp.as_os_str().is_empty() {
+            // Unflushed bytes go with the file: BufWriter's drop ignores write errors silently.
+            drop(self.out.take());
             let _ = std::fs::remove_file(&self.tmp);
         }
     }
+}
+
+/// 1980-01-01 00:00:00, the earliest time a zip stores (the archive does not depend on the
+/// clock).
+const DOS_DATE: u16 = (1 << 5) | 1;
+
+/// A stored member's local header at `at`, with the zip64 sizes when `size` needs them and
+/// padding that puts the data on an [`ALIGN`]-byte boundary.
+fn local_header(at: u64, zip_name: &str, name_len: u16, crc: u32, size: u64) -> Vec<u8> {
+    let zip64 = size >= MASK32;
+    let mut extra = Vec::new();
+    if zip64 {
+        put16(&mut extra, ZIP64_EXTRA);
+        put16(&mut extra, 16);
+        put64(&mut extra, size);
+        put64(&mut extra, size);
+    }
+    let unpadded = at % ALIGN + (LOCAL_LEN as u64) + u64::from(name_len) + extra.len() as u64;
+    let mut pad = (ALIGN - unpadded % ALIGN) % ALIGN;
+    if pad > 0 && pad < 4 {
+        pad += ALIGN;
+    }
+    if pad > 0 {
+        put16(&mut extra, PADDING_EXTRA);
+        put16(&mut extra, (pad - 4) as u16);
+        extra.resize(extra.len() + (pad - 4) as usize, 0);
+    }
+    let mut h = Vec::with_capacity(LOCAL_LEN + zip_name.len() + extra.len());
+    h.extend_from_slice(LOCAL_SIG);
+    put16(&mut h, if zip64 { 45 } else { 20 });
+    put16(&mut h, flags_for(zip_name));
+    put16(&mut h, STORED);
+    put16(&mut h, 0);
+    put16(&mut h, DOS_DATE);
+    put32(&mut h, crc);
+    let small = if zip64 { MASK32 as u32 } else { size as u32 };
+    put32(&mut h, small);
+    put32(&mut h, small);
+    put16(&mut h, name_len);
+    put16(&mut h, extra.len() as u16);
+    h.extend_from_slice(zip_name.as_bytes());
+    h.extend_from_slice(&extra);
+    h
+}
+
+/// The central directory of `entries`, starting at byte `at`, and its end records (zip64 ones
+/// where a count, size or offset needs them).
+fn central_directory(entries: &[Written], at: u64) -> Vec<u8> {
+    let mut d = Vec::new();
+    for e in entries {
+        let (big_size, big_offset) = (e.size >= MASK32, e.offset >= MASK32);
+        let mut extra = Vec::new();
+        if big_size || big_offset {
+            put16(&mut extra, ZIP64_EXTRA);
+            put16(
+                &mut extra,
+                8 * (2 * u16::from(big_size) + u16::from(big_offset)),
+            );
+            if big_size {
+                put64(&mut extra, e.size);
+                put64(&mut extra, e.size);
+            }
+            if big_offset {
+                put64(&mut extra, e.offset);
+            }
+        }
+        let zip64 = big_size || big_offset;
+        d.extend_from_slice(CENTRAL_SIG);
+        put16(&mut d, (3 << 8) | if zip64 { 45 } else { 20 }); // made by: Unix
+        put16(&mut d, if zip64 { 45 } else { 20 });
+        put16(&mut d, flags_for(&e.zip_name));
+        put16(&mut d, STORED);
+        put16(&mut d, 0);
+        put16(&mut d, DOS_DATE);
+        put32(&mut d, e.crc);
+        let size = e.size.min(MASK32) as u32;
+        put32(&mut d, size);
+        put32(&mut d, size);
+        // Checked by add: the name fits, and the extra field is at most 28 bytes.
+        put16(&mut d, e.zip_name.len() as u16);
+        put16(&mut d, extra.len() as u16);
+        put16(&mut d, 0); // comment
+        put16(&mut d, 0); // disk
+        put16(&mut d, 0); // internal attributes
+        put32(&mut d, 0o100_644 << 16); // a regular file, rw-r--r--
+        put32(&mut d, e.offset.min(MASK32) as u32);
+        d.extend_from_slice(e.zip_name.as_bytes());
+        d.extend_from_slice(&extra);
+    }
+    let (count, size, offset) = (entries.len() as u64, d.len() as u64, at);
+    if count >= 0xffff || size >= MASK32 || offset >= MASK32 {
+        let record_at = offset.saturating_add(size);
+        d.extend_from_slice(END64_SIG);
+        put64(&mut d, (END64_LEN - 12) as u64);
+        put16(&mut d, (3 << 8) | 45);
+        put16(&mut d, 45);
+        put32(&mut d, 0);
+        put32(&mut d, 0);
+        put64(&mut d, count);
+        put64(&mut d, count);
+        put64(&mut d, size);
+        put64(&mut d, offset);
+        d.extend_from_slice(LOCATOR_SIG);
+        put32(&mut d, 0);
+        put64(&mut d, record_at);
+        put32(&mut d, 1);
+    }
+    d.extend_from_slice(END_SIG);
+    put16(&mut d, 0);
+    put16(&mut d, 0);
+    put16(&mut d, count.min(0xffff) as u16);
+    put16(&mut d, count.min(0xffff) as u16);
+    put32(&mut d, size.min(MASK32) as u32);
+    put32(&mut d, offset.min(MASK32) as u32);
+    put16(&mut d, 0);
+    d
+}
+
+/// The general purpose flags for a name: UTF-8 unless it is ASCII (else a zip reader takes it
+/// as code page 437).
+fn flags_for(zip_name: &str) -> u16 {
+    if zip_name.is_ascii() { 0 } else { FLAG_UTF8 }
+}
+
+fn put16(v: &mut Vec<u8>, x: u16) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+
+fn put32(v: &mut Vec<u8>, x: u32) {
+    v.extend_from_slice(&x.to_le_bytes());
+}
+
+fn put64(v: &mut Vec<u8>, x: u64) {
+    v.extend_from_slice(&x.to_le_bytes());
 }

@@ -13,7 +13,7 @@
 mod common;
 
 use ndarray::{ArrayD, IxDyn, ShapeBuilder};
-use ndmmap::npz::{Member, Npz, NpzWriter};
+use ndmmap::npz::{Member, Npz, NpzOptions, NpzWriter};
 use ndmmap::{Advice, Bool, ByteSwapped, Error, Mode, NpyElement, NpyError, Unaligned};
 use num_complex::Complex;
 use std::fmt::Debug;
@@ -313,6 +313,49 @@ fn compressed_member_is_an_error() {
         other => panic!("{other:?}"),
     }
     assert!(e.to_string().contains("np.savez_compressed"), "{e}");
+    // The CRC-32 is of the inflated data: every member of np.savez_compressed verifies.
+    for m in npz.members() {
+        npz.verify(&m.name).unwrap();
+    }
+    let npz = Npz::open_with(dir.join("compressed.npz"), NpzOptions::new().verify(true)).unwrap();
+    assert!(
+        npz.members()
+            .iter()
+            .all(|m| m.problem.as_deref().unwrap().contains("compressed"))
+    );
+    // A wrong stored CRC is found, at open when asked and by verify.
+    let tmp = tempfile::tempdir().unwrap();
+    let crc = npz.member("a").unwrap().crc32.to_le_bytes();
+    let p = patch(
+        &dir.join("compressed.npz"),
+        &tmp.path().join("crc.npz"),
+        |b| {
+            let at = b.windows(4).rposition(|w| w == crc).unwrap(); // the directory's copy
+            b[at] ^= 0x55;
+        },
+    );
+    let npz = Npz::open_with(&p, NpzOptions::new().verify(true)).unwrap();
+    let m = npz.member("a").unwrap();
+    assert!(m.problem.as_deref().unwrap().contains("CRC-32"), "{m:?}");
+    assert!(matches!(npz.verify("a"), Err(Error::Checksum { .. })));
+    // SAFETY: as above.
+    let e = unsafe { npz.map::<Unaligned<f64>, IxDyn>("a") }.unwrap_err();
+    assert!(matches!(e, Error::Checksum { .. }), "{e:?}");
+    npz.verify("b").unwrap();
+    // A deflate stream cut short (its stored size lies) is refused, not inflated past.
+    let p = patch(
+        &dir.join("compressed.npz"),
+        &tmp.path().join("short.npz"),
+        |b| {
+            let cd = b.windows(4).position(|w| w == b"PK\x01\x02").unwrap();
+            let n = u32::from_le_bytes(b[cd + 20..cd + 24].try_into().unwrap());
+            b[cd + 20..cd + 24].copy_from_slice(&(n / 2).to_le_bytes());
+        },
+    );
+    let npz = Npz::open(&p).unwrap();
+    let e = npz.verify("a").unwrap_err();
+    assert!(matches!(e, Error::BadArchive { .. }), "{e:?}");
+    println!("{e}");
 }
 
 #[test]
@@ -525,6 +568,144 @@ fn writer_refuses_duplicates_and_cleans_up() {
     assert_eq!(Npz::open(&path).unwrap().members().len(), 0);
 }
 
+#[test]
+fn writer_refuses_what_zip_or_numpy_cannot_hold_before_writing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("w.npz");
+    let one = ndarray::arr1(&[1u8]);
+    let mut w = NpzWriter::create(&path).unwrap();
+    // 65,532 bytes and ".npy" are one more than a zip name holds: an error, not an abort.
+    let e = w.add(&"n".repeat(65_532), &one).unwrap_err();
+    assert!(matches!(e, Error::BadArchive { .. }), "{e:?}");
+    println!("{e}");
+    w.add(&"n".repeat(65_531), &one).unwrap(); // exactly 65,535
+    // Names our reader would refuse as ambiguous numpy keys, either way round.
+    w.add("a", &one).unwrap();
+    assert!(matches!(
+        w.add("a.npy", &one),
+        Err(Error::BadArchive { .. })
+    ));
+    w.add("b.npy", &one).unwrap();
+    assert!(matches!(w.add("b", &one), Err(Error::BadArchive { .. })));
+    // A NUL byte, where Python's zipfile cuts a name.
+    assert!(matches!(w.add("c\0d", &one), Err(Error::BadArchive { .. })));
+    // Names numpy takes as they are.
+    for name in ["", "ünï/cödé", "../up", "x y"] {
+        w.add(name, &one).unwrap();
+    }
+    w.finish().unwrap();
+    let npz = Npz::open(&path).unwrap();
+    let names: Vec<&str> = npz.members().iter().map(|m| m.name.as_str()).collect();
+    assert_eq!(names.len(), 7);
+    assert_eq!(names[1..], ["a", "b.npy", "", "ünï/cödé", "../up", "x y"]);
+    for m in npz.members() {
+        assert!(m.problem.is_none(), "{m:?}");
+        npz.verify(&m.name).unwrap();
+        // SAFETY: the file is ours alone while the array lives.
+        let a = unsafe { npz.map::<u8, ndarray::Ix1>(&m.name) }.unwrap();
+        assert_eq!(a.as_slice(), &[1]);
+    }
+    if have_numpy() {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import numpy as np, sys; f = np.load(sys.argv[1]); \
+                 print(sorted((k, int(f[k][0])) for k in f.files if len(k) < 100))",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "[('', 1), ('../up', 1), ('a', 1), ('b.npy', 1), ('x y', 1), ('ünï/cödé', 1)]"
+        );
+    }
+}
+
+#[test]
+fn writer_writes_zip64_end_records_past_65535_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("many.npz");
+    let mut w = NpzWriter::create(&path).unwrap();
+    for i in 0..65_600u32 {
+        w.add(&format!("a{i}"), &ndarray::arr1(&[i])).unwrap();
+    }
+    w.finish().unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    assert!(bytes.windows(4).any(|w| w == b"PK\x06\x06"));
+    let npz = Npz::open_with(&path, NpzOptions::new().verify(true)).unwrap();
+    assert_eq!(npz.members().len(), 65_600);
+    assert!(npz.members().iter().all(|m| m.problem.is_none()));
+    // SAFETY: the file is ours alone while the array lives.
+    let a = unsafe { npz.map::<u32, ndarray::Ix1>("a65599") }.unwrap();
+    assert_eq!(a.as_slice(), &[65_599]);
+    if have_numpy() {
+        let out = Command::new("python3")
+            .args([
+                "-c",
+                "import numpy as np, sys; f = np.load(sys.argv[1]); \
+                 print(len(f.files), int(f['a65599'][0]))",
+            ])
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "65600 65599");
+    }
+}
+
+/// A full disk (here a file size limit) is an error, and the writer prints nothing, takes no
+/// more members and leaves no file behind.
+#[cfg(unix)]
+#[test]
+fn writer_on_a_full_disk_is_an_error_and_prints_nothing() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full.npz");
+    let stderr = std::fs::File::create(dir.path().join("stderr")).unwrap();
+    let code = common::in_child(|| {
+        // SAFETY: plain libc calls on this process's own limits, signals and descriptors.
+        unsafe {
+            libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            let limit = libc::rlimit {
+                rlim_cur: 100_000,
+                rlim_max: 100_000,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0 {
+                return 9;
+            }
+            libc::dup2(stderr.as_raw_fd(), 2);
+        }
+        let big = ndarray::Array1::<u8>::zeros(1 << 20);
+        let mut w = NpzWriter::create(&path).unwrap();
+        w.add("small", &ndarray::arr1(&[1u8])).unwrap();
+        if !matches!(w.add("big", &big), Err(Error::Io { .. })) {
+            return 2;
+        }
+        if w.add("more", &ndarray::arr1(&[1u8])).is_ok() || w.finish().is_ok() {
+            return 3;
+        }
+        drop(w);
+        0
+    });
+    assert_eq!(code, 0);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("stderr")).unwrap(),
+        ""
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "{left:?}"); // only the stderr file
+}
+
 #[cfg(unix)]
 #[test]
 fn residency_of_every_member() {
@@ -665,12 +846,18 @@ fn broken_archives_are_clear_errors() {
         "{m:?}"
     );
 
-    // Not a zip signature at all in the first local header.
+    // Not a zip signature at the start: numpy does not take the file for an archive.
     let nosig = patch(&good, &d.join("nosig.npz"), |b| b[0] = b'X');
-    let npz = Npz::open(&nosig).unwrap();
-    assert!(npz.members()[0].problem.is_some());
-    // SAFETY: as above.
-    assert!(unsafe { npz.map::<Unaligned<f64>, IxDyn>("f8") }.is_err());
+    println!("{}", bad_archive(Npz::open(&nosig)));
+    // The first member's local header signature damaged after a good start: numpy reads the
+    // directory, and fails on that member only.
+    let nolocal = patch(&good, &d.join("nolocal.npz"), |b| {
+        let second = find(&b[4..], b"PK\x03\x04") + 4;
+        b[second] = b'X';
+    });
+    let npz = Npz::open(&nolocal).unwrap();
+    assert!(npz.members()[1].problem.is_some());
+    assert!(npz.members()[0].problem.is_none());
 }
 
 #[test]
@@ -731,15 +918,16 @@ fn lying_npy_headers_are_errors_when_mapped() {
 }
 
 #[test]
-fn huge_entry_counts_are_refused() {
+fn entry_counts_are_ignored_as_numpy_ignores_them() {
     let dir = numpy_fixtures!();
     let tmp = tempfile::tempdir().unwrap();
-    // zip32: the end record claims 65535 entries where there are 20.
+    // zip32: the end record claims 65535 entries where there are 20. Python's zipfile reads
+    // the directory by its size, so numpy loads every member.
     let p = patch(&dir.join("savez.npz"), &tmp.path().join("count.npz"), |b| {
         let eocd = b.len() - 22;
         b[eocd + 8..eocd + 12].copy_from_slice(&[0xff; 4]);
     });
-    println!("{}", bad_archive(Npz::open(&p)));
+    assert_eq!(Npz::open(&p).unwrap().members().len(), 20);
     // zip64: the zip64 end record claims 2^40 entries (a naive reader allocates terabytes).
     let p = patch(
         &dir.join("many.npz"),
@@ -751,8 +939,14 @@ fn huge_entry_counts_are_refused() {
         },
     );
     let t = std::time::Instant::now();
-    println!("{}", bad_archive(Npz::open(&p)));
+    assert_eq!(Npz::open(&p).unwrap().members().len(), 65600);
     assert!(t.elapsed() < std::time::Duration::from_secs(10));
+    // A zip64 directory size of 2^62: more bytes than come before the end record.
+    let p = patch(&dir.join("many.npz"), &tmp.path().join("size64.npz"), |b| {
+        let at = b.windows(4).rposition(|w| w == b"PK\x06\x06").unwrap();
+        b[at + 40..at + 48].copy_from_slice(&(1u64 << 62).to_le_bytes());
+    });
+    println!("{}", bad_archive(Npz::open(&p)));
 }
 
 #[test]

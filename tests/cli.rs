@@ -1529,3 +1529,40 @@ fn lock_holds_every_entry_of_a_whole_archive() {
     unsafe { libc::kill(child.0.id() as i32, libc::SIGINT) };
     assert!(child.0.wait().unwrap().success());
 }
+
+/// `--verify` checks an `.npz` member's CRC-32 before using it: a byte changed in its data
+/// after writing is a one-line error naming both checksums; without the flag, nothing is read.
+#[test]
+fn verify_checks_an_archive_members_crc() {
+    let dir = tmpdir();
+    let path = dir.path().join("v.npz");
+    ndmmap::npz::NpzWriter::create(&path)
+        .unwrap()
+        .add("a", &ndarray::Array1::<f64>::from_elem(512, 1.0))
+        .unwrap()
+        .add("b", &ndarray::Array1::<f64>::from_elem(512, 2.0))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let npz = ndmmap::npz::Npz::open(&path).unwrap();
+    let at = npz.member("a").unwrap().data_offset + 8;
+    drop(npz);
+    let f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    f.write_all_at(&3.0f64.to_le_bytes(), at).unwrap();
+    drop(f);
+    let a = format!("{}:a", path.display());
+    let b = format!("{}:b", path.display());
+    ndmmap().args(["stats", &a]).assert().success();
+    ndmmap().args(["stats", &b, "--verify"]).assert().success();
+    let line = fails(&["stats", &a, "--verify"], "CRC-32");
+    assert!(line.contains("damaged"), "{line}");
+    // A whole archive: the damaged member's line, the other member's result, status 1.
+    let out = ndmmap()
+        .args(["stats", path.to_str().unwrap(), "--verify", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+}

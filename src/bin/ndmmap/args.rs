@@ -25,6 +25,10 @@ pub struct FileOpts {
     /// Raw files: memory order, C or F.
     #[arg(long)]
     pub order: Option<String>,
+    /// .npz archives: check each member's CRC-32 against its data (inflated where compressed)
+    /// before using it; a member that fails is an error naming both checksums.
+    #[arg(long)]
+    pub verify: bool,
 }
 
 /// The most axes numpy gives an array (`NPY_MAXDIMS` of numpy 2).

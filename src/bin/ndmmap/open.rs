@@ -142,8 +142,10 @@ pub fn open(arg: &Path, o: &FileOpts) -> Res<Target> {
         }
     })?;
     match name {
-        Some(name) => entry(&c, &name, arg.to_path_buf()).map(Target::One),
-        None if c.format() == Format::Npy => entry(&c, "", arg.to_path_buf()).map(Target::One),
+        Some(name) => entry(&c, &name, arg.to_path_buf(), o.verify).map(Target::One),
+        None if c.format() == Format::Npy => {
+            entry(&c, "", arg.to_path_buf(), o.verify).map(Target::One)
+        }
         None => Ok(Target::Whole(c)),
     }
 }
@@ -156,8 +158,12 @@ pub fn entry_path(file: &Path, name: &str) -> PathBuf {
     PathBuf::from(s)
 }
 
-/// Maps entry `name` of `c` through the container's own handle, shown as `shown`.
-pub fn entry(c: &Container, name: &str, shown: PathBuf) -> Res<Array> {
+/// Maps entry `name` of `c` through the container's own handle, shown as `shown`; with
+/// `verify`, an `.npz` member's CRC-32 is checked against its data first.
+pub fn entry(c: &Container, name: &str, shown: PathBuf, verify: bool) -> Res<Array> {
+    if verify && let Some(npz) = c.npz() {
+        npz.verify(name)?;
+    }
     // SAFETY: the command only reads the mapping's pages' state and values while it runs; a
     // concurrent truncation by another process is the one hazard, as for vmtouch, and the
     // reads that could meet it are guarded (touch, stats).
@@ -283,7 +289,7 @@ pub fn each_array<T>(
                 b.several = true;
                 for e in c.entries() {
                     let shown = entry_path(path, &e.name);
-                    let a = entry(&c, &e.name, shown.clone());
+                    let a = entry(&c, &e.name, shown.clone(), o.verify);
                     if let Some(v) = b.attempt(|b| f(b, a).map_err(|e| named(&shown, e)))? {
                         values.push(v);
                     }

@@ -287,7 +287,9 @@ impl AnyArray {
     /// Maps `shape` elements of `dtype` at byte `offset` of `file` (raw data whose element type
     /// is known only at run time), in C or Fortran `order` and the `mode` given, as the variant
     /// that holds them: native and aligned, [`Unaligned`], or [`ByteSwapped`] for the other
-    /// byte order. The file is never grown: it must hold the data.
+    /// byte order; a dtype no Rust type holds (numpy's long double `<f16`, `<c32`) as
+    /// [`AnyArray::Other`], its bytes with the page toolkit. The file is never grown: it must
+    /// hold the data.
     ///
     /// ```
     /// use ndmmap::{AnyArray, Dtype, Mode, Order};
@@ -320,6 +322,24 @@ impl AnyArray {
         order: Order,
         mode: Mode,
     ) -> Result<AnyArray> {
+        if !AnyArray::has_variant(dtype) {
+            let name = dtype.descr();
+            // SAFETY: forwarded to the caller.
+            let o = unsafe {
+                OtherArray::map(
+                    file,
+                    path,
+                    offset,
+                    &name,
+                    dtype.size,
+                    Some(dtype),
+                    shape,
+                    order,
+                    mode,
+                )
+            };
+            return o.map(AnyArray::Other);
+        }
         // SAFETY: forwarded to the caller.
         unsafe { AnyArray::map(file, path, offset, dtype, shape, order == Order::F, mode) }
     }
@@ -588,7 +608,6 @@ impl OtherArray {
     /// # Safety
     /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
     #[allow(clippy::too_many_arguments)]
-    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     pub(crate) unsafe fn map(
         file: &File,
         path: Option<PathBuf>,

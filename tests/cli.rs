@@ -1566,3 +1566,31 @@ fn verify_checks_an_archive_members_crc() {
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
 }
+
+/// A raw file of a dtype no Rust type holds (numpy's long double) is still bytes in pages:
+/// info and residency work on it, stats refuses it in one line naming it.
+#[test]
+fn raw_long_double_is_pages_not_numbers() {
+    let dir = tmpdir();
+    let path = file_with(dir.path(), "ld.bin", &[0u8; 128]);
+    let p = path.to_str().unwrap();
+    let out = ndmmap()
+        .args(["residency", p, "--dtype", "<f16", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (v["dtype"].as_str(), v["shape"][0].as_u64()),
+        (Some("<f16"), Some(8))
+    );
+    ndmmap()
+        .args(["info", p, "--dtype", "<f16", "--shape", "4"])
+        .assert()
+        .success();
+    fails(&["stats", p, "--dtype", "<f16"], "long double");
+}

@@ -265,8 +265,10 @@ pub enum Error {
         path: Option<PathBuf>,
         /// The name asked for.
         name: String,
-        /// Names it does have (the first few).
+        /// Names it does have (the first 20, in file order).
         available: Vec<String>,
+        /// How many more names it has beyond those listed.
+        more: usize,
     },
     /// A member is compressed, so its bytes cannot be mapped in place.
     Compressed {
@@ -1000,9 +1002,10 @@ impl fmt::Display for Error {
                 path,
                 name,
                 available,
+                more,
             } => write!(
                 f,
-                "{} has no member named \"{}\"; it has: {}",
+                "{} has no member named \"{}\"; it has: {}{}",
                 Shown(path),
                 excerpt(name),
                 if available.is_empty() {
@@ -1013,6 +1016,11 @@ impl fmt::Display for Error {
                         .map(|n| format!("\"{}\"", excerpt(n)))
                         .collect::<Vec<_>>()
                         .join(", ")
+                },
+                if *more > 0 {
+                    format!(" and {more} more")
+                } else {
+                    String::new()
                 }
             ),
             Error::Compressed { path, name, method } => write!(
@@ -1071,6 +1079,29 @@ impl fmt::Display for Error {
                 kind,
             } => write!(f, "`{}`: {kind}", p.display()),
             Error::Npy { path: None, kind } => write!(f, "{kind}"),
+        }
+    }
+}
+
+impl Error {
+    /// [`Error::NoSuchMember`] for `name` in `path`, listing the first 20 of `names` and
+    /// counting the rest: one policy for every format.
+    #[cfg_attr(
+        not(any(feature = "npz", feature = "safetensors", feature = "npy")),
+        allow(dead_code)
+    )]
+    pub(crate) fn no_such_member<'a>(
+        path: &Path,
+        name: &str,
+        names: impl ExactSizeIterator<Item = &'a str>,
+    ) -> Error {
+        const LISTED: usize = 20;
+        let total = names.len();
+        Error::NoSuchMember {
+            path: Some(path.to_path_buf()),
+            name: name.to_string(),
+            available: names.take(LISTED).map(str::to_string).collect(),
+            more: total.saturating_sub(LISTED),
         }
     }
 }

@@ -86,8 +86,6 @@ use std::path::{Path, PathBuf};
 
 /// Data alignment of the members [`NpzWriter`] writes.
 const ALIGN: u64 = 64;
-/// Names listed by [`Error::NoSuchMember`].
-const LISTED: usize = 20;
 /// Zip's records: signatures and fixed lengths.
 const LOCAL_SIG: &[u8; 4] = b"PK\x03\x04";
 const LOCAL_LEN: usize = 30;
@@ -626,15 +624,9 @@ impl Npz {
 
     /// The index of member `name`, or [`Error::NoSuchMember`] listing the names there are.
     fn get(&self, name: &str) -> Result<usize> {
-        self.find(name).ok_or_else(|| Error::NoSuchMember {
-            path: Some(self.path.clone()),
-            name: name.to_string(),
-            available: self
-                .members
-                .iter()
-                .take(LISTED)
-                .map(|m| m.name.clone())
-                .collect(),
+        self.find(name).ok_or_else(|| {
+            let names = self.members.iter().map(|m| m.name.as_str());
+            Error::no_such_member(&self.path, name, names)
         })
     }
 

@@ -371,16 +371,10 @@ impl Tensors {
     pub fn tensor(&self, name: &str) -> Result<&Tensor> {
         match self.index.get(name) {
             Some(&i) => Ok(&self.tensors[i]),
-            None => Err(Error::NoSuchMember {
-                path: Some(self.path.clone()),
-                name: name.to_string(),
-                available: self
-                    .tensors
-                    .iter()
-                    .take(16)
-                    .map(|t| t.name.clone())
-                    .collect(),
-            }),
+            None => {
+                let names = self.tensors.iter().map(|t| t.name.as_str());
+                Err(Error::no_such_member(&self.path, name, names))
+            }
         }
     }
 

@@ -239,12 +239,14 @@ fn same_arrays_in_every_format() {
                     path: p,
                     name,
                     available,
+                    more,
                 }) => {
                     assert_eq!(
                         (p.as_deref(), name.as_str()),
                         (Some(path.as_path()), "nope")
                     );
                     assert_eq!(available, in_file_order);
+                    assert_eq!(more, 0);
                 }
                 other => panic!("{other:?}"),
             }
@@ -286,8 +288,15 @@ fn lookup_error_lists_twenty_names() {
     let c = Container::open(&path).unwrap();
     assert_eq!(c.entries().len(), 25);
     match c.entry("m99") {
-        Err(Error::NoSuchMember { available, .. }) => {
-            assert_eq!(available.len(), 20);
+        Err(e @ Error::NoSuchMember { .. }) => {
+            assert!(e.to_string().ends_with("\"m19\" and 5 more"), "{e}");
+            let Error::NoSuchMember {
+                available, more, ..
+            } = e
+            else {
+                unreachable!()
+            };
+            assert_eq!((available.len(), more), (20, 5));
             assert_eq!(
                 (available[0].as_str(), available[19].as_str()),
                 ("m00", "m19")

@@ -62,9 +62,6 @@ mod safetensors;
 #[cfg(test)]
 mod tests;
 
-/// Names listed by [`Error::NoSuchMember`].
-const LISTED: usize = 20;
-
 /// One array of a [`Container`], as its file describes it: what [`Container::map`] maps.
 ///
 /// ```
@@ -371,15 +368,9 @@ impl Container {
             Backend::Npz(z) => z.member(name).and_then(|m| find(&m.name)),
             _ => None,
         });
-        found.ok_or_else(|| Error::NoSuchMember {
-            path: Some(self.path.clone()),
-            name: name.to_string(),
-            available: self
-                .entries
-                .iter()
-                .take(LISTED)
-                .map(|e| e.name.clone())
-                .collect(),
+        found.ok_or_else(|| {
+            let names = self.entries.iter().map(|e| e.name.as_str());
+            Error::no_such_member(&self.path, name, names)
         })
     }
 

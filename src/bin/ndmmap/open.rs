@@ -17,6 +17,9 @@ pub struct Array {
     /// The path as the user wrote it, or `FILE:NAME` for an entry of a whole archive.
     pub path: PathBuf,
     pub a: AnyArray,
+    /// The order the file declares (a `.npy` header's `fortran_order`, `--order`): the
+    /// strides cannot tell it for one axis or an empty one, and numpy reports the header's.
+    pub order: Order,
 }
 
 impl Array {
@@ -30,7 +33,7 @@ impl Array {
     }
 
     pub fn fortran(&self) -> bool {
-        self.a.order() == Order::F
+        self.order == Order::F
     }
 
     /// The parsed --slice, one element per axis, or the whole array (no element).
@@ -77,7 +80,7 @@ impl Array {
             &self.path,
             &self.dtype(),
             self.shape(),
-            a.order(),
+            self.order,
             a.offset(),
             a.nbytes() as u64,
             a.page_span(),
@@ -168,7 +171,12 @@ pub fn entry(c: &Container, name: &str, shown: PathBuf, verify: bool) -> Res<Arr
     // concurrent truncation by another process is the one hazard, as for vmtouch, and the
     // reads that could meet it are guarded (touch, stats).
     let a = unsafe { c.map_any(name)? };
-    Ok(Array { path: shown, a })
+    let order = c.entry(name)?.order;
+    Ok(Array {
+        path: shown,
+        a,
+        order,
+    })
 }
 
 /// A raw file: `--dtype` elements at `--offset`, in `--shape` (default: 1-D over the rest of
@@ -233,6 +241,7 @@ fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
     Ok(Array {
         path: path.to_path_buf(),
         a,
+        order,
     })
 }
 

@@ -4,8 +4,9 @@
 //!
 //! Results come from the library part by part as they are final. The text table shows the
 //! first and last few, so it holds only those; `--json` prints every result, and where they
-//! stream (one result per row of a tall array) the parts wait in an unnamed temporary file,
-//! not in memory, until the pass has succeeded. Under `mpirun` with `--mpi` each rank reduces
+//! stream (one result per row of a tall array) each statistic's JSON array is written as the
+//! parts come to an unnamed temporary file, not kept in memory, and printed once the pass has
+//! succeeded. Under `mpirun` with `--mpi` each rank reduces
 //! its share of the streamed axis and the ranks' partial results merge along a tree in rank
 //! order ([`Ranks::reduce`]): rank 0 prints what one process would.
 

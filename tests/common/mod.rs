@@ -227,3 +227,47 @@ pub fn tight_npy(dir: &Path) -> (PathBuf, Vec<u8>) {
     std::fs::write(&p, &bytes).unwrap();
     (p, bytes)
 }
+
+/// An `.npz` of three members whose middle one, `c`, is marked deflated (the writer stores;
+/// the method is patched in the local header and the central directory, as
+/// `np.savez_compressed` would have written it), and a safetensors file with a `BF16` tensor
+/// between two numpy ones (row i of `h` holds i), all made by the library's writers. For the
+/// command's whole-archive tests (tests/cli.rs, tests/stats.rs).
+#[cfg(feature = "cli")]
+pub fn mixed_archives(dir: &Path) -> (String, String) {
+    let npz = dir.join("mixed.npz");
+    let w = ndarray::Array2::<f64>::from_shape_fn((300, 8), |(i, j)| (i * 8 + j) as f64);
+    let c = ndarray::Array1::<i32>::from_iter(0..3000);
+    let b = ndarray::Array1::<i32>::from_iter(0..5);
+    ndmmap::npz::NpzWriter::create(&npz)
+        .unwrap()
+        .add("w", &w)
+        .unwrap()
+        .add("c", &c)
+        .unwrap()
+        .add("b", &b)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let mut bytes = std::fs::read(&npz).unwrap();
+    for (sig, name_at, method_at) in [(&b"PK\x03\x04"[..], 30, 8), (&b"PK\x01\x02"[..], 46, 10)] {
+        let at = (0..bytes.len() - name_at - 5)
+            .find(|&i| bytes[i..].starts_with(sig) && bytes[i + name_at..].starts_with(b"c.npy"))
+            .unwrap();
+        bytes[at + method_at] = 8;
+    }
+    std::fs::write(&npz, bytes).unwrap();
+    let st = dir.join("mixed.safetensors");
+    let layer = ndarray::Array2::<f32>::ones((64, 64));
+    let h = ndarray::Array2::<half::bf16>::from_shape_fn((128, 64), |(i, _)| {
+        half::bf16::from_f32(i as f32)
+    });
+    ndmmap::safetensors::Writer::new()
+        .add("layer0", layer.view())
+        .add("h", h.view())
+        .add("bias", b.view())
+        .write(&st)
+        .unwrap();
+    let s = |p: std::path::PathBuf| p.to_str().unwrap().to_string();
+    (s(npz), s(st))
+}

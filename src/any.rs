@@ -690,10 +690,7 @@ impl OtherArray {
 
     /// The array's memory order.
     pub fn order(&self) -> Order {
-        match dim_and_strides(ndarray::Shape::from(self.dim.clone()), 1) {
-            Ok((_, c, _)) if c.slice() != self.strides.slice() => Order::F,
-            _ => Order::C,
-        }
+        crate::array::order_of(&self.dim, &self.strides)
     }
 
     /// The map's mode.

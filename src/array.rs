@@ -59,6 +59,15 @@ pub enum Order {
     F,
 }
 
+/// The memory order of an array of shape `dim` with element `strides`: C unless they differ
+/// from C order's (a Fortran-order array with more than one non-trivial axis).
+pub(crate) fn order_of<D: Dimension>(dim: &D, strides: &D) -> Order {
+    match dim_and_strides(ndarray::Shape::from(dim.clone()), 1) {
+        Ok((_, c, _)) if c.slice() != strides.slice() => Order::F,
+        _ => Order::C,
+    }
+}
+
 /// A typed n-dimensional array over one memory mapping of a file or of anonymous memory.
 ///
 /// It owns the mapping and hands out [`ArrayView`]s and [`ArrayViewMut`]s that borrow it, so
@@ -380,11 +389,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// Memory order: C unless the array was made Fortran-ordered (and has more than one
     /// non-trivial axis).
     pub fn order(&self) -> Order {
-        let probe_c = ndarray::Shape::from(self.dim.clone());
-        match dim_and_strides(probe_c, 1) {
-            Ok((_, c, _)) if c.slice() != self.strides.slice() => Order::F,
-            _ => Order::C,
-        }
+        order_of(&self.dim, &self.strides)
     }
 
     /// The map's mode.

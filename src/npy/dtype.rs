@@ -37,6 +37,12 @@ const STRINGDTYPE: &str = "is numpy's variable-width StringDType, which stores p
 /// Kind and size of a one-letter type code, or why it is not numeric.
 fn type_code(c: char) -> std::result::Result<(char, usize), &'static str> {
     let isize_ = size_of::<isize>();
+    // numpy also reads a lone character below 24 as a type number (`numpy.dtype('\x02')` is
+    // uint8): `PyArray_DescrFromType` of the character's code.
+    const TYPE_NUMBERS: &[u8; 24] = b"?bBhHiIlLqQfdgFDGOSUVMme";
+    if let Some(&code) = TYPE_NUMBERS.get(c as usize) {
+        return type_code(char::from(code));
+    }
     Ok(match c {
         '?' => ('b', 1),
         'b' => ('i', 1),
@@ -257,6 +263,11 @@ mod tests {
             ("g", "<f16"),
             ("D", "<c16"),
             ("f 8", "<f8"),
+            ("\u{2}", "|u1"),
+            ("<\u{c}", "<f8"),
+            (">\u{c}", ">f8"),
+            ("\u{17}", "<f2"),
+            ("\u{0}", "|b1"),
             ("f+8", "<f8"),
             ("f08", "<f8"),
             ("<i\t4", "<i4"),
@@ -283,6 +294,10 @@ mod tests {
             ("<float64", false),
             ("Float64", false),
             ("int7", false),
+            ("\u{18}", false),
+            ("\u{2}8", false),
+            ("\u{11}", true),
+            ("\u{15}", true),
             ("O", true),
             ("O8", true),
             ("S10", true),

@@ -76,7 +76,8 @@
 //!   `s![..]`): every page operation: [`advise`](Pages::advise) ([`Advice`]; `unsafe`
 //!   [`advise_unchecked`](Pages::advise_unchecked) with [`UncheckedAdvice`]),
 //!   [`flush`](Pages::flush) ([`Flush`]), [`lock`](Pages::lock) ([`Lock`]) and
-//!   [`unlock`](Pages::unlock), [`evict`](Pages::evict), and residency:
+//!   [`unlock`](Pages::unlock), [`touch`](Pages::touch) (read now, `vmtouch -t`),
+//!   [`evict`](Pages::evict), and residency:
 //!   [`mincore`](Pages::mincore), [`residency`](Pages::residency) ([`Residency`]),
 //!   [`along`](Pages::along) an axis, [`counts_along_groups`](Pages::counts_along_groups)
 //!   per group of slices (a chart's columns, from [`even_groups`]),
@@ -185,7 +186,9 @@ pub use error::{Error, FaultCause, NpyError, Result, SliceError};
 pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;
-pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};
+pub use pages::{
+    Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, TOUCH_CHUNK, UncheckedAdvice,
+};
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
 pub use shared::SharedArray;
 pub use slice::{parse_slice, slice_keeping_axis};

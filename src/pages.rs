@@ -548,6 +548,104 @@ impl<'a> Pages<'a> {
     }
 }
 
+impl Pages<'_> {
+    /// Reads the selected pages into memory now, as `vmtouch -t` does: whatever the
+    /// selection's steps, pages are visited in ascending order, [`TOUCH_CHUNK`] pages at a
+    /// time, the kernel reading the next chunk ahead (`posix_fadvise(WILLNEED)`) while one
+    /// byte of each page of this one is read. A file truncated meanwhile is
+    /// [`Error::Fault`], never `SIGBUS` (each chunk is read under
+    /// [`guarded`](crate::MmapArray::guarded)'s guard).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("t.bin");
+    /// # std::fs::write(&path, vec![1u8; 64 * 4096])?;
+    /// // SAFETY: nobody truncates or rewrites the file while `a` lives.
+    /// let a = unsafe { ndmmap::MmapOptions::new().map_path::<u8, ndarray::Ix2, _>(&path, (64, 4096))? };
+    /// let rows = a.pages(ndarray::s![..;-2, ..])?;   // every other row, back to front
+    /// rows.touch()?;
+    /// # if !matches!(rows.residency(), Err(ndmmap::Error::ResidencyUnknown { .. })) {
+    /// assert_eq!(rows.residency()?.resident, 32);
+    /// # }
+    /// # Ok(()) }
+    /// ```
+    pub fn touch(&self) -> Result<()> {
+        self.touch_with(|_| ())
+    }
+
+    /// [`touch`](Self::touch), calling `progress(n)` after each chunk of `n` pages: a
+    /// progress bar's hook.
+    pub fn touch_with(&self, mut progress: impl FnMut(usize)) -> Result<()> {
+        let span = self.span();
+        let (ps, lead) = (span.page_size, span.lead);
+        let (start, len) = (self.map.ptr() as usize, self.map.len());
+        // Page p's first byte, or element 0's on page 0 (the lead is not the array's).
+        let byte = |p: usize| (start - lead + p * ps).max(start);
+        let chunks = touch_chunks(&self.ranges, TOUCH_CHUNK);
+        let prefetch = |chunk: &[Range<usize>]| {
+            if let Some(f) = self.map.file() {
+                let first = self.map.offset() - lead as u64;
+                for r in chunk {
+                    // Only a hint: if it fails, the reads below fault the pages in.
+                    let (off, n) = (first + (r.start * ps) as u64, (r.len() * ps) as u64);
+                    let _ = crate::prefetch_file(f, off, n);
+                }
+            }
+        };
+        if let Some(c) = chunks.first() {
+            prefetch(c);
+        }
+        for (i, chunk) in chunks.iter().enumerate() {
+            if let Some(next) = chunks.get(i + 1) {
+                prefetch(next);
+            }
+            let guard = crate::array::Recovering::enter(self.map)?;
+            let mut x = 0u8;
+            for p in chunk.iter().flat_map(Range::clone) {
+                let at = byte(p);
+                if at < start + len {
+                    // SAFETY: `at` lies in this array's mapping (page p is one the selection
+                    // spans, at or after element 0); reading it faults the page in, and a
+                    // fault past the end of a truncated file is the guard's to catch.
+                    x ^= unsafe { std::ptr::read_volatile(at as *const u8) };
+                }
+            }
+            std::hint::black_box(x);
+            guard.finish(())?;
+            progress(chunk.iter().map(Range::len).sum());
+        }
+        Ok(())
+    }
+}
+
+/// Pages per chunk of [`Pages::touch`]: 4 MiB of 4 KiB pages.
+pub const TOUCH_CHUNK: usize = 1024;
+
+/// Ascending page runs grouped into chunks of at most `max` pages (a long run is split).
+fn touch_chunks(ranges: &[Range<usize>], max: usize) -> Vec<Vec<Range<usize>>> {
+    let mut out: Vec<Vec<Range<usize>>> = Vec::new();
+    let mut current = Vec::new();
+    let mut filled = 0;
+    for r in ranges {
+        let mut p = r.start;
+        while p < r.end {
+            let end = r.end.min(p + (max - filled));
+            current.push(p..end);
+            filled += end - p;
+            p = end;
+            if filled == max {
+                out.push(std::mem::take(&mut current));
+                filled = 0;
+            }
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
 /// The pages of a selection, for changing their protection; made by
 /// [`MmapArray::pages_mut`](crate::MmapArray::pages_mut), which borrows the array mutably, so
 /// no view lives while protection changes.
@@ -600,5 +698,24 @@ impl PagesMut<'_> {
     pub unsafe fn protect_none(self) -> Result<()> {
         // SAFETY: forwarded to the caller.
         unsafe { self.map.protect(&self.addrs, sys::PROT_NONE, self.whole) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::touch_chunks;
+
+    #[test]
+    fn touch_chunks_split_runs_and_keep_order() {
+        assert_eq!(
+            touch_chunks(&[0..5, 7..8, 10..13], 3),
+            vec![vec![0..3], vec![3..5, 7..8], vec![10..13]]
+        );
+        assert_eq!(
+            touch_chunks(&[], 3),
+            Vec::<Vec<std::ops::Range<usize>>>::new()
+        );
+        let one = std::iter::once(0..2).collect::<Vec<_>>();
+        assert_eq!(touch_chunks(&one, 3), vec![one]);
     }
 }

@@ -378,3 +378,28 @@ fn vm_lck_kib() -> u64 {
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0)
 }
+
+#[test]
+fn touching_a_truncated_file_is_a_fault_not_sigbus() {
+    let dir = tmpdir();
+    let ps = page();
+    let p = file_with(dir.path(), "t.bin", &vec![1u8; 3000 * ps]);
+    let code = run(|| {
+        let a = unsafe {
+            MmapOptions::new()
+                .map_path::<u8, Ix2, _>(&p, (3000, ps))
+                .unwrap()
+        };
+        check(a.pages(s![..10, ..]).unwrap().touch().is_ok(), 1)?;
+        truncate(&p, (2000 * ps) as u64);
+        // Pages 2000.. are gone: the chunk that holds page 2000 faults, and the chunks before
+        // it reported their pages (one chunk of 1024).
+        let mut done = 0;
+        let r = a.pages(..).unwrap().touch_with(|n| done += n);
+        check(matches!(r, Err(Error::Fault { .. })), 2)?;
+        check(done == ndmmap::TOUCH_CHUNK && done < 2000, 3)?;
+        // The array stays usable: the pages still in the file read as they are.
+        check(a.view()[[1999, 0]] == 1, 4)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}

@@ -795,4 +795,27 @@ impl OtherArray {
         // starts on a page boundary, so the address is aligned as the offset is).
         Ok(MmapArray::from_parts(self.map, self.dim, self.strides))
     }
+
+    /// `f` on the array as elements of `T` (as [`into_typed`](Self::into_typed) checks
+    /// them), without giving the array up: `None` where `T` does not fit.
+    #[cfg_attr(not(feature = "half"), allow(dead_code))]
+    pub(crate) fn with_typed<T: bytemuck::Pod, R>(
+        &self,
+        f: impl FnOnce(&MmapArray<T, IxDyn>) -> R,
+    ) -> Option<R> {
+        if size_of::<T>() != self.elem_size || !self.offset().is_multiple_of(align_of::<T>() as u64)
+        {
+            return None;
+        }
+        // SAFETY: a bitwise copy of the mapping that is never dropped (`ManuallyDrop`, even if
+        // `f` panics), so it neither unmaps nor closes what `self` owns; `f` sees it only
+        // through `&`, within `self`'s borrow, and `Mapping` holds no state that a `&` method
+        // changes. The elements are `T` as in `into_typed`.
+        let alias = std::mem::ManuallyDrop::new(MmapArray::<T, IxDyn>::from_parts(
+            unsafe { std::ptr::read(&self.map) },
+            self.dim.clone(),
+            self.strides.clone(),
+        ));
+        Some(f(&alias))
+    }
 }

@@ -583,10 +583,35 @@ fn dtypes_numpy_lacks_map_as_other() {
         other => panic!("{other:?}"),
     }
     assert_eq!(c.pages("p").unwrap().len(), 1);
-    // Statistics say what to do with such bytes.
+    // Statistics reduce BF16 (with feature `half`), and say what to do with other bytes.
     // SAFETY: as above.
     let a = unsafe { c.map_any("b") }.unwrap();
-    let e = ndmmap::stats::Stats::along(0).of_any(&a).unwrap_err();
+    let st = ndmmap::stats::Stats::along(0);
+    #[cfg(feature = "half")]
+    {
+        let m = st.of_any(&a).unwrap();
+        assert_eq!(m.mean().into_raw_vec_and_offset().0, [2.0, 3.0]);
+        let max = m.max().into_raw_vec_and_offset().0;
+        assert_eq!(
+            max,
+            [
+                Some(ndmmap::stats::Value::Float(4.0)),
+                Some(ndmmap::stats::Value::Float(5.0))
+            ]
+        );
+        assert_eq!(
+            st.each_any(&a, |_, _| Ok(())).map_err(|e| e.to_string()),
+            Ok(())
+        );
+    }
+    #[cfg(not(feature = "half"))]
+    {
+        let e = st.of_any(&a).unwrap_err();
+        assert!(e.to_string().contains("feature `half`"), "{e}");
+    }
+    // SAFETY: as above.
+    let q = unsafe { c.map_any("q") }.unwrap();
+    let e = st.of_any(&q).unwrap_err();
     assert!(e.to_string().contains("into_typed"), "{e}");
 }
 

@@ -366,8 +366,9 @@ impl<'p> Stats<'p> {
         Ok(())
     }
 
-    /// [`of`](Self::of) for an array whose element type is known at run time. Complex (and
-    /// any other unordered) dtypes are [`Error::Stats`].
+    /// [`of`](Self::of) for an array whose element type is known at run time, safetensors'
+    /// `BF16` included (feature `half`). Complex (and any other unordered) dtypes, and bytes
+    /// of a type without arithmetic (`F8_E4M3`, numpy's long double), are [`Error::Stats`].
     pub fn of_any(&self, a: &AnyArray) -> Result<Moments> {
         any_dispatch!(a, x => self.of(x))
     }
@@ -540,12 +541,28 @@ macro_rules! any_dispatch {
             AnyArray::SwappedF16($x) => $body,
             AnyArray::SwappedF32($x) => $body,
             AnyArray::SwappedF64($x) => $body,
+            #[cfg(feature = "half")]
+            AnyArray::Other(o) if o.type_name() == "BF16" => o
+                .with_typed(|$x: &MmapArray<Unaligned<half::bf16>, ndarray::IxDyn>| $body)
+                .unwrap_or_else(|| {
+                    Err(Error::Stats {
+                        why: "BF16 elements of 2 bytes expected".into(),
+                    })
+                }),
             AnyArray::Other(o) => Err(Error::Stats {
-                why: format!(
-                    "dtype {} has no element type statistics know; map it as the type its \
-                     bytes are (OtherArray::into_typed, e.g. half::bf16 for BF16) and reduce that",
-                    o.type_name()
-                ),
+                why: match (o.dtype().kind, o.dtype().size) {
+                    ('f', 16) | ('c', 32) => format!(
+                        "dtype {} is x87 long double (numpy's longdouble), which no Rust type \
+                         holds",
+                        o.type_name()
+                    ),
+                    _ if o.type_name() == "BF16" => "BF16 needs ndmmap's feature `half`".into(),
+                    _ => format!(
+                        "dtype {} has no element type statistics know; map it as the type its \
+                         bytes are (OtherArray::into_typed) and reduce that",
+                        o.type_name()
+                    ),
+                },
             }),
             other => Err(Error::Stats {
                 why: format!(

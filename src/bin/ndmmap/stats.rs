@@ -15,9 +15,8 @@ use crate::open::{self, Array, FileOpts};
 use crate::out::{self, Res};
 use crate::ranks::{self, Ranks};
 use crate::results::{Keep, Label, Results, json_object, text};
-use ndarray::IxDyn;
+use ndmmap::AnyArray;
 use ndmmap::stats::{Moments, Plan, Stats};
-use ndmmap::{AnyArray, MmapArray, Unaligned};
 
 /// Bytes per streamed window.
 pub const WINDOW: usize = ndmmap::stats::WINDOW;
@@ -49,7 +48,7 @@ pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
                 let local = a.and_then(|a| prepare(a, how)).and_then(|(l, t, st)| {
                     let st = st.share(r.rank(), r.size());
                     let p = plan(&t, &st, &l)?;
-                    let m = of(&t, &st)?;
+                    let m = st.of_any(&t)?;
                     Ok((l, p, m))
                 });
                 // Every rank fails together, or every rank goes on to the reduction.
@@ -87,7 +86,7 @@ pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
 }
 
 /// Says how to reduce `a`: the axis, the `--slice`, the window, the threads.
-fn prepare(a: Array, how: &How<'_>) -> Res<(Label, Typed, Stats<'static>)> {
+fn prepare(a: Array, how: &How<'_>) -> Res<(Label, AnyArray, Stats<'static>)> {
     let l = Label {
         path: a.path.clone(),
         dtype: a.dtype(),
@@ -95,7 +94,6 @@ fn prepare(a: Array, how: &How<'_>) -> Res<(Label, Typed, Stats<'static>)> {
         fortran: a.fortran(),
     };
     let elems = how.spec.map(|s| a.slice_elems(Some(s))).transpose()?;
-    let typed = typed(a.a, &l)?;
     let mut st = Stats::along(how.axis as isize).window(how.window.max(1));
     if let Some(t) = how.threads {
         st = st.threads(t);
@@ -114,52 +112,20 @@ fn prepare(a: Array, how: &How<'_>) -> Res<(Label, Typed, Stats<'static>)> {
         }
         st = st.slice(elems);
     }
-    Ok((l, typed, st))
+    Ok((l, a.a, st))
 }
 
-/// The array as the statistics read it: the library's, or for `BF16` (which the library
-/// maps as bytes) as `half::bf16` at any offset.
-enum Typed {
-    Any(AnyArray),
-    Bf16(MmapArray<Unaligned<half::bf16>, IxDyn>),
-}
-
-fn typed(a: AnyArray, l: &Label) -> Res<Typed> {
-    let o = match a {
-        AnyArray::Other(o) => o,
-        a => return Ok(Typed::Any(a)),
-    };
-    let path = out::one_line(&l.path.display().to_string(), 200);
-    if o.type_name() == "BF16" {
-        return match o.into_typed::<Unaligned<half::bf16>>() {
-            Ok(x) => Ok(Typed::Bf16(x)),
-            Err(_) => Err(format!("{path}: BF16 elements of an unexpected size").into()),
+fn plan(a: &AnyArray, st: &Stats<'_>, l: &Label) -> Res<Plan> {
+    st.plan_any(a).map_err(|e| {
+        let path = out::one_line(&l.path.display().to_string(), 200);
+        let hint = match e {
+            // A dtype without arithmetic is still bytes in pages.
+            ndmmap::Error::Stats { .. } if matches!(a, AnyArray::Other(_)) => {
+                " (info, residency, touch, evict and lock work on it)"
+            }
+            _ => "",
         };
-    }
-    let what = match (o.dtype().kind, o.dtype().size) {
-        ('f', 16) | ('c', 32) => "x87 long double (numpy's longdouble), which no Rust type holds",
-        _ => "a type ndmmap has no arithmetic for",
-    };
-    Err(format!(
-        "{path}: stats reduces numbers, and {} is {what} (info, residency, touch, evict and \
-         lock work on it)",
-        o.type_name()
-    )
-    .into())
-}
-
-fn plan(t: &Typed, st: &Stats<'_>, a: &Label) -> Res<Plan> {
-    let p = match t {
-        Typed::Any(x) => st.plan_any(x),
-        Typed::Bf16(x) => st.plan(x),
-    };
-    p.map_err(|e| format!("{}: {e}", out::one_line(&a.path.display().to_string(), 200)).into())
-}
-
-fn of(t: &Typed, st: &Stats<'_>) -> Res<Moments> {
-    Ok(match t {
-        Typed::Any(x) => st.of_any(x)?,
-        Typed::Bf16(x) => st.of(x)?,
+        format!("{path}: {e}{hint}").into()
     })
 }
 
@@ -181,7 +147,7 @@ fn key(a: &Label, p: &Plan) -> u64 {
 }
 
 /// One process's pass, with a progress bar on a terminal.
-fn one(t: &Typed, a: &Label, st: Stats<'_>, as_json: bool) -> Res<(Plan, Results)> {
+fn one(t: &AnyArray, a: &Label, st: Stats<'_>, as_json: bool) -> Res<(Plan, Results)> {
     let plan = plan(t, &st, a)?;
     let bar = chart::progress(plan.bytes(), format!("stats {}", a.path.display()));
     let inc = |n: u64| {
@@ -196,10 +162,7 @@ fn one(t: &Typed, a: &Label, st: Stats<'_>, as_json: bool) -> Res<(Plan, Results
         (true, true) => Keep::Spill,
     };
     let mut results = Results::new(keep)?;
-    let r = match t {
-        Typed::Any(x) => st.each_any(x, |first, m| results.push(first, m)),
-        Typed::Bf16(x) => st.each(x, |first, m| results.push(first, m)),
-    };
+    let r = st.each_any(t, |first, m| results.push(first, m));
     if let Some(b) = bar {
         b.finish_and_clear();
     }

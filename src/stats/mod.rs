@@ -77,6 +77,8 @@
 
 mod cells;
 mod kernel;
+mod summary;
+pub use summary::{FEW, Summary, format_g, format_value};
 
 use crate::any::AnyArray;
 use crate::array::{MmapArray, Order};

@@ -150,14 +150,14 @@ fn stats_line(path: &std::path::Path) -> Res<()> {
     };
     let first = |v: &ndarray::ArrayD<f64>| v.iter().next().copied().unwrap_or(f64::NAN);
     let text = |v: &ndarray::ArrayD<Option<ndmmap::stats::Value>>| {
-        crate::results::value_text(v.iter().next().copied().flatten())
+        ndmmap::stats::format_value(v.iter().next().copied().flatten())
     };
     outln!(
         "stats along axis 0, one streaming pass over {} in {elapsed:.2?}: {which}: count {}, mean {}, std {}, min {}, max {}",
         chart::human(a.nbytes() as u64),
         a.shape()[0],
-        out::g6(first(&mean)),
-        out::g6(first(&std)),
+        ndmmap::stats::format_g(first(&mean)),
+        ndmmap::stats::format_g(first(&std)),
         text(&min),
         text(&max),
     )?;

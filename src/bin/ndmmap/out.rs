@@ -303,36 +303,6 @@ pub fn known<T>(r: ndmmap::Result<T>) -> Res<Option<T>> {
     }
 }
 
-/// `x` as C's `%.6g` (numpy's short form): six significant digits, an exponent below 1e-4 and
-/// from 1e6.
-pub fn g6(x: f64) -> String {
-    if x.is_nan() {
-        return "nan".into();
-    }
-    if x.is_infinite() {
-        return if x > 0.0 { "inf" } else { "-inf" }.into();
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0" } else { "0" }.into();
-    }
-    let sci = format!("{x:.5e}");
-    let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let trim = |s: &str| -> String {
-        if s.contains('.') {
-            s.trim_end_matches('0').trim_end_matches('.').to_string()
-        } else {
-            s.to_string()
-        }
-    };
-    if !(-4..6).contains(&exp) {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", trim(mant), exp.unsigned_abs())
-    } else {
-        trim(&format!("{x:.*}", (5 - exp) as usize))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -360,19 +330,5 @@ mod tests {
         assert_eq!(count(1u8, "page"), "1 page");
         assert_eq!(count(0u8, "page"), "0 pages");
         assert_eq!(count(2usize, "slice"), "2 slices");
-    }
-
-    #[test]
-    fn numbers_as_percent_g() {
-        assert_eq!(g6(0.1), "0.1");
-        assert_eq!(g6(1234567.0), "1.23457e+06");
-        assert_eq!(g6(123456.0), "123456");
-        assert_eq!(g6(0.000123456789), "0.000123457");
-        assert_eq!(g6(0.0000123456789), "1.23457e-05");
-        assert_eq!(g6(-2.5), "-2.5");
-        assert_eq!(g6(1023.5), "1023.5");
-        assert_eq!(g6(f64::NAN), "nan");
-        assert_eq!(g6(0.0), "0");
-        assert_eq!(g6(999999.5), "1e+06");
     }
 }

@@ -3,9 +3,8 @@
 //! memory or in an unnamed temporary file), and their table and JSON object.
 
 use crate::out::{self, Res};
-use ndmmap::stats::{Moments, Plan, Value};
+use ndmmap::stats::{Moments, Plan, Summary, Value};
 use serde_json::json;
-use std::fmt::Write as _;
 use std::io::{Seek, Write};
 
 /// What the output says of the array reduced: its name, dtype and shape.
@@ -16,9 +15,6 @@ pub struct Label {
     pub shape: Vec<usize>,
     pub fortran: bool,
 }
-
-/// Results shown at each end of the text table when there are many.
-const FEW: usize = 5;
 
 /// What [`Results`] keeps of the parts beyond the table's ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,9 +27,6 @@ pub enum Keep {
     /// window by window: memory stays bounded).
     Spill,
 }
-
-/// A result's position in C order and its statistics.
-type Row = (usize, f64, f64, Option<Value>, Option<Value>);
 
 /// One statistic's JSON array so far (without its brackets), in memory or in a file.
 enum Buf {
@@ -68,15 +61,14 @@ impl Buf {
 /// table, and every result for `--json` as the JSON text of its four arrays, written as the
 /// parts come (in memory, or in unnamed temporary files where the results stream).
 pub struct Results {
-    head: Vec<Row>,
-    tail: std::collections::VecDeque<Row>,
-    len: usize,
+    /// The ends of the table (the library's [`Summary`]).
+    summary: Summary,
     /// mean, min, max and std.
     json: Option<[Buf; 4]>,
 }
 
 impl Results {
-    pub fn new(keep: Keep) -> Res<Results> {
+    pub fn new(plan: &Plan, keep: Keep) -> Res<Results> {
         let file = || -> Res<Buf> {
             let f = tempfile::tempfile().map_err(|e| {
                 format!(
@@ -93,42 +85,20 @@ impl Results {
             Keep::Spill => Some([file()?, file()?, file()?, file()?]),
         };
         Ok(Results {
-            head: vec![],
-            tail: Default::default(),
-            len: 0,
+            summary: Summary::new(plan),
             json,
         })
     }
 
-    pub fn of(m: Moments) -> Res<Results> {
-        let mut r = Results::new(Keep::All)?;
+    pub fn of(plan: &Plan, m: Moments) -> Res<Results> {
+        let mut r = Results::new(plan, Keep::All)?;
         r.push(0, m)?;
         Ok(r)
     }
 
     pub fn push(&mut self, first: usize, m: Moments) -> ndmmap::Result<()> {
-        // Only the results the table may show: the head's, and the tail's last few.
-        let len = m.len();
-        let head = (FEW - self.head.len()).min(len);
-        let tail = len.saturating_sub(FEW + 2).max(head);
-        for (start, run) in [(0, m.run(0..head)?), (tail, m.run(tail..len)?)] {
-            let (mean, std, min, max) = (run.mean(), run.std(0.0), run.min(), run.max());
-            for (i, (((&mean, &std), &min), &max)) in
-                mean.iter().zip(&std).zip(&min).zip(&max).enumerate()
-            {
-                let row = (first + start + i, mean, std, min, max);
-                if self.head.len() < FEW {
-                    self.head.push(row);
-                } else {
-                    if self.tail.len() == FEW + 2 {
-                        self.tail.pop_front();
-                    }
-                    self.tail.push_back(row);
-                }
-            }
-        }
-        let was = self.len;
-        self.len += len;
+        let was = self.summary.len();
+        self.summary.push(first, &m)?;
         let Some([mean, min, max, std]) = &mut self.json else {
             return Ok(());
         };
@@ -194,21 +164,15 @@ pub fn json_object(sep: &str, a: &Label, spec: Option<&str>, p: &Plan, r: Result
     w.flush().map_err(io)
 }
 
-/// A min or max as the table shows it.
-pub fn value_text(v: Option<Value>) -> String {
-    match v {
-        Some(Value::Float(x)) => out::g6(x),
-        Some(v) => v.to_string(),
-        None => "-".into(),
-    }
-}
-
 /// The text table: a title line, then the first and last few results.
 pub fn text(a: &Label, spec: Option<&str>, p: &Plan, r: &Results) -> String {
-    let mut t = String::new();
-    let _ = writeln!(
-        t,
-        "{}  {} {:?}  axis {}{}  count {}  result {:?}",
+    let table = r.summary.to_string();
+    let table = match table.strip_suffix(" shown)\n") {
+        Some(t) => format!("{t} shown, all of them with --json)\n"),
+        None => table,
+    };
+    format!(
+        "{}  {} {:?}  axis {}{}  count {}  result {:?}\n{table}",
         out::one_line(&a.path.display().to_string(), 300),
         a.dtype,
         a.shape,
@@ -216,73 +180,5 @@ pub fn text(a: &Label, spec: Option<&str>, p: &Plan, r: &Results) -> String {
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default(),
         p.count(),
         p.shape()
-    );
-    if r.len == 0 {
-        let _ = writeln!(t, "no results: the result is empty");
-        return t;
-    }
-    let shape = p.shape();
-    let label = |i: usize| -> String {
-        if shape.len() < 2 {
-            return if shape.is_empty() {
-                "all".into()
-            } else {
-                i.to_string()
-            };
-        }
-        let mut idx = vec![0; shape.len()];
-        let mut rest = i;
-        for (d, &len) in idx.iter_mut().zip(shape).rev() {
-            *d = rest % len;
-            rest /= len;
-        }
-        let parts: Vec<String> = idx.iter().map(usize::to_string).collect();
-        format!("({})", parts.join(", "))
-    };
-    let head = ["", "column", "index"][shape.len().min(2)];
-    let mut rows = vec![[head, "mean", "std", "min", "max"].map(String::from)];
-    // The whole tail when the head and tail meet, else its last few after a "..." row.
-    let whole = r.len <= 2 * FEW + 2;
-    let skip = if whole {
-        0
-    } else {
-        r.tail.len().saturating_sub(FEW)
-    };
-    let show = |x: &Row| {
-        [
-            label(x.0),
-            out::g6(x.1),
-            out::g6(x.2),
-            value_text(x.3),
-            value_text(x.4),
-        ]
-    };
-    rows.extend(r.head.iter().map(show));
-    if !whole {
-        rows.push(["...", "", "", "", ""].map(String::from));
-    }
-    rows.extend(r.tail.iter().skip(skip).map(show));
-    let mut width = [0usize; 5];
-    for row in &rows {
-        for (w, c) in width.iter_mut().zip(row) {
-            *w = (*w).max(c.chars().count());
-        }
-    }
-    for row in &rows {
-        let line: Vec<String> = row
-            .iter()
-            .zip(width)
-            // Padded by hand: `format!`'s width stops at 65535 (a label can be longer).
-            .map(|(c, w)| " ".repeat(w.saturating_sub(c.chars().count())) + c)
-            .collect();
-        let _ = writeln!(t, "{}", line.join("  ").trim_end());
-    }
-    if !whole {
-        let _ = writeln!(
-            t,
-            "({} results; the first and last {FEW} shown, all of them with --json)",
-            r.len
-        );
-    }
-    t
+    )
 }

@@ -61,7 +61,8 @@ pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
                 let Some(all) = r.reduce(m.to_bytes(), merge)? else {
                     return Ok(());
                 };
-                (l, p, Results::of(Moments::from_bytes(&all)?)?)
+                let r = Results::of(&p, Moments::from_bytes(&all)?)?;
+                (l, p, r)
             }
         };
         if as_json {
@@ -161,7 +162,7 @@ fn one(t: &AnyArray, a: &Label, st: Stats<'_>, as_json: bool) -> Res<(Plan, Resu
         (true, false) => Keep::All,
         (true, true) => Keep::Spill,
     };
-    let mut results = Results::new(keep)?;
+    let mut results = Results::new(&plan, keep)?;
     let r = st.each_any(t, |first, m| results.push(first, m));
     if let Some(b) = bar {
         b.finish_and_clear();

@@ -242,6 +242,25 @@ pub enum Error {
         /// The file, when the OS names it.
         path: Option<PathBuf>,
     },
+    /// A reduction over ranks failed (see [`ranks`](crate::ranks)): rank 0's answer, naming
+    /// the first rank whose merge failed on the way up the tree, and why.
+    Rank {
+        /// The rank that failed.
+        rank: usize,
+        /// The number of ranks.
+        size: usize,
+        /// Why its merge failed (the error's message on that rank).
+        why: String,
+    },
+    /// This rank's merge failed in a reduction over ranks (see [`ranks`](crate::ranks)): it
+    /// has sent why up the tree, and rank 0 returns it as [`Error::Rank`]. A program that
+    /// prints errors prints this one on rank 0 only, not again here.
+    RankFailed {
+        /// This rank.
+        rank: usize,
+        /// The number of ranks.
+        size: usize,
+    },
     /// A message describing a passed array (descriptor, dtype, shape) is malformed.
     BadMessage {
         /// What is wrong with it.
@@ -989,6 +1008,11 @@ impl fmt::Display for Error {
                 Shown(path)
             ),
             Error::Stats { why } => write!(f, "statistics: {why}"),
+            Error::Rank { rank, size, why } => write!(f, "rank {rank} of {size}: {why}"),
+            Error::RankFailed { rank, size } => write!(
+                f,
+                "rank {rank} of {size} failed in a reduction over ranks; rank 0 returns why"
+            ),
             Error::BadMessage { why } => write!(f, "bad array message: {why}"),
             Error::ShmExists { name } => write!(
                 f,

@@ -96,6 +96,11 @@
 //! - [`stats`]: count, sum, mean, variance and standard deviation (any `ddof`), min and max
 //!   along any axis of an array or a slice, out of core on every core, with numpy's answers;
 //!   [`Moments`](stats::Moments) merge and travel as bytes (threads, processes, MPI ranks).
+//! - [`ranks`]: reductions over the processes of a job (MPI ranks with the feature `mpi`, or
+//!   any [`Link`](ranks::Link) between processes): partial results merged in rank order at
+//!   rank 0 along a binomial tree ([`tree_reduce`](ranks::tree_reduce)), statistics
+//!   ([`Moments::reduce`](stats::Moments::reduce)) and slab residency
+//!   ([`gather_residency`](ranks::gather_residency)); a failing rank is named, no rank hangs.
 //! - `slab` (feature `slab`; `mpi` adds rsmpi communicators): each of many processes maps
 //!   only its own rows of an array file, balanced to within one row, with its row offset
 //!   and the whole page toolkit on them.
@@ -166,6 +171,7 @@ pub mod npy;
 pub mod npz;
 mod options;
 mod pages;
+pub mod ranks;
 mod residency;
 mod resize;
 #[cfg(feature = "safetensors")]

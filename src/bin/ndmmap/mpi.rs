@@ -1,11 +1,13 @@
-//! [`Ranks`] over MPI's world communicator (rsmpi; feature `mpi`, Unix).
+//! [`Ranks`] over MPI's world communicator (rsmpi; feature `mpi`, Unix); its messages are the
+//! library's [`Comm`].
 
 use crate::out::Res;
-use crate::ranks::{self, Link, Ranks};
+use crate::ranks::Ranks;
 use mpi::collective::SystemOperation;
 use mpi::environment::Universe;
 use mpi::topology::SimpleCommunicator;
 use mpi::traits::*;
+use ndmmap::ranks::{Link, mpi::Comm};
 use std::ops::Range;
 
 /// The world communicator, and the universe that finalizes MPI when dropped.
@@ -25,30 +27,31 @@ impl World {
     }
 }
 
-/// The most bytes one MPI message holds: its counts are `i32`.
-const MAX_MESSAGE: usize = i32::MAX as usize;
-
 impl Link for World {
+    fn rank(&self) -> usize {
+        Comm(&self.world).rank()
+    }
+
+    fn size(&self) -> usize {
+        Comm(&self.world).size()
+    }
+
+    fn max_message(&self) -> usize {
+        Comm(&self.world).max_message()
+    }
+
     fn send(&self, to: usize, bytes: &[u8]) {
-        self.world.process_at_rank(to as i32).send(bytes);
+        Comm(&self.world).send(to, bytes);
     }
 
     fn receive(&self, from: usize, buf: &mut [u8]) {
-        self.world.process_at_rank(from as i32).receive_into(buf);
+        Comm(&self.world).receive(from, buf);
     }
 }
 
 impl Ranks for World {
-    fn rank(&self) -> usize {
-        self.world.rank() as usize
-    }
-
-    fn size(&self) -> usize {
-        self.world.size() as usize
-    }
-
     fn rows(&self, len: usize) -> Range<usize> {
-        ndmmap::slab::rows(len, self.rank(), self.size())
+        ndmmap::slab::rows(len, Link::rank(self), Link::size(self))
     }
 
     fn lowest_failed(&self, failed: bool) -> Option<usize> {
@@ -70,9 +73,5 @@ impl Ranks for World {
         self.world
             .all_reduce_into(&x, &mut hi, SystemOperation::max());
         lo == hi
-    }
-
-    fn reduce(&self, mine: Vec<u8>, merge: &mut ranks::Merge<'_>) -> Res<Option<Vec<u8>>> {
-        ranks::tree_reduce(self.rank(), self.size(), self, MAX_MESSAGE, mine, merge)
     }
 }

@@ -178,40 +178,12 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
             (a.dtype(), a.shape(), a.fortran()).hash(&mut h);
             h.finish()
         })?;
-        let mine: Vec<u8> = [
-            rows.start,
-            rows.end,
-            res.map_or(0, |x| x.resident),
-            res.map_or(0, |x| x.total),
-            usize::from(res.is_some()),
-        ]
-        .iter()
-        .flat_map(|&x| (x as u64).to_le_bytes())
-        .collect();
-        // Each rank's record after the records of the ranks before it.
-        let mut append = |mut earlier: Vec<u8>, later: &[u8]| -> Res<Vec<u8>> {
-            earlier.extend_from_slice(later);
-            Ok(earlier)
-        };
-        let Some(all) = r.reduce(mine, &mut append)? else {
+        let gathered = ndmmap::ranks::gather_residency(r, rows, res);
+        let Some(slabs) = ranks::reduced(gathered)? else {
             return Ok(serde_json::Value::Null);
         };
-        let slabs: Vec<(Range<usize>, Option<Residency>)> = all
-            .chunks_exact(40)
-            .map(|p| {
-                let x: Vec<usize> = p
-                    .chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()) as usize)
-                    .collect();
-                let res = (x[4] != 0).then_some(Residency {
-                    resident: x[2],
-                    total: x[3],
-                });
-                (x[0]..x[1], res)
-            })
-            .collect();
         let path = &a.path;
-        let unknown = slabs.iter().filter(|(_, r)| r.is_none()).count();
+        let unknown = slabs.iter().filter(|s| s.residency.is_none()).count();
         if unknown > 0 {
             out::warn(&format!(
                 "{}: residency unknown on {}: {UNKNOWN}",
@@ -222,7 +194,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         }
         let total = slabs
             .iter()
-            .filter_map(|(_, r)| *r)
+            .filter_map(|s| s.residency)
             .fold(Residency::default(), |s, r| Residency {
                 resident: s.resident + r.resident,
                 total: s.total + r.total,
@@ -232,7 +204,8 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
             let ranks: Vec<serde_json::Value> = slabs
                 .iter()
                 .enumerate()
-                .map(|(k, (rows, res))| {
+                .map(|(k, s)| {
+                    let (rows, res) = (&s.rows, s.residency);
                     json!({
                         "rank": k,
                         "rows": [rows.start, rows.end],
@@ -261,7 +234,8 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         let cells: Vec<[String; 4]> = slabs
             .iter()
             .enumerate()
-            .map(|(k, (rows, res))| {
+            .map(|(k, s)| {
+                let (rows, res) = (&s.rows, s.residency);
                 [
                     k.to_string(),
                     format!("{}..{}", rows.start, rows.end),

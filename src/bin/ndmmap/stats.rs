@@ -8,7 +8,7 @@
 //! parts come to an unnamed temporary file, not kept in memory, and printed once the pass has
 //! succeeded. Under `mpirun` with `--mpi` each rank reduces
 //! its share of the streamed axis and the ranks' partial results merge along a tree in rank
-//! order ([`Ranks::reduce`]): rank 0 prints what one process would.
+//! order ([`Moments::reduce`]): rank 0 prints what one process would.
 
 use crate::chart;
 use crate::open::{self, Array, FileOpts};
@@ -16,7 +16,7 @@ use crate::out::{self, Res};
 use crate::ranks::{self, Ranks};
 use crate::results::{Keep, Label, Results, json_object, text};
 use ndmmap::AnyArray;
-use ndmmap::stats::{Moments, Plan, Stats};
+use ndmmap::stats::{Plan, Stats};
 
 /// Bytes per streamed window.
 pub const WINDOW: usize = ndmmap::stats::WINDOW;
@@ -53,15 +53,10 @@ pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
                 });
                 // Every rank fails together, or every rank goes on to the reduction.
                 let (l, p, m) = ranks::agree(r, local, |(l, p, _)| key(l, p))?;
-                let merge = &mut |earlier: Vec<u8>, later: &[u8]| -> Res<Vec<u8>> {
-                    let mut m = Moments::from_bytes(&earlier)?;
-                    m.merge(&Moments::from_bytes(later)?)?;
-                    Ok(m.to_bytes())
-                };
-                let Some(all) = r.reduce(m.to_bytes(), merge)? else {
+                let Some(all) = ranks::reduced(m.reduce(r))? else {
                     return Ok(());
                 };
-                let r = Results::of(&p, Moments::from_bytes(&all)?)?;
+                let r = Results::of(&p, all)?;
                 (l, p, r)
             }
         };

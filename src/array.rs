@@ -31,7 +31,11 @@ impl<'a> Recovering<'a> {
     }
 
     pub(crate) fn finish<R>(mut self, r: R) -> Result<R> {
-        match self.guard.take().and_then(Guard::exit) {
+        let Some(guard) = self.guard.take() else {
+            return Ok(r);
+        };
+        // The file's pages go back while the guard still warns guards entered meanwhile.
+        match guard.faults() {
             None => Ok(r),
             Some(faults) => {
                 drop(r);
@@ -44,7 +48,9 @@ impl<'a> Recovering<'a> {
 impl Drop for Recovering<'_> {
     fn drop(&mut self) {
         // The closure panicked: still put the file's pages back.
-        if let Some(faults) = self.guard.take().and_then(Guard::exit) {
+        if let Some(guard) = self.guard.take()
+            && let Some(faults) = guard.faults()
+        {
             let _ = self.map.recover(&faults);
         }
     }

@@ -12,31 +12,43 @@
 //! # How it works
 //! - One process-wide `SIGBUS` handler is installed the first time a guard is entered. It
 //!   remembers the handler that was there before.
-//! - A guard registers its thread and the mapping's address range in a fixed table of atomic
-//!   slots, and removes them when the closure returns (or panics). Many threads can guard at
-//!   once, guards can nest, and arrays can be dropped while other threads hold guards.
+//! - A guard registers the mapping's address range in a fixed table of atomic slots, and
+//!   removes it when the closure has returned (or panicked) and the file's pages are back. Many
+//!   guards can be active at once, on any threads, and they can nest.
+//! - The range is guarded **for every thread while the guard lives**: work the closure hands
+//!   to other threads (rayon, scoped threads) is guarded too. So is any other thread that
+//!   reads the same array's pages meanwhile: it reads zeros where the file is gone, and the
+//!   guard reports the fault.
 //! - The handler reads only that table and makes raw system calls: no allocation, no lock.
-//!   For a fault raised by the kernel (not `kill`/`raise`) at an address inside a range that
-//!   the faulting thread has registered, it maps a zeroed anonymous page over the faulting page
-//!   (`mmap(MAP_FIXED)`), records the address, and returns: the instruction runs again on the
-//!   zero page and the closure goes on. Every other `SIGBUS` goes to the previous handler (or
-//!   the default action, which ends the process), exactly as without ndmmap.
-//! - When the closure returns and a fault was recorded, its result is dropped and the guard
-//!   answers [`Error::Fault`] with the file offset that faulted, the file's length now, and
-//!   the likely cause. The patched pages are mapped from the file again, so the next access
-//!   sees the file as it is then.
+//!   For a fault raised by the kernel (not `kill`/`raise`) at an address inside a guarded
+//!   range, every guard whose range holds the address notes the fault, and then a zeroed
+//!   anonymous page is mapped over the faulting page (`mmap(MAP_FIXED)`): the instruction runs
+//!   again on the zero page and the code goes on. Every other `SIGBUS` goes to the previous
+//!   handler (or the default action, which ends the process), exactly as without ndmmap.
+//! - **The rule**: a guarded closure during whose run a page of its mapping was patched
+//!   returns [`Error::Fault`], never `Ok`: whichever thread faulted, and also when the page
+//!   was patched by another guard before this one started and is not restored yet (a guard
+//!   starting finds the notes of the guards still active). Its result is dropped; the error
+//!   gives the file offset that faulted, the file's length now and the likely cause.
+//! - The guard that saw a fault maps the patched pages from the file again before it ends,
+//!   so the next access sees the file as it is then. Only those pages: the others keep their
+//!   private (copy-on-write) contents, their locks (`mlock`) and their protection.
 //!
 //! # Limits
 //! - Nothing unwinds or jumps out of the closure (no `longjmp`): after a fault it runs to its
 //!   end on zero pages, so it must terminate on any data (a loop that waits for a non-zero value
 //!   would not). Writes made after the fault land in the zero pages and are lost; the error
 //!   says so, and writes before it reached the file.
-//! - Plain views ([`view`](crate::MmapArray::view)) are not guarded: they carry the `unsafe`
-//!   contract of file-backed arrays.
+//! - Plain views ([`view`](crate::MmapArray::view)) are not guarded when no guard of their
+//!   array is active: they carry the `unsafe` contract of file-backed arrays.
 //! - At most [`SLOTS`] guards can be active at once in a process; past that, a guard is
 //!   refused with [`Error::Unsupported`].
-//! - For a copy-on-write map, at most [`PAGES`] faulted pages are restored one by one; past
-//!   that the whole map is mapped from the file again, and private changes are lost.
+//! - A guard notes its first [`PAGES`] faults one by one, the rest by the lowest and highest
+//!   page; the pages between those two are mapped from the file again. They are past the end
+//!   of the file (or pages it cannot give), so they hold no private data to lose.
+//! - Restored pages get the protection of the array's mode (a page that faulted after
+//!   [`protect`](crate::PagesMut::protect) made it read-only becomes writable again in a
+//!   writable map).
 
 use crate::error::{Error, Result};
 use crate::sys;
@@ -60,25 +72,45 @@ const ACTIVE: u8 = 2;
 /// One registered range.
 struct Slot {
     state: AtomicU8,
-    tid: AtomicUsize,
     start: AtomicUsize,
     end: AtomicUsize,
     prot: AtomicI32,
     faults: AtomicUsize,
     pages: [AtomicUsize; PAGES],
+    /// The lowest and highest page patched in the range (`usize::MAX` and 0 for none).
+    lo: AtomicUsize,
+    hi: AtomicUsize,
 }
 
 impl Slot {
     const fn new() -> Slot {
         Slot {
             state: AtomicU8::new(FREE),
-            tid: AtomicUsize::new(0),
             start: AtomicUsize::new(0),
             end: AtomicUsize::new(0),
             prot: AtomicI32::new(0),
             faults: AtomicUsize::new(0),
             pages: [const { AtomicUsize::new(0) }; PAGES],
+            lo: AtomicUsize::new(usize::MAX),
+            hi: AtomicUsize::new(0),
         }
+    }
+
+    /// Whether the slot guards `addr` now.
+    fn guards(&self, addr: usize) -> bool {
+        self.state.load(Ordering::SeqCst) == ACTIVE
+            && addr >= self.start.load(Ordering::SeqCst)
+            && addr < self.end.load(Ordering::SeqCst)
+    }
+
+    /// Notes a fault at `addr` on `page`: async-signal-safe (atomics only).
+    fn record(&self, addr: usize, page: usize) {
+        let n = self.faults.fetch_add(1, Ordering::SeqCst);
+        if n < PAGES {
+            self.pages[n].store(addr, Ordering::SeqCst);
+        }
+        self.lo.fetch_min(page, Ordering::SeqCst);
+        self.hi.fetch_max(page, Ordering::SeqCst);
     }
 }
 
@@ -139,28 +171,32 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
     let (addr, code) = unsafe { sys::fault_of(info) };
     // si_code > 0: raised by the kernel for a fault at `addr` (not kill, raise or sigqueue).
     if code > 0 {
-        let tid = sys::thread_id();
         let ps = PAGE_SIZE.load(Ordering::Relaxed);
-        for slot in &REGISTRY {
-            if slot.state.load(Ordering::Acquire) != ACTIVE
-                || slot.tid.load(Ordering::Relaxed) != tid
-                || addr < slot.start.load(Ordering::Relaxed)
-                || addr >= slot.end.load(Ordering::Relaxed)
-            {
-                continue;
+        let page = addr & !(ps - 1);
+        // Every guard whose range holds the page notes the fault before the page is patched,
+        // whichever thread faulted. A guard that became active during the first pass is
+        // found by the second; one that becomes active after it finds the first pass's notes
+        // when it starts (`Guard::enter`): so no guard reads a patched page unawares.
+        let mut noted = [0u64; SLOTS / 64];
+        let mut prot = None;
+        for _pass in 0..2 {
+            for (i, slot) in REGISTRY.iter().enumerate() {
+                if noted[i / 64] & (1u64 << (i % 64)) == 0 && slot.guards(addr) {
+                    slot.record(addr, page);
+                    noted[i / 64] |= 1u64 << (i % 64);
+                    prot.get_or_insert(slot.prot.load(Ordering::SeqCst));
+                }
             }
-            let page = addr & !(ps - 1);
-            // SAFETY: `page` lies in a mapping the guarding thread registered and owns for the
-            // guard's duration; replacing it with a zero page is what the guard is for.
-            if !unsafe { sys::zero_pages_fixed(page, ps, slot.prot.load(Ordering::Relaxed)) } {
-                break; // cannot recover: fall through to the previous handler
-            }
-            let n = slot.faults.fetch_add(1, Ordering::AcqRel);
-            if n < PAGES {
-                slot.pages[n].store(addr, Ordering::Release);
-            }
+        }
+        // SAFETY: `page` lies in a mapping that an active guard registered; the mapping lives
+        // at least as long as the guard, and replacing the page with a zero page is what the
+        // guard is for (its owner restores the file's page when the guard ends).
+        if let Some(prot) = prot
+            && unsafe { sys::zero_pages_fixed(page, ps, prot) }
+        {
             return;
         }
+        // Not ours, or cannot recover: fall through to the previous handler.
     }
     // SAFETY: as in `chain`.
     unsafe { chain(sig, info, ctx, code) }
@@ -205,32 +241,71 @@ pub(crate) struct Faults {
     pub(crate) addrs: Vec<usize>,
     /// How many faults there were.
     pub(crate) count: usize,
+    /// The lowest and highest page patched (every patched page lies between them).
+    pub(crate) lo: usize,
+    pub(crate) hi: usize,
 }
 
-/// A registered range; unregistered on drop (the closure returned or panicked).
+/// A registered range; unregistered on drop (after its owner restored the patched pages).
 pub(crate) struct Guard {
     slot: &'static Slot,
 }
 
 impl Guard {
-    /// Registers `start..start + len` (pages mapped with `prot`) for the calling thread;
-    /// `None` where the OS has no fault to guard (Windows).
+    /// Registers `start..start + len` (pages mapped with `prot`), for every thread while the
+    /// guard lives; `None` where the OS has no fault to guard (Windows). Pages of the range
+    /// that another guard's fault patched and that are not restored yet count as this
+    /// guard's faults from the start: reading them would read zeros.
     pub(crate) fn enter(start: usize, len: usize, prot: i32) -> Result<Option<Guard>> {
         if !install()? {
             return Ok(None);
         }
+        let end = start + len;
+        let ps = sys::page_size();
         for slot in &REGISTRY {
             if slot
                 .state
-                .compare_exchange(FREE, SETTING_UP, Ordering::Acquire, Ordering::Relaxed)
+                .compare_exchange(FREE, SETTING_UP, Ordering::SeqCst, Ordering::Relaxed)
                 .is_ok()
             {
-                slot.tid.store(sys::thread_id(), Ordering::Relaxed);
-                slot.start.store(start, Ordering::Relaxed);
-                slot.end.store(start + len, Ordering::Relaxed);
-                slot.prot.store(prot, Ordering::Relaxed);
-                slot.faults.store(0, Ordering::Relaxed);
-                slot.state.store(ACTIVE, Ordering::Release);
+                slot.start.store(start, Ordering::SeqCst);
+                slot.end.store(end, Ordering::SeqCst);
+                slot.prot.store(prot, Ordering::SeqCst);
+                slot.faults.store(0, Ordering::SeqCst);
+                slot.lo.store(usize::MAX, Ordering::SeqCst);
+                slot.hi.store(0, Ordering::SeqCst);
+                slot.state.store(ACTIVE, Ordering::SeqCst);
+                // After becoming active (the handler's second pass relies on this order).
+                for other in REGISTRY.iter().filter(|o| !std::ptr::eq(*o, slot)) {
+                    if other.state.load(Ordering::SeqCst) != ACTIVE {
+                        continue;
+                    }
+                    let n = other.faults.load(Ordering::SeqCst);
+                    let (lo, hi) = (
+                        other.lo.load(Ordering::SeqCst),
+                        other.hi.load(Ordering::SeqCst),
+                    );
+                    if n == 0 || lo == usize::MAX || hi < start || lo >= end {
+                        continue;
+                    }
+                    let known = &other.pages[..n.min(PAGES)];
+                    let mut inside = known
+                        .iter()
+                        .map(|a| a.load(Ordering::SeqCst))
+                        .filter(|a| (start..end).contains(a))
+                        .peekable();
+                    if n > PAGES || inside.peek().is_some() {
+                        for a in inside {
+                            slot.record(a, a & !(ps - 1));
+                        }
+                        // Pages past the first PAGES are known only by their bounds.
+                        if n > PAGES {
+                            let first = lo.max(start);
+                            slot.record(first, first & !(ps - 1));
+                            slot.hi.fetch_max(hi.min(end - 1), Ordering::SeqCst);
+                        }
+                    }
+                }
                 return Ok(Some(Guard { slot }));
             }
         }
@@ -239,23 +314,25 @@ impl Guard {
         })
     }
 
-    /// Unregisters the range and gives what faulted, if anything did.
-    pub(crate) fn exit(self) -> Option<Faults> {
-        let count = self.slot.faults.load(Ordering::Acquire);
-        let faults = (count > 0).then(|| Faults {
+    /// What faulted in the range so far, if anything did. The guard stays registered until
+    /// it is dropped, so that its notes warn guards entered meanwhile until the patched
+    /// pages are restored.
+    pub(crate) fn faults(&self) -> Option<Faults> {
+        let count = self.slot.faults.load(Ordering::SeqCst);
+        (count > 0).then(|| Faults {
             addrs: self.slot.pages[..count.min(PAGES)]
                 .iter()
-                .map(|a| a.load(Ordering::Acquire))
+                .map(|a| a.load(Ordering::SeqCst))
                 .collect(),
             count,
-        });
-        drop(self);
-        faults
+            lo: self.slot.lo.load(Ordering::SeqCst),
+            hi: self.slot.hi.load(Ordering::SeqCst),
+        })
     }
 }
 
 impl Drop for Guard {
     fn drop(&mut self) {
-        self.slot.state.store(FREE, Ordering::Release);
+        self.slot.state.store(FREE, Ordering::SeqCst);
     }
 }

@@ -497,13 +497,21 @@ impl Mapping {
             };
         };
         let shared = self.mode != Mode::CopyOnWrite;
-        // Private pages must be restored one by one; shared pages are the file's either way.
-        let mut ranges: Vec<(usize, usize)> = if shared || faults.count > crate::guard::PAGES {
-            vec![(base, span.span_bytes())]
+        // Only the patched pages are mapped again: the others keep what they hold (a
+        // copy-on-write map's private pages), their locks and their protection. Past the
+        // pages noted one by one, the stretch between the lowest and the highest patched
+        // page: a fault is a page the file no longer holds (or cannot give), so the pages
+        // between hold no private data either (truncation drops private pages past the end).
+        let end = base + span.span_bytes();
+        let mut ranges: Vec<(usize, usize)> = if faults.count > crate::guard::PAGES {
+            let (lo, hi) = (faults.lo.max(base), (faults.hi + ps).min(end));
+            vec![(lo, hi.saturating_sub(lo))]
         } else {
             faults.addrs.iter().map(|a| (a & !(ps - 1), ps)).collect()
         };
+        ranges.sort_unstable();
         ranges.dedup();
+        ranges.retain(|&(a, len)| len > 0 && a >= base && a + len <= end);
         let mut restore_error = None;
         for (addr, len) in ranges {
             let off = file_base + (addr - base) as u64;

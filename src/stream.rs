@@ -756,7 +756,9 @@ impl<T: Pod + Send + Sync, D: Dimension + Send> Chunks<T, D> {
     /// Maps `f` over the chunks on rayon's thread pool and reduces the results with `reduce`
     /// (from `identity`). Workers pull chunks as they finish the last one, and each chunk is
     /// unmapped when its `f` returns, so at most about one chunk per worker thread is mapped
-    /// at a time: the memory bound of the sequential walk, times the threads.
+    /// at a time: the memory bound of the sequential walk, times the threads. Each chunk is
+    /// read under [`guarded`](MmapArray::guarded)'s guard: a file truncated meanwhile is
+    /// [`Error::Fault`](crate::Error::Fault), not `SIGBUS`.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -777,8 +779,9 @@ impl<T: Pod + Send + Sync, D: Dimension + Send> Chunks<T, D> {
         reduce: impl Fn(R, R) -> R + Sync + Send,
     ) -> Result<R> {
         use rayon::iter::{ParallelBridge, ParallelIterator};
+        // Each chunk under its own guard: a file truncated meanwhile is an error on any worker.
         self.par_bridge()
-            .map(|c| c.map(|(first, chunk)| f(first, chunk.view())))
+            .map(|c| c.and_then(|(first, chunk)| chunk.guarded(|v| f(first, v))))
             .try_reduce(&identity, |a, b| Ok(reduce(a, b)))
     }
 }

@@ -19,12 +19,15 @@ fn handles_are_clone_send_sync_and_static() {
     assert_send_sync_static::<SharedArray<u8, IxDyn>>();
 }
 
-/// Whether `/proc/self/maps` has a mapping that contains `addr`.
+/// Whether `/proc/self/maps` has a mapping of `path` that contains `addr` (of this file: the
+/// address may be reused by another test's mapping once this one is gone).
 #[cfg(unix)]
-fn mapped(addr: usize) -> bool {
+fn mapped(addr: usize, path: &std::path::Path) -> bool {
+    let path = path.to_str().unwrap();
     std::fs::read_to_string("/proc/self/maps")
         .unwrap()
         .lines()
+        .filter(|l| l.ends_with(path))
         .any(|l| {
             let range = l.split_whitespace().next().unwrap();
             let (a, b) = range.split_once('-').unwrap();
@@ -67,10 +70,10 @@ fn an_owned_view_outlives_its_handle_in_another_thread_and_unmaps_last() {
     drop(shared);
     // Checked while the worker still waits on the channel: once it is closed the worker may
     // sum and drop its sub-views before this thread looks.
-    assert!(mapped(addr), "the sub-views still hold the mapping");
+    assert!(mapped(addr, &path), "the sub-views still hold the mapping");
     drop(tx);
     assert_eq!(worker.join().unwrap(), (3 + 100 + 255) * 1024);
-    assert!(!mapped(addr), "the last sub-view unmapped it");
+    assert!(!mapped(addr, &path), "the last sub-view unmapped it");
 }
 
 #[test]

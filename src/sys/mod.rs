@@ -73,13 +73,13 @@ pub(crate) mod shm;
 #[cfg(windows)]
 pub(crate) use os::{
     SharedAnon, access_mode, filesystem_full, madvise, map_file_fixed, may_write, memlock_limit,
-    mprotect, munlock, page_size, thread_id,
+    mprotect, munlock, page_size,
 };
 #[cfg(unix)]
 pub(crate) use posix::{
     SharedAnon, SigbusHandler, access_mode, fault_of, filesystem_full, install_sigbus, madvise,
     map_file_fixed, may_write, memlock_limit, mprotect, munlock, page_size, sigbus_default,
-    sigbus_is_default, thread_id, zero_pages_fixed,
+    sigbus_is_default, zero_pages_fixed,
 };
 
 /// Page protections (`PROT_*` on Unix; on Windows ndmmap's own bits, turned into `PAGE_*`

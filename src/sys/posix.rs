@@ -329,13 +329,7 @@ pub(super) mod plain {
 
 // The fault guard's system calls (see `crate::guard`). The handler calls these from a signal
 // handler: each is one async-signal-safe call (`mmap`, `sigaction` and `raise` are system
-// calls or listed as safe; `pthread_self` reads the thread pointer).
-
-/// The calling thread's identity.
-pub(crate) fn thread_id() -> usize {
-    // SAFETY: pthread_self has no preconditions and cannot fail.
-    unsafe { libc::pthread_self() as usize }
-}
+// calls or listed as safe).
 
 /// The faulting address and the code (`si_code > 0`: raised by the kernel for a fault) of a
 /// signal.

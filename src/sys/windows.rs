@@ -481,12 +481,6 @@ pub(crate) fn memlock_limit() -> Option<u64> {
     (ok != 0).then_some(min as u64)
 }
 
-/// The calling thread's identity.
-pub(crate) fn thread_id() -> usize {
-    // SAFETY: no preconditions.
-    unsafe { Threading::GetCurrentThreadId() as usize }
-}
-
 /// Never called on Windows (no fault is guarded there): `Unsupported`.
 ///
 /// # Safety

@@ -112,7 +112,9 @@
 //! - `container` (feature `npy`; `.npz` and safetensors with their features): one type for
 //!   files of named arrays, `container::Container` of `container::Entry`s (name, dtype or
 //!   the format's own name, shape, order, bytes), listed, looked up and mapped alike in every
-//!   format, and `container::open` for `PATH` and `PATH:NAME`. [`AnyArray`] maps any entry;
+//!   format, and `container::open` for `PATH` and `PATH:NAME`. [`AnyArray`] maps any entry,
+//!   and opens a raw file of a dtype known at run time ([`AnyArray::open_raw`] with a
+//!   [`RawSpec`]: numpy's `np.memmap`);
 //!   its [`OtherArray`] variant holds dtypes no Rust type holds (`BF16`, FP8, long double).
 //! - [`Error`], the one error type, with [`NpyError`], [`SliceError`] and [`ShapeError`] for
 //!   what is wrong with a file, a slice or a shape.
@@ -168,6 +170,7 @@ pub mod npy;
 pub mod npz;
 mod options;
 mod pages;
+mod raw;
 mod residency;
 mod resize;
 #[cfg(feature = "safetensors")]
@@ -190,6 +193,7 @@ pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;
 pub use pages::{Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, UncheckedAdvice};
+pub use raw::RawSpec;
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
 pub use shape::{check_size, normalize_axis, parse_shape, selection_axis, selection_shape};
 pub use shared::SharedArray;

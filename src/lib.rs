@@ -108,6 +108,9 @@
 //!   [`check_size`]: numpy's size rule; [`selection_shape`]: the shape of a slice's result;
 //!   [`normalize_axis`] and [`selection_axis`]: a numpy axis (`-1` the last) of an array or
 //!   of a selection.
+//! - [`chart`]: residency charts as text, vmtouch `-v` style: one character per column of
+//!   slices, from [`counts_along_groups`](Pages::counts_along_groups), with a scale and a
+//!   legend.
 //! - [`Dtype`] and [`NpyElement`]: element types named as numpy names them (`"<f8"`).
 //! - `container` (feature `npy`; `.npz` and safetensors with their features): one type for
 //!   files of named arrays, `container::Container` of `container::Entry`s (name, dtype or
@@ -156,6 +159,7 @@
 
 mod any;
 mod array;
+pub mod chart;
 pub mod checked;
 #[cfg(feature = "npy")]
 pub mod container;

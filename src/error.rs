@@ -120,6 +120,14 @@ pub enum Error {
         /// What is wrong with it, and on which axis.
         kind: SliceError,
     },
+    /// A shape written in numpy's tuple syntax ([`parse_shape`](crate::parse_shape)) does not
+    /// parse, or has more axes than numpy gives an array.
+    BadShapeSpec {
+        /// The text, as given.
+        spec: String,
+        /// What is wrong with it, and in which dimension.
+        kind: ShapeError,
+    },
     /// A guarded access faulted (`SIGBUS`): the file no longer covers the page, or the
     /// filesystem could not give a sparse page its block. The closure's result was dropped;
     /// writes it made after the fault did not reach the file.
@@ -149,6 +157,17 @@ pub enum Error {
         axis: usize,
         /// The array's number of dimensions.
         ndim: usize,
+    },
+    /// A numpy axis (negative counts from the last) that the array, or the result of a slice
+    /// of it, does not have ([`normalize_axis`](crate::normalize_axis),
+    /// [`selection_axis`](crate::selection_axis)); numpy's `AxisError`.
+    AxisOutOfBounds {
+        /// The axis asked for, as given.
+        axis: isize,
+        /// The dimensions of the array, or of the slice's result.
+        ndim: usize,
+        /// Whether the axis is one of a slice's result (the message says so).
+        sliced: bool,
     },
     /// A range of indices of one axis that is not a range within it: its end past the axis'
     /// length, or its start past its end (a stream's [`range`](crate::stream::Stream::range)).
@@ -486,6 +505,84 @@ impl fmt::Display for SliceError {
             SliceError::AxisTooLong { axis, len } => write!(
                 f,
                 "axis {axis} has length {len}, more than isize::MAX: no array has such an axis"
+            ),
+        }
+    }
+}
+
+/// What is wrong with a shape written in numpy's tuple syntax: the `kind` of
+/// [`Error::BadShapeSpec`]. `axis` counts the dimensions from 0, as the shape's indices do;
+/// the message counts them from 1 (`dimension 2` of `3,,4`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShapeError {
+    /// Parentheses that do not enclose the whole shape (`(3,4`, `(3),(4)`).
+    UnbalancedParentheses,
+    /// An empty dimension between commas (`3,,4`, `,3`).
+    EmptyDimension {
+        /// Which dimension.
+        axis: usize,
+    },
+    /// A negative dimension (`-3`).
+    NegativeDimension {
+        /// The dimension as written (trimmed).
+        text: String,
+        /// Which dimension.
+        axis: usize,
+    },
+    /// A dimension that is not a non-negative integer (`2.5`, `x`).
+    NotAnInteger {
+        /// The dimension as written (trimmed).
+        text: String,
+        /// Which dimension.
+        axis: usize,
+    },
+    /// A dimension past `isize::MAX`, numpy's largest (its `intp`).
+    DimensionTooLarge {
+        /// The dimension as written (trimmed).
+        text: String,
+        /// Which dimension.
+        axis: usize,
+    },
+    /// More dimensions than numpy gives an array (64, its `NPY_MAXDIMS`).
+    TooManyDimensions {
+        /// The dimensions given.
+        ndim: usize,
+    },
+}
+
+impl fmt::Display for ShapeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ShapeError::UnbalancedParentheses => f.write_str("unbalanced parentheses"),
+            ShapeError::EmptyDimension { axis } => write!(
+                f,
+                "dimension {}: empty (write each dimension between commas)",
+                axis + 1
+            ),
+            ShapeError::NegativeDimension { text, axis } => write!(
+                f,
+                "dimension {}: {} is negative; a dimension counts elements",
+                axis + 1,
+                excerpt(text)
+            ),
+            ShapeError::NotAnInteger { text, axis } => write!(
+                f,
+                "dimension {}: \"{}\" is not a non-negative integer",
+                axis + 1,
+                excerpt(text)
+            ),
+            ShapeError::DimensionTooLarge { text, axis } => write!(
+                f,
+                "dimension {}: {} is larger than numpy's largest dimension, {}",
+                axis + 1,
+                excerpt(text),
+                isize::MAX
+            ),
+            ShapeError::TooManyDimensions { ndim } => write!(
+                f,
+                "{ndim} dimensions; numpy arrays have at most {}",
+                crate::layout::MAX_DIMS
             ),
         }
     }
@@ -860,7 +957,7 @@ impl fmt::Display for Error {
             ),
             Error::SizeOverflow { shape, elem_size } => write!(
                 f,
-                "shape {shape:?} of {elem_size}-byte elements is larger than isize::MAX bytes"
+                "shape {shape:?} of {elem_size}-byte elements is too big: more than isize::MAX bytes"
             ),
             Error::OffsetOverflow { offset, len } => {
                 write!(
@@ -884,6 +981,13 @@ impl fmt::Display for Error {
             Error::BadSlice(e) => write!(f, "bad slice: {e}"),
             Error::BadSliceSpec { spec, kind } => {
                 write!(f, "bad slice \"{}\": {kind}", excerpt(spec))
+            }
+            Error::BadShapeSpec {
+                spec,
+                kind: kind @ ShapeError::TooManyDimensions { .. },
+            } => write!(f, "shape \"{}\" has {kind}", excerpt(spec)),
+            Error::BadShapeSpec { spec, kind } => {
+                write!(f, "shape \"{}\": {kind}", excerpt(spec))
             }
             Error::Fault {
                 path,
@@ -925,6 +1029,15 @@ impl fmt::Display for Error {
                     "axis {axis} is out of bounds for an array of {ndim} dimensions"
                 )
             }
+            Error::AxisOutOfBounds { axis, ndim, sliced } => write!(
+                f,
+                "axis {axis} is out of bounds for the {ndim}-dimensional {}",
+                if *sliced {
+                    "result of the slice"
+                } else {
+                    "array"
+                }
+            ),
             Error::AxisRange {
                 axis,
                 start,

@@ -110,15 +110,23 @@
 //! - [`parse_slice`]: a slice in numpy's syntax (`100:200,::-1`, `-1`, `::2,5`) read against
 //!   a shape into `s![..]`'s elements, numpy's selection exactly (clamped bounds, negative
 //!   indices and steps); [`slice_keeping_axis`]: how to write a one-element selection so that
-//!   it keeps an axis.
+//!   it keeps an axis. [`parse_shape`]: a shape as numpy writes a tuple (`(3, 4)`, `3,`);
+//!   [`check_size`]: numpy's size rule; [`selection_shape`]: the shape of a slice's result;
+//!   [`normalize_axis`] and [`selection_axis`]: a numpy axis (`-1` the last) of an array or
+//!   of a selection.
+//! - [`chart`]: residency charts as text, vmtouch `-v` style: one character per column of
+//!   slices, from [`counts_along_groups`](Pages::counts_along_groups), with a scale and a
+//!   legend.
 //! - [`Dtype`] and [`NpyElement`]: element types named as numpy names them (`"<f8"`).
 //! - `container` (feature `npy`; `.npz` and safetensors with their features): one type for
 //!   files of named arrays, `container::Container` of `container::Entry`s (name, dtype or
 //!   the format's own name, shape, order, bytes), listed, looked up and mapped alike in every
-//!   format, and `container::open` for `PATH` and `PATH:NAME`. [`AnyArray`] maps any entry;
+//!   format, and `container::open` for `PATH` and `PATH:NAME`. [`AnyArray`] maps any entry,
+//!   and opens a raw file of a dtype known at run time ([`AnyArray::open_raw`] with a
+//!   [`RawSpec`]: numpy's `np.memmap`);
 //!   its [`OtherArray`] variant holds dtypes no Rust type holds (`BF16`, FP8, long double).
-//! - [`Error`], the one error type, with [`NpyError`] and [`SliceError`] for what is wrong
-//!   with a file or a slice.
+//! - [`Error`], the one error type, with [`NpyError`], [`SliceError`] and [`ShapeError`] for
+//!   what is wrong with a file, a slice or a shape.
 //!
 //! ## Platforms
 //! Linux is the tested platform. macOS and the BSDs have their code paths in `sys/`, which CI
@@ -157,6 +165,7 @@
 
 mod any;
 mod array;
+pub mod chart;
 pub mod checked;
 #[cfg(feature = "npy")]
 pub mod container;
@@ -172,10 +181,12 @@ pub mod npz;
 mod options;
 mod pages;
 pub mod ranks;
+mod raw;
 mod residency;
 mod resize;
 #[cfg(feature = "safetensors")]
 pub mod safetensors;
+mod shape;
 pub mod shared;
 #[cfg(feature = "slab")]
 pub mod slab;
@@ -188,14 +199,16 @@ pub use any::{AnyArray, OtherArray};
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
-pub use error::{Error, FaultCause, NpyError, Result, SliceError};
+pub use error::{Error, FaultCause, NpyError, Result, ShapeError, SliceError};
 pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;
 pub use pages::{
     Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, TOUCH_CHUNK, UncheckedAdvice,
 };
+pub use raw::RawSpec;
 pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
+pub use shape::{check_size, normalize_axis, parse_shape, selection_axis, selection_shape};
 pub use shared::SharedArray;
 pub use slice::{parse_slice, slice_keeping_axis};
 pub use sys::constants;

@@ -326,25 +326,7 @@ impl MmapOptions {
 
 /// The 1-D shape of the elements after the offset.
 fn remaining<T: Pod>(r: Remaining<'_>) -> Result<(Ix1, Ix1, usize)> {
-    if r.offset > r.len {
-        return Err(Error::OffsetPastEnd {
-            path: r.path.map(Path::to_path_buf),
-            offset: r.offset,
-            len: r.len,
-        });
-    }
-    let avail = r.len - r.offset;
-    if !avail.is_multiple_of(size_of::<T>() as u64) {
-        return Err(Error::TrailingBytes {
-            path: r.path.map(Path::to_path_buf),
-            available: avail,
-            elem_size: size_of::<T>(),
-        });
-    }
-    let n = usize::try_from(avail / size_of::<T>() as u64).map_err(|_| Error::SizeOverflow {
-        shape: vec![usize::MAX],
-        elem_size: size_of::<T>(),
-    })?;
+    let n = crate::raw::elements_after(r.path, r.len, r.offset, size_of::<T>())?;
     dim_and_strides::<Ix1>(ndarray::Shape::from(ndarray::Ix1(n)), size_of::<T>())
 }
 

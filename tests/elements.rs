@@ -182,6 +182,84 @@ fn anonymous_arrays_of_wrappers() {
     assert_eq!(u.view().iter().map(|x| x.get()).sum::<f64>(), 0.0);
 }
 
+/// `AnyArray::open_raw`: numpy's `np.memmap(path, dtype, mode, offset, shape, order)`, with
+/// its refusals.
+#[cfg(feature = "npy")]
+#[test]
+fn raw_files_of_a_runtime_dtype() {
+    use ndmmap::{AnyArray, Dtype, Order, RawSpec};
+    let dir = common::tmpdir();
+    let ints: Vec<i32> = (0..12).map(|i| i * 7 - 20).collect();
+    let be: Vec<u8> = ints.iter().flat_map(|x| x.to_be_bytes()).collect();
+    let p = behind_header(dir.path(), "be.bin", 3, &be);
+    let be4 = Dtype::parse(">i4").unwrap();
+    let open = |spec: &RawSpec| {
+        // SAFETY: the files are the test's own.
+        unsafe { AnyArray::open_raw(&p, spec) }
+    };
+    // No shape: the whole elements after the offset, byte-swapped and unaligned.
+    let a = open(&RawSpec::new(be4).offset(3)).unwrap();
+    assert_eq!(
+        (a.shape(), a.offset(), a.type_name()),
+        (&[12][..], 3, ">i4".into())
+    );
+    let AnyArray::SwappedI32(x) = &a else {
+        panic!("{a:?}")
+    };
+    assert_eq!(x.view().iter().map(|v| v.get()).collect::<Vec<_>>(), ints);
+    // A shape in Fortran order: element [1, 0] is the second in the file.
+    let f = open(&RawSpec::new(be4).offset(3).shape([2, 6]).order(Order::F)).unwrap();
+    let AnyArray::SwappedI32(x) = &f else {
+        panic!("{f:?}")
+    };
+    assert_eq!(x.view()[[1, 0]].get(), ints[1]);
+    // numpy's memmap refuses the same: bytes left over, an offset past the end.
+    let e = open(&RawSpec::new(be4)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::TrailingBytes {
+                available: 51,
+                elem_size: 4,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    let e = open(&RawSpec::new(be4).offset(52)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::OffsetPastEnd {
+                offset: 52,
+                len: 51,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    // A shape the file does not hold, or no array could have; a directory.
+    let e = open(&RawSpec::new(be4).offset(3).shape([13])).unwrap_err();
+    assert!(matches!(e, Error::TooShort { .. }), "{e:?}");
+    let e = open(&RawSpec::new(be4).shape([0, 1 << 62])).unwrap_err();
+    assert!(matches!(e, Error::SizeOverflow { .. }), "{e:?}");
+    // SAFETY: nothing is mapped.
+    let e = unsafe { AnyArray::open_raw(dir.path(), &RawSpec::new(be4)) }.unwrap_err();
+    assert!(matches!(e, Error::IsDirectory { .. }), "{e:?}");
+    // Read-write: writes reach the file; the file is never grown.
+    let u1 = Dtype::parse("u1").unwrap();
+    let mut w = open(&RawSpec::new(u1).shape([3]).mode(Mode::ReadWrite)).unwrap();
+    let AnyArray::U8(x) = &mut w else {
+        panic!("{w:?}")
+    };
+    x.view_mut().unwrap().fill(9);
+    drop(w);
+    assert_eq!(&std::fs::read(&p).unwrap()[..4], &[9, 9, 9, be[0]]);
+    let e = open(&RawSpec::new(u1).shape([52]).mode(Mode::ReadWrite)).unwrap_err();
+    assert!(matches!(e, Error::TooShort { .. }), "{e:?}");
+    assert_eq!(std::fs::metadata(&p).unwrap().len(), 51);
+}
+
 #[cfg(feature = "npy")]
 mod npy_files {
     use super::*;

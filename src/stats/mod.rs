@@ -680,17 +680,7 @@ impl Plan {
                 new_axis => new_axis,
             };
         }
-        let sel_shape: Vec<usize> = elems
-            .iter()
-            .filter_map(|e| match *e {
-                SliceInfoElem::Slice {
-                    start,
-                    end: Some(end),
-                    step,
-                } => Some(((end - start) as usize).div_ceil(step.unsigned_abs())),
-                _ => None,
-            })
-            .collect();
+        let sel_shape = crate::shape::selection_shape(shape, &elems)?;
         let sel_nd = sel_shape.len();
         if sel_nd == 0 {
             return Err(Error::Stats {
@@ -699,25 +689,7 @@ impl Plan {
                     .into(),
             });
         }
-        let k = if o.axis < 0 {
-            o.axis + sel_nd as isize
-        } else {
-            o.axis
-        };
-        if !(0..sel_nd as isize).contains(&k) {
-            return Err(Error::Stats {
-                why: format!(
-                    "axis {} is out of bounds for the {sel_nd}-dimensional {}",
-                    o.axis,
-                    if o.slice.is_some() {
-                        "result of the slice"
-                    } else {
-                        "array"
-                    }
-                ),
-            });
-        }
-        let k = k as usize;
+        let k = crate::shape::axis_of(o.axis, sel_nd, o.slice.is_some())?;
         let s = if fortran { nd - 1 } else { 0 };
         let (rows, a0) = match elems[s] {
             SliceInfoElem::Index(i) => (i as usize..i as usize + 1, None),

@@ -1,9 +1,10 @@
 //! `ndmmap create`: a zero-filled (sparse) `.npy` file of a dtype, shape and order.
 
-use crate::args::{check_size, parse_order, parse_shape};
+use crate::args::parse_order;
 use crate::out::Res;
 use ndarray::{IxDyn, ShapeBuilder};
 use ndmmap::npy::{self, Dtype};
+use ndmmap::{check_size, parse_shape};
 use std::path::Path;
 
 pub fn run(file: &Path, dtype: &str, shape: &str, order: &str) -> Res<()> {

@@ -6,6 +6,7 @@ use crate::evict::EVICT_WHY;
 use crate::out::SCOPE;
 use crate::out::{self, NotHere, Res, count};
 use ndarray::{Axis, Ix2, s};
+use ndmmap::chart as draw;
 use ndmmap::{Advice, Flush, npy};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -164,28 +165,20 @@ fn stats_line(path: &std::path::Path) -> Res<()> {
     Ok(())
 }
 
-/// The residency chart of the rows, each column counted as one element range (contiguous in
-/// a C-order array, so one `cachestat` call per column), with its index scale.
+/// The residency chart of the rows ([`ndmmap::chart`]; each column one stretch of memory, so
+/// one `cachestat` call per column), with its index scale.
 fn show(what: &str, a: &ndmmap::MmapArray<f64, Ix2>, width: usize) -> Res<()> {
-    let (rows, cols) = (a.shape()[0], a.shape()[1]);
-    let columns = chart::columns(rows, width);
-    let fractions = columns
-        .iter()
-        .map(|c| {
-            Ok(a.pages(c.start * cols..c.end * cols)?
-                .residency()?
-                .fraction())
-        })
-        .collect::<Res<Vec<f64>>>()?;
-    let r = a.pages(..)?.residency()?;
+    let rows = a.shape()[0];
+    let pages = a.pages(..)?;
+    let columns = draw::columns(rows, width);
+    let fractions = draw::fractions(&pages, Axis(0), &columns)?;
+    let r = pages.residency()?;
     if !what.is_empty() {
         outln!("\nresidency per row, {what}:")?;
     }
-    outln!("{}", chart::bar(&fractions))?;
-    outln!(
-        "{}",
-        chart::scale("0", &(rows.saturating_sub(1)).to_string(), columns.len())
-    )?;
+    outln!("{}", draw::bar(&fractions))?;
+    let last = rows.saturating_sub(1).to_string();
+    outln!("{}", draw::scale("0", &last, columns.len()))?;
     outln!(
         "{}/{} resident ({:.1}%)",
         r.resident,

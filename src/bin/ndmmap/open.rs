@@ -1,15 +1,15 @@
 //! Opening array files for the command, through the library's opener
 //! ([`ndmmap::container::open`]): `.npy` files and archives describe themselves (`FILE:NAME`
 //! names one entry, `FILE` alone every entry), raw files take --dtype/--shape/--offset/--order
-//! ([`AnyArray::map_raw`]), whose numbers [`crate::args`] reads.
+//! ([`AnyArray::open_raw`]), whose numbers [`crate::args`] reads.
 
 pub use crate::args::FileOpts;
-use crate::args::{check_size, parse_order, parse_shape};
+use crate::args::parse_order;
 use crate::out::{self, Batch, Res};
 use crate::ranks::Ranks;
-use ndarray::{IxDyn, SliceInfoElem};
+use ndarray::SliceInfoElem;
 use ndmmap::container::{self, Container, Format};
-use ndmmap::{AnyArray, Dtype, Mode, Order, PageSpan, Pages};
+use ndmmap::{AnyArray, Dtype, Order, PageSpan, Pages, RawSpec};
 use std::path::{Path, PathBuf};
 
 /// One array the command works on: the library's [`AnyArray`], and the name it is shown by.
@@ -56,20 +56,6 @@ impl Array {
             self.a.pages(..)
         } else {
             self.a.pages(elems)
-        }
-    }
-
-    /// The shape of the selection `elems` (checked by [`pages`](Self::pages) first), by
-    /// ndarray's own slicing of a view of zero-sized elements: no data is read.
-    pub fn selection_shape(&self, elems: &[SliceInfoElem]) -> Vec<usize> {
-        let units = vec![(); self.a.len()];
-        let Ok(v) = ndarray::ArrayView::from_shape(IxDyn(self.shape()), &units[..]) else {
-            return self.shape().to_vec();
-        };
-        if elems.is_empty() {
-            v.shape().to_vec()
-        } else {
-            v.slice(elems).shape().to_vec()
         }
     }
 
@@ -180,7 +166,7 @@ pub fn entry(c: &Container, name: &str, shown: PathBuf, verify: bool) -> Res<Arr
 }
 
 /// A raw file: `--dtype` elements at `--offset`, in `--shape` (default: 1-D over the rest of
-/// the file) and `--order`, mapped from the handle whose length is checked.
+/// the file) and `--order`, opened by the library ([`AnyArray::open_raw`]).
 fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
     let shown = path.display();
     let is_entry = !path.exists()
@@ -201,68 +187,20 @@ fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
     let Some(dtype) = o.dtype.as_deref() else {
         return Err(format!("{shown}: give --dtype too: {rule}, whose elements it names").into());
     };
-    let dtype = Dtype::parse(dtype)?;
-    let shape = o.shape.as_deref().map(parse_shape).transpose()?;
-    if let Some(s) = &shape {
-        check_size(s, dtype.size)?;
+    let mut spec = RawSpec::new(Dtype::parse(dtype)?).offset(o.offset.unwrap_or(0));
+    if let Some(shape) = o.shape.as_deref() {
+        spec = spec.shape(ndmmap::parse_shape(shape)?);
     }
     let order = match o.order.as_deref().map(parse_order).transpose()? {
         Some(true) => Order::F,
         _ => Order::C,
     };
-    let offset = o.offset.unwrap_or(0);
-    let io = |what, e| ndmmap::Error::Io {
-        what,
-        path: Some(path.to_path_buf()),
-        source: e,
-    };
-    let file = std::fs::File::open(path).map_err(|e| io("open", e))?;
-    let meta = file.metadata().map_err(|e| io("fstat", e))?;
-    if meta.is_dir() {
-        let path = Some(path.to_path_buf());
-        return Err(ndmmap::Error::IsDirectory { path }.into());
-    }
-    let shape = match shape {
-        Some(s) => s,
-        None => vec![elements_after(path, meta.len(), offset, dtype.size)?],
-    };
     // SAFETY: as for an entry (see `entry`).
-    let a = unsafe {
-        AnyArray::map_raw(
-            &file,
-            Some(path.to_path_buf()),
-            offset,
-            dtype,
-            &shape,
-            order,
-            Mode::ReadOnly,
-        )?
-    };
+    let a = unsafe { AnyArray::open_raw(path, &spec.order(order))? };
     Ok(Array {
         path: path.to_path_buf(),
         a,
         order,
-    })
-}
-
-/// How many `size`-byte elements lie after `offset` in a file of `len` bytes, or why none
-/// can be counted (numpy's memmap refuses the same).
-fn elements_after(path: &Path, len: u64, offset: u64, size: usize) -> ndmmap::Result<usize> {
-    let path = Some(path.to_path_buf());
-    let Some(available) = len.checked_sub(offset) else {
-        return Err(ndmmap::Error::OffsetPastEnd { path, offset, len });
-    };
-    if !available.is_multiple_of(size as u64) {
-        let elem_size = size;
-        return Err(ndmmap::Error::TrailingBytes {
-            path,
-            available,
-            elem_size,
-        });
-    }
-    usize::try_from(available / size as u64).map_err(|_| ndmmap::Error::SizeOverflow {
-        shape: vec![usize::MAX],
-        elem_size: size,
     })
 }
 

@@ -7,12 +7,12 @@
 //! rows that no earlier rank's rows touch ([`ndmmap::Pages::without`]), so the ranks' pages add
 //! up to the file's.
 
-use crate::chart;
 use crate::open::{self, Array, FileOpts};
 use crate::out::{self, Batch, Res, SCOPE, UNKNOWN, count, known};
 use crate::ranks::{self, Ranks};
 use ndarray::{Axis, SliceInfoElem};
 use ndmmap::Residency;
+use ndmmap::chart::{bar, columns, fractions, legend, scale};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::ops::Range;
@@ -62,13 +62,9 @@ fn one(
     let Some(whole) = whole else {
         return Ok(serde_json::Value::Null);
     };
-    let n = a.selection_shape(&elems)[k];
-    let cols = chart::columns(n, chart::width());
-    let fractions: Vec<f64> = sel
-        .counts_along_groups(Axis(k), &cols)?
-        .iter()
-        .map(Residency::fraction)
-        .collect();
+    let n = ndmmap::selection_shape(a.shape(), &elems)?[k];
+    let cols = columns(n, crate::chart::width());
+    let fractions = fractions(&sel, Axis(k), &cols)?;
     // Where slice i of the chart lies in the array: its index there.
     let index = |i: usize| {
         ndmmap::slice_origin(a.shape(), &elems, k, i).map_or(String::new(), |(_, x)| x.to_string())
@@ -83,9 +79,9 @@ fn one(
         a.shape(),
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default()
     )?;
-    writeln!(t, "{}", chart::bar(&fractions))?;
+    writeln!(t, "{}", bar(&fractions))?;
     if n > 0 {
-        writeln!(t, "{}", chart::scale(&index(0), &index(n - 1), cols.len()))?;
+        writeln!(t, "{}", scale(&index(0), &index(n - 1), cols.len()))?;
     }
     writeln!(
         t,
@@ -95,7 +91,7 @@ fn one(
         count(whole.total, "page"),
         100.0 * whole.fraction()
     )?;
-    writeln!(t, "{}", chart::legend(&cols, "slice"))?;
+    writeln!(t, "{}", legend(&cols, "slice"))?;
     if let Some(scope) = SCOPE {
         writeln!(t, "{scope}")?;
     }
@@ -103,12 +99,11 @@ fn one(
     Ok(serde_json::Value::Null)
 }
 
-/// `axis` (negative from the last, as in numpy) as an index into the axes of the selection, or
-/// the reason there is none.
+/// `axis` (negative from the last, as in numpy) as an index into the axes of the selection
+/// ([`ndmmap::selection_axis`]), or the reason there is none: a scalar gets a word of its own.
 fn selection_axis(a: &Array, elems: &[SliceInfoElem], spec: Option<&str>, axis: i64) -> Res<usize> {
     let shape = a.shape();
-    let nd = shape.len() - elems.iter().filter(|e| e.is_index()).count();
-    if nd == 0 {
+    if ndmmap::selection_shape(shape, elems)?.is_empty() {
         let hint = spec.and_then(|s| Some((s, ndmmap::slice_keeping_axis(s, shape)?)));
         let msg = match hint {
             Some((s, hint)) => format!(
@@ -123,20 +118,8 @@ fn selection_axis(a: &Array, elems: &[SliceInfoElem], spec: Option<&str>, axis: 
         };
         return Err(msg.into());
     }
-    let of = if elems.is_empty() {
-        "array"
-    } else {
-        "result of the slice"
-    };
-    let k = if axis < 0 {
-        axis.checked_add(nd as i64)
-    } else {
-        Some(axis)
-    };
-    match k {
-        Some(k) if (0..nd as i64).contains(&k) => Ok(k as usize),
-        _ => Err(format!("axis {axis} is out of bounds for the {nd}-dimensional {of}").into()),
-    }
+    let axis = isize::try_from(axis).map_err(|_| format!("axis {axis} is out of bounds"))?;
+    Ok(ndmmap::selection_axis(shape, elems, axis)?)
 }
 
 /// `residency --mpi`: how much of each rank's slab (its share of the rows along axis 0, as

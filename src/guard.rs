@@ -188,13 +188,13 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut li
                 }
             }
         }
-        // SAFETY: `page` lies in a mapping that an active guard registered; the mapping lives
-        // at least as long as the guard, and replacing the page with a zero page is what the
-        // guard is for (its owner restores the file's page when the guard ends).
-        if let Some(prot) = prot
-            && unsafe { sys::zero_pages_fixed(page, ps, prot) }
-        {
-            return;
+        if let Some(prot) = prot {
+            // SAFETY: `page` lies in a mapping that an active guard registered; the mapping
+            // lives at least as long as the guard, and replacing the page with a zero page is
+            // what the guard is for (its owner restores the file's page when the guard ends).
+            if unsafe { sys::zero_pages_fixed(page, ps, prot) } {
+                return;
+            }
         }
         // Not ours, or cannot recover: fall through to the previous handler.
     }

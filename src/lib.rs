@@ -182,7 +182,7 @@ pub use any::{AnyArray, OtherArray};
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
-pub use error::{Error, FaultCause, NpyError, Result, SliceError};
+pub use error::{Error, FaultCause, NpyError, Result, ShmRefusal, SliceError};
 pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;

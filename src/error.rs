@@ -269,6 +269,17 @@ pub enum Error {
         /// This process's effective user id.
         euid: u32,
     },
+    /// Waiting for data from another process took longer than the time given: a message
+    /// ([`memfd::ReceiveOptions::timeout`](crate::shared::memfd::ReceiveOptions::timeout))
+    /// that did not come, or did not come whole.
+    TimedOut {
+        /// What was waited for, e.g. `"memfd receive"`.
+        what: &'static str,
+        /// How long it waited.
+        waited: std::time::Duration,
+        /// Bytes of the message that had come (0: none).
+        received: usize,
+    },
     /// A name that cannot name a shared memory object.
     InvalidShmName {
         /// The name, quoted safely.
@@ -1061,6 +1072,27 @@ impl fmt::Display for Error {
                      name; to share with a group, ShmOptions::share_with_group(true)"
                 )
             }
+            Error::TimedOut {
+                what,
+                waited,
+                received: 0,
+            } => write!(
+                f,
+                "{what} timed out after {:.3} s: no message came; wait longer, or check that \
+                 the other end sends",
+                waited.as_secs_f64()
+            ),
+            Error::TimedOut {
+                what,
+                waited,
+                received,
+            } => write!(
+                f,
+                "{what} timed out after {:.3} s with {received} bytes of the message received: \
+                 the sender stalled inside its message; the socket is now in the middle of a \
+                 message, so close it",
+                waited.as_secs_f64()
+            ),
             Error::InvalidShmName { name, why } => {
                 write!(f, "{name:?} cannot name a shared memory object: {why}")
             }

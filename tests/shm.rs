@@ -519,7 +519,10 @@ mod ownership {
             // SAFETY: a single-threaded forked child drops its privileges and uses plain
             // libc calls on a string and descriptor it owns.
             unsafe {
-                if libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                {
                     return 2;
                 }
                 let fd = libc::shm_open(
@@ -632,7 +635,10 @@ mod ownership {
         let code = common::in_child(move || {
             // SAFETY: a forked child drops its privileges and makes a FIFO.
             unsafe {
-                if libc::setgid(NOBODY) != 0 || libc::setuid(NOBODY) != 0 {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                {
                     return 2;
                 }
                 if libc::mkfifo(p.as_ptr(), 0o666) != 0 {

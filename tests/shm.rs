@@ -604,6 +604,7 @@ mod ownership {
                 &name,
                 ShmRefusal::Owner,
             );
+            #[cfg(feature = "npy")]
             is_refused(
                 unsafe { o.open_npy::<u8, ndarray::IxDyn>(&name) },
                 &name,

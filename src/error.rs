@@ -290,6 +290,34 @@ pub enum Error {
         /// The name.
         name: String,
     },
+    /// An existing named shared memory object this process does not open: another user
+    /// made it, or others may write it (see [the module](crate::shared::shm#who-may-open-an-object)).
+    /// Such a user could read the array, change it or truncate it under this process.
+    ShmUntrusted {
+        /// The object (`/dev/shm/NAME` on Linux, `/NAME` elsewhere).
+        path: PathBuf,
+        /// Why it was refused.
+        why: ShmRefusal,
+        /// The object's owner (user id).
+        owner: u32,
+        /// The object's group (group id).
+        group: u32,
+        /// The object's permission bits, e.g. `0o666`.
+        mode: u32,
+        /// This process's effective user id.
+        euid: u32,
+    },
+    /// Waiting for data from another process took longer than the time given: a message
+    /// ([`memfd::ReceiveOptions::timeout`](crate::shared::memfd::ReceiveOptions::timeout))
+    /// that did not come, or did not come whole.
+    TimedOut {
+        /// What was waited for, e.g. `"memfd receive"`.
+        what: &'static str,
+        /// How long it waited.
+        waited: std::time::Duration,
+        /// Bytes of the message that had come (0: none).
+        received: usize,
+    },
     /// A name that cannot name a shared memory object.
     InvalidShmName {
         /// The name, quoted safely.
@@ -372,6 +400,22 @@ pub enum Error {
         /// What is wrong with it.
         kind: NpyError,
     },
+}
+
+/// Why an existing named shared memory object was refused ([`Error::ShmUntrusted`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ShmRefusal {
+    /// Another user owns it (and it is not shared with one of this process's groups through
+    /// [`ShmOptions::share_with_group`](crate::shared::shm::ShmOptions::share_with_group)).
+    Owner,
+    /// Its group may write it, and group sharing was not asked (or the group is not one of
+    /// this process's).
+    GroupWritable,
+    /// Every user may write it.
+    WorldWritable,
+    /// It is not a regular file: something (a FIFO, a directory) someone put under the name.
+    NotRegular,
 }
 
 /// Why a guarded access faulted ([`Error::Fault`]).
@@ -1131,6 +1175,60 @@ impl fmt::Display for Error {
                 f,
                 "shared memory object {name:?} exists already; open it instead of creating it, \
                  or unlink it first"
+            ),
+            Error::ShmUntrusted {
+                path,
+                why,
+                owner,
+                group,
+                mode,
+                euid,
+            } => {
+                let p = path.display();
+                let is = match why {
+                    ShmRefusal::Owner => format!(
+                        "it belongs to user {owner}, not to this process's effective user \
+                         {euid}"
+                    ),
+                    ShmRefusal::GroupWritable => format!(
+                        "its mode {mode:04o} lets group {group} write it, and private use was \
+                         asked"
+                    ),
+                    ShmRefusal::WorldWritable => {
+                        format!("its mode {mode:04o} lets every user write it")
+                    }
+                    ShmRefusal::NotRegular => format!(
+                        "it is not a regular file but something user {owner} made under the name"
+                    ),
+                };
+                write!(
+                    f,
+                    "refused to open shared memory object `{p}`: {is}, so another user could \
+                     read, change or truncate the array under this process; unlink it \
+                     (shm::unlink, as its owner or root) and create it again, or use another \
+                     name; to share with a group, ShmOptions::share_with_group(true)"
+                )
+            }
+            Error::TimedOut {
+                what,
+                waited,
+                received: 0,
+            } => write!(
+                f,
+                "{what} timed out after {:.3} s: no message came; wait longer, or check that \
+                 the other end sends",
+                waited.as_secs_f64()
+            ),
+            Error::TimedOut {
+                what,
+                waited,
+                received,
+            } => write!(
+                f,
+                "{what} timed out after {:.3} s with {received} bytes of the message received: \
+                 the sender stalled inside its message; the socket is now in the middle of a \
+                 message, so close it",
+                waited.as_secs_f64()
             ),
             Error::InvalidShmName { name, why } => {
                 write!(f, "{name:?} cannot name a shared memory object: {why}")

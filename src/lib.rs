@@ -199,7 +199,7 @@ pub use any::{AnyArray, OtherArray};
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
-pub use error::{Error, FaultCause, NpyError, Result, ShapeError, SliceError};
+pub use error::{Error, FaultCause, NpyError, Result, ShapeError, ShmRefusal, SliceError};
 pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;

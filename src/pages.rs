@@ -383,7 +383,7 @@ impl<'a> Pages<'a> {
         };
         let ps = self.span().page_size;
         let chunk = (chunk / ps).max(1) * ps;
-        self.each("madvise", |addr, len| {
+        let done = self.each("madvise", |addr, len| {
             let mut done = 0;
             while done < len {
                 let n = chunk.min(len - done);
@@ -405,10 +405,19 @@ impl<'a> Pages<'a> {
                 done += n;
             }
             Ok(())
-        })
+        });
+        match done {
+            // Populating past the end of a truncated file fails (`EFAULT`, "Bad address"),
+            // as mlock does: the short file is the reason, said as such.
+            Err(e) => Err(self.map.short_file().unwrap_or(e)),
+            Ok(()) => Ok(()),
+        }
     }
 
-    /// Gives `advice` for the selected pages (`madvise`).
+    /// Gives `advice` for the selected pages (`madvise`). Advice that faults pages in
+    /// ([`PopulateRead`](Advice::PopulateRead), [`PopulateWrite`](Advice::PopulateWrite)) on a
+    /// file that another process truncated below the array is [`Error::TooShort`] with the
+    /// file's length now (the OS says `EFAULT`).
     ///
     /// ```
     /// # use ndarray::s;

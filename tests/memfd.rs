@@ -543,3 +543,137 @@ fn refusals() {
     let r = recv::<f64, Ix2>(&rx, Mode::ReadWrite).unwrap();
     assert_eq!(r.shape(), &[0, 3]);
 }
+
+/// The first half of a valid message for an `<f8` array of 8 elements, and the rest.
+const HALF: &[u8] = b"ndmmap-array 1 <f8 ";
+const REST: &[u8] = b"C 0 8\n";
+
+/// A deadline ends the wait for a sender that sent half a message, its descriptor with it,
+/// and stalled (issue 21): within about twice the timeout, with the bytes that came, and the
+/// descriptor closed.
+#[test]
+fn a_stalled_sender_times_out() {
+    let _serial = serial();
+    let a = memfd::create::<f64, Ix1, _>("stall", 8).unwrap();
+    for timeout_ms in [200u64, 400] {
+        let (tx, rx) = UnixStream::pair().unwrap();
+        let before = open_fds();
+        send_raw(&tx, HALF, &[a.file().unwrap().as_raw_fd()]);
+        let t = Instant::now();
+        let timeout = Duration::from_millis(timeout_ms);
+        // SAFETY: nothing is mapped: the message never ends.
+        let r = unsafe { memfd::receive_timeout::<f64, Ix1>(&rx, Mode::ReadOnly, timeout) };
+        let took = t.elapsed();
+        match &r {
+            Err(Error::TimedOut {
+                what,
+                waited,
+                received,
+            }) => {
+                assert_eq!(*received, HALF.len());
+                assert!(*waited >= timeout && *waited <= took, "{waited:?} {took:?}");
+                assert!(what.contains("receive"), "{what}");
+            }
+            other => panic!("expected TimedOut, got {other:?}"),
+        }
+        assert!(took >= timeout && took < 2 * timeout, "took {took:?}");
+        let text = r.unwrap_err().to_string();
+        assert!(
+            text.contains("timed out after")
+                && text.contains(&format!("{} bytes", HALF.len()))
+                && text.contains("stalled"),
+            "{text}"
+        );
+        assert_eq!(open_fds(), before, "the descriptor that came was closed");
+        drop(tx);
+    }
+}
+
+/// A sender that trickles a byte at a time cannot stretch the deadline, and one that sends
+/// nothing times out with nothing received.
+#[test]
+fn trickling_and_silent_senders_time_out() {
+    let _serial = serial();
+    let a = memfd::create::<f64, Ix1, _>("trickle", 8).unwrap();
+    let (tx, rx) = UnixStream::pair().unwrap();
+    let fd = a.file().unwrap().as_raw_fd();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let stop = stop.clone();
+        let tx = tx.try_clone().unwrap();
+        std::thread::spawn(move || {
+            send_raw(&tx, &HALF[..1], &[fd]);
+            for &b in HALF[1..].iter().cycle() {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+                if (&tx).write_all(&[b]).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let timeout = Duration::from_millis(300);
+    let t = Instant::now();
+    // SAFETY: nothing is mapped: no newline ever comes.
+    let r = unsafe { memfd::receive_timeout::<f64, Ix1>(&rx, Mode::ReadOnly, timeout) };
+    let took = t.elapsed();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    sender.join().unwrap();
+    assert!(
+        matches!(r, Err(Error::TimedOut { received, .. }) if received > 1),
+        "{r:?}"
+    );
+    assert!(took < 2 * timeout, "took {took:?}");
+
+    let (_tx, rx) = UnixStream::pair().unwrap();
+    let opts = *memfd::ReceiveOptions::new().timeout(Duration::from_millis(100));
+    // SAFETY: nothing comes, so nothing is mapped.
+    let r = unsafe { opts.receive_unsealed::<f64, Ix1>(&rx, Mode::ReadOnly) };
+    let text = r.as_ref().map(|_| ()).unwrap_err().to_string();
+    assert!(
+        matches!(r, Err(Error::TimedOut { received: 0, .. })),
+        "{r:?}"
+    );
+    assert!(text.contains("no message came"), "{text}");
+}
+
+/// A message that comes whole before the deadline is received, even in two parts.
+#[test]
+fn a_message_within_the_timeout_is_received() {
+    let _serial = serial();
+    let mut a = memfd::create::<f64, Ix1, _>("intime", 8).unwrap();
+    a.view_mut().unwrap()[7] = 2.5;
+    let (tx, rx) = UnixStream::pair().unwrap();
+    let fd = a.file().unwrap().as_raw_fd();
+    let sender = std::thread::spawn(move || {
+        send_raw(&tx, HALF, &[fd]);
+        std::thread::sleep(Duration::from_millis(50));
+        (&tx).write_all(REST).unwrap();
+        tx
+    });
+    // SAFETY: `a` is not written while `b` is read.
+    let b = unsafe {
+        memfd::receive_timeout::<f64, Ix1>(&rx, Mode::ReadOnly, Duration::from_secs(10)).unwrap()
+    };
+    assert_eq!(b.view()[7], 2.5);
+    drop(sender.join().unwrap());
+}
+
+/// Without a deadline of its own, a receive ends at the socket's read timeout: the same
+/// `TimedOut`, not an `EAGAIN`.
+#[test]
+fn the_sockets_read_timeout_is_a_timeout_too() {
+    let _serial = serial();
+    let a = memfd::create::<f64, Ix1, _>("sotimeo", 8).unwrap();
+    let (tx, rx) = UnixStream::pair().unwrap();
+    rx.set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
+    send_raw(&tx, HALF, &[a.file().unwrap().as_raw_fd()]);
+    let r = recv::<f64, Ix1>(&rx, Mode::ReadOnly);
+    assert!(
+        matches!(r, Err(Error::TimedOut { received, .. }) if received == HALF.len()),
+        "{r:?}"
+    );
+}

@@ -309,3 +309,78 @@ proptest! {
         }
     }
 }
+
+/// Advice that faults pages in, given over a file another process truncated, is the short
+/// file's `TooShort` with both lengths, not `EFAULT` ("Bad address"; issue 21). In a forked
+/// child, so that a fault the kernel raised instead would end the child, not the suite.
+#[cfg(target_os = "linux")]
+#[test]
+fn populating_a_truncated_file_is_too_short() {
+    let dir = tmpdir();
+    let ps = page();
+    let p = file_with(dir.path(), "t.bin", &vec![1u8; 64 * ps]);
+    let probe = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+    if let Err(e) = probe
+        .pages(..)
+        .unwrap()
+        .advise(ndmmap::Advice::PopulateRead)
+    {
+        skip_or_fail(&format!("MADV_POPULATE_READ (Linux 5.14+) refused: {e}"));
+        return;
+    }
+    drop(probe);
+    let code = in_child(move || {
+        let check = |ok: bool, code: i32| if ok { Ok(()) } else { Err(code) };
+        let run = || -> Result<(), i32> {
+            let a = unsafe {
+                MmapOptions::new()
+                    .mode(ndmmap::Mode::ReadWrite)
+                    .map_path_1d::<u8>(&p)
+                    .unwrap()
+            };
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(&p)
+                .unwrap()
+                .set_len(8 * ps as u64)
+                .unwrap();
+            let short = |r: Result<(), Error>| {
+                matches!(r, Err(Error::TooShort { len, needed, .. })
+                    if len == 8 * ps as u64 && needed == 64 * ps as u64)
+            };
+            let all = a.pages(..).unwrap();
+            let e = all.advise(ndmmap::Advice::PopulateRead);
+            let text = e
+                .as_ref()
+                .err()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            check(short(e), 1)?;
+            check(
+                text.contains("t.bin") && text.contains(&(8 * ps).to_string()),
+                2,
+            )?;
+            check(!text.contains("Bad address"), 3)?;
+            check(short(all.advise(ndmmap::Advice::PopulateWrite)), 4)?;
+            // A strided selection that reaches past the end: the same.
+            check(
+                short(
+                    a.pages(s![..;ps])
+                        .unwrap()
+                        .advise(ndmmap::Advice::PopulateRead),
+                ),
+                5,
+            )?;
+            // The pages still in the file populate.
+            check(
+                a.pages(0..8 * ps)
+                    .unwrap()
+                    .advise(ndmmap::Advice::PopulateRead)
+                    .is_ok(),
+                6,
+            )
+        };
+        run().err().unwrap_or(0)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}

@@ -472,3 +472,272 @@ mod npy_header {
         );
     }
 }
+
+/// Who may open an object: another user's, or one others may write, is refused (issue 21).
+/// Objects are made and changed through `/dev/shm`, so these run on Linux; the tests that
+/// need a second user make the object as `nobody` in a forked child and need root.
+#[cfg(target_os = "linux")]
+mod ownership {
+    use super::{Name, common};
+    use ndarray::Ix1;
+    use ndmmap::shared::shm::{self, ShmOptions};
+    use ndmmap::{Error, Mode, ShmRefusal};
+    use std::os::unix::fs::PermissionsExt;
+    use std::path::PathBuf;
+
+    /// `nobody`'s ids on Debian and most distributions.
+    const NOBODY: u32 = 65534;
+
+    fn path(name: &str) -> PathBuf {
+        PathBuf::from(format!("/dev/shm/{name}"))
+    }
+
+    fn mode_of(name: &str) -> u32 {
+        std::fs::metadata(path(name)).unwrap().permissions().mode() & 0o7777
+    }
+
+    fn chmod(name: &str, mode: u32) {
+        std::fs::set_permissions(path(name), std::fs::Permissions::from_mode(mode)).unwrap();
+    }
+
+    /// Whether this process may become another user; else prints why the test skips.
+    fn root_or_skip() -> bool {
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } != 0 {
+            return !common::skip_or_fail(
+                "not root: making an object as user nobody (uid 65534) needs setuid; run as root",
+            );
+        }
+        true
+    }
+
+    /// In a forked child that becomes `nobody`, makes `/dev/shm/NAME` with mode 0666 through
+    /// `shm_open` and fills its 4096 bytes with 0xAB: a trap for a root that opens it.
+    fn made_by_nobody(name: &str) {
+        let posix = std::ffi::CString::new(format!("/{name}")).unwrap();
+        let code = common::in_child(move || {
+            // SAFETY: a single-threaded forked child drops its privileges and uses plain
+            // libc calls on a string and descriptor it owns.
+            unsafe {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                {
+                    return 2;
+                }
+                let fd = libc::shm_open(
+                    posix.as_ptr(),
+                    libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
+                    0o666,
+                );
+                if fd < 0 || libc::fchmod(fd, 0o666) != 0 || libc::ftruncate(fd, 4096) != 0 {
+                    return 3;
+                }
+                let data = [0xABu8; 4096];
+                if libc::write(fd, data.as_ptr().cast(), data.len()) != 4096 {
+                    return 4;
+                }
+                libc::close(fd);
+            }
+            0
+        });
+        assert_eq!(code, 0, "the child made the object as nobody");
+        let meta = std::fs::metadata(path(name)).unwrap();
+        use std::os::unix::fs::MetadataExt;
+        assert_eq!((meta.uid(), meta.mode() & 0o777), (NOBODY, 0o666));
+    }
+
+    fn untouched(name: &str) {
+        let bytes = std::fs::read(path(name)).unwrap();
+        assert_eq!(bytes.len(), 4096, "not truncated nor resized");
+        assert!(bytes.iter().all(|&b| b == 0xAB), "not written");
+    }
+
+    fn is_refused(r: ndmmap::Result<impl std::fmt::Debug>, name: &str, why: ShmRefusal) {
+        match r {
+            Err(Error::ShmUntrusted {
+                path: p, why: w, ..
+            }) if w == why => assert_eq!(p, path(name)),
+            other => panic!("{name}: expected ShmUntrusted({why:?}), got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn another_users_object_is_refused_by_root() {
+        if !root_or_skip() {
+            return;
+        }
+        let name = Name::new("nobody");
+        made_by_nobody(&name);
+        for group in [false, true] {
+            let mut o = ShmOptions::new();
+            o.share_with_group(group);
+            // SAFETY (all here): each call is refused before anything is mapped.
+            let r = unsafe { o.open_or_create::<u8, Ix1, _>(&name, 4096) };
+            match &r {
+                Err(Error::ShmUntrusted {
+                    why: ShmRefusal::Owner,
+                    owner: NOBODY,
+                    group: NOBODY,
+                    mode: 0o666,
+                    euid: 0,
+                    ..
+                }) => {}
+                other => panic!("open_or_create of nobody's object: {other:?}"),
+            }
+            let text = r.unwrap_err().to_string();
+            assert!(
+                text.contains(&format!("/dev/shm/{}", &*name))
+                    && text.contains("user 65534")
+                    && text.contains("effective user 0")
+                    && text.contains("unlink"),
+                "{text}"
+            );
+            is_refused(
+                unsafe { o.open::<u8, Ix1, _>(&name, 4096) },
+                &name,
+                ShmRefusal::Owner,
+            );
+            let ro = *o.clone().mode(Mode::ReadOnly);
+            is_refused(
+                unsafe { ro.open::<u8, Ix1, _>(&name, 16) },
+                &name,
+                ShmRefusal::Owner,
+            );
+            #[cfg(feature = "npy")]
+            is_refused(
+                unsafe { o.open_npy::<u8, ndarray::IxDyn>(&name) },
+                &name,
+                ShmRefusal::Owner,
+            );
+            // A bigger shape would have made a careless open_or_create resize it.
+            is_refused(
+                unsafe { o.open_or_create::<u8, Ix1, _>(&name, 1 << 20) },
+                &name,
+                ShmRefusal::Owner,
+            );
+            untouched(&name);
+        }
+        // Creating over it is ShmExists, as ever, and touches nothing.
+        assert!(matches!(
+            unsafe { shm::create::<u8, Ix1, _>(&name, 16) },
+            Err(Error::ShmExists { .. })
+        ));
+        untouched(&name);
+    }
+
+    #[test]
+    fn a_fifo_under_the_name_is_refused_without_blocking() {
+        if !root_or_skip() {
+            return;
+        }
+        let name = Name::new("fifo");
+        let p = std::ffi::CString::new(path(&name).to_str().unwrap()).unwrap();
+        let code = common::in_child(move || {
+            // SAFETY: a forked child drops its privileges and makes a FIFO.
+            unsafe {
+                if libc::setgroups(0, std::ptr::null()) != 0
+                    || libc::setgid(NOBODY) != 0
+                    || libc::setuid(NOBODY) != 0
+                {
+                    return 2;
+                }
+                if libc::mkfifo(p.as_ptr(), 0o666) != 0 {
+                    return 3;
+                }
+            }
+            0
+        });
+        assert_eq!(code, 0);
+        let t = std::time::Instant::now();
+        // SAFETY: refused before anything is mapped.
+        let r = unsafe {
+            ShmOptions::new()
+                .mode(Mode::ReadOnly)
+                .open::<u8, Ix1, _>(&name, 1)
+        };
+        is_refused(r, &name, ShmRefusal::NotRegular);
+        assert!(t.elapsed().as_secs() < 5, "the open did not block");
+    }
+
+    #[test]
+    fn own_objects_writable_by_others_are_refused_unless_shared() {
+        let name = Name::new("writable");
+        // SAFETY (all here): only this test uses the name; nothing truncates it.
+        let mut a = unsafe {
+            ShmOptions::new()
+                .unlink_on_drop(false)
+                .create::<u32, Ix1, _>(&name, 8)
+                .unwrap()
+        };
+        a.view_mut().unwrap()[0] = 5;
+        let private = ShmOptions::new();
+        let group = *ShmOptions::new().share_with_group(true);
+
+        chmod(&name, 0o660);
+        is_refused(
+            unsafe { private.open::<u32, Ix1, _>(&name, 8) },
+            &name,
+            ShmRefusal::GroupWritable,
+        );
+        is_refused(
+            unsafe { private.open_or_create::<u32, Ix1, _>(&name, 8) },
+            &name,
+            ShmRefusal::GroupWritable,
+        );
+        let b = unsafe { group.open::<u32, Ix1, _>(&name, 8).unwrap() };
+        assert_eq!(b.view()[0], 5, "our group's object opens when shared");
+
+        chmod(&name, 0o666);
+        for o in [private, group] {
+            is_refused(
+                unsafe { o.open::<u32, Ix1, _>(&name, 8) },
+                &name,
+                ShmRefusal::WorldWritable,
+            );
+        }
+        chmod(&name, 0o602);
+        is_refused(
+            unsafe { group.open::<u32, Ix1, _>(&name, 8) },
+            &name,
+            ShmRefusal::WorldWritable,
+        );
+
+        // Readable by others is the owner's choice; writable by the owner only is private.
+        chmod(&name, 0o644);
+        let c = unsafe { private.open::<u32, Ix1, _>(&name, 8).unwrap() };
+        assert_eq!(c.view()[0], 5);
+        assert_eq!(a.view()[0], 5);
+    }
+
+    #[test]
+    fn created_objects_are_0600_or_0660_whatever_the_umask() {
+        // The umask is the process's: change it in a forked child only.
+        let code = common::in_child(|| {
+            for (umask, group, want) in [
+                (0o000, false, 0o600),
+                (0o022, false, 0o600),
+                (0o077, true, 0o660),
+                (0o000, true, 0o660),
+            ] {
+                // SAFETY: umask has no preconditions; this child runs no other thread.
+                unsafe { libc::umask(umask) };
+                let name = Name::new("mode");
+                // SAFETY: only this child uses the name.
+                let a = unsafe {
+                    ShmOptions::new()
+                        .share_with_group(group)
+                        .open_or_create::<u8, Ix1, _>(&name, 8)
+                };
+                let (_a, created) = a.unwrap();
+                assert!(created);
+                assert_eq!(mode_of(&name), want, "umask {umask:o}, group {group}");
+                let plain = Name::new("mode-fn");
+                let _b = unsafe { shm::create::<u8, Ix1, _>(&plain, 1).unwrap() };
+                assert_eq!(mode_of(&plain), 0o600, "umask {umask:o}, shm::create");
+            }
+            0
+        });
+        assert_eq!(code, 0);
+    }
+}

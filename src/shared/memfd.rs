@@ -62,9 +62,20 @@
 //! the file's end [`Error::TooShort`] or [`Error::OffsetPastEnd`]), exactly one descriptor must
 //! come with it, and every descriptor received is closed on every error. The receiver reads
 //! exactly the line, never past its newline, so the socket can carry other traffic after it.
-//! A sender that stops in the middle of a line blocks the receiver: set a read timeout on the
-//! socket ([`UnixStream::set_read_timeout`]) where the peer is not trusted. One receive at a
-//! time per socket: two threads reading the same socket would split a message between them.
+//! One receive at a time per socket: two threads reading the same socket would split a
+//! message between them.
+//!
+//! # Waiting
+//!
+//! [`receive`] and [`receive_unsealed`] wait as long as it takes, as a blocking read does: a
+//! sender that never sends, or stops in the middle of its line, blocks them for good (unless
+//! the socket has a read timeout of its own, [`UnixStream::set_read_timeout`], which then ends
+//! the wait with [`Error::TimedOut`] too). Where the peer is not trusted, give a deadline with
+//! [`receive_timeout`] or [`ReceiveOptions::timeout`]: the whole message, its descriptor and
+//! its newline, must have come within it, else [`Error::TimedOut`] says how long the receive
+//! waited and how many bytes of the message came. A sender that trickles a byte at a time
+//! cannot stretch the deadline. After a timeout inside a message the socket holds the rest
+//! of that message: close it.
 
 use crate::array::{MmapArray, Order, dim_and_strides};
 use crate::element::NpyElement;
@@ -79,6 +90,7 @@ use std::fs::File;
 use std::io::{self, Read};
 use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::net::UnixStream;
+use std::time::{Duration, Instant};
 
 /// The longest message [`receive`] reads, newline included.
 pub const MAX_MESSAGE_LEN: usize = 4096;
@@ -361,6 +373,8 @@ fn send_fd(socket: &UnixStream, file: &File, line: &str) -> Result<()> {
 /// truncated under the array; [`receive_unsealed`] maps other files.
 /// [`Mode::ReadWrite`] of a read-only descriptor is [`Error::ReadOnlyHandle`]. The file is
 /// never grown: a message that describes more than the file holds is [`Error::TooShort`].
+/// It waits until the whole message has come, for good if it never does: give a deadline
+/// with [`receive_timeout`] (see [Waiting](self#waiting)).
 ///
 /// ```
 /// # if !cfg!(target_os = "linux") { return Ok(()) }
@@ -386,22 +400,176 @@ pub unsafe fn receive<T: NpyElement, D: Dimension>(
     socket: &UnixStream,
     mode: Mode,
 ) -> Result<MmapArray<T, D>> {
-    let (file, msg) = receive_parts(socket)?;
-    let dim = msg.dim::<T, D>()?;
-    let s = seals(&file)?;
-    if !s.shrink {
-        return Err(Error::NotSealed {
-            path: sys::fd_path(&file),
-        });
+    // SAFETY: forwarded to the caller.
+    unsafe { ReceiveOptions::new().receive(socket, mode) }
+}
+
+/// [`receive`] with a deadline: the whole message must come within `timeout`, else
+/// [`Error::TimedOut`] (see [Waiting](self#waiting)). [`ReceiveOptions`] sets the same for
+/// [`receive_unsealed`].
+///
+/// ```
+/// # if !cfg!(target_os = "linux") { return Ok(()) }
+/// use std::{io::Write, os::unix::net::UnixStream, time::Duration};
+/// use ndmmap::{Error, Mode, shared::memfd};
+/// let (mut tx, rx) = UnixStream::pair().unwrap();
+/// tx.write_all(b"ndmmap-array 1 <f8").unwrap(); // and nothing more
+/// // SAFETY: nothing is mapped: the message never ends.
+/// let r = unsafe { memfd::receive_timeout::<f64, ndarray::Ix1>(&rx, Mode::ReadOnly, Duration::from_millis(50)) };
+/// assert!(matches!(r, Err(Error::TimedOut { received: 18, .. })));
+/// # Ok::<(), ndmmap::Error>(())
+/// ```
+///
+/// # Safety
+/// As for [`receive`].
+pub unsafe fn receive_timeout<T: NpyElement, D: Dimension>(
+    socket: &UnixStream,
+    mode: Mode,
+    timeout: Duration,
+) -> Result<MmapArray<T, D>> {
+    // SAFETY: forwarded to the caller.
+    unsafe { ReceiveOptions::new().timeout(timeout).receive(socket, mode) }
+}
+
+/// How a receive waits: for good (the default, as [`receive`] and [`receive_unsealed`] do),
+/// or until a deadline (see [Waiting](self#waiting)).
+///
+/// ```
+/// # if !cfg!(target_os = "linux") { return Ok(()) }
+/// use std::{os::unix::net::UnixStream, time::Duration};
+/// use ndmmap::{Error, Mode, shared::memfd::ReceiveOptions};
+/// let (_tx, rx) = UnixStream::pair().unwrap();
+/// let opts = *ReceiveOptions::new().timeout(Duration::from_millis(20));
+/// // SAFETY: nothing comes, so nothing is mapped.
+/// let r = unsafe { opts.receive_unsealed::<u8, ndarray::Ix1>(&rx, Mode::ReadOnly) };
+/// assert!(matches!(r, Err(Error::TimedOut { received: 0, .. })));
+/// # Ok::<(), ndmmap::Error>(())
+/// ```
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReceiveOptions {
+    timeout: Option<Duration>,
+}
+
+impl ReceiveOptions {
+    /// No deadline: a receive waits until the whole message has come (or the socket's own
+    /// read timeout ends the wait).
+    pub fn new() -> ReceiveOptions {
+        ReceiveOptions::default()
     }
-    // SAFETY: the file is sealed against shrinking, so no holder can truncate it under the map
-    // (`map` refuses a range past its current end and never grows it); the caller takes on the
-    // rest of the file contract (writes through other maps).
-    unsafe { map(&file, &msg, dim, mode) }
+
+    /// The time the whole message (descriptor, line and newline) may take to come, counted
+    /// from the call; past it the receive is [`Error::TimedOut`]. A zero timeout takes only a
+    /// message that is already waiting whole.
+    pub fn timeout(&mut self, timeout: Duration) -> &mut Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// [`receive`], waiting as these options say.
+    ///
+    /// # Safety
+    /// As for [`receive`].
+    pub unsafe fn receive<T: NpyElement, D: Dimension>(
+        &self,
+        socket: &UnixStream,
+        mode: Mode,
+    ) -> Result<MmapArray<T, D>> {
+        let (file, msg) = receive_parts(socket, self.wait())?;
+        let dim = msg.dim::<T, D>()?;
+        let s = seals(&file)?;
+        if !s.shrink {
+            return Err(Error::NotSealed {
+                path: sys::fd_path(&file),
+            });
+        }
+        // SAFETY: the file is sealed against shrinking, so no holder can truncate it under
+        // the map (`map` refuses a range past its current end and never grows it); the caller
+        // takes on the rest of the file contract (writes through other maps).
+        unsafe { map(&file, &msg, dim, mode) }
+    }
+
+    /// [`receive_unsealed`], waiting as these options say.
+    ///
+    /// # Safety
+    /// As for [`receive_unsealed`].
+    pub unsafe fn receive_unsealed<T: NpyElement, D: Dimension>(
+        &self,
+        socket: &UnixStream,
+        mode: Mode,
+    ) -> Result<MmapArray<T, D>> {
+        let (file, msg) = receive_parts(socket, self.wait())?;
+        let dim = msg.dim::<T, D>()?;
+        // SAFETY: forwarded to the caller.
+        unsafe { map(&file, &msg, dim, mode) }
+    }
+
+    fn wait(&self) -> Wait {
+        Wait {
+            start: Instant::now(),
+            timeout: self.timeout,
+        }
+    }
+}
+
+/// The clock of one receive: when it started, and its deadline if it has one.
+#[derive(Debug, Clone, Copy)]
+struct Wait {
+    start: Instant,
+    timeout: Option<Duration>,
+}
+
+impl Wait {
+    /// Returns once the socket has something to read (or an end to report); past the
+    /// deadline, [`Error::TimedOut`] with the `received` bytes of the message so far.
+    fn readable(&self, socket: &UnixStream, received: usize) -> Result<()> {
+        let Some(timeout) = self.timeout else {
+            return Ok(());
+        };
+        loop {
+            let left = timeout.saturating_sub(self.start.elapsed());
+            let ready = fdpass::wait_readable(socket.as_fd(), left)
+                .map_err(|e| Error::io("poll (memfd receive)", None, e))?;
+            if ready {
+                return Ok(());
+            }
+            if self.start.elapsed() >= timeout {
+                return Err(self.timed_out(received));
+            }
+        }
+    }
+
+    fn timed_out(&self, received: usize) -> Error {
+        Error::TimedOut {
+            what: "memfd receive",
+            waited: self.start.elapsed(),
+            received,
+        }
+    }
+
+    /// An OS error of a read: the socket's own read timeout (`EAGAIN` on a blocking socket
+    /// with `SO_RCVTIMEO`) is [`Error::TimedOut`] too, other errors name the call.
+    fn io_error(
+        &self,
+        socket: &UnixStream,
+        what: &'static str,
+        e: io::Error,
+        received: usize,
+    ) -> Error {
+        let socket_timeout = matches!(
+            e.kind(),
+            io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+        ) && socket.read_timeout().is_ok_and(|t| t.is_some());
+        if socket_timeout {
+            self.timed_out(received)
+        } else {
+            Error::io(what, None, e)
+        }
+    }
 }
 
 /// Receives an array as [`receive`] does, and maps whatever descriptor came, sealed or not:
-/// a file on disk sent with [`send`], a memory file from a sender that did not seal it.
+/// a file on disk sent with [`send`], a memory file from a sender that did not seal it. It
+/// waits for good, as [`receive`] does; [`ReceiveOptions::receive_unsealed`] takes a deadline.
 ///
 /// ```
 /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -427,10 +595,8 @@ pub unsafe fn receive_unsealed<T: NpyElement, D: Dimension>(
     socket: &UnixStream,
     mode: Mode,
 ) -> Result<MmapArray<T, D>> {
-    let (file, msg) = receive_parts(socket)?;
-    let dim = msg.dim::<T, D>()?;
     // SAFETY: forwarded to the caller.
-    unsafe { map(&file, &msg, dim, mode) }
+    unsafe { ReceiveOptions::new().receive_unsealed(socket, mode) }
 }
 
 /// Maps the checked message's array from `file`, never growing it.
@@ -451,16 +617,17 @@ unsafe fn map<T: Pod, D: Dimension>(
 }
 
 /// Receives one message and its descriptor: exactly one descriptor, the whole line read (and
-/// not a byte more), parsed. Every descriptor that came is closed on an error.
-fn receive_parts(socket: &UnixStream) -> Result<(File, Message)> {
-    let io = |what, e| Error::io(what, None, e);
+/// not a byte more), parsed, within `wait`'s deadline. Every descriptor that came is closed
+/// on an error.
+fn receive_parts(socket: &UnixStream, wait: Wait) -> Result<(File, Message)> {
     let mut first = [0u8; 1];
+    wait.readable(socket, 0)?;
     let got = fdpass::recv_with_fds(socket.as_fd(), &mut first, MAX_FDS)
-        .map_err(|e| io("recvmsg (SCM_RIGHTS)", e))?;
+        .map_err(|e| wait.io_error(socket, "recvmsg (SCM_RIGHTS)", e, 0))?;
     if got.len == 0 {
         return Err(bad("the connection closed before a message came"));
     }
-    let line = read_line(socket, first[0])?;
+    let line = read_line(socket, first[0], wait)?;
     if got.truncated {
         return Err(bad(format!(
             "the control data was cut short (more than {MAX_FDS} descriptors, or another kind \
@@ -481,7 +648,7 @@ fn receive_parts(socket: &UnixStream) -> Result<(File, Message)> {
 
 /// Reads the rest of a line that started with `first`: peeks at what waits, then reads up to
 /// and including the newline, so nothing after the message is consumed.
-fn read_line(socket: &UnixStream, first: u8) -> Result<Vec<u8>> {
+fn read_line(socket: &UnixStream, first: u8, wait: Wait) -> Result<Vec<u8>> {
     let mut line = vec![first];
     let mut buf = vec![0u8; MAX_MESSAGE_LEN];
     while line.last() != Some(&b'\n') {
@@ -491,8 +658,9 @@ fn read_line(socket: &UnixStream, first: u8) -> Result<Vec<u8>> {
                 "no newline in the first {MAX_MESSAGE_LEN} bytes"
             )));
         }
+        wait.readable(socket, line.len())?;
         let n = fdpass::peek(socket.as_fd(), &mut buf[..room])
-            .map_err(|e| Error::io("recv (message)", None, e))?;
+            .map_err(|e| wait.io_error(socket, "recv (MSG_PEEK, message)", e, line.len()))?;
         if n == 0 {
             return Err(bad("the connection closed inside the message"));
         }
@@ -501,9 +669,10 @@ fn read_line(socket: &UnixStream, first: u8) -> Result<Vec<u8>> {
             .position(|&b| b == b'\n')
             .map_or(n, |i| i + 1);
         let mut reader = socket;
+        // The peek saw these bytes: the read takes them without waiting.
         reader
             .read_exact(&mut buf[..take])
-            .map_err(|e| Error::io("recv (message)", None, e))?;
+            .map_err(|e| wait.io_error(socket, "recv (message)", e, line.len()))?;
         line.extend_from_slice(&buf[..take]);
     }
     line.pop();

@@ -39,6 +39,27 @@
 //! [`ShmOptions::unlink_on_drop`], and [`unlink`] to unlink explicitly, as Python's
 //! `SharedMemory.unlink()` does.
 //!
+//! # Who may open an object
+//! A name is global to the machine: any user can make `/dev/shm/NAME` first and wait for a
+//! victim to open it (and then read, change or truncate the victim's data). So an object is
+//! opened only if it is this process's own: after `shm_open`, the descriptor that will be
+//! mapped is checked with `fstat` (not the name, which may point to another object by then),
+//! and an object that another user owns, that every user may write, or (unless asked, below)
+//! that its group may write, is refused with [`Error::ShmUntrusted`] before a byte of it is
+//! read or mapped. [`open_or_create`](ShmOptions::open_or_create) refuses such an object too:
+//! it neither maps it nor creates another under the name.
+//!
+//! A created object gets the permissions 0600 (read and write for its owner only, as Python's
+//! `SharedMemory` makes them), set with `fchmod` after `O_CREAT | O_EXCL`, so the umask does
+//! not matter. [`ShmOptions::share_with_group`] makes them 0660 and accepts an existing object
+//! that is group-writable, or another user's, if its group is one of this process's groups
+//! (the effective group or a supplementary one); an object every user may write is refused
+//! always. The exclusive create is atomic: no other process can make the name between the
+//! check and the create, and a name that exists is never truncated or re-sized.
+//!
+//! Root is no exception: root refuses an object that `nobody` made. Objects on Windows are
+//! not checked (see [Platforms](#platforms)).
+//!
 //! # Sizes
 //! An object opened with a shape must be at least as long as the array (else
 //! [`Error::TooShort`]); a longer one is accepted, because the OS may round a size up: macOS
@@ -61,13 +82,18 @@
 //! with positioned I/O, which a section lacks) is [`Error::Unsupported`]; `preallocate` is not
 //! needed (the pagefile commits the whole section at creation).
 //!
+//! A section gets the default security descriptor of the creator's access token (its user,
+//! `SYSTEM` and the administrators may open it), and its name lives in the session's `Local\`
+//! namespace, which other sessions' users cannot create names in; an opened section's owner is
+//! not checked, and [`ShmOptions::share_with_group`] changes nothing there.
+//!
 //! Linux is where this is tested, against Python (`scripts/shm_interop.py`). macOS and
 //! FreeBSD have `shm_open` and compile; macOS's objects are sized once only (which `create`
 //! respects) and cannot be read or written except through a map (so no `.npy` header there).
 
 use crate::array::{MmapArray, dim_and_strides};
 use crate::element::NpyElement;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ShmRefusal};
 use crate::layout;
 use crate::mapping::Mode;
 use crate::options::MmapOptions;
@@ -80,6 +106,13 @@ use std::path::PathBuf;
 /// How often [`ShmOptions::open_or_create`] retries when the name vanishes between a create
 /// that found it and the open that follows.
 const OPEN_OR_CREATE_TRIES: usize = 8;
+
+/// Permissions of a created object: its owner's only, as Python's `SharedMemory` makes them.
+const PRIVATE_MODE: u32 = 0o600;
+
+/// Permissions of a created object shared with its group
+/// ([`ShmOptions::share_with_group`]).
+const GROUP_MODE: u32 = 0o660;
 
 /// A checked name: the POSIX form (`/name`) for the OS, and the path messages show.
 #[derive(Debug)]
@@ -118,14 +151,60 @@ impl Name {
         self.posix.to_string_lossy().into_owned()
     }
 
-    fn open(&self, how: Open) -> Result<Object> {
-        sys::shm_open(&self.posix, how).map_err(|e| {
-            if how == Open::New && e.kind() == ErrorKind::AlreadyExists {
+    /// Opens the name: a new object gets exactly `mode` (`fchmod`, past the umask; its name
+    /// is unlinked again if that fails); an existing one must pass [`Name::check_owner`].
+    fn open(&self, how: Open, group: bool) -> Result<Object> {
+        let file = sys::shm_open(&self.posix, how).map_err(|e| {
+            if matches!(how, Open::New { .. }) && e.kind() == ErrorKind::AlreadyExists {
                 Error::ShmExists { name: self.shown() }
             } else {
                 Error::io("shm_open", Some(&self.path), e)
             }
-        })
+        })?;
+        match how {
+            Open::New { mode } => {
+                if let Err(e) = file.set_mode(mode) {
+                    let _ = sys::shm_unlink(&self.posix);
+                    return Err(Error::io("fchmod (shared memory)", Some(&self.path), e));
+                }
+            }
+            Open::Existing { .. } => self.check_owner(&file, group)?,
+        }
+        Ok(file)
+    }
+
+    /// Refuses an opened object that is not this process's own (see
+    /// [the module](self#who-may-open-an-object)); `group`: shared with this process's groups.
+    fn check_owner(&self, file: &Object, group: bool) -> Result<()> {
+        let owner = file
+            .owner()
+            .map_err(|e| Error::io("fstat (shared memory)", Some(&self.path), e))?;
+        let (Some(o), Some(euid)) = (owner, sys::effective_uid()) else {
+            return Ok(());
+        };
+        let ours_by_group = || group && sys::in_group(o.gid);
+        let why = if !o.regular {
+            Some(ShmRefusal::NotRegular)
+        } else if o.uid != euid && !ours_by_group() {
+            Some(ShmRefusal::Owner)
+        } else if o.mode & 0o002 != 0 {
+            Some(ShmRefusal::WorldWritable)
+        } else if o.mode & 0o020 != 0 && !ours_by_group() {
+            Some(ShmRefusal::GroupWritable)
+        } else {
+            None
+        };
+        match why {
+            None => Ok(()),
+            Some(why) => Err(Error::ShmUntrusted {
+                path: self.path.clone(),
+                why,
+                owner: o.uid,
+                group: o.gid,
+                mode: o.mode,
+                euid,
+            }),
+        }
     }
 }
 
@@ -172,6 +251,7 @@ pub struct ShmOptions {
     mode: Mode,
     unlink_on_drop: Option<bool>,
     preallocate: bool,
+    share_with_group: bool,
     #[cfg(feature = "npy")]
     npy_header: bool,
 }
@@ -184,12 +264,14 @@ impl Default for ShmOptions {
 
 impl ShmOptions {
     /// Read-write, unlinking on drop what was created (not what was opened), no `.npy` header,
-    /// not preallocated.
+    /// not preallocated, private to this user (created 0600; see
+    /// [`share_with_group`](Self::share_with_group)).
     pub fn new() -> ShmOptions {
         ShmOptions {
             mode: Mode::ReadWrite,
             unlink_on_drop: None,
             preallocate: false,
+            share_with_group: false,
             #[cfg(feature = "npy")]
             npy_header: false,
         }
@@ -221,6 +303,33 @@ impl ShmOptions {
         self
     }
 
+    /// Shares objects with this process's groups (see
+    /// [the module](self#who-may-open-an-object)): a created object is made 0660 (its group
+    /// may read and write it) instead of 0600, and an existing object is opened if it is this
+    /// user's, or if its group is this process's effective group or one of its supplementary
+    /// groups, even if that group may write it. Off by default: only this user's objects that
+    /// no one else may write are opened. An object every user may write is refused either way.
+    /// No effect on Windows.
+    ///
+    /// ```
+    /// use ndmmap::shared::shm::ShmOptions;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # if !cfg!(target_os = "linux") { return Ok(()) } // macOS: the umask applies
+    /// let name = format!("ndmmap-doc-group-{}", std::process::id());
+    /// // SAFETY: no process truncates the object while the arrays live.
+    /// let _a = unsafe { ShmOptions::new().share_with_group(true).create::<u8, _, _>(&name, 8)? };
+    /// // A private open refuses a group-writable object...
+    /// let private = unsafe { ShmOptions::new().open::<u8, _, _>(&name, 8) };
+    /// assert!(matches!(private, Err(ndmmap::Error::ShmUntrusted { mode: 0o660, .. })));
+    /// // ...one that shares with the group opens it.
+    /// let _b = unsafe { ShmOptions::new().share_with_group(true).open::<u8, _, _>(&name, 8)? };
+    /// # Ok(()) }
+    /// ```
+    pub fn share_with_group(&mut self, share: bool) -> &mut Self {
+        self.share_with_group = share;
+        self
+    }
+
     /// Whether [`create`](Self::create) (and [`open_or_create`](Self::open_or_create) when it
     /// creates) writes a `.npy` header at the start of the object, the array's data following
     /// it 64-byte aligned, as numpy writes files; `open_or_create` then reads the header of an
@@ -247,8 +356,9 @@ impl ShmOptions {
         self
     }
 
-    /// Creates the object `name` (`O_CREAT | O_EXCL`, permissions 0600), zero-filled and
-    /// sized for `shape` (`.f()` for Fortran order), and maps it. A name that exists is
+    /// Creates the object `name` (`O_CREAT | O_EXCL`, permissions 0600, or 0660 with
+    /// [`share_with_group`](Self::share_with_group)), zero-filled and sized for `shape`
+    /// (`.f()` for Fortran order), and maps it. A name that exists is
     /// [`Error::ShmExists`]; if anything after creation fails, the name is unlinked again.
     ///
     /// ```
@@ -272,7 +382,7 @@ impl ShmOptions {
         shape: Sh,
     ) -> Result<MmapArray<T, D>> {
         let name = Name::parse(name)?;
-        let file = name.open(Open::New)?;
+        let file = name.open(self.new_object(), self.share_with_group)?;
         // SAFETY: forwarded to the caller.
         unsafe { self.created(file, &name, shape) }
     }
@@ -280,7 +390,9 @@ impl ShmOptions {
     /// Opens the existing object `name` and maps `shape` (`.f()` for Fortran order) from its
     /// first byte. The object must be at least as long as the array ([`Error::TooShort`]);
     /// a longer one is accepted (see [the module](self#sizes)). A missing name is
-    /// [`Error::Io`] from `shm_open` with `ENOENT`.
+    /// [`Error::Io`] from `shm_open` with `ENOENT`; an object that is not this user's, or
+    /// that others may write, is [`Error::ShmUntrusted`] (see
+    /// [the module](self#who-may-open-an-object)).
     ///
     /// ```
     /// use ndmmap::shared::shm;
@@ -303,7 +415,7 @@ impl ShmOptions {
         shape: Sh,
     ) -> Result<MmapArray<T, D>> {
         let name = Name::parse(name)?;
-        let file = name.open(self.existing())?;
+        let file = name.open(self.existing(), self.share_with_group)?;
         // SAFETY: forwarded to the caller.
         unsafe { self.opened(file, &name, shape) }
     }
@@ -334,7 +446,7 @@ impl ShmOptions {
         name: &str,
     ) -> Result<MmapArray<T, D>> {
         let name = Name::parse(name)?;
-        let file = name.open(self.existing())?;
+        let file = name.open(self.existing(), self.share_with_group)?;
         // SAFETY: forwarded to the caller.
         unsafe { self.opened_npy(file, &name, None) }
     }
@@ -343,7 +455,9 @@ impl ShmOptions {
     /// it was created (the creator usually fills it). Unless
     /// [`unlink_on_drop`](Self::unlink_on_drop) is set, the array unlinks the name on drop
     /// only if it created it. With [`npy_header`](Self::npy_header), an object that exists
-    /// must carry a header of `T`'s dtype and of this shape.
+    /// must carry a header of `T`'s dtype and of this shape. An existing object is checked as
+    /// [`open`](Self::open) checks it: one another user made is [`Error::ShmUntrusted`],
+    /// never attached to.
     ///
     /// A process that opens the object just after another created it may find it still empty
     /// (creation and sizing are two calls): that is [`Error::TooShort`]; try again.
@@ -374,16 +488,18 @@ impl ShmOptions {
         let mut last = None;
         for _ in 0..OPEN_OR_CREATE_TRIES {
             // On Windows the name is taken when the object is sized, inside `created`.
-            let made = name.open(Open::New).and_then(|file| {
-                // SAFETY: forwarded to the caller.
-                unsafe { self.created(file, &name, shape.clone()) }
-            });
+            let made = name
+                .open(self.new_object(), self.share_with_group)
+                .and_then(|file| {
+                    // SAFETY: forwarded to the caller.
+                    unsafe { self.created(file, &name, shape.clone()) }
+                });
             match made {
                 Ok(a) => return Ok((a, true)),
                 Err(Error::ShmExists { .. }) => {}
                 Err(e) => return Err(e),
             }
-            match name.open(self.existing()) {
+            match name.open(self.existing(), self.share_with_group) {
                 Ok(file) => {
                     #[cfg(feature = "npy")]
                     if self.npy_header {
@@ -404,6 +520,17 @@ impl ShmOptions {
             }
         }
         Err(last.unwrap_or_else(|| Error::ShmExists { name: name.shown() }))
+    }
+
+    /// How to create an object: with the permissions of this sharing.
+    fn new_object(&self) -> Open {
+        Open::New {
+            mode: if self.share_with_group {
+                GROUP_MODE
+            } else {
+                PRIVATE_MODE
+            },
+        }
     }
 
     /// How to open an existing object for this mode.

@@ -243,3 +243,30 @@ pub(crate) fn peek(socket: BorrowedFd<'_>, buf: &mut [u8]) -> io::Result<usize> 
         }
     }
 }
+
+/// `poll(POLLIN)` for at most `timeout` (rounded up to whole milliseconds, at most
+/// `i32::MAX`): whether the socket has data, or an end or error to report, to read now.
+/// `false` when the time ran out, or a signal interrupted the wait (the caller checks its
+/// deadline and waits again).
+pub(crate) fn wait_readable(
+    socket: BorrowedFd<'_>,
+    timeout: std::time::Duration,
+) -> io::Result<bool> {
+    let ms = timeout.as_nanos().div_ceil(1_000_000).min(i32::MAX as u128) as libc::c_int;
+    let mut fd = libc::pollfd {
+        fd: socket.as_raw_fd(),
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: `fd` is one live, writable pollfd, and 1 is the count.
+    let n = unsafe { libc::poll(&mut fd, 1, ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        return if e.kind() == io::ErrorKind::Interrupted {
+            Ok(false)
+        } else {
+            Err(e)
+        };
+    }
+    Ok(n > 0)
+}

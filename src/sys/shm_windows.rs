@@ -37,8 +37,34 @@ pub(crate) enum Open {
         /// Open it read-write.
         write: bool,
     },
-    /// The object must not exist; it is made by [`Object::set_len`].
-    New,
+    /// The object must not exist; it is made by [`Object::set_len`]. The mode is unused: a
+    /// section gets the default security descriptor of the creator's token (its user,
+    /// `SYSTEM` and the administrators), and its name lives in the session's `Local\`
+    /// namespace, where other sessions' users cannot make objects.
+    New {
+        /// Unused on Windows.
+        mode: u32,
+    },
+}
+
+/// Owners are not checked on Windows (see [`Open::New`]): never made.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Owner {
+    pub(crate) uid: u32,
+    pub(crate) gid: u32,
+    pub(crate) mode: u32,
+    pub(crate) regular: bool,
+}
+
+/// No POSIX user ids on Windows: `None`, and no owner check.
+pub(crate) fn effective_uid() -> Option<u32> {
+    None
+}
+
+/// No POSIX groups on Windows.
+pub(crate) fn in_group(_gid: u32) -> bool {
+    false
 }
 
 /// A named section, or (before [`Object::set_len`]) the name of one to create.
@@ -67,7 +93,7 @@ pub(crate) fn shm_open(name: &CStr, how: Open) -> io::Result<Object> {
     let w = wide(name)?;
     match how {
         Open::Existing { write } => Section::open(&w, write).map(Object::Open),
-        Open::New => Ok(Object::ToCreate(w)),
+        Open::New { .. } => Ok(Object::ToCreate(w)),
     }
 }
 
@@ -80,6 +106,16 @@ impl Object {
     /// A section has no file: `None`.
     pub(crate) fn file(&self) -> Option<&File> {
         None
+    }
+
+    /// `None`: a section has no POSIX owner (see [`Open::New`]).
+    pub(crate) fn owner(&self) -> io::Result<Option<Owner>> {
+        Ok(None)
+    }
+
+    /// Nothing: a section's security descriptor is the creator's default (see [`Open::New`]).
+    pub(crate) fn set_mode(&self, _mode: u32) -> io::Result<()> {
+        Ok(())
     }
 
     /// Creates the section, `len` bytes (zeroed, committed from the pagefile now, so a full

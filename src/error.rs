@@ -1137,7 +1137,8 @@ impl fmt::Display for Error {
             ),
             Error::Shared { handles } => write!(
                 f,
-                "the mapping is shared by {handles} handles and owned views; a mutable view needs                  the only one (drop the others), or use raw_view_mut for disjoint writers"
+                "the mapping is shared by {handles} handles and owned views; a mutable view needs \
+                 the only one (drop the others), or use raw_view_mut for disjoint writers"
             ),
             Error::Slab {
                 path,

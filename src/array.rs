@@ -170,6 +170,11 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         }
     }
 
+    /// The mapping (a stream's guard).
+    pub(crate) fn mapping(&self) -> &Mapping {
+        &self.map
+    }
+
     /// The mapping, to mark or extend it (`npy`, `shared`).
     #[allow(dead_code)]
     pub(crate) fn map_mut(&mut self) -> &mut Mapping {

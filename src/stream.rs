@@ -372,6 +372,8 @@ struct Walk<'a> {
     /// The read-ahead requests of windows not yet dropped: (first index, request).
     requested: std::collections::VecDeque<(usize, usize)>,
     pages: Box<dyn Fn(Range<usize>) -> Result<Pages<'a>> + 'a>,
+    /// The array's mapping, for [`Stream::guarded`] and [`StreamMut::guarded`].
+    map: &'a crate::mapping::Mapping,
 }
 
 impl<'a> Walk<'a> {
@@ -387,7 +389,19 @@ impl<'a> Walk<'a> {
             ahead: Ahead::start(),
             requested: std::collections::VecDeque::new(),
             pages: Box::new(move |r: Range<usize>| a.pages_along(axis, r)),
+            map: a.mapping(),
         })
+    }
+
+    /// `f(stream)` under a fault guard over the array's pages.
+    fn guarded<S, R>(
+        map: &crate::mapping::Mapping,
+        stream: S,
+        f: impl FnOnce(S) -> R,
+    ) -> Result<R> {
+        let guard = crate::array::Recovering::enter(map)?;
+        let r = f(stream);
+        guard.finish(r)
     }
 
     /// Walks `range` from its start: what was passed is dropped, read-ahead asked for so far
@@ -542,6 +556,24 @@ impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
     }
 }
 
+impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
+    /// Runs `f` on the stream under [`guarded`](MmapArray::guarded)'s fault guard over the
+    /// array's pages, for every thread `f` uses: a file truncated during the walk is
+    /// [`Error::Fault`](crate::Error::Fault), not `SIGBUS`, and what `f` computed is dropped.
+    ///
+    /// ```
+    /// use ndmmap::stream::Stream;
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((10_000, 8))?;
+    /// let sum = Stream::new(&a)?.guarded(|s| s.map(|(_, rows)| rows.sum()).sum::<f64>())?;
+    /// assert_eq!(sum, 0.0);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn guarded<R>(self, f: impl FnOnce(Self) -> R) -> Result<R> {
+        let map = self.walk.map;
+        Walk::guarded(map, self, f)
+    }
+}
+
 impl<'a, T: Pod, D: Dimension> Iterator for Stream<'a, T, D> {
     type Item = (usize, ArrayView<'a, T, D>);
 
@@ -606,6 +638,16 @@ impl<'a, T: Pod, D: Dimension> StreamMut<'a, T, D> {
     pub fn behind(mut self, behind: Behind) -> Self {
         self.walk.behind = behind;
         self
+    }
+}
+
+impl<'a, T: Pod, D: Dimension> StreamMut<'a, T, D> {
+    /// Runs `f` on the stream under [`guarded_mut`](MmapArray::guarded_mut)'s fault guard,
+    /// as [`Stream::guarded`]: writing into a file truncated meanwhile, or into a sparse page
+    /// of a full filesystem, is [`Error::Fault`](crate::Error::Fault), not `SIGBUS`.
+    pub fn guarded<R>(self, f: impl FnOnce(Self) -> R) -> Result<R> {
+        let map = self.walk.map;
+        Walk::guarded(map, self, f)
     }
 }
 

@@ -275,3 +275,50 @@ fn a_guard_entered_over_a_patched_page_reports_it() {
     });
     assert_eq!(code, 0, "check {code} failed");
 }
+
+/// A stream walked under its guard: a file truncated during the walk is an error, reading or
+/// writing, and the windows read before the cut were the file's.
+#[test]
+fn streams_walked_under_a_guard_fault_into_errors() {
+    use ndmmap::stream::{Stream, StreamMut};
+    let dir = tmpdir();
+    let ps = page();
+    let p = file_with(dir.path(), "w.bin", &vec![1u8; 64 * ps]);
+    let code = run(|| {
+        let a = map(&p);
+        let r = Stream::new(&a).unwrap().bytes(8 * ps).guarded(|s| {
+            let mut ones = 0;
+            for (first, rows) in s {
+                if first == 16 * ps {
+                    truncate(&p, (20 * ps) as u64);
+                }
+                ones += rows.iter().filter(|&&b| b == 1).count();
+            }
+            ones
+        });
+        check(matches!(r, Err(Error::Fault { .. })), 1)?;
+        truncate(&p, (64 * ps) as u64);
+        // SAFETY: as in `map`.
+        let mut b = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .map_path_1d::<u8>(&p)
+                .unwrap()
+        };
+        let r = StreamMut::new(&mut b).unwrap().bytes(8 * ps).guarded(|s| {
+            for (first, mut rows) in s {
+                if first == 32 * ps {
+                    truncate(&p, (36 * ps) as u64);
+                }
+                rows.fill(2);
+            }
+        });
+        check(matches!(r, Err(Error::Fault { .. })), 2)?;
+        // What was written before the cut reached the file.
+        let mut x = [0u8; 1];
+        std::os::unix::fs::FileExt::read_exact_at(&std::fs::File::open(&p).unwrap(), &mut x, 0)
+            .unwrap();
+        check(x[0] == 2, 3)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}

@@ -559,7 +559,7 @@ impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
 impl<'a, T: Pod, D: Dimension> Stream<'a, T, D> {
     /// Runs `f` on the stream under [`guarded`](MmapArray::guarded)'s fault guard over the
     /// array's pages, for every thread `f` uses: a file truncated during the walk is
-    /// [`Error::Fault`](crate::Error::Fault), not `SIGBUS`, and what `f` computed is dropped.
+    /// [`Error::Fault`], not `SIGBUS`, and what `f` computed is dropped.
     ///
     /// ```
     /// use ndmmap::stream::Stream;
@@ -644,7 +644,7 @@ impl<'a, T: Pod, D: Dimension> StreamMut<'a, T, D> {
 impl<'a, T: Pod, D: Dimension> StreamMut<'a, T, D> {
     /// Runs `f` on the stream under [`guarded_mut`](MmapArray::guarded_mut)'s fault guard,
     /// as [`Stream::guarded`]: writing into a file truncated meanwhile, or into a sparse page
-    /// of a full filesystem, is [`Error::Fault`](crate::Error::Fault), not `SIGBUS`.
+    /// of a full filesystem, is [`Error::Fault`], not `SIGBUS`.
     pub fn guarded<R>(self, f: impl FnOnce(Self) -> R) -> Result<R> {
         let map = self.walk.map;
         Walk::guarded(map, self, f)

@@ -800,7 +800,7 @@ impl<T: Pod + Send + Sync, D: Dimension + Send> Chunks<T, D> {
     /// unmapped when its `f` returns, so at most about one chunk per worker thread is mapped
     /// at a time: the memory bound of the sequential walk, times the threads. Each chunk is
     /// read under [`guarded`](MmapArray::guarded)'s guard: a file truncated meanwhile is
-    /// [`Error::Fault`](crate::Error::Fault), not `SIGBUS`.
+    /// [`Error::Fault`], not `SIGBUS`.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {

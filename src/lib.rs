@@ -166,6 +166,8 @@ pub mod npy;
 pub mod npz;
 mod options;
 mod pages;
+#[cfg(feature = "npy")]
+mod replace;
 mod residency;
 mod resize;
 #[cfg(feature = "safetensors")]

@@ -298,6 +298,120 @@ mod tests {
         assert_eq!(temp_pid(t.file_name().unwrap(), name), None);
     }
 
+    /// A child that has ended and been reaped: its pid names no process.
+    #[cfg(unix)]
+    fn dead_pid() -> u32 {
+        // SAFETY: the child leaves at once with _exit.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: ends the child without running the parent's handlers.
+            unsafe { libc::_exit(0) };
+        }
+        let mut status = 0;
+        // SAFETY: reaping our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        pid as u32
+    }
+
+    /// The named-temporary path (other OSes; file systems without `O_TMPFILE`): the temporary
+    /// file has the old file's mode from the start, is renamed over the target through a link,
+    /// and goes when the writer is dropped unfinished.
+    #[cfg(unix)]
+    #[test]
+    fn named_temporaries_keep_the_mode_and_go_when_dropped() {
+        use std::io::Write;
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.npy");
+        std::fs::write(&real, b"old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let link = dir.path().join("link.npy");
+        std::os::unix::fs::symlink("real.npy", &link).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        let r = Replacement::start(&link, false).unwrap();
+        let t = r.temp.clone().unwrap();
+        assert_eq!(
+            t,
+            temp_name(dir.path(), OsStr::new("real.npy"), std::process::id(), 0)
+        );
+        assert_eq!(mode(&t), 0o600);
+        (&*r.file()).write_all(b"new").unwrap();
+        drop(r);
+        assert!(!t.exists());
+        assert_eq!(std::fs::read(&real).unwrap(), b"old");
+        let r = Replacement::start(&link, false).unwrap();
+        (&*r.file()).write_all(b"new").unwrap();
+        r.commit().unwrap();
+        assert_eq!(std::fs::read(&real).unwrap(), b"new");
+        assert_eq!(mode(&real), 0o600);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    /// A writer on the named-temporary path killed mid-write leaves its file; the next writer
+    /// of the same target removes it, and only it: not a live writer's, not one whose lock is
+    /// held, not a symbolic link, not another target's, not another user's.
+    #[cfg(unix)]
+    #[test]
+    fn stale_temporaries_are_removed_safely() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let p = d.join("x.npy");
+        let x = OsStr::new("x.npy");
+        // SAFETY: the child writes a file, then is killed.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            let r = Replacement::start(&p, false).unwrap();
+            (&*r.file()).write_all(&vec![1u8; 1 << 20]).unwrap();
+            // SAFETY: raising a signal at ourselves; _exit if it were ignored.
+            unsafe {
+                libc::raise(libc::SIGKILL);
+                libc::_exit(1);
+            }
+        }
+        let mut status = 0;
+        // SAFETY: reaping our own child.
+        assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+        let killed = temp_name(d, x, pid as u32, 0);
+        assert!(killed.exists(), "the killed writer's temporary file");
+
+        // SAFETY: getppid has no preconditions.
+        let live = temp_name(d, x, unsafe { libc::getppid() } as u32, 0);
+        std::fs::write(&live, b"").unwrap();
+        let locked = temp_name(d, x, dead_pid(), 0);
+        let held = sys::create_new(&locked, 0o600).unwrap();
+        assert!(sys::try_lock(&held).unwrap());
+        let link = temp_name(d, x, dead_pid(), 0);
+        std::os::unix::fs::symlink("x.npy", &link).unwrap();
+        let other = temp_name(d, OsStr::new("y.npy"), dead_pid(), 0);
+        std::fs::write(&other, b"").unwrap();
+        let mut kept = vec![&live, &locked, &link, &other];
+        let theirs = temp_name(d, x, dead_pid(), 1);
+        std::fs::write(&theirs, b"").unwrap();
+        // SAFETY: geteuid has no preconditions.
+        if unsafe { libc::geteuid() } == 0 {
+            std::os::unix::fs::chown(&theirs, Some(4321), None).unwrap();
+            kept.push(&theirs);
+        }
+        let orphan = temp_name(d, x, dead_pid(), 2);
+        std::fs::write(&orphan, b"").unwrap();
+
+        let r = Replacement::start(&p, false).unwrap();
+        assert!(!killed.exists() && !orphan.exists(), "stale files removed");
+        for k in &kept {
+            assert!(std::fs::symlink_metadata(k).is_ok(), "{} kept", k.display());
+        }
+        r.commit().unwrap();
+        assert!(p.exists());
+        drop(held);
+    }
+
     #[test]
     fn links_are_followed_to_their_target() {
         let dir = tempfile::tempdir().unwrap();

@@ -296,10 +296,22 @@ impl Tmpfs {
 
 #[cfg(target_os = "linux")]
 impl Drop for Tmpfs {
+    /// Unmounts, lazily if busy: a child that another test forked meanwhile may still hold a
+    /// descriptor of a file on it.
     fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg(self.0.path())
-            .status();
+        let umount = |lazy: bool| {
+            let mut c = std::process::Command::new("umount");
+            if lazy {
+                c.arg("-l");
+            }
+            c.arg(self.0.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !umount(false) {
+            umount(true);
+        }
     }
 }
 

@@ -335,12 +335,12 @@ mod tests {
             temp_name(dir.path(), OsStr::new("real.npy"), std::process::id(), 0)
         );
         assert_eq!(mode(&t), 0o600);
-        (&*r.file()).write_all(b"new").unwrap();
+        r.file().write_all(b"new").unwrap();
         drop(r);
         assert!(!t.exists());
         assert_eq!(std::fs::read(&real).unwrap(), b"old");
         let r = Replacement::start(&link, false).unwrap();
-        (&*r.file()).write_all(b"new").unwrap();
+        r.file().write_all(b"new").unwrap();
         r.commit().unwrap();
         assert_eq!(std::fs::read(&real).unwrap(), b"new");
         assert_eq!(mode(&real), 0o600);
@@ -368,7 +368,7 @@ mod tests {
         let pid = unsafe { libc::fork() };
         if pid == 0 {
             let r = Replacement::start(&p, false).unwrap();
-            (&*r.file()).write_all(&vec![1u8; 1 << 20]).unwrap();
+            r.file().write_all(&vec![1u8; 1 << 20]).unwrap();
             // SAFETY: raising a signal at ourselves; _exit if it were ignored.
             unsafe {
                 libc::raise(libc::SIGKILL);

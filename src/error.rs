@@ -197,6 +197,19 @@ pub enum Error {
         /// The OS error.
         source: io::Error,
     },
+    /// The file system has no room for the blocks a file needs (`ENOSPC`, or `EDQUOT` over a
+    /// quota; on Windows `ERROR_DISK_FULL`), found when they were allocated: before anything
+    /// was mapped, so no later write can fault. A file being created is not left behind.
+    NoSpace {
+        /// The file.
+        path: Option<PathBuf>,
+        /// Bytes asked to allocate.
+        needed: u64,
+        /// Bytes free to this process on the file's file system, when the OS tells.
+        available: Option<u64>,
+        /// The OS error.
+        source: io::Error,
+    },
     /// The .npy header's dtype does not match the element type. Its message names the type
     /// that opens the file: `ByteSwapped<f64>` for `">f8"` on a little-endian machine,
     /// `Bool` for `"|b1"`; [`npy::open_any`](crate::npy::open_any) opens any of them.
@@ -864,6 +877,7 @@ impl Error {
             | Error::OffsetPastEnd { path: p, .. }
             | Error::ReadOnlyHandle { path: p }
             | Error::Fault { path: p, .. }
+            | Error::NoSpace { path: p, .. }
             | Error::Unmappable { path: p, .. }
             | Error::Npy { path: p, .. } => *p = Some(path.to_path_buf()),
             _ => {}
@@ -874,7 +888,9 @@ impl Error {
     /// The OS error behind this error, if there is one.
     pub fn io_error(&self) -> Option<&io::Error> {
         match self {
-            Error::Io { source, .. } | Error::LockLimit { source, .. } => Some(source),
+            Error::Io { source, .. }
+            | Error::LockLimit { source, .. }
+            | Error::NoSpace { source, .. } => Some(source),
             _ => None,
         }
     }
@@ -882,7 +898,9 @@ impl Error {
     /// The OS error number behind this error, if there is one.
     pub fn raw_os_error(&self) -> Option<i32> {
         match self {
-            Error::Io { source, .. } | Error::LockLimit { source, .. } => source.raw_os_error(),
+            Error::Io { source, .. }
+            | Error::LockLimit { source, .. }
+            | Error::NoSpace { source, .. } => source.raw_os_error(),
             _ => None,
         }
     }
@@ -1115,6 +1133,21 @@ impl fmt::Display for Error {
                 limit: None,
                 source,
             } => write!(f, "cannot lock {requested} bytes: {source}"),
+            Error::NoSpace {
+                path,
+                needed,
+                available,
+                source,
+            } => {
+                write!(f, "no room for {}: {needed} bytes needed", Shown(path))?;
+                if let Some(a) = available {
+                    write!(f, ", {a} free on its file system")?;
+                }
+                write!(
+                    f,
+                    " ({source}); free some space or put the file on another file system"
+                )
+            }
             Error::DtypeMismatch { expected, found } => {
                 write!(
                     f,

@@ -182,6 +182,8 @@ mod options;
 mod pages;
 pub mod ranks;
 mod raw;
+#[cfg(feature = "npy")]
+mod replace;
 mod residency;
 mod resize;
 #[cfg(feature = "safetensors")]

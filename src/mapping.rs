@@ -286,7 +286,7 @@ impl Mapping {
             // Allocates the holes of the mapped range too (and extends the file if short), so
             // a full disk is an error now rather than a SIGBUS on a later write.
             sys::fallocate(file, offset, bytes as u64)
-                .map_err(|e| rollback(Error::io("fallocate", p, e)))?;
+                .map_err(|e| rollback(allocation_error(file, p, bytes as u64, e)))?;
         }
         let o = s.builder(offset, bytes);
         let io = |e| rollback(Error::io("mmap", p, e));
@@ -655,8 +655,13 @@ impl Mapping {
         }
         let grown = if self.preallocate {
             let from = plan.file_len.min(plan.old_end);
-            sys::fallocate(file, from, plan.new_end - from)
-                .map_err(|e| self.size_error("grow", "fallocate", e))
+            sys::fallocate(file, from, plan.new_end - from).map_err(|e| {
+                if sys::is_no_space(&e) {
+                    allocation_error(file, self.path(), plan.new_end - from, e)
+                } else {
+                    self.size_error("grow", "fallocate", e)
+                }
+            })
         } else {
             file.set_len(plan.new_end)
                 .map_err(|e| self.size_error("grow", "grow (ftruncate)", e))
@@ -873,4 +878,19 @@ fn zero(file: &File, path: Option<&Path>, from: u64, to: u64) -> Result<()> {
 /// without seals.
 fn file_seals(file: &File) -> sys::Seals {
     sys::seals(file).unwrap_or_default()
+}
+
+/// The error of a failed `fallocate` of `needed` bytes: [`Error::NoSpace`] (with the free
+/// space, where the OS tells) for a full file system or a spent quota, else [`Error::Io`].
+fn allocation_error(file: &File, path: Option<&Path>, needed: u64, e: std::io::Error) -> Error {
+    if sys::is_no_space(&e) {
+        Error::NoSpace {
+            path: path.map(Path::to_path_buf),
+            needed,
+            available: sys::free_space(file),
+            source: e,
+        }
+    } else {
+        Error::io("fallocate", path, e)
+    }
 }

@@ -1612,9 +1612,12 @@ fn method_name(method: u16) -> String {
 /// Writes an `.npz` archive that numpy loads and whose members all map as aligned `T`: each
 /// member is stored (uncompressed) with its data on a 64-byte boundary (padding in the zip
 /// extra field), in zip64 where a member or an offset passes 4 GiB. The archive is written
-/// under a temporary name beside `path` and renamed into place by [`finish`](Self::finish)
-/// (after an `fsync`), so a failure leaves an existing file untouched; a writer dropped
-/// unfinished removes its temporary file. Nothing is printed, and nothing panics: a name or a
+/// where nobody sees it (an unnamed file, `O_TMPFILE`, on Linux; else a hidden temporary
+/// name beside `path`) and renamed into place by [`finish`](Self::finish) (after an
+/// `fsync`), so a failure, a writer dropped unfinished or a killed process leaves an existing
+/// file untouched and no temporary file behind. A file replaced keeps its permission bits
+/// (and its owner and group, where the process may set them); a symbolic link at `path`
+/// stays a link, and the file it names is the one replaced, as `np.savez` writes through it. Nothing is printed, and nothing panics: a name or a
 /// size the zip format cannot hold, or a name [`Npz::open`] would refuse, is an error before
 /// anything of the member is written; a failed write (a full disk) is an error, after which
 /// the writer takes no more members.
@@ -1635,9 +1638,11 @@ fn method_name(method: u16) -> String {
 /// ```
 pub struct NpzWriter {
     path: PathBuf,
-    tmp: PathBuf,
     /// `None` once a write failed, or the archive was finished.
     out: Option<BufWriter<File>>,
+    /// The file being written, put in place by `finish`; `None` once finished. (After `out`:
+    /// the buffer's bytes go to the file before an unfinished one is removed.)
+    new: Option<crate::replace::Replacement>,
     /// Bytes written so far.
     at: u64,
     /// The central directory to be written.
@@ -1675,10 +1680,14 @@ impl NpzWriter {
     /// ```
     pub fn create(path: impl AsRef<Path>) -> Result<NpzWriter> {
         let path = path.as_ref().to_path_buf();
-        let (tmp, file) = crate::npy::temp_beside(&path)?;
+        let new = crate::replace::Replacement::new(&path)?;
+        let file = new
+            .file()
+            .try_clone()
+            .map_err(|e| Error::io("dup", Some(&path), e))?;
         Ok(NpzWriter {
             path,
-            tmp,
+            new: Some(new),
             out: Some(BufWriter::with_capacity(1 << 16, file)),
             at: 0,
             entries: Vec::new(),
@@ -1834,18 +1843,12 @@ impl NpzWriter {
             .into_inner()
             .map_err(|e| io("write archive", e.into_error()))?;
         file.sync_all().map_err(|e| io("fsync", e))?;
-        std::fs::rename(&self.tmp, &self.path).map_err(|e| io("rename into place", e))?;
-        self.tmp = PathBuf::new();
-        Ok(())
-    }
-}
-
-impl Drop for NpzWriter {
-    fn drop(&mut self) {
-        if !self.tmp.as_os_str().is_empty() {
-            // Unflushed bytes go with the file: BufWriter's drop ignores write errors silently.
-            drop(self.out.take());
-            let _ = std::fs::remove_file(&self.tmp);
+        drop(file);
+        match self.new.take() {
+            Some(new) => new.commit(),
+            None => Err(Error::NotWritable {
+                reason: "the archive was finished already",
+            }),
         }
     }
 }

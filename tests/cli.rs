@@ -233,6 +233,27 @@ fn lock_holds_until_interrupted() {
     assert!(line.contains("released"), "{line}");
 }
 
+/// Issue 21: the demo on a TMPDIR too small for its dataset (a 64 MiB tmpfs, 256 MiB asked)
+/// ends with status 1 and one line on stderr, not SIGBUS, and removes its directory.
+#[cfg(target_os = "linux")]
+#[test]
+fn demo_on_a_small_tmpdir_fails_cleanly() {
+    let Some(fs) = small_tmpfs(64) else {
+        return;
+    };
+    let out = ndmmap()
+        .arg("demo")
+        .env("TMPDIR", fs.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {err}", out.status);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("No space left on device"), "{err}");
+    assert!(err.contains("268435456 bytes needed"), "{err}");
+    assert!(names_in(fs.path()).is_empty(), "{:?}", names_in(fs.path()));
+}
+
 #[cfg(unix)]
 #[test]
 fn demo_runs_and_cleans_up() {

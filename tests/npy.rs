@@ -442,3 +442,190 @@ fn reload_picks_up_growth_and_refuses_a_different_array() {
     ));
     assert_eq!(r.shape(), &[9, 3], "the array is unchanged");
 }
+
+/// Issue 21: a file replaced by `create` keeps its mode (and, as root, its owner); a new
+/// file gets `0666` less the umask, as `open` gives.
+#[cfg(unix)]
+#[test]
+fn create_keeps_the_mode_and_owner_of_the_file_it_replaces() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = common::tmpdir();
+    let p = dir.path().join("x.npy");
+    // SAFETY: geteuid has no preconditions.
+    let root = unsafe { libc::geteuid() } == 0;
+    for mode in [0o600, 0o640, 0o444] {
+        std::fs::write(&p, b"old").unwrap();
+        std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
+        if root {
+            std::os::unix::fs::chown(&p, Some(4321), Some(4322)).unwrap();
+        }
+        // SAFETY: the test's own file.
+        drop(unsafe { npy::create::<f32, Ix2, _>(&p, (4, 3)).unwrap() });
+        let m = std::fs::metadata(&p).unwrap();
+        assert_eq!(m.mode() & 0o7777, mode, "mode {mode:o}");
+        if root {
+            assert_eq!((m.uid(), m.gid()), (4321, 4322), "owner kept");
+        }
+        assert_eq!(npy::read_header(&p).unwrap().shape, vec![4, 3]);
+        assert_eq!(common::names_in(dir.path()), ["x.npy"]);
+        std::fs::remove_file(&p).unwrap();
+    }
+    let code = common::in_child(|| {
+        // SAFETY: umask has no preconditions (this child is the only thread that runs).
+        unsafe { libc::umask(0o027) };
+        let q = dir.path().join("new.npy");
+        // SAFETY: the test's own file.
+        drop(unsafe { npy::create::<u8, Ix1, _>(&q, 3).unwrap() });
+        (std::fs::metadata(&q).unwrap().mode() & 0o7777 != 0o640) as i32
+    });
+    assert_eq!(code, 0, "a new file is 0666 less the umask");
+}
+
+/// Issue 21: `create` through a symbolic link replaces the file it names and keeps the link,
+/// as `np.save` writes through it; a dangling link gets its target created.
+#[cfg(unix)]
+#[test]
+fn create_writes_through_a_symlink() {
+    let dir = common::tmpdir();
+    let data = dir.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let real = data.join("real.npy");
+    std::fs::write(&real, b"old").unwrap();
+    let link = dir.path().join("link.npy");
+    std::os::unix::fs::symlink("data/real.npy", &link).unwrap();
+    // A link to a link, absolute this time.
+    let link2 = dir.path().join("link2.npy");
+    std::os::unix::fs::symlink(&link, &link2).unwrap();
+    for p in [&link, &link2] {
+        // SAFETY: the test's own file.
+        let mut a = unsafe { npy::create::<i16, Ix1, _>(p, 7).unwrap() };
+        a.view_mut().unwrap().fill(3);
+        drop(a);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(
+            std::fs::symlink_metadata(&link2)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            PathBuf::from("data/real.npy")
+        );
+        // SAFETY: as above.
+        let b = unsafe { npy::open::<i16, Ix1>(&real).unwrap() };
+        assert_eq!(b.view().sum(), 21);
+    }
+    let dangling = dir.path().join("dangling.npy");
+    std::os::unix::fs::symlink("data/new.npy", &dangling).unwrap();
+    // SAFETY: the test's own file.
+    drop(unsafe { npy::create::<u8, Ix1, _>(&dangling, 2).unwrap() });
+    assert!(
+        std::fs::symlink_metadata(&dangling)
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        npy::read_header(data.join("new.npy")).unwrap().shape,
+        vec![2]
+    );
+    assert_eq!(common::names_in(&data), ["new.npy", "real.npy"]);
+    assert_eq!(
+        common::names_in(dir.path()),
+        ["dangling.npy", "data", "link.npy", "link2.npy"]
+    );
+}
+
+/// Issue 21: SIGKILL at any moment of `create` (which preallocates 64 MiB here, so the kill
+/// often lands while it runs) leaves the one file, whole: the old one or the new one. Only a
+/// kill between the two last calls that put a file in place over an existing one (`linkat`
+/// of the unnamed file under a temporary name, then `rename`) can leave that name; the next
+/// `create` removes it, its writer being dead.
+#[cfg(unix)]
+#[test]
+fn sigkill_during_create_leaves_no_temporary_file() {
+    let dir = common::tmpdir();
+    let p = dir.path().join("x.npy");
+    // SAFETY: the test's own file.
+    drop(unsafe { npy::create::<u8, Ix1, _>(&p, 10).unwrap() });
+    let mut left = 0;
+    for i in 0..20u64 {
+        // SAFETY: the child only creates files, then is killed.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0);
+        if pid == 0 {
+            loop {
+                // SAFETY: as above.
+                let a = unsafe {
+                    npy::OpenOptions::new()
+                        .preallocate(true)
+                        .create::<f64, Ix2, _>(&p, (1 << 13, 1 << 10))
+                };
+                drop(a);
+            }
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2 + 3 * i));
+        // SAFETY: killing our own child.
+        unsafe { libc::kill(pid, libc::SIGKILL) };
+        assert_eq!(common::wait(pid), -libc::SIGKILL);
+        let names = common::names_in(dir.path());
+        if names != ["x.npy"] {
+            assert_eq!(
+                names,
+                [format!(".x.npy.ndmmap-{pid}-0.tmp"), "x.npy".into()],
+                "after kill {i}"
+            );
+            left += 1;
+            // SAFETY: as above.
+            drop(unsafe { npy::create::<u8, Ix1, _>(&p, 10).unwrap() });
+            assert_eq!(
+                common::names_in(dir.path()),
+                ["x.npy"],
+                "the next create cleans up"
+            );
+        }
+        let h = npy::read_header(&p).unwrap();
+        assert!(h.shape == [10] || h.shape == [1 << 13, 1 << 10], "{h:?}");
+    }
+    eprintln!("{left} of 20 kills left a temporary name, removed by the next create");
+}
+
+/// Issue 21: on a full file system `create` with `preallocate` is `Error::NoSpace` (ENOSPC,
+/// the bytes needed) before anything is mapped, and leaves the directory as it was.
+#[cfg(target_os = "linux")]
+#[test]
+fn create_on_a_full_disk_is_no_space_and_leaves_nothing() {
+    let Some(fs) = common::small_tmpfs(64) else {
+        return;
+    };
+    let keep = fs.path().join("keep.npy");
+    // SAFETY: the test's own file.
+    drop(unsafe { npy::create::<u8, Ix1, _>(&keep, 5).unwrap() });
+    let before = std::fs::read(&keep).unwrap();
+    for p in [fs.path().join("big.npy"), keep.clone()] {
+        // SAFETY: as above.
+        let r = unsafe {
+            npy::OpenOptions::new()
+                .preallocate(true)
+                .create::<f64, Ix2, _>(&p, (1 << 15, 1 << 10))
+        };
+        match r {
+            Err(e @ Error::NoSpace { needed, .. }) => {
+                assert_eq!(needed, 1 << 28);
+                assert_eq!(e.raw_os_error(), Some(libc::ENOSPC));
+                let text = e.to_string();
+                assert!(text.contains(&p.display().to_string()), "{text}");
+                assert!(text.contains("268435456 bytes needed"), "{text}");
+            }
+            other => panic!("{:?}", other.map(|a| a.shape().to_vec())),
+        }
+        assert_eq!(common::names_in(fs.path()), ["keep.npy"]);
+        assert_eq!(std::fs::read(&keep).unwrap(), before);
+    }
+}

@@ -1128,3 +1128,77 @@ fn over_4gib() {
     );
     println!("numpy loaded it in {:?}", t.elapsed());
 }
+
+/// Issue 21: `NpzWriter` over a 0600 file leaves a 0600 file; through a symbolic link it
+/// replaces the file the link names and keeps the link.
+#[cfg(unix)]
+#[test]
+fn writer_keeps_the_mode_and_writes_through_a_symlink() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = common::tmpdir();
+    let real = dir.path().join("real.npz");
+    std::fs::write(&real, b"old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let link = dir.path().join("link.npz");
+    std::os::unix::fs::symlink("real.npz", &link).unwrap();
+    for p in [&real, &link] {
+        NpzWriter::create(p)
+            .unwrap()
+            .add("x", &ndarray::arr1(&[1u8, 2, 3]))
+            .unwrap()
+            .finish()
+            .unwrap();
+        assert_eq!(std::fs::metadata(&real).unwrap().mode() & 0o7777, 0o600);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert_eq!(Npz::open(&real).unwrap().members().len(), 1);
+        assert_eq!(common::names_in(dir.path()), ["link.npz", "real.npz"]);
+    }
+}
+
+/// Issue 21: a writer killed in the middle of a large archive (SIGKILL: no drop, no exit
+/// handler) leaves the old file as it was and nothing else.
+#[cfg(unix)]
+#[test]
+fn sigkill_in_the_middle_of_an_archive_leaves_nothing() {
+    let dir = common::tmpdir();
+    let p = dir.path().join("x.npz");
+    std::fs::write(&p, b"old").unwrap();
+    for members in [1, 3] {
+        common::then_sigkill(|| {
+            let big = ndarray::Array1::<f64>::zeros(4 << 20); // 32 MiB
+            let mut w = NpzWriter::create(&p).unwrap();
+            for i in 0..members {
+                w.add(&format!("m{i}"), &big).unwrap();
+            }
+        });
+        assert_eq!(common::names_in(dir.path()), ["x.npz"]);
+        assert_eq!(std::fs::read(&p).unwrap(), b"old");
+    }
+}
+
+/// Issue 21: on a full file system the write is an error naming ENOSPC, and the writer,
+/// dropped, leaves the directory as it was.
+#[cfg(target_os = "linux")]
+#[test]
+fn writer_on_a_full_disk_fails_and_leaves_nothing() {
+    let Some(fs) = common::small_tmpfs(16) else {
+        return;
+    };
+    let keep = fs.path().join("keep.npz");
+    std::fs::write(&keep, b"old").unwrap();
+    let big = ndarray::Array1::<f64>::zeros(4 << 20); // 32 MiB
+    for p in [fs.path().join("new.npz"), keep.clone()] {
+        let mut w = NpzWriter::create(&p).unwrap();
+        let e = w.add("big", &big).map(drop).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(libc::ENOSPC), "{e}");
+        assert!(w.finish().is_err());
+        drop(w);
+        assert_eq!(common::names_in(fs.path()), ["keep.npz"]);
+        assert_eq!(std::fs::read(&keep).unwrap(), b"old");
+    }
+}

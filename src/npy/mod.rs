@@ -127,6 +127,10 @@ impl OpenOptions {
     /// Opens `path` in this mode, reads its header from that handle and its length: what both
     /// `open` and `open_any` start from (the map options carry the mode).
     fn open_header(&self, path: &Path) -> Result<(MmapOptions, File, Header, u64)> {
+        if self.mode == Mode::ReadWrite {
+            // Where a writer killed before may be retried: its temporary files go.
+            crate::replace::remove_stale_beside(path);
+        }
         let mut opts = MmapOptions::new();
         opts.mode(self.mode)
             .grow(false)
@@ -415,42 +419,15 @@ pub unsafe fn create<T: NpyElement, D: Dimension, Sh: ShapeBuilder<Dim = D>>(
     unsafe { OpenOptions::new().create(path, shape) }
 }
 
-/// A file beside `path` that no one else opens: created with `O_EXCL`.
-pub(crate) fn temp_beside(path: &Path) -> Result<(PathBuf, File)> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy())
-        .unwrap_or_default();
-    let mut last = None;
-    for i in 0..16 {
-        let t = dir.join(format!(".{name}.ndmmap-{}-{i}.tmp", std::process::id()));
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&t)
-        {
-            Ok(f) => return Ok((t, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
-            Err(e) => return Err(Error::io("create", Some(path), e)),
-        }
-    }
-    Err(Error::io(
-        "create",
-        Some(path),
-        last.unwrap_or_else(|| std::io::Error::other("no free temporary name")),
-    ))
-}
-
 impl OpenOptions {
     /// Creates (or replaces) a zero-filled `.npy` file and maps it read-write (see [`create`]).
-    /// The file is written under a temporary name beside `path` and renamed into place once
-    /// mapped, so a failure (a full disk with [`preallocate`](Self::preallocate), a shape too
-    /// large) leaves no partial file and an existing file untouched.
+    /// The file is made where nobody sees it (unnamed, with `O_TMPFILE`, on Linux; else under
+    /// a hidden temporary name beside `path`) and renamed into place once mapped, so a failure
+    /// (a full disk with [`preallocate`](Self::preallocate), a shape too large) or a killed
+    /// process leaves no partial file and an existing file untouched. A file replaced keeps
+    /// its permission bits (and its owner and group, where the process may set them); a
+    /// symbolic link at `path` stays a link, and the file it names is the one replaced, as
+    /// numpy writes through it.
     ///
     /// ```
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -475,29 +452,23 @@ impl OpenOptions {
         let (_, c_strides, _) = dim_and_strides(ndarray::Shape::from(dim.clone()), size_of::<T>())?;
         let fortran = c_strides.slice() != strides.slice();
         let header = new_header(&T::DTYPE.descr(), fortran, dim.slice());
-        let (tmp, mut f) = temp_beside(path)?;
-        let made = (|| {
-            f.write_all(&header)
-                .map_err(|e| Error::io("write header", Some(path), e))?;
-            let mut opts = MmapOptions::new();
-            opts.mode(Mode::ReadWrite)
-                .offset(header.len() as u64)
-                .preallocate(self.preallocate);
-            // SAFETY: forwarded to the caller; the file is ours alone until renamed.
-            let mut a: MmapArray<T, D> = unsafe {
-                opts.map_file(&f, Some(path.to_path_buf()), |_| {
-                    dim_and_strides(dim.clone().set_f(fortran), size_of::<T>())
-                })?
-            };
-            a.map_mut().set_npy_header();
-            std::fs::rename(&tmp, path)
-                .map_err(|e| Error::io("rename into place", Some(path), e))?;
-            Ok(a)
-        })();
-        if made.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        made
+        let new = crate::replace::Replacement::new(path)?;
+        let mut f = new.file();
+        f.write_all(&header)
+            .map_err(|e| Error::io("write header", Some(path), e))?;
+        let mut opts = MmapOptions::new();
+        opts.mode(Mode::ReadWrite)
+            .offset(header.len() as u64)
+            .preallocate(self.preallocate);
+        // SAFETY: forwarded to the caller; the file is ours alone until put in place.
+        let mut a: MmapArray<T, D> = unsafe {
+            opts.map_file(f, Some(path.to_path_buf()), |_| {
+                dim_and_strides(dim.clone().set_f(fortran), size_of::<T>())
+            })?
+        };
+        a.map_mut().set_npy_header();
+        new.commit()?;
+        Ok(a)
     }
 }
 

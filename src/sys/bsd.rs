@@ -10,7 +10,8 @@ use std::path::PathBuf;
 pub(crate) use super::posix::advice;
 pub(crate) use super::posix::known::{mincore, mlock};
 pub(crate) use super::posix::plain::{
-    HAS_LOCK_ON_FAULT, MAP_NORESERVE, MAP_POPULATE, cachestat, readahead_window,
+    HAS_LOCK_ON_FAULT, MAP_NORESERVE, MAP_POPULATE, cachestat, link_unnamed, readahead_window,
+    unnamed_file_in,
 };
 #[cfg(any(target_os = "freebsd", target_os = "dragonfly"))]
 pub(crate) use super::posix::{fadvise, fallocate};

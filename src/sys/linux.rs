@@ -1,7 +1,7 @@
 //! Linux (and Android): what differs from `posix.rs` — the richest set of advice, `mlock2` with
 //! `MLOCK_ONFAULT`, `cachestat`, `fallocate`, the readahead window from sysfs, and
 //! `/proc/self/fd` for a descriptor's path (and to reopen one read-only), `memfd_create` and
-//! file seals.
+//! file seals, unnamed files (`O_TMPFILE`) linked in by `linkat`.
 
 use super::RawCacheStat;
 use super::Seals;
@@ -89,6 +89,55 @@ pub(crate) fn cachestat(fd: RawFd, off: u64, len: u64) -> io::Result<RawCacheSta
 pub(crate) fn fallocate(fd: RawFd, off: u64, len: u64) -> io::Result<()> {
     // SAFETY: plain syscall on a descriptor; mode 0 only allocates (and extends the size).
     check(unsafe { libc::fallocate(fd, 0, off as libc::off_t, len as libc::off_t) })
+}
+
+/// An unnamed file in `dir` (`O_TMPFILE`), open for reading and writing, with `mode` less the
+/// umask (and the directory's default ACL), as `open(O_CREAT)` gives. Nothing names it until
+/// [`link_unnamed`]: a process killed before then leaves nothing behind. `Ok(None)` where the
+/// file system or the kernel has no unnamed files (`EOPNOTSUPP`; `EISDIR` or `EINVAL` from
+/// kernels before 3.11), or where `/proc` is not mounted (linking goes through it).
+pub(crate) fn unnamed_file_in(dir: &std::path::Path, mode: u32) -> io::Result<Option<File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if !std::path::Path::new("/proc/self/fd").is_dir() {
+        return Ok(None);
+    }
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .custom_flags(libc::O_TMPFILE)
+        .mode(mode)
+        .open(dir)
+    {
+        Ok(f) => Ok(Some(f)),
+        Err(e)
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::EOPNOTSUPP | libc::EISDIR | libc::EINVAL)
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Gives the unnamed file `fd` (from [`unnamed_file_in`]) the name `dest`, in the directory it
+/// was made in: `linkat` of `/proc/self/fd/N`, following that link (`AT_SYMLINK_FOLLOW`, which
+/// needs no privilege, unlike `AT_EMPTY_PATH`). `EEXIST` if `dest` exists.
+pub(crate) fn link_unnamed(fd: RawFd, dest: &std::path::Path) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let from = std::ffi::CString::new(format!("/proc/self/fd/{fd}"))?;
+    let to = std::ffi::CString::new(dest.as_os_str().as_bytes())?;
+    // SAFETY: both are valid NUL-terminated paths for the duration of the call.
+    check(unsafe {
+        libc::linkat(
+            libc::AT_FDCWD,
+            from.as_ptr(),
+            libc::AT_FDCWD,
+            to.as_ptr(),
+            libc::AT_SYMLINK_FOLLOW,
+        )
+    })
 }
 
 /// The readahead window (bytes) of the block device behind `fd`, from sysfs; the kernel's

@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 #[cfg(unix)]
@@ -101,9 +101,144 @@ pub(crate) use os::{MS_ASYNC, MS_INVALIDATE, MS_SYNC};
 /// `GetLastError` codes its calls give for the same conditions.
 pub(crate) mod errno {
     #[cfg(windows)]
-    pub(crate) use super::os::errno::{EACCES, EAGAIN, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM};
+    pub(crate) use super::os::errno::{
+        EACCES, EAGAIN, EDQUOT, EINVAL, ENOMEM, ENOSPC, ENOSYS, EOPNOTSUPP, EPERM,
+    };
     #[cfg(unix)]
-    pub(crate) use libc::{EACCES, EAGAIN, EINVAL, ENOMEM, ENOSYS, EOPNOTSUPP, EPERM};
+    pub(crate) use libc::{
+        EACCES, EAGAIN, EDQUOT, EINVAL, ENOMEM, ENOSPC, ENOSYS, EOPNOTSUPP, EPERM,
+    };
+}
+
+/// Whether an OS error says the file system is full (or the user's quota is spent).
+pub(crate) fn is_no_space(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(errno::ENOSPC | errno::EDQUOT))
+}
+
+/// Bytes free to this process on the file system holding `file`, where the OS tells.
+pub(crate) fn free_space(file: &File) -> Option<u64> {
+    #[cfg(unix)]
+    return posix::free_space(file);
+    #[cfg(windows)]
+    return os::free_space(file);
+}
+
+// What the file writers (`crate::replace`) ask of the OS.
+
+/// An unnamed file in `dir` (Linux's `O_TMPFILE`: nothing names it until
+/// [`link_unnamed`], so a killed process leaves nothing behind), created with `mode` less the
+/// umask. `Ok(None)` where the OS or the file system has none.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn unnamed_file_in(dir: &Path, mode: u32) -> io::Result<Option<File>> {
+    os::unnamed_file_in(dir, mode)
+}
+
+/// Names the unnamed `file` `dest` (in the directory it was made in); `AlreadyExists` if
+/// `dest` exists.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn link_unnamed(file: &File, dest: &Path) -> io::Result<()> {
+    #[cfg(unix)]
+    return os::link_unnamed(file.as_raw_fd(), dest);
+    #[cfg(windows)]
+    return os::link_unnamed(file, dest);
+}
+
+/// A new file at `path` (`O_EXCL`: `AlreadyExists` if there is one), for reading and writing,
+/// created with `mode` less the umask (Unix; Windows has no mode).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn create_new(path: &Path, mode: u32) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut o, mode);
+    #[cfg(windows)]
+    let _ = mode;
+    o.open(path)
+}
+
+/// Opens `path` read-only to inspect it: not through a symbolic link, and without waiting
+/// (`O_NOFOLLOW | O_NONBLOCK` on Unix: a FIFO put there does not block the open).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn open_to_inspect(path: &Path) -> io::Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut o, libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    o.open(path)
+}
+
+/// Takes an exclusive lock on `file` without waiting (`flock`, which the OS drops when the
+/// holder dies): `Ok(false)` when someone holds one. Windows takes none and answers `true`.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
+    #[cfg(unix)]
+    return posix::try_lock(file);
+    #[cfg(windows)]
+    return os::try_lock(file);
+}
+
+/// Drops the lock [`try_lock`] took.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn unlock(file: &File) -> io::Result<()> {
+    #[cfg(unix)]
+    return posix::unlock(file);
+    #[cfg(windows)]
+    {
+        let _ = file;
+        Ok(())
+    }
+}
+
+/// Whether the process `pid` is running (one that this user may not ask about counts).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    return posix::process_alive(pid);
+    #[cfg(windows)]
+    return os::process_alive(pid);
+}
+
+/// Whether this process's effective user owns the file (always, on Windows, which has no
+/// owner in `Metadata`).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn owned_by_me(meta: &std::fs::Metadata) -> bool {
+    #[cfg(unix)]
+    return std::os::unix::fs::MetadataExt::uid(meta) == posix::euid();
+    #[cfg(windows)]
+    {
+        let _ = meta;
+        true
+    }
+}
+
+/// Gives `file` the owner, group and permission bits of `old` (the file it will replace):
+/// `fchown` where the process may (`EPERM` is ignored: an unprivileged user keeps their own
+/// ids), then `fchmod` of the `rwx` bits (not the set-id bits, which a write to the old file
+/// would have cleared). On Windows, nothing: a new file
+/// takes its directory's inherited ACL, and the read-only attribute would refuse the rename.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn keep_owner_and_mode(file: &File, old: &std::fs::Metadata) -> io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let now = file.metadata()?;
+        if (now.uid(), now.gid()) != (old.uid(), old.gid()) {
+            match std::os::unix::fs::fchown(file, Some(old.uid()), Some(old.gid())) {
+                Ok(()) => {}
+                // Not ours to give away: try the group alone (a member of it may).
+                Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                    let _ = std::os::unix::fs::fchown(file, None, Some(old.gid()));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        file.set_permissions(std::fs::Permissions::from_mode(old.mode() & 0o777))
+    }
+    #[cfg(windows)]
+    {
+        let _ = (file, old);
+        Ok(())
+    }
 }
 
 /// `msync(addr, len, flags)`; `file` is the mapping's file where it has one, which Windows

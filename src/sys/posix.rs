@@ -3,7 +3,9 @@
 //! they are used:
 //! - every Unix: page size, `madvise`, `msync`, `munlock`, `mprotect`, shared anonymous maps,
 //!   the memlock limit, a descriptor's access mode, whether the process may write a file,
-//!   `MAP_FIXED` file maps, whether a filesystem is full, advice by name;
+//!   `MAP_FIXED` file maps, whether a filesystem is full and its free space, advice by name;
+//!   what the file writers need (an exclusive `flock` tried, whether a process lives, the
+//!   identity of the effective user);
 //! - `known`, the Unixes with a file of their own (`stub.rs` answers `Unsupported` instead):
 //!   their common flags, `mincore`, plain `mlock`;
 //! - `fadvise` and `fallocate`, where libc has `posix_fadvise` and `posix_fallocate` and the OS
@@ -224,6 +226,61 @@ pub(crate) fn filesystem_full(file: &File) -> bool {
     ok && unsafe { st.assume_init() }.f_bavail == 0
 }
 
+/// Bytes free to an unprivileged writer on the filesystem holding `file` (`fstatvfs`'s
+/// `f_bavail` blocks of `f_frsize` bytes).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn free_space(file: &File) -> Option<u64> {
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: fstatvfs writes a statvfs into the buffer it is given.
+    let ok = unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } == 0;
+    // SAFETY: initialised by the successful call.
+    let st = ok.then(|| unsafe { st.assume_init() })?;
+    #[allow(clippy::unnecessary_cast, clippy::useless_conversion)] // the types differ by OS
+    u64::from(st.f_bavail as u64).checked_mul(st.f_frsize as u64)
+}
+
+/// Takes an exclusive `flock` on `file` without waiting: `Ok(false)` when another open file
+/// description holds one. The lock lasts until every descriptor of this description is
+/// closed, which a killed process's are.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn try_lock(file: &File) -> io::Result<bool> {
+    // SAFETY: flock on a descriptor the caller owns has no memory effects.
+    match check(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) }) {
+        Ok(()) => Ok(true),
+        Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+/// Drops the `flock` of `file`'s open file description.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn unlock(file: &File) -> io::Result<()> {
+    // SAFETY: flock on a descriptor the caller owns has no memory effects.
+    check(unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_UN) })
+}
+
+/// Whether a process `pid` exists (`kill(pid, 0)`: no signal is sent; `EPERM` means it exists
+/// and belongs to someone else).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return true; // not a single process: never taken for a dead one
+    }
+    // SAFETY: signal 0 only checks that the process exists and may be signalled.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// The effective user id.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn euid() -> u32 {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() }
+}
+
 /// What the Unixes with a file of their own share (`stub.rs` answers `Unsupported` on the
 /// others, some of which lack `mincore`): the common part of their flag tables, `mincore`, and
 /// plain `mlock`.
@@ -324,6 +381,21 @@ pub(super) mod plain {
     /// The readahead window is not known: Linux's default.
     pub(crate) fn readahead_window(_fd: RawFd) -> usize {
         DEFAULT_READAHEAD
+    }
+
+    /// No unnamed files (Linux's `O_TMPFILE`): the writers use named temporary files.
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
+    pub(crate) fn unnamed_file_in(
+        _dir: &std::path::Path,
+        _mode: u32,
+    ) -> io::Result<Option<std::fs::File>> {
+        Ok(None)
+    }
+
+    /// No unnamed files to link.
+    #[cfg_attr(not(feature = "npy"), allow(dead_code))]
+    pub(crate) fn link_unnamed(_fd: RawFd, _dest: &std::path::Path) -> io::Result<()> {
+        unsupported()
     }
 }
 

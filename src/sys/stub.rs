@@ -9,7 +9,8 @@ use std::path::PathBuf;
 
 pub(crate) use super::posix::advice;
 pub(crate) use super::posix::plain::{
-    HAS_LOCK_ON_FAULT, MAP_NORESERVE, MAP_POPULATE, cachestat, readahead_window,
+    HAS_LOCK_ON_FAULT, MAP_NORESERVE, MAP_POPULATE, cachestat, link_unnamed, readahead_window,
+    unnamed_file_in,
 };
 
 pub(super) const PROT: &[(&str, i32)] = names![PROT_NONE, PROT_READ, PROT_WRITE];

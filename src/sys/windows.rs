@@ -92,6 +92,10 @@ pub(crate) mod errno {
     pub(crate) const ENOSYS: i32 = f::ERROR_CALL_NOT_IMPLEMENTED as i32;
     /// `ERROR_NOT_SUPPORTED`.
     pub(crate) const EOPNOTSUPP: i32 = f::ERROR_NOT_SUPPORTED as i32;
+    /// `ERROR_DISK_FULL`.
+    pub(crate) const ENOSPC: i32 = f::ERROR_DISK_FULL as i32;
+    /// `ERROR_HANDLE_DISK_FULL` (Windows' second code for a full disk, where Unix has a quota's).
+    pub(crate) const EDQUOT: i32 = f::ERROR_HANDLE_DISK_FULL as i32;
 }
 
 /// `Ok` where a call returned non-zero (`TRUE`), else `GetLastError`'s error.
@@ -500,6 +504,51 @@ pub(crate) unsafe fn map_file_fixed(
 /// is not asked: only a guarded fault needs this, and Windows guards none).
 pub(crate) fn filesystem_full(_file: &File) -> bool {
     false
+}
+
+/// Bytes free on the volume holding `file`: not asked (`GetDiskFreeSpaceExW` takes a path).
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn free_space(_file: &File) -> Option<u64> {
+    None
+}
+
+/// A lock that a killed process's temporary files would lose: Windows has `LockFileEx`, but
+/// the writers' clean-up tells a live writer by its process alone ([`process_alive`]), so
+/// this takes none and answers `true`.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn try_lock(_file: &File) -> io::Result<bool> {
+    Ok(true)
+}
+
+/// Whether a process `pid` is running (`OpenProcess`, then `GetExitCodeProcess` is not
+/// `STILL_ACTIVE`). A process this user may not query is taken as running.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn process_alive(pid: u32) -> bool {
+    use windows_sys::Win32::Foundation::{ERROR_ACCESS_DENIED, GetLastError, STILL_ACTIVE};
+    // SAFETY: OpenProcess takes plain values and returns a handle or null.
+    let h = unsafe { Threading::OpenProcess(Threading::PROCESS_QUERY_LIMITED_INFORMATION, 0, pid) };
+    if h.is_null() {
+        // SAFETY: GetLastError has no preconditions.
+        return unsafe { GetLastError() } == ERROR_ACCESS_DENIED;
+    }
+    let mut code = 0u32;
+    // SAFETY: `h` is a live process handle; `code` is ours to write.
+    let ok = unsafe { Threading::GetExitCodeProcess(h, &mut code) } != 0;
+    // SAFETY: `h` was opened above and is closed once.
+    unsafe { CloseHandle(h) };
+    !ok || code == STILL_ACTIVE as u32
+}
+
+/// No unnamed files on Windows: the writers use named temporary files.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn unnamed_file_in(_dir: &std::path::Path, _mode: u32) -> io::Result<Option<File>> {
+    Ok(None)
+}
+
+/// No unnamed files to link.
+#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+pub(crate) fn link_unnamed(_file: &File, _dest: &std::path::Path) -> io::Result<()> {
+    Err(io::ErrorKind::Unsupported.into())
 }
 
 /// Reads at `offset` (`seek_read`), putting the handle's position back: on Windows a

@@ -271,3 +271,67 @@ pub fn mixed_archives(dir: &Path) -> (String, String) {
     let s = |p: std::path::PathBuf| p.to_str().unwrap().to_string();
     (s(npz), s(st))
 }
+
+/// The names in `dir`, sorted (hidden ones too: a writer's leftover temporary file is one).
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// A tmpfs of a few MiB mounted on a fresh directory (a small or full disk), unmounted and
+/// removed on drop.
+#[cfg(target_os = "linux")]
+pub struct Tmpfs(tempfile::TempDir);
+
+#[cfg(target_os = "linux")]
+impl Tmpfs {
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+#[cfg(target_os = "linux")]
+impl Drop for Tmpfs {
+    /// Unmounts, lazily if busy: a child that another test forked meanwhile may still hold a
+    /// descriptor of a file on it.
+    fn drop(&mut self) {
+        let umount = |lazy: bool| {
+            let mut c = std::process::Command::new("umount");
+            if lazy {
+                c.arg("-l");
+            }
+            c.arg(self.0.path())
+                .stderr(std::process::Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        if !umount(false) {
+            umount(true);
+        }
+    }
+}
+
+/// Mounts a tmpfs of `mib` MiB (root only: `None` after `skip_or_fail` otherwise).
+#[cfg(target_os = "linux")]
+pub fn small_tmpfs(mib: usize) -> Option<Tmpfs> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        skip_or_fail("mounting a small tmpfs needs root");
+        return None;
+    }
+    let dir = tmpdir();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", &format!("size={mib}m"), "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !mounted {
+        skip_or_fail("mount -t tmpfs failed");
+        return None;
+    }
+    Some(Tmpfs(dir))
+}

@@ -61,10 +61,7 @@ fn create(path: &Path, dtype: &str, shape: &[usize], fortran: bool) -> Res<()> {
             _ => return Err(format!("dtype {dtype}: no Rust element type for it (bool, float16 and float128 are not supported)").into()),
         }
     };
-    if made.is_err() {
-        // The path did not exist above: what a failed create left there (a header whose data
-        // could not be allocated, e.g. EFBIG) is ours to remove, so that a retry is not refused.
-        let _ = std::fs::remove_file(path);
-    }
+    // A failed create leaves nothing at `path` (the library writes an unnamed or temporary
+    // file and renames it into place), so a retry is not refused.
     Ok(made?)
 }

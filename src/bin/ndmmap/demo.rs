@@ -7,8 +7,8 @@ use crate::out::SCOPE;
 use crate::out::{self, NotHere, Res, count};
 use ndarray::{Axis, Ix2, s};
 use ndmmap::chart as draw;
-use ndmmap::{Advice, Flush, npy};
-use std::path::PathBuf;
+use ndmmap::{Advice, Flush, MmapArray, npy};
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 /// Removes the demo's directory however the demo ends.
@@ -33,11 +33,14 @@ pub fn run(mib: usize) -> Res<()> {
     let width = chart::width();
 
     let t = Instant::now();
-    // SAFETY: the demo's file lives in its own directory; nothing else touches it.
-    let mut w = unsafe { npy::create::<f64, Ix2, _>(&path, (rows, cols))? };
-    for (i, mut row) in w.view_mut()?.outer_iter_mut().enumerate() {
-        row.fill(i as f64);
-    }
+    let mut w = create(&path, rows, cols)?;
+    // Guarded too where the blocks could not be allocated up front: a full disk is then an
+    // error here, not a SIGBUS.
+    w.guarded_mut(|mut v| {
+        for (i, mut row) in v.outer_iter_mut().enumerate() {
+            row.fill(i as f64);
+        }
+    })?;
     w.msync(Flush::Sync)?;
     drop(w);
     outln!(
@@ -124,6 +127,42 @@ pub fn run(mib: usize) -> Res<()> {
     outln!("\nremoved {}", dir.0.display())?;
     Ok(())
 }
+
+/// The dataset, its blocks allocated now (`fallocate`), so that a small or full temporary
+/// directory is one clear error here rather than a `SIGBUS` on a write into the map; sparse
+/// where the OS or the file system cannot allocate ahead.
+fn create(path: &Path, rows: usize, cols: usize) -> Res<MmapArray<f64, Ix2>> {
+    // SAFETY: the demo's file lives in its own directory; nothing else touches it.
+    let made = unsafe {
+        npy::OpenOptions::new()
+            .preallocate(true)
+            .create::<f64, Ix2, _>(path, (rows, cols))
+    };
+    match made {
+        Err(e @ ndmmap::Error::NoSpace { .. }) => Err(format!(
+            "{e} (the demo's files go in the temporary directory: set TMPDIR, or pass a \
+             smaller --mib)"
+        )
+        .into()),
+        Err(e)
+            if e.io_error().is_some_and(|io| {
+                io.kind() == std::io::ErrorKind::Unsupported
+                    || io.raw_os_error() == Some(EOPNOTSUPP)
+            }) =>
+        {
+            // SAFETY: as above.
+            Ok(unsafe { npy::create::<f64, Ix2, _>(path, (rows, cols))? })
+        }
+        made => Ok(made?),
+    }
+}
+
+/// `EOPNOTSUPP`: `fallocate` on a file system that cannot allocate ahead (Windows reports no
+/// such case).
+#[cfg(unix)]
+const EOPNOTSUPP: i32 = libc::EOPNOTSUPP;
+#[cfg(not(unix))]
+const EOPNOTSUPP: i32 = i32::MIN;
 
 /// What the chart after `WillNeed` shows, where that is not the advised rows.
 #[cfg(windows)]

@@ -65,6 +65,36 @@ pub enum Order {
     F,
 }
 
+impl std::str::FromStr for Order {
+    type Err = Error;
+
+    /// `C` or `F`, either case, as numpy's `order=` takes them.
+    ///
+    /// ```
+    /// use ndmmap::Order;
+    /// assert_eq!("f".parse::<Order>()?, Order::F);
+    /// assert_eq!(Order::C.to_string(), "C");
+    /// assert!("K".parse::<Order>().is_err());
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    fn from_str(s: &str) -> Result<Order> {
+        match s {
+            "C" | "c" => Ok(Order::C),
+            "F" | "f" => Ok(Order::F),
+            _ => Err(Error::BadOrder {
+                given: crate::error::excerpt(s),
+            }),
+        }
+    }
+}
+
+impl std::fmt::Display for Order {
+    /// `C` or `F`, as numpy writes them.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if *self == Order::F { "F" } else { "C" })
+    }
+}
+
 /// The memory order of an array of shape `dim` with element `strides`: C unless they differ
 /// from C order's (a Fortran-order array with more than one non-trivial axis).
 pub(crate) fn order_of<D: Dimension>(dim: &D, strides: &D) -> Order {

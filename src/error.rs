@@ -120,6 +120,11 @@ pub enum Error {
         /// What is wrong with it, and on which axis.
         kind: SliceError,
     },
+    /// A memory order that is neither `C` nor `F` (`str::parse::<Order>`).
+    BadOrder {
+        /// The text, as given (its start, for a long one).
+        given: String,
+    },
     /// A shape written in numpy's tuple syntax ([`parse_shape`](crate::parse_shape)) does not
     /// parse, or has more axes than numpy gives an array.
     BadShapeSpec {
@@ -1044,6 +1049,10 @@ impl fmt::Display for Error {
             Error::BadSliceSpec { spec, kind } => {
                 write!(f, "bad slice \"{}\": {kind}", excerpt(spec))
             }
+            Error::BadOrder { given } => write!(
+                f,
+                "order \"{given}\": use C (row-major) or F (column-major)"
+            ),
             Error::BadShapeSpec {
                 spec,
                 kind: kind @ ShapeError::TooManyDimensions { .. },

@@ -140,21 +140,24 @@ fn stress_many_guards_racing_a_truncation() {
 /// rayon and scoped threads inside `guarded` are guarded: the fault is an error, not SIGBUS.
 #[test]
 fn work_on_other_threads_inside_a_guard_is_guarded() {
-    use rayon::prelude::*;
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "r.bin", &vec![1u8; 512 * ps]);
     let code = run(|| {
         let a = map(&p);
         truncate(&p, (100 * ps) as u64);
-        let r = a.guarded(|v| {
-            let bytes = v.as_slice().unwrap();
-            bytes
-                .par_chunks(ps)
-                .map(|c| c.iter().map(|&b| b as u64).sum::<u64>())
-                .sum::<u64>()
-        });
-        check(matches!(r, Err(Error::Fault { .. })), 1)?;
+        #[cfg(feature = "rayon")]
+        {
+            use rayon::prelude::*;
+            let r = a.guarded(|v| {
+                let bytes = v.as_slice().unwrap();
+                bytes
+                    .par_chunks(ps)
+                    .map(|c| c.iter().map(|&b| b as u64).sum::<u64>())
+                    .sum::<u64>()
+            });
+            check(matches!(r, Err(Error::Fault { .. })), 1)?;
+        }
         let r = a.guarded(|v| {
             let bytes = v.as_slice().unwrap();
             std::thread::scope(|s| {
@@ -168,21 +171,24 @@ fn work_on_other_threads_inside_a_guard_is_guarded() {
         check(matches!(r, Err(Error::Fault { .. })), 2)?;
         // Chunks on rayon's pool: each chunk guarded. One chunk of 16 pages, its file cut in
         // half while it is mapped.
-        let q = file_with(dir.path(), "q.bin", &vec![1u8; 16 * ps]);
-        let b = map(&q);
-        // SAFETY: the test truncates on purpose; par_map_reduce guards every chunk.
-        let chunks = unsafe { ndmmap::stream::Chunks::new(&b) }
-            .unwrap()
-            .rows(16 * ps);
-        let r = chunks.par_map_reduce(
-            |_, v| {
-                truncate(&q, (8 * ps) as u64);
-                v.iter().map(|&b| b as u64).sum::<u64>()
-            },
-            || 0,
-            |x, y| x + y,
-        );
-        check(matches!(r, Err(Error::Fault { .. })), 3)?;
+        #[cfg(feature = "rayon")]
+        {
+            let q = file_with(dir.path(), "q.bin", &vec![1u8; 16 * ps]);
+            let b = map(&q);
+            // SAFETY: the test truncates on purpose; par_map_reduce guards every chunk.
+            let chunks = unsafe { ndmmap::stream::Chunks::new(&b) }
+                .unwrap()
+                .rows(16 * ps);
+            let r = chunks.par_map_reduce(
+                |_, v| {
+                    truncate(&q, (8 * ps) as u64);
+                    v.iter().map(|&b| b as u64).sum::<u64>()
+                },
+                || 0,
+                |x, y| x + y,
+            );
+            check(matches!(r, Err(Error::Fault { .. })), 3)?;
+        }
         // A thread outside any guard, reading past the end, still dies of SIGBUS: checked in
         // tests/faults.rs (`other_sigbus_still_ends_the_process`).
         Ok(())

@@ -86,9 +86,21 @@ pub(crate) fn cachestat(fd: RawFd, off: u64, len: u64) -> io::Result<RawCacheSta
 }
 
 /// Allocates the file's blocks for `off..off + len` so a full disk fails now, not at a page fault.
+/// Where the file system cannot allocate ahead (`EOPNOTSUPP`: some network and FUSE file
+/// systems), glibc's `posix_fallocate` writes the blocks instead.
 pub(crate) fn fallocate(fd: RawFd, off: u64, len: u64) -> io::Result<()> {
     // SAFETY: plain syscall on a descriptor; mode 0 only allocates (and extends the size).
-    check(unsafe { libc::fallocate(fd, 0, off as libc::off_t, len as libc::off_t) })
+    let r = check(unsafe { libc::fallocate(fd, 0, off as libc::off_t, len as libc::off_t) });
+    match r {
+        Err(e) if e.raw_os_error() == Some(libc::EOPNOTSUPP) => {
+            // SAFETY: as above; posix_fallocate returns the error number instead of setting errno.
+            match unsafe { libc::posix_fallocate(fd, off as libc::off_t, len as libc::off_t) } {
+                0 => Ok(()),
+                n => Err(io::Error::from_raw_os_error(n)),
+            }
+        }
+        r => r,
+    }
 }
 
 /// An unnamed file in `dir` (`O_TMPFILE`), open for reading and writing, with `mode` less the

@@ -2,7 +2,6 @@
 //! offset and order. The numbers the user writes are read here (a shape by the library's
 //! [`ndmmap::parse_shape`]), refused (never wrapped or clamped) when out of range.
 
-use crate::out::Res;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -24,7 +23,7 @@ pub struct FileOpts {
     pub offset: Option<u64>,
     /// Raw files: memory order, C or F.
     #[arg(long)]
-    pub order: Option<String>,
+    pub order: Option<ndmmap::Order>,
     /// .npz archives: check each member's CRC-32 against its data (inflated where compressed)
     /// before using it; a member that fails is an error naming both checksums.
     #[arg(long)]
@@ -46,13 +45,5 @@ fn parse_offset(s: &str) -> Result<u64, String> {
             Err(format!("larger than the largest file offset, {}", u64::MAX))
         }
         Err(_) => Err("not a whole number of bytes".into()),
-    }
-}
-
-pub fn parse_order(s: &str) -> Res<bool> {
-    match s {
-        "C" | "c" => Ok(false),
-        "F" | "f" => Ok(true),
-        _ => Err(format!("order {s:?}: use C or F").into()),
     }
 }

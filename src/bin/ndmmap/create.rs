@@ -1,21 +1,20 @@
 //! `ndmmap create`: a zero-filled (sparse) `.npy` file of a dtype, shape and order.
 
-use crate::args::parse_order;
 use crate::out::Res;
 use ndarray::{IxDyn, ShapeBuilder};
 use ndmmap::npy::{self, Dtype};
 use ndmmap::{check_size, parse_shape};
 use std::path::Path;
 
-pub fn run(file: &Path, dtype: &str, shape: &str, order: &str) -> Res<()> {
+pub fn run(file: &Path, dtype: &str, shape: &str, order: ndmmap::Order) -> Res<()> {
     let shape = parse_shape(shape)?;
-    let fortran = parse_order(order)?;
+    let fortran = order == ndmmap::Order::F;
     create(file, dtype, &shape, fortran)?;
     outln!(
         "created {} ({dtype}, shape {:?}, order {})",
         file.display(),
         shape,
-        if fortran { "F" } else { "C" }
+        order
     )?;
     Ok(())
 }

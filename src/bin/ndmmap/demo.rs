@@ -34,8 +34,7 @@ pub fn run(mib: usize) -> Res<()> {
 
     let t = Instant::now();
     let mut w = create(&path, rows, cols)?;
-    // Guarded too where the blocks could not be allocated up front: a full disk is then an
-    // error here, not a SIGBUS.
+    // Guarded: a file truncated meanwhile is an error, not a SIGBUS.
     w.guarded_mut(|mut v| {
         for (i, mut row) in v.outer_iter_mut().enumerate() {
             row.fill(i as f64);
@@ -128,9 +127,8 @@ pub fn run(mib: usize) -> Res<()> {
     Ok(())
 }
 
-/// The dataset, its blocks allocated now (`fallocate`), so that a small or full temporary
-/// directory is one clear error here rather than a `SIGBUS` on a write into the map; sparse
-/// where the OS or the file system cannot allocate ahead.
+/// The dataset, its blocks allocated now (`fallocate`): a small or full temporary directory is
+/// one clear error here, not a `SIGBUS` on a write into the map.
 fn create(path: &Path, rows: usize, cols: usize) -> Res<MmapArray<f64, Ix2>> {
     // SAFETY: the demo's file lives in its own directory; nothing else touches it.
     let made = unsafe {
@@ -144,25 +142,9 @@ fn create(path: &Path, rows: usize, cols: usize) -> Res<MmapArray<f64, Ix2>> {
              smaller --mib)"
         )
         .into()),
-        Err(e)
-            if e.io_error().is_some_and(|io| {
-                io.kind() == std::io::ErrorKind::Unsupported
-                    || io.raw_os_error() == Some(EOPNOTSUPP)
-            }) =>
-        {
-            // SAFETY: as above.
-            Ok(unsafe { npy::create::<f64, Ix2, _>(path, (rows, cols))? })
-        }
         made => Ok(made?),
     }
 }
-
-/// `EOPNOTSUPP`: `fallocate` on a file system that cannot allocate ahead (Windows reports no
-/// such case).
-#[cfg(unix)]
-const EOPNOTSUPP: i32 = libc::EOPNOTSUPP;
-#[cfg(not(unix))]
-const EOPNOTSUPP: i32 = i32::MIN;
 
 /// What the chart after `WillNeed` shows, where that is not the advised rows.
 #[cfg(windows)]

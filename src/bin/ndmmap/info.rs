@@ -69,7 +69,7 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
     )?;
     writeln!(t, "dtype        {}", a.dtype())?;
     writeln!(t, "shape        {:?}", a.shape())?;
-    writeln!(t, "order        {}", open::order_str(a.order))?;
+    writeln!(t, "order        {}", a.order)?;
     writeln!(t, "data offset  {}", count(a.a.offset(), "byte"))?;
     writeln!(
         t,

@@ -132,7 +132,7 @@ enum Cmd {
         shape: String,
         /// Memory order: C or F.
         #[arg(long, default_value = "C")]
-        order: String,
+        order: ndmmap::Order,
     },
 }
 
@@ -224,6 +224,6 @@ fn run(cmd: Cmd) -> Res<()> {
             dtype,
             shape,
             order,
-        } => create::run(&file, &dtype, &shape, &order),
+        } => create::run(&file, &dtype, &shape, order),
     }
 }

@@ -4,7 +4,6 @@
 //! ([`AnyArray::open_raw`]), whose numbers [`crate::args`] reads.
 
 pub use crate::args::FileOpts;
-use crate::args::parse_order;
 use crate::out::{self, Batch, Res};
 use crate::ranks::Ranks;
 use ndarray::SliceInfoElem;
@@ -90,17 +89,13 @@ pub fn describe(
         ("path".to_string(), json!(path.display().to_string())),
         ("dtype".into(), json!(dtype)),
         ("shape".into(), json!(shape)),
-        ("order".into(), json!(order_str(order))),
+        ("order".into(), json!(order.to_string())),
         ("data_offset".into(), json!(offset)),
         ("nbytes".into(), json!(nbytes)),
         ("page_size".into(), json!(span.page_size)),
         ("lead".into(), json!(span.lead)),
         ("pages".into(), json!(span.page_count)),
     ])
-}
-
-pub fn order_str(o: Order) -> &'static str {
-    if o == Order::F { "F" } else { "C" }
 }
 
 /// What one argument names: one array, or every entry of an archive.
@@ -191,10 +186,7 @@ fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
     if let Some(shape) = o.shape.as_deref() {
         spec = spec.shape(ndmmap::parse_shape(shape)?);
     }
-    let order = match o.order.as_deref().map(parse_order).transpose()? {
-        Some(true) => Order::F,
-        _ => Order::C,
-    };
+    let order = o.order.unwrap_or(Order::C);
     // SAFETY: as for an entry (see `entry`).
     let a = unsafe { AnyArray::open_raw(path, &spec.order(order))? };
     Ok(Array {

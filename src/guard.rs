@@ -46,9 +46,8 @@
 //! - A guard notes its first [`PAGES`] faults one by one, the rest by the lowest and highest
 //!   page; the pages between those two are mapped from the file again. They are past the end
 //!   of the file (or pages it cannot give), so they hold no private data to lose.
-//! - Restored pages get the protection of the array's mode (a page that faulted after
-//!   [`protect`](crate::PagesMut::protect) made it read-only becomes writable again in a
-//!   writable map).
+//! - Restored pages get back the protection they had: the mode's, or what
+//!   [`protect`](crate::PagesMut::protect) gave them.
 
 use crate::error::{Error, Result};
 use crate::sys;

@@ -116,6 +116,9 @@ pub(crate) struct Mapping {
     mode: Mode,
     /// Cleared while some page is protected below the mode's access.
     full_access: bool,
+    /// The address ranges protected below the mode's access, and their protection: what a
+    /// fault guard gives back to the pages it restores.
+    reduced: Vec<(Range<usize>, i32)>,
     /// Growth allocates disk blocks (`fallocate`), as the map was made.
     preallocate: bool,
     /// The file is a `.npy` file whose header describes this map: resizing rewrites it.
@@ -175,6 +178,7 @@ impl Mapping {
             len,
             mode,
             full_access: true,
+            reduced: Vec::new(),
             preallocate: false,
             npy_header: false,
             fixed_len: false,
@@ -519,7 +523,9 @@ impl Mapping {
             // SAFETY: the range lies in this mapping; no view of it is alive (the guarded
             // closure has returned), and other threads' views saw zero pages there, which
             // become the file's pages again.
-            if let Err(e) = unsafe { sys::map_file_fixed(addr, len, prot, shared, file, off) } {
+            if let Err(e) = unsafe { sys::map_file_fixed(addr, len, prot, shared, file, off) }
+                .and_then(|()| self.reprotect(addr, addr + len))
+            {
                 restore_error = Some(e);
             }
         }
@@ -821,6 +827,32 @@ impl Mapping {
             self.full_access = full;
         } else {
             self.full_access &= full;
+        }
+        // What is protected below the mode now: the earlier ranges less these, and these if
+        // their protection is below the mode's.
+        let new = crate::layout::sorted_merged(ranges.to_vec());
+        let mut reduced: Vec<(Range<usize>, i32)> = Vec::new();
+        for (r, p) in std::mem::take(&mut self.reduced) {
+            let left = crate::layout::subtract(std::slice::from_ref(&r), &new);
+            reduced.extend(left.into_iter().map(|r| (r, p)));
+        }
+        if prot != self.prot() {
+            reduced.extend(new.into_iter().map(|r| (r, prot)));
+        }
+        self.reduced = reduced;
+        Ok(())
+    }
+
+    /// Gives the pages of `start..end` that [`protect`](Self::protect) set below the mode's
+    /// access their protection again (after a fault guard mapped them anew).
+    fn reprotect(&self, start: usize, end: usize) -> std::io::Result<()> {
+        for (r, prot) in &self.reduced {
+            let (a, b) = (r.start.max(start), r.end.min(end));
+            if a < b {
+                // SAFETY: the range lies in this mapping and had this protection before the
+                // guard's patch replaced it; restoring it is what `protect`'s caller asked.
+                unsafe { sys::mprotect(a, b - a, *prot) }?;
+            }
         }
         Ok(())
     }

@@ -328,3 +328,61 @@ fn streams_walked_under_a_guard_fault_into_errors() {
     });
     assert_eq!(code, 0, "check {code} failed");
 }
+
+/// The permissions `/proc/self/maps` shows for the page at `addr` (`rw-s`, `r--p`, ...).
+fn perms_at(addr: usize) -> String {
+    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
+    for l in maps.lines() {
+        let mut f = l.split_whitespace();
+        let (range, perms) = (f.next().unwrap(), f.next().unwrap());
+        let (a, b) = range.split_once('-').unwrap();
+        let (a, b) = (
+            usize::from_str_radix(a, 16).unwrap(),
+            usize::from_str_radix(b, 16).unwrap(),
+        );
+        if (a..b).contains(&addr) {
+            return perms.to_string();
+        }
+    }
+    String::new()
+}
+
+/// Pages that faulted and were restored get back the protection `protect` gave them; the
+/// others keep theirs.
+#[test]
+fn recovery_keeps_protections() {
+    let dir = tmpdir();
+    let ps = page();
+    let p = file_with(dir.path(), "x.bin", &vec![1u8; 64 * ps]);
+    let code = run(|| {
+        // SAFETY: as in `map`.
+        let mut a = unsafe {
+            MmapOptions::new()
+                .mode(Mode::ReadWrite)
+                .map_path::<u8, Ix2, _>(&p, (64, ps))
+                .unwrap()
+        };
+        a.pages_mut(s![8..16, ..])
+            .unwrap()
+            .protect(ndmmap::Protection::Read)
+            .unwrap();
+        a.pages_mut(s![40..48, ..])
+            .unwrap()
+            .protect(ndmmap::Protection::Read)
+            .unwrap();
+        let base = a.view().as_ptr() as usize;
+        truncate(&p, (32 * ps) as u64);
+        check(
+            matches!(
+                a.guarded(|v| v.iter().map(|&b| b as u64).sum::<u64>()),
+                Err(Error::Fault { .. })
+            ),
+            1,
+        )?;
+        check(perms_at(base + 44 * ps) == "r--s", 2)?;
+        check(perms_at(base + 50 * ps) == "rw-s", 3)?;
+        check(perms_at(base + 10 * ps) == "r--s", 4)?;
+        check(perms_at(base + 20 * ps) == "rw-s", 5)
+    });
+    assert_eq!(code, 0, "check {code} failed");
+}

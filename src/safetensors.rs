@@ -916,6 +916,8 @@ struct Entry<'a> {
     data: Cow<'a, [u8]>,
 }
 
+// The crate's serializer, in the test that our layout is its layout.
+#[cfg(test)]
 impl ::safetensors::View for &Entry<'_> {
     fn dtype(&self) -> Dtype {
         self.dtype
@@ -938,11 +940,13 @@ impl ::safetensors::View for &Entry<'_> {
 ///
 /// Views in C order are written from their memory; any other layout (Fortran order, slices
 /// with steps, negative strides) is copied in logical (row-major) order, as safetensors
-/// stores it. The file is written by the `safetensors` crate's serializer: under a temporary
-/// name beside the target, renamed into place when complete (an existing file, even one that
-/// is mapped, is replaced, not overwritten), with the header padded to a multiple of 8 and
-/// the tensors ordered by decreasing element size, so each maps aligned. Python's
-/// `safetensors.numpy.load_file` loads it. The data is not `fsync`ed.
+/// stores it. The file is laid out as the `safetensors` crate's serializer lays it out (the
+/// header padded to a multiple of 8, the tensors ordered by decreasing element size, so each
+/// maps aligned) and written as `.npy` files are: a new file beside the target (an unnamed
+/// one where the OS has them), with the replaced file's mode and owner, `fsync`ed and put in
+/// place when complete; a symbolic link stays a link and its target is replaced; an existing
+/// file, even one that is mapped, is replaced, not overwritten. Python's
+/// `safetensors.numpy.load_file` loads it.
 ///
 /// ```
 /// use ndarray::{Array2, ShapeBuilder, arr1};
@@ -1067,15 +1071,46 @@ impl<'a> Writer<'a> {
             }
         }
         let metadata = (!self.metadata.is_empty()).then(|| self.metadata.clone());
-        ::safetensors::serialize_to_file(
-            self.tensors.iter().map(|(n, e)| (n.as_str(), e)),
-            metadata,
-            path,
-        )
-        .map_err(|e| match e {
-            ::safetensors::SafeTensorError::IoError(io) => Error::io("write", Some(path), io),
-            other => bad(path, other.to_string()),
-        })
+        // The safetensors crate's layout (its `prepare`): tensors by decreasing alignment,
+        // then by name, so each maps aligned; the header padded to a multiple of 8.
+        let mut order: Vec<&(String, Entry<'_>)> = self.tensors.iter().collect();
+        order.sort_by(|(ln, l), (rn, r)| r.dtype.cmp(&l.dtype).then(ln.cmp(rn)));
+        let mut offset = 0;
+        let infos = order
+            .iter()
+            .map(|(name, e)| {
+                let info = ::safetensors::tensor::TensorInfo {
+                    dtype: e.dtype,
+                    shape: e.shape.clone(),
+                    data_offsets: (offset, offset + e.data.len()),
+                };
+                offset += e.data.len();
+                (name.clone(), info)
+            })
+            .collect();
+        let header = ::safetensors::tensor::Metadata::new(metadata, infos)
+            .map_err(|e| bad(path, e.to_string()))?;
+        let mut header = serde_json::to_vec(&header).map_err(|e| bad(path, e.to_string()))?;
+        header.resize(header.len().next_multiple_of(8), b' ');
+        // A new file beside the target (through a symbolic link), with the replaced file's
+        // mode and owner, put in place when complete: a mapped old file is never truncated,
+        // and a writer killed meanwhile leaves nothing behind.
+        let r = crate::replace::Replacement::new(path)?;
+        let io = |e| Error::io("write", Some(path), e);
+        use std::io::Write as _;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, r.file());
+        w.write_all(&(header.len() as u64).to_le_bytes())
+            .map_err(io)?;
+        w.write_all(&header).map_err(io)?;
+        for (_, e) in &order {
+            w.write_all(&e.data).map_err(io)?;
+        }
+        w.flush().map_err(io)?;
+        drop(w);
+        r.file()
+            .sync_all()
+            .map_err(|e| Error::io("fsync", Some(path), e))?;
+        r.commit()
     }
 }
 
@@ -1117,6 +1152,28 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The writer lays a file out byte for byte as the safetensors crate's serializer does.
+    #[test]
+    fn written_files_are_the_crates_layout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.safetensors");
+        let (a, b) = (ndarray::arr1(&[1u8, 2, 3]), ndarray::arr2(&[[1.5f64, 2.5]]));
+        let c = ndarray::arr1(&[7i32; 5]);
+        let mut w = Writer::new();
+        w.add("small", a.view())
+            .add("wide", b.view())
+            .add("a_mid", c.view())
+            .add("b_mid", c.view())
+            .metadata("k", "v");
+        w.write(&path).unwrap();
+        let theirs = ::safetensors::serialize(
+            w.tensors.iter().map(|(n, e)| (n.as_str(), e)),
+            Some(w.metadata.clone()),
+        )
+        .unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), theirs);
+    }
 
     fn header(s: &str) -> std::result::Result<Header, String> {
         parse_header(s.as_bytes())

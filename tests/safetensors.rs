@@ -1241,3 +1241,39 @@ fn what_the_safetensors_crate_accepts_is_accepted() {
         assert!(python_verdicts(&paths).iter().all(|v| v == "ok"));
     }
 }
+
+/// Issue 21: the writer over a 0640 file leaves a 0640 file, writes through a symbolic link
+/// (the link stays), and leaves no other file behind.
+#[cfg(unix)]
+#[test]
+fn writer_keeps_the_mode_and_writes_through_a_symlink() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.safetensors");
+    std::fs::write(&real, b"old").unwrap();
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let link = dir.path().join("link.safetensors");
+    std::os::unix::fs::symlink("real.safetensors", &link).unwrap();
+    for (p, n) in [(&real, 3u8), (&link, 4)] {
+        let x = ndarray::Array1::<u8>::from_elem(n as usize, n);
+        ndmmap::safetensors::Writer::new()
+            .add("x", x.view())
+            .write(p)
+            .unwrap();
+        assert_eq!(std::fs::metadata(&real).unwrap().mode() & 0o7777, 0o640);
+        assert!(
+            std::fs::symlink_metadata(&link)
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        let t = ndmmap::safetensors::Tensors::open(&real).unwrap();
+        assert_eq!(t.tensor("x").unwrap().shape, [n as usize]);
+        let mut names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["link.safetensors", "real.safetensors"]);
+    }
+}

@@ -362,6 +362,8 @@ impl Container {
                 .ok()
                 .map(|k| self.by_name[k])
         };
+        // Without `npz` the closure is only `None`.
+        #[cfg_attr(not(feature = "npz"), allow(clippy::unnecessary_lazy_evaluations))]
         let found = find(name).or_else(|| match &self.backend {
             // numpy's key or the zip name: the archive knows both.
             #[cfg(feature = "npz")]

@@ -254,6 +254,35 @@ fn demo_on_a_small_tmpdir_fails_cleanly() {
     assert!(names_in(fs.path()).is_empty(), "{:?}", names_in(fs.path()));
 }
 
+/// Issue 21: `stats --json` of a tall array spills its results to unnamed temporary files; on a
+/// TMPDIR too small for them it ends with one line that says what to do, status 1, and
+/// nothing left behind.
+#[cfg(target_os = "linux")]
+#[test]
+fn stats_json_on_a_small_tmpdir_fails_cleanly() {
+    let Some(fs) = small_tmpfs(1) else {
+        return;
+    };
+    let dir = tmpdir();
+    // 1,000,000 rows of 2: a million results, tens of MiB of JSON text.
+    let path = dir.path().join("tall.npy");
+    // SAFETY: the file is this test's alone.
+    drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (1_000_000, 2)).unwrap() });
+    let out = ndmmap()
+        .args(["stats", path.to_str().unwrap(), "--axis", "1", "--json"])
+        .env("TMPDIR", fs.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{:?}: {err}", out.status);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("No space left on device") && err.contains("set TMPDIR"),
+        "{err}"
+    );
+    assert!(names_in(fs.path()).is_empty(), "{:?}", names_in(fs.path()));
+}
+
 #[cfg(unix)]
 #[test]
 fn demo_runs_and_cleans_up() {

@@ -103,7 +103,7 @@ impl Results {
             return Ok(());
         };
         let io = |source| ndmmap::Error::Io {
-            what: "write the results to a temporary file",
+            what: "write the results to a temporary file (set TMPDIR to a directory with room)",
             path: None,
             source,
         };

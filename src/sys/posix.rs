@@ -3,7 +3,7 @@
 //! they are used:
 //! - every Unix: page size, `madvise`, `msync`, `munlock`, `mprotect`, shared anonymous maps,
 //!   the memlock limit, a descriptor's access mode, whether the process may write a file,
-//!   `MAP_FIXED` file maps, whether a filesystem is full, advice by name;
+//!   `MAP_FIXED` file maps, whether a filesystem is full, advice by name, `flock`;
 //! - `known`, the Unixes with a file of their own (`stub.rs` answers `Unsupported` instead):
 //!   their common flags, `mincore`, plain `mlock`;
 //! - `fadvise` and `fallocate`, where libc has `posix_fadvise` and `posix_fallocate` and the OS
@@ -222,6 +222,20 @@ pub(crate) fn filesystem_full(file: &File) -> bool {
     let ok = unsafe { libc::fstatvfs(file.as_raw_fd(), st.as_mut_ptr()) } == 0;
     // SAFETY: initialised by the successful call.
     ok && unsafe { st.assume_init() }.f_bavail == 0
+}
+
+/// `flock(fd, op)` (`LOCK_SH`, `LOCK_EX`, `LOCK_UN`): waits until the lock is granted,
+/// retried when a signal interrupts the wait. The lock belongs to the open file description,
+/// as an OFD `fcntl` lock does, and is released when it is unlocked or its last descriptor
+/// closes (a killed process's descriptors close).
+pub(crate) fn flock(fd: RawFd, op: libc::c_int) -> io::Result<()> {
+    loop {
+        // SAFETY: flock only reads its arguments; a bad descriptor is an error.
+        match check(unsafe { libc::flock(fd, op) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
 }
 
 /// What the Unixes with a file of their own share (`stub.rs` answers `Unsupported` on the

@@ -1,8 +1,12 @@
 //! `MmapArray::resize`: rows added and dropped in place on raw and `.npy` files, bytes after a
 //! raw array kept, preallocated growth, every refusal with its error, and crash safety (a
-//! child killed at random points while resizing; numpy loads each result).
+//! child killed at random points while resizing; numpy loads each result). Concurrent
+//! resizers, readers and kills on one file are in `resize/concurrent.rs`.
 
 mod common;
+#[cfg(all(unix, feature = "npy"))]
+#[path = "resize/concurrent.rs"]
+mod concurrent;
 
 use ndarray::{Array, Ix0, Ix1, Ix2, ShapeBuilder, s};
 use ndmmap::{Error, MmapArray, MmapOptions, Mode};

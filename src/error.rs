@@ -757,6 +757,16 @@ pub enum NpyError {
         /// What the array is.
         array: String,
     },
+    /// [`resize`](crate::MmapArray::resize) found, once it held the file's lock, that the file
+    /// has been resized since this array mapped it (by another process, or another array of the
+    /// file): nothing was changed. Pick the new length up with
+    /// [`reload_npy`](crate::MmapArray::reload_npy) (or open the file again), then resize.
+    ResizedElsewhere {
+        /// The rows this array maps.
+        mapped_rows: usize,
+        /// The rows the file's header says now.
+        file_rows: usize,
+    },
 }
 
 /// At most about 100 characters of `s`, control characters and bidi overrides escaped, for an
@@ -847,6 +857,15 @@ impl fmt::Display for NpyError {
             NpyError::Stale { header, array } => write!(
                 f,
                 "the file's header ({header}) no longer describes this array ({array})"
+            ),
+            NpyError::ResizedElsewhere {
+                mapped_rows,
+                file_rows,
+            } => write!(
+                f,
+                "the file was resized to {file_rows} rows (by another process or another array \
+                 of it) since this array mapped its {mapped_rows} rows; nothing was changed: \
+                 pick the new length up with reload_npy() (or open the file again), then resize"
             ),
         }
     }

@@ -96,6 +96,7 @@ impl Slot {
     }
 
     /// Whether the slot guards `addr` now.
+    #[cfg(unix)]
     fn guards(&self, addr: usize) -> bool {
         self.state.load(Ordering::SeqCst) == ACTIVE
             && addr >= self.start.load(Ordering::SeqCst)

@@ -733,6 +733,12 @@ impl Mapping {
         }
     }
 
+    /// Waits for the exclusive advisory lock on the file that resizes take (and `.npy`
+    /// openers wait on: see [`sys::FileLock`]); `None` where the filesystem has no locks.
+    pub(crate) fn lock_for_resize(&self) -> Result<Option<sys::FileLock>> {
+        sys::FileLock::exclusive(self.resize_file()?).map_err(|e| self.io_error("lock (flock)", e))
+    }
+
     /// Makes the file's data and length durable (`fdatasync`), so that what is written next
     /// (a `.npy` header) never reaches the disk before them.
     pub(crate) fn sync_file(&self) -> Result<()> {

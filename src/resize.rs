@@ -87,18 +87,51 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     /// shape, and no byte of the kept rows lost, because the header, which numpy believes,
     /// only ever describes bytes the file has, and the kept rows are never written:
     /// - growing: zero and extend the file, `fdatasync` (the length is on disk), remap, then
-    ///   rewrite the header (one `pwrite` of the header's text, in place) and `fdatasync`.
+    ///   rewrite the header (one `pwrite` of the bytes of its text that change: the shape's
+    ///   digits and the spaces after them, the text keeping its length) and `fdatasync`.
     ///   Until then the old header describes a file with zeros after its data, which numpy
     ///   ignores;
     /// - shrinking: rewrite the header and `fdatasync`, shrink the map, then truncate the
     ///   file. Until the truncation the new header describes a file with bytes after its data.
     ///
-    /// A killed process loses nothing the kernel has (the page cache survives it); this is
-    /// tested by killing a resizing child at random points and loading each file with numpy.
-    /// Against power loss the ordering relies on the filesystem honouring `fdatasync` and on
-    /// the header's text (118 bytes for a 2-D shape, inside the file's first 512-byte sector)
-    /// being written whole; rows written through the map are durable only once
-    /// [`msync`](Self::msync) has returned, as always.
+    /// A killed process loses nothing the kernel has (the page cache survives it), and the
+    /// header write cannot be torn by a kill: the bytes that change are a few dozen, inside the
+    /// file's first page for any header with a plain dtype, and Linux looks for a fatal signal
+    /// only between the pages of a write. This is tested by killing resizing children at
+    /// random points and loading each file with numpy. Against power loss the ordering
+    /// relies on the filesystem honouring `fdatasync` and on those bytes (inside the file's
+    /// first 512-byte sector) being written whole; rows written through the map are durable
+    /// only once [`msync`](Self::msync) has returned, as always.
+    ///
+    /// # Concurrent resizers and readers
+    /// A resize holds an exclusive advisory lock on the file from before it reads the file's
+    /// length and header until it has written both: `flock` on Unix, `LockFileEx` on one byte
+    /// past any data on Windows, taken on a handle opened afresh for the lock, so that arrays
+    /// mapped from one `File` (or a parent's array in a forked child) exclude each other
+    /// too. The `.npy` openers ([`npy::open`](crate::npy::open) and its siblings,
+    /// [`reload_npy`](Self::reload_npy), [`container::open`](crate::container::open), slabs)
+    /// read a header and the file's length under a shared lock, held until they have mapped
+    /// them: they never see a header and a length from different resizes, and they wait while
+    /// a resize runs. `resize` waits, too, for another resize or an opener to finish; locks
+    /// are released when the holder drops them or dies (a killed process's handles close), so
+    /// nothing waits for a dead process. On a filesystem without locks (some network
+    /// filesystems) both go on unlocked.
+    ///
+    /// Holding the lock, `resize` reads the header and the file's length again: when another
+    /// process (or another array of the file) resized it since this array mapped it, nothing
+    /// is changed and the error is [`NpyError::ResizedElsewhere`](crate::NpyError), with both
+    /// row counts; [`reload_npy`](Self::reload_npy) picks the new length up. So however
+    /// resizers, readers and kills interleave, the header never claims more rows than the
+    /// file holds, and every row that every resize kept holds what was written to it.
+    ///
+    /// The lock covers the resize, not the rows: another process that shrinks the file
+    /// after this resize returned makes this array's pages past the new end fault
+    /// (`SIGBUS`) when touched. Processes that share a file they resize should touch the
+    /// rows with [`guarded_mut`](Self::guarded_mut)/[`guarded`](Self::guarded), which turn
+    /// the fault into [`Error::Fault`], then [`reload_npy`](Self::reload_npy). numpy takes no
+    /// lock: a `np.load` that runs during a resize can see the old or the new header, each
+    /// describing bytes the file has (the order above), but it could read the few changing
+    /// bytes while they are being copied.
     ///
     /// The `fdatasync`s (two for a growth, one for a shrink) also write back the rows dirtied
     /// through the map (that is what `fdatasync` does). A raw file has no header to keep
@@ -119,8 +152,12 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
     ///   ([`PagesMut::protect`](crate::PagesMut::protect));
     /// - [`Error::Sealed`]: a memory file sealed against the change (`F_SEAL_GROW`,
     ///   `F_SEAL_SHRINK`);
-    /// - [`NpyError::Stale`](crate::NpyError::Stale): the `.npy` header no longer describes
-    ///   the array (another process rewrote it: see `reload_npy`);
+    /// - [`NpyError::ResizedElsewhere`](crate::NpyError::ResizedElsewhere): the file was
+    ///   resized since this array mapped it (call [`reload_npy`](Self::reload_npy), then
+    ///   resize); [`NpyError::Stale`](crate::NpyError::Stale): the `.npy` header no longer
+    ///   describes the array in other ways (another process rewrote the file);
+    ///   [`NpyError::DataPastEnd`](crate::NpyError::DataPastEnd): the file is shorter than its
+    ///   header says (truncated by something that is not a resize);
     /// - [`Error::SizeOverflow`] for a shape past `isize::MAX` bytes; [`Error::Io`] for what
     ///   the OS refused (a full disk, an exhausted address space).
     ///
@@ -150,9 +187,14 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         let mut dim = self.dims().0;
         dim.slice_mut()[0] = new_len;
         let (dim, strides, bytes) = dim_and_strides(ndarray::Shape::from(dim), size_of::<T>())?;
+        // Refusals that need no file come first; then the lock, before the file's length and
+        // header are read: from here to the end no other resize changes them, and no `.npy`
+        // opener reads them half changed.
+        self.map_mut().plan_resize(bytes)?;
+        let _lock = self.map_ref().lock_for_resize()?;
         let plan = self.map_mut().plan_resize(bytes)?;
         let has_header = self.map_ref().has_npy_header();
-        let header = self.prepare_header(has_header, &shape, dim.slice())?;
+        let header = self.prepare_header(has_header, &shape, dim.slice(), plan.file_len)?;
         if plan.grows() && header.is_none() && plan.trailing() > 0 {
             return Err(cannot(format!(
                 "the file has {} bytes after the array (bytes {}..{}) that are not part of it, \
@@ -182,6 +224,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         has_header: bool,
         shape: &[usize],
         new_shape: &[usize],
+        file_len: u64,
     ) -> Result<Option<HeaderRewrite>> {
         let Some(file) = self.file().filter(|_| has_header) else {
             return Ok(None);
@@ -191,7 +234,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
             HeaderRewrite::prepare(
                 file,
                 self.path(),
-                self.offset(),
+                (self.offset(), file_len),
                 shape,
                 size_of::<T>(),
                 new_shape,
@@ -200,7 +243,7 @@ impl<T: Pod, D: Dimension> MmapArray<T, D> {
         }
         #[cfg(not(feature = "npy"))]
         {
-            let _ = (file, shape, new_shape);
+            let _ = (file, shape, new_shape, file_len);
             Err(Error::CannotResize {
                 path: self.path().map(Path::to_path_buf),
                 why: "it is a .npy file, whose header only the `npy` feature can rewrite".into(),

@@ -123,8 +123,9 @@ impl SlabOptions {
         let path = path.as_ref();
         let opts = self.map_options();
         let file = opts.open(path)?;
-        let h = crate::npy::header::read_from(&file, path, crate::npy::MAX_HEADER_SIZE)?;
-        let len = file_len(&file, path)?;
+        // Held until the rows are mapped: no resize changes the file meanwhile.
+        let (h, len, _lock) =
+            crate::npy::read_header_locked(&file, path, crate::npy::MAX_HEADER_SIZE)?;
         let dim: D = crate::npy::check_header::<T, D>(&h, path, len)?;
         if h.fortran_order && dim.ndim() > 1 {
             return Err(self.refuse(

@@ -1,8 +1,12 @@
 //! `MmapArray::resize`: rows added and dropped in place on raw and `.npy` files, bytes after a
 //! raw array kept, preallocated growth, every refusal with its error, and crash safety (a
-//! child killed at random points while resizing; numpy loads each result).
+//! child killed at random points while resizing; numpy loads each result). Concurrent
+//! resizers, readers and kills on one file are in `resize/concurrent.rs`.
 
 mod common;
+#[cfg(all(unix, feature = "npy"))]
+#[path = "resize/concurrent.rs"]
+mod concurrent;
 
 use ndarray::{Array, Ix0, Ix1, Ix2, ShapeBuilder, s};
 use ndmmap::{Error, MmapArray, MmapOptions, Mode};
@@ -428,20 +432,29 @@ mod npy_files {
             "copy-on-write",
         );
         assert_eq!(std::fs::read(&p).unwrap(), before);
-        // A header another process rewrote: stale.
+        // A file another array (or process) resized since this one mapped it: refused, saying
+        // both row counts and what to do.
         let mut a = unsafe { npy::open_mut::<f64, Ix2>(&p) }.unwrap();
         let mut b = unsafe { npy::open_mut::<f64, Ix2>(&p) }.unwrap();
         b.resize(6).unwrap();
         let e = a.resize(8).unwrap_err();
         assert!(
             matches!(
-                e,
+                &e,
                 Error::Npy {
-                    kind: NpyError::Stale { .. },
-                    ..
-                }
+                    kind: NpyError::ResizedElsewhere {
+                        mapped_rows: 4,
+                        file_rows: 6
+                    },
+                    path: Some(at),
+                } if at == &p
             ),
             "{e:?}"
+        );
+        let text = e.to_string();
+        assert!(
+            text.contains("x.npy") && text.contains("reload_npy") && text.contains("6 rows"),
+            "{text}"
         );
         assert_eq!(npy::read_header(&p).unwrap().shape, [6, 3]);
         // reload_npy picks the other's shape up, and then it resizes.

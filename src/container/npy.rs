@@ -28,8 +28,10 @@ impl Npy {
                 why: "the file was replaced while it was being opened".into(),
             });
         }
-        let h = crate::npy::read_header_from(&probe, path, MAX_HEADER_SIZE)?;
-        let file_len = probe.metadata().map_err(|e| io("stat", e))?.len();
+        // Under the shared lock a resize holds exclusively: a header and a length of one
+        // resize. (Released here: the entry is mapped later, and checked against the file's
+        // length again then.)
+        let (h, file_len, _lock) = crate::npy::read_header_locked(&probe, path, MAX_HEADER_SIZE)?;
         let len = h.data_len(h.dtype.size)? as u64;
         let problem = match h.data_offset.checked_add(len) {
             Some(end) if end <= file_len => None,

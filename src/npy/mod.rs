@@ -42,6 +42,10 @@ use header::dict_text;
 pub(crate) use header::read_from as read_header_from;
 pub use header::{Header, MAX_HEADER_SIZE};
 
+/// What [`OpenOptions::open_header`] opened: the map options, the handle, its header and
+/// length, and the shared lock held while they are mapped.
+type Opened = (MmapOptions, File, Header, u64, Option<crate::sys::FileLock>);
+
 /// Digits of room numpy leaves for the growing axis (`GROWTH_AXIS_MAX_DIGITS`).
 const GROWTH_DIGITS: usize = 21;
 /// Data alignment of the files numpy writes (and ndmmap creates).
@@ -126,7 +130,9 @@ impl OpenOptions {
 
     /// Opens `path` in this mode, reads its header from that handle and its length: what both
     /// `open` and `open_any` start from (the map options carry the mode).
-    fn open_header(&self, path: &Path) -> Result<(MmapOptions, File, Header, u64)> {
+    /// The header and the length are read under the file's shared lock (see
+    /// [`read_header_locked`]), which the caller holds until it has mapped the data.
+    fn open_header(&self, path: &Path) -> Result<Opened> {
         if self.mode == Mode::ReadWrite {
             // Where a writer killed before may be retried: its temporary files go.
             crate::replace::remove_stale_beside(path);
@@ -136,12 +142,8 @@ impl OpenOptions {
             .grow(false)
             .preallocate(self.preallocate);
         let file = opts.open(path)?;
-        let h = header::read_from(&file, path, self.max_header_size)?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", Some(path), e))?
-            .len();
-        Ok((opts, file, h, len))
+        let (h, len, lock) = read_header_locked(&file, path, self.max_header_size)?;
+        Ok((opts, file, h, len, lock))
     }
 
     /// Opens the `.npy` file at `path` and maps its data. The header is read from the same
@@ -154,7 +156,7 @@ impl OpenOptions {
         path: impl AsRef<Path>,
     ) -> Result<MmapArray<T, D>> {
         let path = path.as_ref();
-        let (mut opts, file, h, len) = self.open_header(path)?;
+        let (mut opts, file, h, len, _lock) = self.open_header(path)?;
         let dim: D = check_header::<T, D>(&h, path, len)?;
         opts.offset(h.data_offset);
         let shape = dim.set_f(h.fortran_order);
@@ -179,7 +181,7 @@ impl OpenOptions {
     /// See [the safety section of `MmapArray`](crate::MmapArray#safety-of-file-backed-arrays).
     pub unsafe fn open_any(&self, path: impl AsRef<Path>) -> Result<AnyArray> {
         let path = path.as_ref();
-        let (_, file, h, len) = self.open_header(path)?;
+        let (_, file, h, len, _lock) = self.open_header(path)?;
         check_data_len(&h, path, len, h.dtype.size)?;
         // SAFETY: forwarded to the caller.
         let mut a = unsafe {
@@ -472,9 +474,9 @@ impl OpenOptions {
     }
 }
 
-/// A `.npy` header rewrite for [`MmapArray::resize`]: the new header text, the old one (put
-/// back when the resize fails after writing it) and where both go. The text keeps the header's
-/// length, so the data does not move.
+/// A `.npy` header rewrite for [`MmapArray::resize`]: the bytes of the header's text that
+/// change (the shape's digits and the padding after them), before and after, and where they
+/// go. The text keeps the header's length, so the data does not move.
 pub(crate) struct HeaderRewrite {
     at: u64,
     old: Vec<u8>,
@@ -482,14 +484,17 @@ pub(crate) struct HeaderRewrite {
 }
 
 impl HeaderRewrite {
-    /// Reads the header of `file` again, checks that it still describes the array (`shape` of
-    /// `elem_size`-byte elements at `offset`; else [`NpyError::Stale`]), and prepares the
-    /// C-order header of `new_shape` in the same bytes ([`Error::CannotResize`] when it has no
-    /// room for the longer shape). Nothing is written.
+    /// Reads the header of `file` again (the caller holds the file's resize lock), checks that
+    /// it and the file's length `file_len` still describe the array (`shape` of `elem_size`-byte
+    /// elements at `offset`; else [`NpyError::ResizedElsewhere`] when only the row count
+    /// differs, [`NpyError::Stale`] when more does, [`NpyError::DataPastEnd`] when the file is
+    /// shorter than the header says), and prepares the C-order header of `new_shape` in the
+    /// same bytes ([`Error::CannotResize`] when it has no room for the longer shape). Nothing is
+    /// written.
     pub(crate) fn prepare(
         file: &File,
         path: Option<&Path>,
-        offset: u64,
+        (offset, file_len): (u64, u64),
         shape: &[usize],
         elem_size: usize,
         new_shape: &[usize],
@@ -499,9 +504,16 @@ impl HeaderRewrite {
         let limit = usize::try_from(offset).unwrap_or(usize::MAX);
         let h = header::read_from(file, p, limit)?;
         if h.shape != shape || h.data_offset != offset || h.dtype.size != elem_size {
-            return Err(Error::npy(
-                path,
-                NpyError::Stale {
+            let rows_only = h.shape.len() == shape.len()
+                && h.shape.get(1..) == shape.get(1..)
+                && h.data_offset == offset
+                && h.dtype.size == elem_size;
+            let kind = match (rows_only, h.shape.first(), shape.first()) {
+                (true, Some(&file_rows), Some(&mapped_rows)) => NpyError::ResizedElsewhere {
+                    mapped_rows,
+                    file_rows,
+                },
+                _ => NpyError::Stale {
                     header: format!(
                         "{} {:?} at byte {}",
                         h.dtype.descr(),
@@ -510,8 +522,10 @@ impl HeaderRewrite {
                     ),
                     array: format!("{elem_size}-byte elements {shape:?} at byte {offset}"),
                 },
-            ));
+            };
+            return Err(Error::npy(path, kind));
         }
+        check_data_len(&h, p, file_len, elem_size)?;
         let at = h.preamble_len();
         let room = (h.data_offset - at) as usize;
         // The rows stay where they are, in C order (the caller refused a Fortran-order array
@@ -535,11 +549,23 @@ impl HeaderRewrite {
         let mut old = vec![0; room];
         file.read_exact_at(&mut old, at)
             .map_err(|e| Error::io("read header", path, e))?;
-        Ok(HeaderRewrite { at, old, new })
+        // Only the bytes that differ are written: one short write, in the file's first page
+        // for any header numpy writes for a plain dtype.
+        let first = old.iter().zip(&new).position(|(a, b)| a != b);
+        let last = old.iter().zip(&new).rposition(|(a, b)| a != b);
+        let span = match (first, last) {
+            (Some(f), Some(l)) => f..l + 1,
+            _ => 0..0,
+        };
+        Ok(HeaderRewrite {
+            at: at + span.start as u64,
+            old: old[span.clone()].to_vec(),
+            new: new[span].to_vec(),
+        })
     }
 
-    /// Writes the new header text (one `pwrite`, over the old text of the same length) and
-    /// waits until it is on disk (`fdatasync`).
+    /// Writes the new header text's changed bytes (one `pwrite`, over the old bytes) and waits
+    /// until they are on disk (`fdatasync`).
     pub(crate) fn write(&self, file: &File, path: Option<&Path>) -> Result<()> {
         Self::put(file, path, &self.new, self.at)
     }
@@ -551,11 +577,34 @@ impl HeaderRewrite {
     }
 
     fn put(file: &File, path: Option<&Path>, text: &[u8], at: u64) -> Result<()> {
+        if text.is_empty() {
+            return Ok(());
+        }
         file.write_all_at(text, at)
             .map_err(|e| Error::io("rewrite header", path, e))?;
         file.sync_data()
             .map_err(|e| Error::io("fdatasync (header)", path, e))
     }
+}
+
+/// The header of `file` (at `path`) and the file's length, read under a shared lock on the
+/// file, which [`MmapArray::resize`] holds exclusively while it changes either: the two always
+/// come from the same resize. The lock is returned so that the caller holds it until it has
+/// mapped what they describe (`None` where the filesystem has no locks); it waits while a
+/// resize runs.
+pub(crate) fn read_header_locked(
+    file: &File,
+    path: &Path,
+    limit: usize,
+) -> Result<(Header, u64, Option<crate::sys::FileLock>)> {
+    let lock = crate::sys::FileLock::shared(file)
+        .map_err(|e| Error::io("lock (flock, shared)", Some(path), e))?;
+    let h = header::read_from(file, path, limit)?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("stat", Some(path), e))?
+        .len();
+    Ok((h, len, lock))
 }
 
 impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
@@ -599,11 +648,8 @@ impl<T: NpyElement, D: Dimension> MmapArray<T, D> {
             what: "reload_npy on an anonymous map",
         })?;
         let limit = usize::try_from(self.offset()).unwrap_or(usize::MAX);
-        let h = header::read_from(file, p, limit)?;
-        let len = file
-            .metadata()
-            .map_err(|e| Error::io("stat", Some(p), e))?
-            .len();
+        // Held until the map has the new length: no resize runs in between.
+        let (h, len, _lock) = read_header_locked(file, p, limit)?;
         let same_rest = h.shape.len() == self.ndim() && h.shape.get(1..) == self.shape().get(1..);
         if !same_rest
             || h.data_offset != self.offset()

@@ -66,6 +66,9 @@ pub(crate) mod os;
 /// Descriptor passing over Unix sockets.
 #[cfg(unix)]
 pub(crate) mod fdpass;
+/// Advisory locks between resizers and header readers.
+mod lock;
+pub(crate) use lock::FileLock;
 /// Named shared memory: POSIX `shm_open` on Unix, named pagefile-backed sections on Windows.
 #[cfg_attr(windows, path = "shm_windows.rs")]
 pub(crate) mod shm;
@@ -355,7 +358,6 @@ pub(crate) fn write_all_at(file: &File, buf: &[u8], offset: u64) -> io::Result<(
 
 /// The identity of the file behind a handle: `(device, inode)` on Unix, `(volume serial,
 /// file index)` on Windows. Two handles of one file have the same.
-#[cfg_attr(not(any(feature = "npz", feature = "safetensors")), allow(dead_code))]
 pub(crate) fn file_id(file: &File) -> io::Result<(u64, u64)> {
     #[cfg(unix)]
     {

@@ -5,7 +5,7 @@
 //!   the memlock limit, a descriptor's access mode, whether the process may write a file,
 //!   `MAP_FIXED` file maps, whether a filesystem is full and its free space, advice by name;
 //!   what the file writers need (an exclusive `flock` tried, whether a process lives, the
-//!   identity of the effective user);
+//!   identity of the effective user); `flock` for resizers and readers;
 //! - `known`, the Unixes with a file of their own (`stub.rs` answers `Unsupported` instead):
 //!   their common flags, `mincore`, plain `mlock`;
 //! - `fadvise` and `fallocate`, where libc has `posix_fadvise` and `posix_fallocate` and the OS
@@ -279,6 +279,20 @@ pub(crate) fn process_alive(pid: u32) -> bool {
 pub(crate) fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() }
+}
+
+/// `flock(fd, op)` (`LOCK_SH`, `LOCK_EX`, `LOCK_UN`): waits until the lock is granted,
+/// retried when a signal interrupts the wait. The lock belongs to the open file description,
+/// as an OFD `fcntl` lock does, and is released when it is unlocked or its last descriptor
+/// closes (a killed process's descriptors close).
+pub(crate) fn flock(fd: RawFd, op: libc::c_int) -> io::Result<()> {
+    loop {
+        // SAFETY: flock only reads its arguments; a bad descriptor is an error.
+        match check(unsafe { libc::flock(fd, op) }) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            r => return r,
+        }
+    }
 }
 
 /// What the Unixes with a file of their own share (`stub.rs` answers `Unsupported` on the

@@ -10,7 +10,8 @@
 //! - residency from `QueryWorkingSetEx`: this process's working set, not the system file cache;
 //! - preallocation (`SetFileInformationByHandle` with `FileAllocationInfo`), positioned reads and
 //!   writes (`seek_read`/`seek_write`, the handle's position put back), a handle's access
-//!   (`NtQueryObject`), path (`GetFinalPathNameByHandleW`) and identity.
+//!   (`NtQueryObject`), path (`GetFinalPathNameByHandleW`) and identity; advisory locks
+//!   (`LockFileEx` on one byte past any data).
 //!
 //! What Windows lacks answers `Unsupported`: `posix_fadvise` (and so eviction), `cachestat`,
 //! seals, lock-on-fault. No fault is guarded: a mapped file cannot be truncated there
@@ -428,8 +429,42 @@ pub(crate) fn fd_path(file: &File) -> Option<PathBuf> {
     Some(PathBuf::from(s))
 }
 
+/// The byte `lock_file` locks: far past the end of any file, so that the lock, which Windows
+/// enforces on reads and writes of the bytes it covers, stops no `ReadFile` or `WriteFile` of
+/// the file's data (a whole-file lock, as `std::fs::File::lock` takes, would refuse the
+/// resizer's own header write through its other handle).
+const LOCK_BYTE: u64 = (i64::MAX - 1) as u64;
+
+/// `LockFileEx` on [`LOCK_BYTE`], exclusive or shared: waits until it is granted (the
+/// handle is synchronous). The lock belongs to the handle, and Windows releases it when the
+/// handle closes or the process ends.
+pub(crate) fn lock_file(file: &File, exclusive: bool) -> io::Result<()> {
+    let mut at = lock_overlapped();
+    let flags = if exclusive {
+        fs::LOCKFILE_EXCLUSIVE_LOCK
+    } else {
+        0
+    };
+    // SAFETY: `at` is live for the call, which waits (a synchronous handle) before returning.
+    check(unsafe { fs::LockFileEx(handle(file), flags, 0, 1, 0, &mut at) })
+}
+
+/// `UnlockFileEx` of what [`lock_file`] locked.
+pub(crate) fn unlock_file(file: &File) -> io::Result<()> {
+    let mut at = lock_overlapped();
+    // SAFETY: as in `lock_file`.
+    check(unsafe { fs::UnlockFileEx(handle(file), 0, 1, 0, &mut at) })
+}
+
+/// An `OVERLAPPED` that says where [`LOCK_BYTE`] is.
+fn lock_overlapped() -> windows_sys::Win32::System::IO::OVERLAPPED {
+    let mut at = windows_sys::Win32::System::IO::OVERLAPPED::default();
+    at.Anonymous.Anonymous.Offset = LOCK_BYTE as u32;
+    at.Anonymous.Anonymous.OffsetHigh = (LOCK_BYTE >> 32) as u32;
+    at
+}
+
 /// `(volume serial number, file index)` from `GetFileInformationByHandle`.
-#[cfg_attr(not(any(feature = "npz", feature = "safetensors")), allow(dead_code))]
 pub(crate) fn file_id(file: &File) -> io::Result<(u64, u64)> {
     // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is valid; the call writes it.
     let mut info: fs::BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };

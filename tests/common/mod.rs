@@ -106,6 +106,13 @@ pub fn resident_file_pages(path: &Path) -> Vec<bool> {
 #[cfg(unix)]
 /// Runs `f` in a forked child and returns its exit code (or `-signal` if killed).
 pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
+    wait(spawn_child(f))
+}
+
+#[cfg(unix)]
+/// Starts `f` in a forked child and returns its pid at once (`wait` it; `libc::kill` it). The
+/// child's exit code is what `f` returns, 101 if it panics.
+pub fn spawn_child(f: impl FnOnce() -> i32) -> libc::pid_t {
     // SAFETY: the child runs `f` and leaves with _exit, never returning into the test harness.
     let pid = unsafe { libc::fork() };
     assert!(pid >= 0, "fork failed");
@@ -114,7 +121,7 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
         // SAFETY: _exit ends the child at once, without running the parent's atexit handlers.
         unsafe { libc::_exit(code) };
     }
-    wait(pid)
+    pid
 }
 
 #[cfg(unix)]

@@ -77,7 +77,8 @@
 //!   [`advise_unchecked`](Pages::advise_unchecked) with [`UncheckedAdvice`]),
 //!   [`flush`](Pages::flush) ([`Flush`]), [`lock`](Pages::lock) ([`Lock`]) and
 //!   [`unlock`](Pages::unlock), [`touch`](Pages::touch) (read now, `vmtouch -t`),
-//!   [`evict`](Pages::evict), and residency:
+//!   [`evict`](Pages::evict) ([`evict_report`](Pages::evict_report): what left and why the
+//!   rest stayed, [`Evicted`], dirty pages written back first with [`Dirty`]), and residency:
 //!   [`mincore`](Pages::mincore), [`residency`](Pages::residency) ([`Residency`]),
 //!   [`along`](Pages::along) an axis, [`counts_along_groups`](Pages::counts_along_groups)
 //!   per group of slices (a chart's columns, from [`even_groups`]),
@@ -171,6 +172,7 @@ pub mod checked;
 pub mod container;
 mod element;
 mod error;
+mod eviction;
 pub mod guard;
 mod layout;
 mod mapping;
@@ -202,6 +204,7 @@ pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
 pub use error::{Error, FaultCause, NpyError, Result, ShapeError, ShmRefusal, SliceError};
+pub use eviction::{Dirty, Evicted};
 pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;

@@ -521,6 +521,25 @@ impl<'a> Pages<'a> {
         self.each("munlock", sys::munlock)
     }
 
+    /// Lets this process lock the selected pages: on Windows, raises its minimum and maximum
+    /// working-set sizes by the selection's bytes, as Windows asks of a program that locks
+    /// (`VirtualLock` locks no more than the minimum, a few hundred KiB by default; no
+    /// privilege is needed); elsewhere nothing, as `RLIMIT_MEMLOCK` is the user's to raise.
+    /// Call it before [`lock`](Pages::lock); the sizes stay raised.
+    ///
+    /// ```
+    /// # let a = ndmmap::MmapArray::<u8, ndarray::Ix1>::anonymous(4096)?;
+    /// let p = a.pages(..)?;
+    /// p.reserve_lock()?;
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn reserve_lock(&self) -> Result<()> {
+        #[cfg(windows)]
+        sys::os::grow_working_set(self.len() * self.span().page_size)
+            .map_err(|e| self.map.io_error("SetProcessWorkingSetSize", e))?;
+        Ok(())
+    }
+
     /// Drops the selected pages from the page cache (`posix_fadvise(DONTNEED)` over their file
     /// range). Dirty pages are written back first by the kernel and stay until then; pages
     /// mapped by some process (this one included, once touched) stay too. Contents never

@@ -767,6 +767,52 @@ fn every_error_is_one_bounded_line() {
         "not an axis",
     );
     fails(&["demo", "--mib", "-1"], "--mib");
+    fails(&["demo", "--mib", "0"], "at least 1 MiB");
+}
+
+/// Issue 22: misuse of the syntax (an unknown flag or subcommand, a missing FILE, a flag
+/// without its value, a flag given twice) is at most three lines: the error, the usage line
+/// when clap has one, the hint to --help; status 2. --help and --version print in full.
+#[test]
+fn usage_errors_are_three_lines_and_status_two() {
+    for (args, needle) in [
+        (&["info", "--jsn", "x.npy"][..], "'--jsn'"),
+        (&["info"][..], "<FILE>"),
+        (&["touch"][..], "<FILE>"),
+        (&["residency", "x.npy", "--slice"][..], "--slice"),
+        (&["frob"][..], "'frob'"),
+        (&["evict", "x.npy", "--json", "--json"][..], "--json"),
+    ] {
+        let out = ndmmap().args(args).output().unwrap();
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        let lines: Vec<&str> = err.lines().collect();
+        assert!((2..=3).contains(&lines.len()), "{args:?}: {err}");
+        assert!(lines[0].starts_with("ndmmap: error: ") && lines[0].contains(needle));
+        assert_eq!(
+            lines[lines.len() - 1],
+            "For more information, try '--help'."
+        );
+        if lines.len() == 3 {
+            assert!(lines[1].starts_with("Usage: ndmmap"), "{err}");
+        }
+    }
+    // clap's tip joins the error's line.
+    let out = ndmmap().args(["info", "--jsn", "x.npy"]).output().unwrap();
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(err.lines().next().unwrap().contains("'--json'"), "{err}");
+    for args in [
+        &["--help"][..],
+        &["evict", "--help"][..],
+        &["--version"][..],
+    ] {
+        let out = ndmmap().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        assert!(!out.stdout.is_empty() && out.stderr.is_empty(), "{args:?}");
+    }
+    let help = ndmmap().args(["evict", "--help"]).output().unwrap();
+    let help = String::from_utf8(help.stdout).unwrap();
+    assert!(help.contains("--sync") && help.contains("--json"), "{help}");
 }
 
 #[test]
@@ -839,7 +885,7 @@ fn several_files_per_command_as_vmtouch_takes_them() {
         out.lines()
             .nth(1)
             .unwrap()
-            .starts_with(&format!("{pb}: evicted 17 pages")),
+            .starts_with(&format!("{pb}: evicted 17 of 17 pages: 0 still resident")),
         "{out}"
     );
     // info: one block per file, a blank line between.
@@ -923,7 +969,7 @@ fn words_agree_with_their_numbers() {
     assert!(out.starts_with(&one), "{out}");
     assert!(out.contains("-> 1 of 1"), "{out}");
     let (_, out, _) = run(&u1("evict"), "80");
-    assert!(out.starts_with("evicted 1 page: "), "{out}");
+    assert!(out.starts_with("evicted 1 of 1 page: "), "{out}");
     let (_, out, _) = run(&u1("info"), "80");
     assert!(out.contains("data offset  0 bytes"), "{out}");
     assert!(out.contains("data         8 bytes"), "{out}");
@@ -1198,7 +1244,7 @@ fn residency_hidden_by_the_kernel_is_unknown_never_a_number() {
     let (code, out, _) = nobody(&["evict", path]);
     assert_eq!(code, Some(0));
     assert!(
-        out.starts_with("evicted 17 pages; resident count unknown"),
+        out.starts_with("evicted up to 17 pages; resident count unknown"),
         "{out}"
     );
     assert_eq!(a.pages(..).unwrap().residency().unwrap().resident, 0);
@@ -1601,4 +1647,131 @@ fn raw_long_double_is_pages_not_numbers() {
         .assert()
         .success();
     fails(&["stats", p, "--dtype", "<f16"], "long double");
+}
+
+/// Issue 22: `touch` and `evict` answer in JSON too: the keys every `--json` output shares,
+/// and what the command did; an array for several files.
+#[cfg(unix)]
+#[test]
+fn touch_and_evict_answer_in_json() {
+    let dir = tmpdir();
+    let a = npy_named(dir.path(), "a.npy", 8);
+    let b = npy_named(dir.path(), "b.npy", 16);
+    let (pa, pb) = (a.to_str().unwrap(), b.to_str().unwrap());
+    cold(&a);
+    let v = json(&["touch", pa, "--json"]);
+    assert_eq!(v["path"], pa);
+    assert_eq!(
+        (v["pages"].as_u64(), v["touched_pages"].as_u64()),
+        (Some(9), Some(9))
+    );
+    // The header's page, which opening read, may be in already.
+    assert!(v["resident_before"].as_u64().unwrap() <= 1, "{v}");
+    assert_eq!(v["resident_after"], 9);
+    assert!(v["seconds"].as_f64().unwrap() >= 0.0);
+    assert_eq!(v["residency_unknown"], serde_json::Value::Null);
+    let v = json(&["evict", pa, "--json", "--slice", "4:"]);
+    assert_eq!(v["selected_pages"], 5);
+    assert_eq!(
+        (v["resident_before"].as_u64(), v["resident_after"].as_u64()),
+        (Some(5), Some(0))
+    );
+    assert_eq!(v["evicted_pages"], 5);
+    assert_eq!(v["written_back"], false);
+    for key in ["dirty_pages", "writeback_pages", "mapped_or_locked_pages"] {
+        assert!(v.get(key).is_some(), "{key}: {v}");
+    }
+    let v = json(&["evict", pa, pb, "--json", "--sync"]);
+    let all = v.as_array().unwrap();
+    assert_eq!(all.len(), 2, "{v}");
+    assert_eq!(
+        (all[0]["path"].as_str(), all[1]["path"].as_str()),
+        (Some(pa), Some(pb))
+    );
+    assert!(
+        all.iter()
+            .all(|x| x["written_back"] == true && x["resident_after"] == 0),
+        "{v}"
+    );
+    let v = json(&["touch", pa, pb, "--json"]);
+    assert_eq!(v.as_array().map(Vec::len), Some(2), "{v}");
+}
+
+/// Issue 22: on a freshly written file, `evict` says that its pages stayed and why (dirty or
+/// under writeback, where cachestat tells), and with --sync they leave.
+#[cfg(target_os = "linux")]
+#[test]
+fn evict_says_why_pages_stay_and_sync_lets_them_go() {
+    let dir = tmpdir();
+    let p = dir.path().join("fresh.npy");
+    let ps = p.to_str().unwrap();
+    let mut a = unsafe { ndmmap::npy::create::<f64, Ix2, _>(&p, (64, cols())).unwrap() };
+    a.view_mut().unwrap().fill(3.0);
+    drop(a);
+    let out = ndmmap().args(["evict", ps]).output().unwrap();
+    assert!(out.status.success());
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.starts_with("evicted "), "{line}");
+    let v = json(&["evict", ps, "--json"]);
+    let stayed = v["resident_after"].as_u64().unwrap();
+    if stayed > 0 && !v["dirty_pages"].is_null() {
+        // cachestat (Linux 6.5+): every page that stayed has its reason.
+        let sum = ["dirty_pages", "writeback_pages", "mapped_or_locked_pages"]
+            .map(|k| v[k].as_u64().unwrap())
+            .iter()
+            .sum::<u64>();
+        assert_eq!(sum, stayed, "{v}");
+    }
+    if line.contains("dirty") || line.contains("under writeback") {
+        assert!(line.contains("--sync"), "{line}");
+    }
+    let out = ndmmap().args(["evict", ps, "--sync"]).output().unwrap();
+    let line = String::from_utf8(out.stdout).unwrap();
+    assert!(line.ends_with(": 0 still resident\n"), "{line}");
+}
+
+/// Issue 22: `lock --json` prints one JSON line when the pages are locked and one when they
+/// are released, each with an "event" key; an array of objects for several files.
+#[cfg(target_os = "linux")]
+#[test]
+fn lock_answers_in_json_on_locking_and_on_release() {
+    use std::io::BufRead;
+    let dir = tmpdir();
+    let a = npy_named(dir.path(), "a.npy", 4);
+    let b = npy_named(dir.path(), "b.npy", 8);
+    let mut child = Reap(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("ndmmap"))
+            .args(["lock", a.to_str().unwrap(), b.to_str().unwrap(), "--json"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let mut out = std::io::BufReader::new(child.0.stdout.take().unwrap());
+    let mut line = String::new();
+    out.read_line(&mut line).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let locked = v.as_array().unwrap();
+    assert_eq!(locked.len(), 2, "{v}");
+    assert!(locked.iter().all(|x| x["event"] == "locked"), "{v}");
+    assert_eq!(locked[1]["locked_pages"], 9);
+    assert_eq!(locked[1]["locked_bytes"], 9 * page());
+    // SAFETY: signalling our own child.
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = child.0.wait().unwrap();
+    line.clear();
+    out.read_line(&mut line).unwrap();
+    assert!(status.success(), "{line}");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|x| x["event"] == "released"),
+        "{v}"
+    );
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(err.is_empty(), "{err}");
 }

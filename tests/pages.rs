@@ -384,3 +384,50 @@ fn populating_a_truncated_file_is_too_short() {
     });
     assert_eq!(code, 0, "check {code} failed");
 }
+
+/// Issue 22: `evict_report` counts what left the cache and why the rest stayed; dirty pages
+/// leave once written back (`Dirty::WriteBack`).
+#[cfg(target_os = "linux")]
+#[test]
+fn evict_report_says_what_left_and_why() {
+    use ndmmap::Dirty;
+    let dir = tmpdir();
+    let p = dir.path().join("e.bin");
+    let mut w = unsafe {
+        MmapOptions::new()
+            .mode(ndmmap::Mode::ReadWrite)
+            .create(true)
+            .map_path::<u8, ndarray::Ix1, _>(&p, 32 * page())
+            .unwrap()
+    };
+    w.view_mut().unwrap().fill(7);
+    // Mapped and touched by this process: they stay, whatever else is true of them.
+    let e = w.pages(..).unwrap().evict_report(Dirty::Stay).unwrap();
+    assert_eq!(
+        (e.selected, e.before, e.written_back),
+        (32, Some(32), false)
+    );
+    assert_eq!(e.evicted.unwrap() + e.after.unwrap(), 32);
+    if let (Some(d), Some(wb), Some(u)) = (e.dirty, e.writeback, e.in_use) {
+        assert_eq!(d + wb + u, e.after.unwrap(), "{e:?}");
+    }
+    assert!(
+        e.to_string()
+            .starts_with(&format!("evicted {} of 32 pages", e.evicted.unwrap()))
+    );
+    drop(w);
+    // Not mapped by anyone now: written back first, every page leaves.
+    let r = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
+    let e = r.pages(..).unwrap().evict_report(Dirty::WriteBack).unwrap();
+    assert!(e.written_back);
+    assert_eq!((e.after, e.evicted), (Some(0), e.before), "{e:?}");
+    assert!(e.to_string().ends_with(": 0 still resident"), "{e}");
+    assert!(matches!(
+        MmapArray::<u8, ndarray::Ix1>::anonymous(4096)
+            .unwrap()
+            .pages(..)
+            .unwrap()
+            .evict_report(Dirty::Stay),
+        Err(Error::Unsupported { .. })
+    ));
+}

@@ -520,6 +520,22 @@ pub(crate) fn memlock_limit() -> Option<u64> {
     (ok != 0).then_some(min as u64)
 }
 
+/// Raises this process's minimum and maximum working-set sizes by `bytes`, so that
+/// `VirtualLock` can lock that much more (no privilege is needed).
+pub(crate) fn grow_working_set(bytes: usize) -> io::Result<()> {
+    let (mut min, mut max) = (0usize, 0usize);
+    // SAFETY: the pseudo-handle of this process needs no closing; both pointers are to live
+    // usizes.
+    check(unsafe {
+        Threading::GetProcessWorkingSetSize(Threading::GetCurrentProcess(), &mut min, &mut max)
+    })?;
+    let too_big = || io::Error::other("more than the address space");
+    let min = min.checked_add(bytes).ok_or_else(too_big)?;
+    let max = max.checked_add(bytes).ok_or_else(too_big)?;
+    // SAFETY: as above; the sizes are plain numbers, which Windows checks.
+    check(unsafe { Threading::SetProcessWorkingSetSize(Threading::GetCurrentProcess(), min, max) })
+}
+
 /// Never called on Windows (no fault is guarded there): `Unsupported`.
 ///
 /// # Safety

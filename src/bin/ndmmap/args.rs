@@ -1,5 +1,5 @@
 //! The command's arguments about files: which files, and for raw files their dtype, shape,
-//! offset and order. The numbers the user writes are read here (a shape by the library's
+//! offset and order; which part of each (`--slice`). The numbers the user writes are read here (a shape by the library's
 //! [`ndmmap::parse_shape`]), refused (never wrapped or clamped) when out of range.
 
 use clap::Args;
@@ -28,6 +28,27 @@ pub struct FileOpts {
     /// before using it; a member that fails is an error naming both checksums.
     #[arg(long)]
     pub verify: bool,
+}
+
+/// A slice of each array, in numpy's syntax.
+#[derive(Args)]
+pub struct Part {
+    /// A slice in numpy syntax, e.g. `100:200,:`, `::2,5`, `-1` or `-5:`.
+    #[arg(long, allow_hyphen_values = true)]
+    pub slice: Option<String>,
+}
+
+/// The files, a slice of each, and `--json`: what every command but `info`, `create` and `demo`
+/// takes.
+#[derive(Args)]
+pub struct Sel {
+    #[command(flatten)]
+    pub file: FileOpts,
+    #[command(flatten)]
+    pub part: Part,
+    /// Print JSON: one object per file, an array of them for several.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `--offset`: a byte count, refused (not wrapped or clamped) when negative or past `u64`.

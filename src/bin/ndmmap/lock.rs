@@ -1,20 +1,22 @@
 //! `ndmmap lock`: locks arrays, or slices of them, in RAM until interrupted, as `vmtouch -l`.
 
+use crate::args::Sel;
 use crate::chart;
-use crate::open::{self, Array, FileOpts};
+use crate::open;
 use crate::out::{self, Res, count};
 use crate::signal;
-use ndarray::SliceInfoElem;
+use serde_json::json;
 
-pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
+/// Locks each array's selection, says so, waits for an interruption, unlocks and says so. With
+/// `--json`, both times one object per array (an array of them for several) on stdout, with
+/// `"event": "locked"` then `"released"`; else lines on stderr.
+pub fn run(s: &Sel) -> Res<()> {
     signal::catch().map_err(|e| format!("cannot catch interruption (Ctrl-C): {e}"))?;
-    let (arrays, batch) = open::each_array(o, None, |_, a| {
+    let (arrays, batch) = open::each_array(&s.file, None, |_, a| {
         let a = a?;
-        let path = &a.path;
-        let elems = a.slice_elems(spec)?;
+        let elems = a.slice_elems(s.part.slice.as_deref())?;
         let pages = a.pages(&elems)?;
-        make_room(pages.len() * pages.span().page_size)
-            .map_err(|e| format!("cannot make room to lock {}: {e}", path.display()))?;
+        pages.reserve_lock()?;
         out::supported(
             pages.lock(ndmmap::Lock::Now),
             "lock",
@@ -25,58 +27,36 @@ pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
     if arrays.is_empty() {
         return batch.finish();
     }
-    let locked = |(a, e): &(Array, Vec<SliceInfoElem>)| -> Res<String> {
-        let p = a.pages(e)?;
-        let bytes = (p.len() * p.span().page_size) as u64;
-        Ok(format!(
-            "locked {} ({}) of {}",
-            count(p.len(), "page"),
-            chart::human(bytes),
-            a.path.display()
-        ))
-    };
-    if let [one] = arrays.as_slice() {
-        note!("{}; press Ctrl-C to release", locked(one)?);
-    } else {
-        for x in &arrays {
-            note!("{}", locked(x)?);
+    let tell = |event: &str| -> Res<()> {
+        let mut values = vec![];
+        for (a, e) in &arrays {
+            let p = a.pages(e)?;
+            let bytes = (p.len() * p.span().page_size) as u64;
+            let mut v = a.describe();
+            v.insert("event".into(), json!(event));
+            v.insert("locked_pages".into(), json!(p.len()));
+            v.insert("locked_bytes".into(), json!(bytes));
+            values.push(v.into());
+            if !s.json && event == "locked" {
+                let (n, b) = (count(p.len(), "page"), chart::human(bytes));
+                let end = (arrays.len() == 1).then_some("; press Ctrl-C to release");
+                let path = a.path.display();
+                note!("locked {n} ({b}) of {path}{}", end.unwrap_or_default());
+            }
         }
-        note!("press Ctrl-C to release");
-    }
+        match () {
+            _ if s.json => out::json(values, batch.several)?,
+            _ if event == "released" => note!("released"),
+            _ if arrays.len() > 1 => note!("press Ctrl-C to release"),
+            _ => {}
+        }
+        Ok(())
+    };
+    tell("locked")?;
     signal::wait();
     for (a, e) in &arrays {
         a.pages(e)?.unlock()?;
     }
-    note!("released");
+    tell("released")?;
     batch.finish()
-}
-
-/// Lets the process lock `bytes` more: nothing to do on Unix, where `RLIMIT_MEMLOCK` is the
-/// user's to raise (an error past it says so).
-#[cfg(unix)]
-fn make_room(_bytes: usize) -> std::io::Result<()> {
-    Ok(())
-}
-
-/// Lets the process lock `bytes` more: `VirtualLock` locks no more than the process's minimum
-/// working set (a few hundred KiB by default), so both bounds are raised by `bytes`, as
-/// Windows asks of a program that locks (no privilege is needed).
-#[cfg(windows)]
-fn make_room(bytes: usize) -> std::io::Result<()> {
-    use crate::win;
-    let (mut min, mut max) = (0, 0);
-    // SAFETY: the pseudo-handle of this process needs no closing; the call writes the two
-    // usizes we own.
-    let ok = unsafe { win::GetProcessWorkingSetSize(win::GetCurrentProcess(), &mut min, &mut max) };
-    let too_big = || std::io::Error::other("more than the address space");
-    let (min, max) = (
-        min.checked_add(bytes).ok_or_else(too_big)?,
-        max.checked_add(bytes).ok_or_else(too_big)?,
-    );
-    // SAFETY: as above; the sizes are plain numbers, which Windows checks.
-    if ok == 0 || unsafe { win::SetProcessWorkingSetSize(win::GetCurrentProcess(), min, max) } == 0
-    {
-        return Err(std::io::Error::last_os_error());
-    }
-    Ok(())
 }

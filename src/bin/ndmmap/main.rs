@@ -1,10 +1,12 @@
 //! `ndmmap`: vmtouch for arrays. Shows and steers which parts of array files are in the page
 //! cache, in the arrays' own terms: shapes, dtypes, slices.
 //!
-//! This file parses the command line and dispatches to one module per subcommand. Every
-//! failure ends the same way: exit status 1 and one line on stderr ([`out::report`]); with
-//! several files, each failing file gets its line and the others go on. Output goes through
-//! `outln!`, so a closed stdout ends the command quietly, not in a panic.
+//! This file parses the command line and dispatches to one module per subcommand. Errors
+//! come in two kinds ([`refused`]): bad input (a file, a dtype, a value, a slice) is one line
+//! on stderr ([`out::report`]) and status 1, and with several files each failing file gets its
+//! line while the others go on; misuse of the syntax (an unknown flag, a missing FILE, a flag
+//! without its value) is at most three lines and status 2. Output goes through `outln!`, so a
+//! closed stdout ends the command quietly, not in a panic.
 #![warn(clippy::print_stdout, clippy::print_stderr)]
 
 #[macro_use]
@@ -27,7 +29,8 @@ mod stats;
 mod touch;
 #[cfg(windows)]
 mod win;
-use clap::{Args, Parser, Subcommand};
+use args::Sel;
+use clap::{Parser, Subcommand};
 use open::FileOpts;
 use out::Res;
 use std::process::ExitCode;
@@ -45,7 +48,7 @@ enum Cmd {
     /// Create a dataset in a temporary directory and show what ndmmap does with it (the default).
     Demo {
         /// Size of the dataset in MiB.
-        #[arg(long, default_value_t = 256, allow_negative_numbers = true)]
+        #[arg(long, default_value_t = 256, allow_negative_numbers = true, value_parser = parse_mib)]
         mib: usize,
     },
     /// Describe array files: dtype, shape, order, layout in pages, residency.
@@ -59,56 +62,39 @@ enum Cmd {
     /// Fraction of each slice along an axis that is in RAM, as a chart (one per file).
     Residency {
         #[command(flatten)]
-        file: FileOpts,
+        sel: Sel,
         /// The axis whose slices are shown (of the array, or of --slice's result); negative
         /// counts from the last, as in numpy.
         #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_axis)]
         axis: i64,
-        #[command(flatten)]
-        part: Part,
-        /// Print JSON: one object, or an array of objects for several files.
-        #[arg(long)]
-        json: bool,
         /// Under mpirun: each rank counts its slab of rows (axis 0), and rank 0 prints how
         /// much of each rank's slab is in RAM (needs a build with --features cli,mpi).
         #[arg(long)]
         mpi: bool,
     },
     /// Load arrays (or a slice of each) into the page cache.
-    Touch {
-        #[command(flatten)]
-        file: FileOpts,
-        #[command(flatten)]
-        part: Part,
-    },
-    /// Drop arrays (or a slice of each) from the page cache.
+    Touch(Sel),
+    /// Drop arrays (or a slice of each) from the page cache; say what left, and why the rest
+    /// stayed (dirty, under writeback, mapped or locked).
     Evict {
         #[command(flatten)]
-        file: FileOpts,
-        #[command(flatten)]
-        part: Part,
+        sel: Sel,
+        /// Write the files' dirty pages back first (fdatasync), so that they can leave too.
+        #[arg(long)]
+        sync: bool,
     },
-    /// Lock arrays (or a slice of each) in RAM until interrupted (Ctrl-C), as `vmtouch -l`.
-    Lock {
-        #[command(flatten)]
-        file: FileOpts,
-        #[command(flatten)]
-        part: Part,
-    },
+    /// Lock arrays (or a slice of each) in RAM until interrupted (Ctrl-C), as `vmtouch -l`;
+    /// with --json, a line of JSON when locked and one when released (key "event").
+    Lock(Sel),
     /// Count, mean, standard deviation, min and max along an axis (one value per column of a
     /// 2-D array), out of core in one streaming pass.
     Stats {
         #[command(flatten)]
-        file: FileOpts,
+        sel: Sel,
         /// The axis reduced (of the array, or of --slice's result); negative counts from the
         /// last, as in numpy.
         #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_axis)]
         axis: i64,
-        #[command(flatten)]
-        part: Part,
-        /// Print JSON: one object, or an array of objects for several files.
-        #[arg(long)]
-        json: bool,
         /// Bytes per streamed window (tests use small ones to cross many windows).
         #[arg(long, hide = true, default_value_t = stats::WINDOW)]
         window: usize,
@@ -136,37 +122,55 @@ enum Cmd {
     },
 }
 
-#[derive(Args)]
-struct Part {
-    /// A slice in numpy syntax, e.g. `100:200,:`, `::2,5`, `-1` or `-5:`.
-    #[arg(long, allow_hyphen_values = true)]
-    slice: Option<String>,
-}
-
 fn parse_axis(s: &str) -> Result<i64, String> {
     s.trim()
         .parse()
         .map_err(|_| format!("{s:?} is not an axis (an integer, negative from the last)"))
 }
 
+/// `--mib`: a whole number, at least 1 (a dataset of no rows would show nothing).
+fn parse_mib(s: &str) -> Result<usize, String> {
+    match s.trim().parse() {
+        Ok(0) => Err("the demo's dataset needs at least 1 MiB".into()),
+        r => r.map_err(|e| format!("not a whole number of MiB ({e})")),
+    }
+}
+
+/// A command line clap refuses. `--help` and `--version` print in full (status 0). A value
+/// that cannot be used is bad input, as a bad file is: one line, status 1. The rest misuses
+/// the syntax (an unknown flag, a missing FILE, a flag without its value): the error with
+/// clap's tip, the usage line and the hint to `--help`, at most three lines, status 2.
+fn refused(e: clap::Error) -> ExitCode {
+    use clap::error::{ContextKind, ContextValue, ErrorKind as K};
+    let no_value =
+        matches!(e.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty());
+    let text = e.to_string();
+    let mut parts = text.split("\n\n").map(|p| {
+        let p = p.lines().map(str::trim).collect::<Vec<_>>().join(" ");
+        p.strip_prefix("error: ").map(str::to_owned).unwrap_or(p)
+    });
+    let msg = parts.next().unwrap_or_default();
+    match e.kind() {
+        _ if !e.use_stderr() => e.exit(),
+        K::ValueValidation | K::InvalidValue | K::InvalidUtf8 if !no_value => {
+            out::report(&msg);
+            return ExitCode::FAILURE;
+        }
+        _ => {}
+    }
+    let (tips, rest): (Vec<_>, Vec<_>) = parts.partition(|p| p.starts_with("tip: "));
+    let tips: String = tips.iter().map(|t| format!(" ({t})")).collect();
+    out::report(&format!("{msg}{tips}"));
+    rest.iter()
+        .take(2)
+        .for_each(|p| note!("{}", out::one_line(p, out::MAX_MESSAGE)));
+    ExitCode::from(2)
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            use clap::error::ErrorKind as K;
-            // A bad value is the user's data, reported as every other error; misuse of the
-            // command's syntax (unknown flags, --help, --version) stays clap's to print.
-            if !matches!(
-                e.kind(),
-                K::ValueValidation | K::InvalidValue | K::InvalidUtf8
-            ) {
-                e.exit();
-            }
-            let text = e.to_string();
-            let first = text.lines().next().unwrap_or_default();
-            out::report(first.strip_prefix("error: ").unwrap_or(first));
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return refused(e),
     };
     match run(cli.cmd.unwrap_or(Cmd::Demo { mib: 256 })) {
         Ok(()) => ExitCode::SUCCESS,
@@ -187,24 +191,19 @@ fn run(cmd: Cmd) -> Res<()> {
     match cmd {
         Cmd::Demo { mib } => demo::run(mib),
         Cmd::Info { file, json } => info::run(&file, json),
-        Cmd::Residency {
-            file,
-            axis,
-            part,
-            json,
-            mpi,
-        } => match ranks::init(mpi)? {
-            Some(r) => residency::slabs(&file, part.slice.as_deref(), json, r.as_ref()),
-            None => residency::run(&file, axis, part.slice.as_deref(), json),
-        },
-        Cmd::Touch { file, part } => touch::run(&file, part.slice.as_deref()),
-        Cmd::Evict { file, part } => evict::run(&file, part.slice.as_deref()),
-        Cmd::Lock { file, part } => lock::run(&file, part.slice.as_deref()),
+        Cmd::Residency { sel, axis, mpi } => {
+            let (file, spec, json) = (&sel.file, sel.part.slice.as_deref(), sel.json);
+            match ranks::init(mpi)? {
+                Some(r) => residency::slabs(file, spec, json, r.as_ref()),
+                None => residency::run(file, axis, spec, json),
+            }
+        }
+        Cmd::Touch(sel) => touch::run(&sel),
+        Cmd::Evict { sel, sync } => evict::run(&sel, sync),
+        Cmd::Lock(sel) => lock::run(&sel),
         Cmd::Stats {
-            file,
+            sel,
             axis,
-            part,
-            json,
             window,
             threads,
             mpi,
@@ -212,12 +211,12 @@ fn run(cmd: Cmd) -> Res<()> {
             let r = ranks::init(mpi)?;
             let how = stats::How {
                 axis,
-                spec: part.slice.as_deref(),
-                json,
+                spec: sel.part.slice.as_deref(),
+                json: sel.json,
                 window,
                 threads: threads.map(usize::from),
             };
-            stats::run(&file, &how, r.as_deref())
+            stats::run(&sel.file, &how, r.as_deref())
         }
         Cmd::Create {
             file,

@@ -253,19 +253,3 @@ fn named(path: &Path, e: Box<dyn std::error::Error>) -> Box<dyn std::error::Erro
     }
     format!("{shown}: {msg}").into()
 }
-
-/// Runs `f` on the selected pages of each array in turn (`--slice` of each, or all of it),
-/// reporting an array's failure on its own line and going on (see [`each_array`]).
-pub fn each_selection(
-    o: &FileOpts,
-    spec: Option<&str>,
-    mut f: impl FnMut(&mut Batch, &Array, &ndmmap::Pages<'_>) -> Res<()>,
-) -> Res<()> {
-    let (_, batch) = each_array(o, None, |b, a| {
-        let a = a?;
-        let elems = a.slice_elems(spec)?;
-        let pages = a.pages(&elems)?;
-        f(b, &a, &pages)
-    })?;
-    batch.finish()
-}

@@ -5,18 +5,25 @@
 //! ahead; so `--slice ::-1` reads the file front to back like a plain touch, and a progress
 //! bar (in bytes, with rate and time left) moves after each chunk.
 
+use crate::args::Sel;
 use crate::chart;
-use crate::open::{self, Array, FileOpts};
-use crate::out::{Batch, Res, UNKNOWN, count, known};
-use ndmmap::Pages;
+use crate::open::{self, Array};
+use crate::out::{self, Batch, Res, UNKNOWN, count, known};
+use serde_json::{Value, json};
 use std::time::Instant;
 
-pub fn run(o: &FileOpts, spec: Option<&str>) -> Res<()> {
-    open::each_selection(o, spec, one)
+pub fn run(s: &Sel) -> Res<()> {
+    let spec = s.part.slice.as_deref();
+    let (values, batch) = open::each_array(&s.file, None, |b, a| one(b, &a?, spec, s.json))?;
+    if s.json {
+        out::json(values, batch.several)?;
+    }
+    batch.finish()
 }
 
-fn one(b: &mut Batch, a: &Array, pages: &Pages<'_>) -> Res<()> {
-    let path = &a.path;
+/// Touches one array's selection; prints its line, unless `json`, and returns its object.
+fn one(b: &mut Batch, a: &Array, spec: Option<&str>, json: bool) -> Res<Value> {
+    let (path, pages) = (&a.path, a.pages(&a.slice_elems(spec)?)?);
     let before = known(pages.residency())?;
     let ps = pages.span().page_size;
     let bytes = (pages.len() * ps) as u64;
@@ -32,6 +39,18 @@ fn one(b: &mut Batch, a: &Array, pages: &Pages<'_>) -> Res<()> {
     }
     let elapsed = t.elapsed();
     let after = known(pages.residency())?;
+    let mut v = a.describe();
+    v.extend([
+        ("touched_pages".into(), json!(pages.len())),
+        ("touched_bytes".into(), json!(bytes)),
+        ("seconds".into(), json!(elapsed.as_secs_f64())),
+        ("resident_before".into(), json!(before.map(|r| r.resident))),
+        ("resident_after".into(), json!(after.map(|r| r.resident))),
+        (
+            "residency_unknown".into(),
+            json!(after.is_none().then_some(UNKNOWN)),
+        ),
+    ]);
     let what = format!(
         "{}touched {} ({}) in {elapsed:.2?}",
         b.prefix(path),
@@ -39,6 +58,7 @@ fn one(b: &mut Batch, a: &Array, pages: &Pages<'_>) -> Res<()> {
         chart::human(bytes)
     );
     match (before, after) {
+        _ if json => {}
         (Some(x), Some(y)) => outln!(
             "{what}: resident {} -> {} of {}",
             x.resident,
@@ -47,5 +67,5 @@ fn one(b: &mut Batch, a: &Array, pages: &Pages<'_>) -> Res<()> {
         )?,
         _ => outln!("{what}; resident count unknown: {UNKNOWN}")?,
     }
-    Ok(())
+    Ok(v.into())
 }

@@ -1,6 +1,5 @@
 //! The few Windows calls the command makes itself (the library makes the rest): console
-//! control events and the working-set size for `lock`, and the console's width for the
-//! charts. Declared here rather than taken from a crate: a few functions of kernel32, which
+//! control events for `lock`, and the console's width for the charts. Declared here rather than taken from a crate: a few functions of kernel32, which
 //! every Windows program links.
 
 /// `CTRL_C_EVENT`: Ctrl-C.
@@ -34,19 +33,5 @@ unsafe extern "system" {
     pub fn GetConsoleScreenBufferInfo(
         console: std::os::windows::raw::HANDLE,
         info: *mut ScreenBufferInfo,
-    ) -> i32;
-    /// The pseudo-handle of the calling process (needs no closing).
-    pub fn GetCurrentProcess() -> std::os::windows::raw::HANDLE;
-    /// The process's minimum and maximum working-set sizes, in bytes.
-    pub fn GetProcessWorkingSetSize(
-        process: std::os::windows::raw::HANDLE,
-        min: *mut usize,
-        max: *mut usize,
-    ) -> i32;
-    /// Sets them; the minimum bounds what `VirtualLock` can lock.
-    pub fn SetProcessWorkingSetSize(
-        process: std::os::windows::raw::HANDLE,
-        min: usize,
-        max: usize,
     ) -> i32;
 }

@@ -451,7 +451,8 @@ pub enum FaultCause {
 /// What is wrong with a slice: the content of [`Error::BadSlice`], and the `kind` of
 /// [`Error::BadSliceSpec`] for a slice in numpy's syntax (whose own mistakes are
 /// [`NotAnInteger`](Self::NotAnInteger), [`EmptyIndex`](Self::EmptyIndex),
-/// [`TooManyColons`](Self::TooManyColons) and [`AxisTooLong`](Self::AxisTooLong)).
+/// [`TooManyColons`](Self::TooManyColons), [`MultipleEllipsis`](Self::MultipleEllipsis) and
+/// [`AxisTooLong`](Self::AxisTooLong)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SliceError {
@@ -506,6 +507,8 @@ pub enum SliceError {
         /// The axis.
         axis: usize,
     },
+    /// More than one `...` (numpy syntax: `...,0,...`).
+    MultipleEllipsis,
     /// An axis longer than `isize::MAX`, which no array has, so no slice can address it.
     AxisTooLong {
         /// The axis.
@@ -563,6 +566,9 @@ impl fmt::Display for SliceError {
             }
             SliceError::TooManyColons { text, axis } => {
                 write!(f, "\"{}\" has too many ':' (axis {axis})", excerpt(text))
+            }
+            SliceError::MultipleEllipsis => {
+                write!(f, "an index can only have a single ellipsis ('...')")
             }
             SliceError::AxisTooLong { axis, len } => write!(
                 f,

@@ -69,6 +69,10 @@ enum Cmd {
         /// Print JSON: one object, or an array of objects for several files.
         #[arg(long)]
         json: bool,
+        /// Print the ranges of slices all of whose pages are in RAM, and of those partly in
+        /// RAM, in numpy's slice syntax (end exclusive), instead of the chart.
+        #[arg(long)]
+        ranges: bool,
         /// Under mpirun: each rank counts its slab of rows (axis 0), and rank 0 prints how
         /// much of each rank's slab is in RAM (needs a build with --features cli,mpi).
         #[arg(long)]
@@ -192,10 +196,11 @@ fn run(cmd: Cmd) -> Res<()> {
             axis,
             part,
             json,
+            ranges,
             mpi,
         } => match ranks::init(mpi)? {
             Some(r) => residency::slabs(&file, part.slice.as_deref(), json, r.as_ref()),
-            None => residency::run(&file, axis, part.slice.as_deref(), json),
+            None => residency::run(&file, axis, part.slice.as_deref(), json, ranges),
         },
         Cmd::Touch { file, part } => touch::run(&file, part.slice.as_deref()),
         Cmd::Evict { file, part } => evict::run(&file, part.slice.as_deref()),

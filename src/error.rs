@@ -788,6 +788,11 @@ pub(crate) fn excerpt(s: &str) -> String {
 impl fmt::Display for NpyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            NpyError::NotNpy { start } if start.is_empty() => write!(
+                f,
+                "not a .npy file: the file is empty (0 bytes), where a .npy file starts with \
+                 numpy's magic string \"\\x93NUMPY\""
+            ),
             NpyError::NotNpy { start } => write!(
                 f,
                 "not a .npy file: it starts with {:?} instead of numpy's magic string \"\\x93NUMPY\"",
@@ -834,8 +839,8 @@ impl fmt::Display for NpyError {
                 len,
             } => write!(
                 f,
-                "the header's shape {shape:?} needs {needed} bytes of data after byte {offset}, \
-                 but the file is {len} bytes long"
+                "the file is truncated: the header's shape {shape:?} needs {needed} bytes of data \
+                 after byte {offset}, but the file is {len} bytes long"
             ),
             NpyError::UnalignedData {
                 offset,
@@ -1342,6 +1347,15 @@ impl fmt::Display for Error {
                  without its feature `{feature}`",
                 Shown(path),
                 excerpt(&String::from_utf8_lossy(start))
+            ),
+            Error::UnknownFormat {
+                path,
+                start,
+                feature: None,
+            } if start.is_empty() => write!(
+                f,
+                "{} is empty (0 bytes): it holds no .npy file, .npz archive or safetensors file",
+                Shown(path)
             ),
             Error::UnknownFormat {
                 path,

@@ -1632,3 +1632,30 @@ fn an_empty_selection_says_it_is_empty() {
         "an index can only have a single ellipsis ('...')",
     );
 }
+
+#[test]
+fn refusals_speak_the_commands_words() {
+    let dir = tmpdir();
+    let raw = file_with(dir.path(), "raw.bin", &[0; 400]);
+    let raw = raw.to_str().unwrap();
+    let e = fails(&["info", raw, "--dtype", "f4", "--shape", "20,10"], "800");
+    assert!(
+        e.contains("truncated") && e.contains("--shape") && !e.contains("grow(true)"),
+        "{e}"
+    );
+    let e = fails(&["info", raw, "--dtype", "f4", "--offset", "2"], "--offset");
+    assert!(
+        e.contains("not a whole number of --dtype f4 elements"),
+        "{e}"
+    );
+    // An empty file says it is empty, in every format.
+    for name in ["e.npy", "e.npz", "e.safetensors", "e.bin"] {
+        let p = file_with(dir.path(), name, &[]);
+        fails(&["info", p.to_str().unwrap()], "is empty (0 bytes)");
+    }
+    // A .npy file cut short is named as truncated.
+    let p = npy_file(dir.path(), 4);
+    let bytes = std::fs::read(&p).unwrap();
+    let cut = file_with(dir.path(), "cut.npy", &bytes[..bytes.len() - 8]);
+    fails(&["info", cut.to_str().unwrap()], "the file is truncated");
+}

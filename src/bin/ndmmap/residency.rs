@@ -44,10 +44,8 @@ fn one(
         out::warn(&format!("{}: residency unknown: {UNKNOWN}", path.display()));
         b.fail();
     }
-    let counts = match whole {
-        Some(_) if as_json || ranges => Some(sel.counts_along(Axis(k))?),
-        _ => None,
-    };
+    let per_slice = whole.is_some() && (as_json || ranges);
+    let counts = per_slice.then(|| sel.counts_along(Axis(k))).transpose()?;
     let runs = |keep: fn(&Residency) -> bool| counts.as_deref().map(|c| ranges_where(c, keep));
     if as_json {
         let pairs =
@@ -234,13 +232,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         t.push_str(&chart::table(
             &std::iter::once(head).chain(cells).collect::<Vec<_>>(),
         ));
-        writeln!(
-            t,
-            "{}/{} resident ({:.1}%)",
-            total.resident,
-            count(total.total, "page"),
-            100.0 * total.fraction()
-        )?;
+        writeln!(t, "{}", chart::summary(slabs.len(), total, "rank"))?;
         out::print(&t)?;
         Ok(serde_json::Value::Null)
     })?;

@@ -444,8 +444,8 @@ impl Pages<'_> {
     /// a.pages(s![5..9, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
     /// a.pages(s![20, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
     /// assert_eq!(a.pages(..)?.resident_ranges(Axis(0))?, [3..9, 20..21]);
-    /// // Of a slice: rows 4, 6, 8, ... of the array are its indices 0, 1, 2, ...
-    /// assert_eq!(a.pages(s![4..;2, ..])?.resident_ranges(Axis(0))?, [0..3]);
+    /// // Of a slice: rows 4, 6, 8, ..., 20 of the array are its indices 0, 1, 2, ..., 8.
+    /// assert_eq!(a.pages(s![4..;2, ..])?.resident_ranges(Axis(0))?, [0..3, 8..9]);
     /// # Ok::<(), ndmmap::Error>(())
     /// ```
     pub fn resident_ranges(&self, axis: Axis) -> Result<Vec<Range<usize>>> {

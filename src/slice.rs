@@ -129,13 +129,14 @@ pub fn slice_keeping_axis(spec: &str, shape: &[usize]) -> Option<String> {
     Some(out.join(","))
 }
 
+/// The parts of a spec with its `...` expanded, and where the `...` was and how many axes it
+/// stands for.
+type Expanded<'a> = (Vec<&'a str>, Option<(usize, usize)>);
+
 /// `parts` with their one `...` (numpy's Ellipsis) replaced by as many `:` as make them
 /// `ndim` parts, and where the `...` was and how many axes it stands for; more parts than
 /// axes (the `...` not counted) are an error, as in numpy.
-fn expand(
-    mut parts: Vec<&str>,
-    ndim: usize,
-) -> Result<(Vec<&str>, Option<(usize, usize)>), SliceError> {
+fn expand(mut parts: Vec<&str>, ndim: usize) -> Result<Expanded<'_>, SliceError> {
     let mut dots = parts.iter().enumerate().filter(|(_, p)| **p == "...");
     let at = dots.next().map(|(i, _)| i);
     if dots.next().is_some() {

@@ -1,8 +1,9 @@
 //! Residency charts in the spirit of vmtouch's `-v`: one character per column, each column a
 //! group of consecutive slices along an axis ([`columns`]), drawn from the fraction of its
-//! pages in RAM ([`bar`]), with the index scale under it ([`scale`]) and a legend
-//! ([`legend`]); and sizes in binary units ([`human`]). Text only: the caller chooses the
-//! width (a terminal's) and where the lines go.
+//! pages in RAM ([`bar`]), with the index scale under it ([`scale`]), a legend
+//! ([`legend`]) and a total ([`summary`]); ranges of slices in numpy's slice syntax
+//! ([`ranges`]); right-aligned tables ([`table`]); and sizes in binary units ([`human`]). Text
+//! only: the caller chooses the width (a terminal's) and where the lines go.
 //!
 //! The fractions come from [`Pages::counts_along_groups`](crate::Pages::counts_along_groups)
 //! over the same columns ([`fractions`]):
@@ -130,6 +131,86 @@ pub fn legend(cols: &[Range<usize>], what: &str) -> String {
         format!("; a column is {lo} or {hi} {what}s")
     };
     format!("'O' all pages resident, 'o' half or more, '.' under half, ' ' none{per}")
+}
+
+/// The line under a chart of `n` slices (each a `what`) whose pages are `whole`: `"4 slices,
+/// 3/4 pages resident (75.0%)"`. A selection of no slices says it is empty, and one of no
+/// pages that it has none, rather than a fraction of nothing.
+///
+/// ```
+/// use ndmmap::{Residency, chart::summary};
+/// let r = |resident, total| Residency { resident, total };
+/// assert_eq!(summary(4, r(3, 4), "slice"), "4 slices, 3/4 pages resident (75.0%)");
+/// assert_eq!(summary(0, r(0, 0), "slice"), "the selection is empty (0 slices)");
+/// assert_eq!(summary(5, r(0, 0), "row"), "5 rows, no pages (they hold no bytes)");
+/// ```
+pub fn summary(n: usize, whole: Residency, what: &str) -> String {
+    let slices = count(n as u64, what);
+    if n == 0 {
+        return format!("the selection is empty ({slices})");
+    }
+    if whole.total == 0 {
+        let they = if n == 1 { "it holds" } else { "they hold" };
+        return format!("{slices}, no pages ({they} no bytes)");
+    }
+    format!(
+        "{slices}, {}/{} resident ({:.1}%)",
+        whole.resident,
+        count(whole.total as u64, "page"),
+        100.0 * whole.fraction()
+    )
+}
+
+/// Ranges of indices (end exclusive) in numpy's slice syntax, `"0:3, 5:6"`; `"none"` for no
+/// range.
+///
+/// ```
+/// use ndmmap::chart::ranges;
+/// assert_eq!(ranges(&[0..3, 5..6]), "0:3, 5:6");
+/// assert_eq!(ranges(&[]), "none");
+/// ```
+pub fn ranges(ranges: &[Range<usize>]) -> String {
+    if ranges.is_empty() {
+        return "none".into();
+    }
+    let each: Vec<String> = ranges
+        .iter()
+        .map(|r| format!("{}:{}", r.start, r.end))
+        .collect();
+    each.join(", ")
+}
+
+/// Rows of cells as a table: each column right-aligned to its widest cell (in characters),
+/// columns two spaces apart, a line per row.
+///
+/// ```
+/// use ndmmap::chart::table;
+/// let rows = [["rank", "rows"], ["0", "0..10"]];
+/// assert_eq!(table(&rows), "rank   rows\n   0  0..10\n");
+/// ```
+pub fn table<R: AsRef<[S]>, S: AsRef<str>>(rows: &[R]) -> String {
+    let mut width = Vec::new();
+    for row in rows {
+        for (k, cell) in row.as_ref().iter().enumerate() {
+            let w = cell.as_ref().chars().count();
+            match width.get_mut(k) {
+                Some(x) => *x = w.max(*x),
+                None => width.push(w),
+            }
+        }
+    }
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .as_ref()
+            .iter()
+            .zip(&width)
+            .map(|(c, &w)| format!("{:>w$}", c.as_ref()))
+            .collect();
+        out.push_str(&cells.join("  "));
+        out.push('\n');
+    }
+    out
 }
 
 /// `bytes` in binary units, with one decimal: `1.5 KiB`, `3.0 GiB`; below 1 KiB in bytes

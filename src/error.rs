@@ -451,7 +451,8 @@ pub enum FaultCause {
 /// What is wrong with a slice: the content of [`Error::BadSlice`], and the `kind` of
 /// [`Error::BadSliceSpec`] for a slice in numpy's syntax (whose own mistakes are
 /// [`NotAnInteger`](Self::NotAnInteger), [`EmptyIndex`](Self::EmptyIndex),
-/// [`TooManyColons`](Self::TooManyColons) and [`AxisTooLong`](Self::AxisTooLong)).
+/// [`TooManyColons`](Self::TooManyColons), [`MultipleEllipsis`](Self::MultipleEllipsis) and
+/// [`AxisTooLong`](Self::AxisTooLong)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum SliceError {
@@ -506,6 +507,8 @@ pub enum SliceError {
         /// The axis.
         axis: usize,
     },
+    /// More than one `...` (numpy syntax: `...,0,...`).
+    MultipleEllipsis,
     /// An axis longer than `isize::MAX`, which no array has, so no slice can address it.
     AxisTooLong {
         /// The axis.
@@ -563,6 +566,9 @@ impl fmt::Display for SliceError {
             }
             SliceError::TooManyColons { text, axis } => {
                 write!(f, "\"{}\" has too many ':' (axis {axis})", excerpt(text))
+            }
+            SliceError::MultipleEllipsis => {
+                write!(f, "an index can only have a single ellipsis ('...')")
             }
             SliceError::AxisTooLong { axis, len } => write!(
                 f,
@@ -792,6 +798,11 @@ pub(crate) fn excerpt(s: &str) -> String {
 impl fmt::Display for NpyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            NpyError::NotNpy { start } if start.is_empty() => write!(
+                f,
+                "not a .npy file: the file is empty (0 bytes), where a .npy file starts with \
+                 numpy's magic string \"\\x93NUMPY\""
+            ),
             NpyError::NotNpy { start } => write!(
                 f,
                 "not a .npy file: it starts with {:?} instead of numpy's magic string \"\\x93NUMPY\"",
@@ -838,8 +849,8 @@ impl fmt::Display for NpyError {
                 len,
             } => write!(
                 f,
-                "the header's shape {shape:?} needs {needed} bytes of data after byte {offset}, \
-                 but the file is {len} bytes long"
+                "the file is truncated: the header's shape {shape:?} needs {needed} bytes of data \
+                 after byte {offset}, but the file is {len} bytes long"
             ),
             NpyError::UnalignedData {
                 offset,
@@ -1355,6 +1366,15 @@ impl fmt::Display for Error {
                  without its feature `{feature}`",
                 Shown(path),
                 excerpt(&String::from_utf8_lossy(start))
+            ),
+            Error::UnknownFormat {
+                path,
+                start,
+                feature: None,
+            } if start.is_empty() => write!(
+                f,
+                "{} is empty (0 bytes): it holds no .npy file, .npz archive or safetensors file",
+                Shown(path)
             ),
             Error::UnknownFormat {
                 path,

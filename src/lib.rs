@@ -212,7 +212,9 @@ pub use pages::{
     Advice, Flush, Lock, Pages, PagesMut, Protection, Selection, TOUCH_CHUNK, UncheckedAdvice,
 };
 pub use raw::RawSpec;
-pub use residency::{CacheStat, CountSource, Residency, advise_random, evict, prefetch_file};
+pub use residency::{
+    CacheStat, CountSource, Residency, advise_random, evict, prefetch_file, ranges_where,
+};
 pub use shape::{check_size, normalize_axis, parse_shape, selection_axis, selection_shape};
 pub use shared::SharedArray;
 pub use slice::{parse_slice, slice_keeping_axis};

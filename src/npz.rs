@@ -955,6 +955,11 @@ fn find_directory(file: &File, len: u64) -> std::result::Result<Directory, Fail>
     let mut magic = [0u8; 6];
     let n = len.min(6) as usize;
     file.read_exact_at(&mut magic[..n], 0)?;
+    if len == 0 {
+        return Err(Fail::Bad(
+            "the file is empty (0 bytes), and numpy reads no archive from it either".into(),
+        ));
+    }
     if !magic.starts_with(LOCAL_SIG) && !magic.starts_with(END_SIG) {
         return Err(Fail::Bad(format!(
             "it does not start with a zip signature (PK\\x03\\x04, or PK\\x05\\x06 for an empty \

@@ -1,7 +1,8 @@
 //! Which pages of a selection are in RAM: [`Pages::mincore`] per page, [`Pages::residency`]
 //! counts (from `cachestat(2)` where the kernel has it), [`Pages::along`] per slice along an
-//! axis, [`Pages::counts_along_groups`] per group of consecutive slices (a chart's columns),
-//! and [`Pages::cachestat`]'s dirty, writeback and evicted counts.
+//! axis, [`Pages::resident_ranges`] as ranges of slices (and [`Pages::ranges_along`] for
+//! partly resident ones), [`Pages::counts_along_groups`] per group of consecutive slices (a
+//! chart's columns), and [`Pages::cachestat`]'s dirty, writeback and evicted counts.
 //!
 //! # Truthful answers
 //! Since Linux 5.2, `mincore` on a file mapping reports the page cache only to a process that
@@ -40,6 +41,64 @@ impl Residency {
             self.resident as f64 / self.total as f64
         }
     }
+
+    /// Whether every page is in RAM (so also for a selection with no pages).
+    pub fn is_full(&self) -> bool {
+        self.resident == self.total
+    }
+
+    /// Whether some pages are in RAM, but not all.
+    pub fn is_partial(&self) -> bool {
+        self.resident > 0 && self.resident < self.total
+    }
+}
+
+/// The sum of two counts: of two selections that share no page, their union's.
+impl std::ops::Add for Residency {
+    type Output = Residency;
+    fn add(self, other: Residency) -> Residency {
+        Residency {
+            resident: self.resident + other.resident,
+            total: self.total + other.total,
+        }
+    }
+}
+
+/// The sum of counts of selections that share no page (one rank's rows each, say): their
+/// union's.
+///
+/// ```
+/// use ndmmap::Residency;
+/// let parts = [Residency { resident: 1, total: 4 }, Residency { resident: 3, total: 4 }];
+/// assert_eq!(parts.into_iter().sum::<Residency>(), Residency { resident: 4, total: 8 });
+/// ```
+impl std::iter::Sum for Residency {
+    fn sum<I: Iterator<Item = Residency>>(iter: I) -> Residency {
+        iter.fold(Residency::default(), |a, b| a + b)
+    }
+}
+
+/// The indices of `items` for which `keep` holds, as increasing ranges (end exclusive), a
+/// range's neighbours merged into it: what [`Pages::ranges_along`] makes of the counts of
+/// [`Pages::counts_along`].
+///
+/// ```
+/// use ndmmap::ranges_where;
+/// assert_eq!(ranges_where(&[1, 1, 0, 1, 0, 0, 1], |&x| x == 1), [0..2, 3..4, 6..7]);
+/// assert!(ranges_where(&[0, 0], |&x| x == 1).is_empty());
+/// ```
+pub fn ranges_where<T>(items: &[T], mut keep: impl FnMut(&T) -> bool) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for (i, x) in items.iter().enumerate() {
+        if !keep(x) {
+            continue;
+        }
+        match out.last_mut() {
+            Some(r) if r.end == i => r.end = i + 1,
+            _ => out.push(i..i + 1),
+        }
+    }
+    out
 }
 
 /// Where a [`CacheStat`]'s counts come from.
@@ -371,6 +430,53 @@ impl Pages<'_> {
             .filter(|(_, r)| r.resident == r.total)
             .map(|(i, _)| i)
             .collect())
+    }
+
+    /// The indices along `axis` whose pages are all in RAM, as ranges (end exclusive) with
+    /// their neighbours merged: [`resident_along`](Pages::resident_along) as ranges. The
+    /// indices are numbered as [`along`](Pages::along) numbers them (of a slice, from 0 along
+    /// the slice's axis). One `mincore` pass.
+    ///
+    /// ```
+    /// use ndarray::{Axis, s};
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((64, 512))?; // a row: one page
+    /// a.pages(s![3..5, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
+    /// a.pages(s![5..9, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
+    /// a.pages(s![20, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
+    /// assert_eq!(a.pages(..)?.resident_ranges(Axis(0))?, [3..9, 20..21]);
+    /// // Of a slice: rows 4, 6, 8, ..., 20 of the array are its indices 0, 1, 2, ..., 8.
+    /// assert_eq!(a.pages(s![4..;2, ..])?.resident_ranges(Axis(0))?, [0..3, 8..9]);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn resident_ranges(&self, axis: Axis) -> Result<Vec<Range<usize>>> {
+        self.ranges_along(axis, Residency::is_full)
+    }
+
+    /// The indices along `axis` whose page counts `keep` picks, as ranges (end exclusive)
+    /// with their neighbours merged: [`Residency::is_partial`] for the partly resident ones,
+    /// `|r| r.resident > 0` for those with any page in RAM, [`Residency::is_full`] for
+    /// [`resident_ranges`](Pages::resident_ranges). Numbered and counted as
+    /// [`counts_along`](Pages::counts_along) counts them: a page that two indices share
+    /// counts for both.
+    ///
+    /// ```
+    /// use ndarray::{Axis, s};
+    /// use ndmmap::Residency;
+    /// let a = ndmmap::MmapArray::<f64, ndarray::Ix2>::anonymous((8, 1024))?; // a row: 2 pages
+    /// a.pages(s![1..3, ..])?.advise(ndmmap::Advice::PopulateWrite)?;
+    /// a.pages(s![3..5, ..512])?.advise(ndmmap::Advice::PopulateWrite)?; // half of rows 3, 4
+    /// let p = a.pages(..)?;
+    /// assert_eq!(p.ranges_along(Axis(0), Residency::is_full)?, [1..3]);
+    /// assert_eq!(p.ranges_along(Axis(0), Residency::is_partial)?, [3..5]);
+    /// assert_eq!(p.ranges_along(Axis(0), |r| r.resident > 0)?, [1..5]);
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn ranges_along(
+        &self,
+        axis: Axis,
+        keep: impl FnMut(&Residency) -> bool,
+    ) -> Result<Vec<Range<usize>>> {
+        Ok(ranges_where(&self.counts_along(axis)?, keep))
     }
 
     /// The resident and selected pages' prefix sums over the selection's span: one `mincore`

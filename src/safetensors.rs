@@ -64,7 +64,7 @@
 //!
 //! [`MmapArray`]: crate::MmapArray
 
-use crate::any::AnyArray;
+use crate::any::{AnyArray, OtherArray};
 use crate::array::{MmapArray, dim_and_strides};
 use crate::element::{Bool, Unaligned};
 use crate::error::{Error, Result};
@@ -262,6 +262,9 @@ impl Tensors {
             .map_err(|e| Error::io("fstat", Some(path), e))?;
         crate::mapping::check_file_type(&meta, Some(path))?;
         let file_len = meta.len();
+        if file_len == 0 {
+            return Err(bad(path, String::from("the file is empty (0 bytes)")));
+        }
         if file_len < 8 {
             return Err(bad(
                 path,
@@ -585,8 +588,10 @@ impl Tensors {
 
     /// Maps the tensor `name` read-only as an [`AnyArray`], its element type chosen from its
     /// dtype at run time (an `Unaligned…` variant where its offset requires). Dtypes numpy
-    /// has no type for (`BF16`, the FP8/FP6/FP4 types) are [`Error::DtypeMismatch`]: map a
-    /// `BF16` tensor typed, as `half::bf16` (feature `half`); `F16` needs the feature `half`.
+    /// has no type for (`BF16`, the FP8 types), and `F16` without the feature `half`, are
+    /// [`AnyArray::Other`], as [`Container::map_any`](crate::container::Container::map_any)
+    /// maps them: their bytes, named by their dtype (`"BF16"`); a dtype of packed sub-byte
+    /// elements (FP6, FP4) is [`Error::Unmappable`], naming it.
     ///
     /// ```
     /// use ndmmap::AnyArray;
@@ -608,24 +613,40 @@ impl Tensors {
     /// As for [`map`](Self::map).
     pub unsafe fn map_any(&self, name: &str) -> Result<AnyArray> {
         let t = self.tensor(name)?;
-        let Some(dtype) = numpy_dtype(t.dtype) else {
-            return Err(Error::DtypeMismatch {
-                expected: "a dtype numpy has (AnyArray); map it typed with map::<T, D>".into(),
-                found: t.dtype.to_string(),
-            });
-        };
         self.check_byte_order(t)?;
-        // SAFETY: forwarded to the caller.
-        unsafe {
-            AnyArray::map(
-                &self.file,
-                Some(self.path.clone()),
-                t.offset,
-                dtype,
-                &t.shape,
-                false,
-                Mode::ReadOnly,
-            )
+        let (file, path) = (&self.file, Some(self.path.clone()));
+        let bits = t.dtype.bitsize();
+        if bits % 8 != 0 {
+            return Err(Error::Unmappable {
+                path,
+                why: format!(
+                    "tensor \"{}\" has dtype {}, which packs {bits}-bit elements: they cannot be \
+                     mapped one element at a time",
+                    crate::error::excerpt(name),
+                    t.dtype
+                ),
+            });
+        }
+        let (shape, order, mode) = (&t.shape, crate::Order::C, Mode::ReadOnly);
+        match numpy_dtype(t.dtype) {
+            // SAFETY: forwarded to the caller.
+            Some(d) => unsafe { AnyArray::map_raw(file, path, t.offset, d, shape, order, mode) },
+            // SAFETY: forwarded to the caller.
+            None => unsafe {
+                let name = t.dtype.to_string();
+                OtherArray::map(
+                    file,
+                    path,
+                    t.offset,
+                    &name,
+                    bits / 8,
+                    None,
+                    shape,
+                    order,
+                    mode,
+                )
+            }
+            .map(AnyArray::Other),
         }
     }
 

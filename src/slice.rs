@@ -29,9 +29,11 @@ use ndarray::SliceInfoElem;
 ///   as in numpy;
 /// - axes left out are whole (`1` of a 2-D array is `1,:`); one trailing comma is allowed
 ///   (`1,` is numpy's `a[1,]`), an empty index (`1,,2`) is not; an empty `spec` selects the
-///   whole array (numpy's `a[()]`); spaces around the parts are ignored.
+///   whole array (numpy's `a[()]`); spaces around the parts are ignored;
+/// - one `...` (numpy's Ellipsis), anywhere, stands for as many whole axes as the other
+///   parts leave (`...,1` of a 3-D array is `:,:,1`; none, if they name every axis).
 ///
-/// Not read: `...`, `None`/`np.newaxis`, arrays of indices, masks.
+/// Not read: `None`/`np.newaxis`, arrays of indices, masks.
 ///
 /// Every element returned fits `shape`; a slice's `end` is one past the last element it
 /// selects, and a slice of at most one element has step 1.
@@ -40,6 +42,7 @@ use ndarray::SliceInfoElem;
 /// [`Error::BadSliceSpec`] with the text and a [`SliceError`] naming the axis and the numbers:
 /// [`NotAnInteger`](SliceError::NotAnInteger), [`EmptyIndex`](SliceError::EmptyIndex),
 /// [`TooManyColons`](SliceError::TooManyColons), [`ZeroStep`](SliceError::ZeroStep),
+/// [`MultipleEllipsis`](SliceError::MultipleEllipsis),
 /// [`IndexOutOfBounds`](SliceError::IndexOutOfBounds) (an index beyond the `isize` range is
 /// reported saturated to it), [`TooManyIndices`](SliceError::TooManyIndices), or
 /// [`AxisTooLong`](SliceError::AxisTooLong) for a shape no array has.
@@ -60,6 +63,9 @@ use ndarray::SliceInfoElem;
 /// assert_eq!(pick("-1")?, a.slice(s![3, ..]).into_dyn());
 /// assert_eq!(pick("2:100")?.shape(), [2, 5]);
 /// assert_eq!(pick("")?, a);
+/// // numpy: a[..., 1] (column 1), a[1, ...] (row 1)
+/// assert_eq!(pick("..., 1")?, a.slice(s![.., 1]).into_dyn());
+/// assert_eq!(pick("1, ...")?, a.slice(s![1, ..]).into_dyn());
 ///
 /// // numpy: IndexError: index 4 is out of bounds for axis 0 with size 4
 /// let e = parse_slice("4, :", a.shape()).unwrap_err();
@@ -78,13 +84,7 @@ pub fn parse_slice(spec: &str, shape: &[usize]) -> Result<Vec<SliceInfoElem>> {
 }
 
 fn parse(spec: &str, shape: &[usize]) -> Result<Vec<SliceInfoElem>, SliceError> {
-    let parts = components(spec)?;
-    if parts.len() > shape.len() {
-        return Err(SliceError::TooManyIndices {
-            given: parts.len(),
-            ndim: shape.len(),
-        });
-    }
+    let (parts, _) = expand(components(spec)?, shape.len())?;
     if let Some(axis) = shape.iter().position(|&n| isize::try_from(n).is_err()) {
         let len = shape[axis];
         return Err(SliceError::AxisTooLong { axis, len });
@@ -115,12 +115,43 @@ fn parse(spec: &str, shape: &[usize]) -> Result<Vec<SliceInfoElem>, SliceError> 
 /// assert_eq!(slice_keeping_axis("1:2", &[3]), None);
 /// ```
 pub fn slice_keeping_axis(spec: &str, shape: &[usize]) -> Option<String> {
-    let parts = components(spec).ok()?;
+    let written = components(spec).ok()?;
+    let (parts, ellipsis) = expand(written.clone(), shape.len()).ok()?;
     let k = parts.iter().position(|p| !p.contains(':'))?;
     let i = index(parts[k], *shape.get(k)?, k).ok()?;
-    let mut out: Vec<String> = parts.iter().map(|p| p.to_string()).collect();
-    out[k] = format!("{i}:{}", i + 1);
+    // The index's place in the text as written: after a `...`, that many axes further on.
+    let at = match ellipsis {
+        Some((e, n)) if k > e => k + 1 - n,
+        _ => k,
+    };
+    let mut out: Vec<String> = written.iter().map(|p| p.to_string()).collect();
+    out[at] = format!("{i}:{}", i + 1);
     Some(out.join(","))
+}
+
+/// The parts of a spec with its `...` expanded, and where the `...` was and how many axes it
+/// stands for.
+type Expanded<'a> = (Vec<&'a str>, Option<(usize, usize)>);
+
+/// `parts` with their one `...` (numpy's Ellipsis) replaced by as many `:` as make them
+/// `ndim` parts, and where the `...` was and how many axes it stands for; more parts than
+/// axes (the `...` not counted) are an error, as in numpy.
+fn expand(mut parts: Vec<&str>, ndim: usize) -> Result<Expanded<'_>, SliceError> {
+    let mut dots = parts.iter().enumerate().filter(|(_, p)| **p == "...");
+    let at = dots.next().map(|(i, _)| i);
+    if dots.next().is_some() {
+        return Err(SliceError::MultipleEllipsis);
+    }
+    let given = parts.len() - usize::from(at.is_some());
+    if given > ndim {
+        return Err(SliceError::TooManyIndices { given, ndim });
+    }
+    let Some(at) = at else {
+        return Ok((parts, None));
+    };
+    let n = ndim - given;
+    parts.splice(at..=at, std::iter::repeat_n(":", n));
+    Ok((parts, Some((at, n))))
 }
 
 /// The comma-separated components of `spec`, trimmed.
@@ -346,6 +377,51 @@ mod tests {
         assert_eq!(pick(" 1 : 3 ", &[5]), vec![1, 2]);
     }
 
+    /// Against numpy 2: `np.arange(24).reshape(2, 3, 4)[spec].ravel()`, and its shape.
+    #[test]
+    fn ellipsis_as_numpy_reads_it() {
+        let s = [2, 3, 4];
+        assert_eq!(pick("...,1", &s), vec![1, 5, 9, 13, 17, 21]);
+        assert_eq!(pick("1,...", &s), (12..24).collect::<Vec<_>>());
+        assert_eq!(pick("...", &s), (0..24).collect::<Vec<_>>());
+        assert_eq!(pick("...,", &s), (0..24).collect::<Vec<_>>());
+        assert_eq!(pick("1,...,2", &s), vec![14, 18, 22]);
+        assert_eq!(pick("0,1,2,...", &s), vec![6]);
+        assert_eq!(pick("...,0,0,0", &s), vec![0]);
+        assert_eq!(
+            pick(" ... , ::-2", &s),
+            vec![3, 1, 7, 5, 11, 9, 15, 13, 19, 17, 23, 21]
+        );
+        assert_eq!(pick("-1,...,1:3", &s), vec![13, 14, 17, 18, 21, 22]);
+        assert_eq!(pick("...,-1,:", &s), vec![8, 9, 10, 11, 20, 21, 22, 23]);
+        assert_eq!(pick("...", &[5]), vec![0, 1, 2, 3, 4]);
+        assert_eq!(pick("...,2:", &[5]), vec![2, 3, 4]);
+        assert_eq!(pick("...", &[]), vec![0]);
+        let shape = |spec| {
+            let e = parse(spec, &s).unwrap();
+            crate::selection_shape(&s, &e).unwrap()
+        };
+        assert_eq!(shape("...,1"), [2, 3]);
+        assert_eq!(shape("1,...,2"), [3]);
+        assert_eq!(shape("0,1,2,..."), [0usize; 0]);
+        // The axis an error names is the array's, past the `...`.
+        assert_eq!(
+            parse("...,7", &s),
+            Err(SliceError::IndexOutOfBounds {
+                index: 7,
+                axis: 2,
+                len: 4
+            })
+        );
+        assert_eq!(
+            parse("...,x", &s),
+            Err(SliceError::NotAnInteger {
+                text: "x".into(),
+                axis: 2
+            })
+        );
+    }
+
     #[test]
     fn extreme_bounds_follow_python() {
         let (min, max) = (i64::MIN as i128, i64::MAX as i128);
@@ -446,6 +522,14 @@ mod tests {
         assert_eq!(parse(":,,:", &[5, 5, 5]), Err(EmptyIndex { axis: 1 }));
         assert_eq!(parse(":, x", &[5, 5]), Err(nan("x", 1)));
         assert_eq!(parse("0", &[]), Err(TooManyIndices { given: 1, ndim: 0 }));
+        // numpy: IndexError: an index can only have a single ellipsis ('...')
+        assert_eq!(parse("...,...", &[5, 5]), Err(MultipleEllipsis));
+        assert_eq!(parse("...,0,...", &[5, 5, 5]), Err(MultipleEllipsis));
+        // numpy counts the indices, not the `...`: 3-dimensional, but 4 were indexed.
+        let four = TooManyIndices { given: 4, ndim: 3 };
+        assert_eq!(parse("0,0,0,0,...", &[2, 2, 2]), Err(four.clone()));
+        assert_eq!(parse("...,0,0,0,0", &[2, 2, 2]), Err(four));
+        assert_eq!(parse("...:2", &[5]), Err(nan("...", 0)));
         let len = usize::MAX;
         assert_eq!(parse("0", &[len]), Err(AxisTooLong { axis: 0, len }));
     }
@@ -474,6 +558,10 @@ mod tests {
             r#"bad slice ":, 2": index 2 is out of bounds for axis 1 of length 2"#
         );
         assert!(msg("::0", &[5]).contains("step 0 on axis 0"));
+        assert_eq!(
+            msg("...,...", &[5]),
+            r#"bad slice "...,...": an index can only have a single ellipsis ('...')"#
+        );
         // Text from the caller is quoted short, with control characters escaped.
         let long = format!("\x1b[2J{}", "9".repeat(500));
         let m = msg(&long, &[5]);
@@ -488,6 +576,15 @@ mod tests {
         assert_eq!(slice_keeping_axis("1:2", &[3]), None);
         assert_eq!(slice_keeping_axis("0,", &[3, 4]).unwrap(), "0:1");
         assert_eq!(slice_keeping_axis("9", &[3]), None);
+        // Written as given, the `...` kept.
+        assert_eq!(slice_keeping_axis("...,1", &[3, 4]).unwrap(), "...,1:2");
+        assert_eq!(slice_keeping_axis("1,...", &[3, 4]).unwrap(), "1:2,...");
+        assert_eq!(
+            slice_keeping_axis(":,...,-1", &[2, 3, 4]).unwrap(),
+            ":,...,3:4"
+        );
+        assert_eq!(slice_keeping_axis("0,...,0", &[2, 3]).unwrap(), "0:1,...,0");
+        assert_eq!(slice_keeping_axis("...,...", &[3]), None);
         let hint = slice_keeping_axis("-1,7", &[4, 8]).unwrap();
         assert_eq!(parse(&hint, &[4, 8]).unwrap().len(), 2);
         assert!(parse(&hint, &[4, 8]).unwrap()[0].is_slice());

@@ -1775,3 +1775,89 @@ fn lock_answers_in_json_on_locking_and_on_release() {
     std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut err).unwrap();
     assert!(err.is_empty(), "{err}");
 }
+
+#[cfg(unix)]
+#[test]
+fn residency_ranges_are_printed_and_always_in_json() {
+    let dir = tmpdir();
+    // One row per page: rows 1..4 and 6 resident (4 and 5 evicted), then 30 and 31.
+    let (p, _f) = rows_file(dir.path(), &[1, 2, 3, 6, 30, 31]);
+    let (_, v) = rows_residency(&p, &[]);
+    assert_eq!(v["ranges"], serde_json::json!([[1, 4], [6, 7], [30, 32]]));
+    assert_eq!(v["partial_ranges"], serde_json::json!([]));
+    // Of a slice, along the slice's axis: rows 2, 4, 6, ... are its indices 0, 1, 2, ...
+    let (_, v) = rows_residency(&p, &["--slice", "2::2, ..."]);
+    assert_eq!(v["ranges"], serde_json::json!([[0, 1], [2, 3], [14, 15]]));
+    // A column crosses every row's page: each column is partly resident.
+    let (_, v) = rows_residency(&p, &["--axis", "1"]);
+    let all = serde_json::json!([[0, cols()]]);
+    assert_eq!(
+        (&v["ranges"], &v["partial_ranges"]),
+        (&serde_json::json!([]), &all)
+    );
+    let out = ndmmap()
+        .args(["residency", p.to_str().unwrap(), "--dtype", "f8"])
+        .args(["--shape", rows_shape(), "--ranges"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("\nresident: 1:4, 6:7, 30:32\n"), "{text}");
+    assert!(text.contains("\npartly resident: none\n"), "{text}");
+    assert!(
+        !text.contains("'O'") && text.lines().count() == 4,
+        "no chart: {text}"
+    );
+}
+
+#[test]
+fn an_empty_selection_says_it_is_empty() {
+    let dir = tmpdir();
+    let p = npy_file(dir.path(), 4);
+    let ps = p.to_str().unwrap();
+    let out = ndmmap()
+        .args(["residency", ps, "--slice", "10:"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("the selection is empty (0 slices)"), "{text}");
+    assert!(!text.contains('%') && !text.contains("[]"), "{text}");
+    let v = json(&["residency", ps, "--slice", "10:", "--json"]);
+    let none = serde_json::json!([]);
+    assert_eq!((&v["slices"], &v["ranges"]), (&none, &none));
+    // numpy's Ellipsis reads as numpy reads it; two are numpy's error.
+    let v = json(&["residency", ps, "--slice", "...,0:1", "--json"]);
+    assert_eq!(v["slices"].as_array().unwrap().len(), 4);
+    fails(
+        &["residency", ps, "--slice", "...,..."],
+        "an index can only have a single ellipsis ('...')",
+    );
+}
+
+#[test]
+fn refusals_speak_the_commands_words() {
+    let dir = tmpdir();
+    let raw = file_with(dir.path(), "raw.bin", &[0; 400]);
+    let raw = raw.to_str().unwrap();
+    let e = fails(&["info", raw, "--dtype", "f4", "--shape", "20,10"], "800");
+    assert!(
+        e.contains("truncated") && e.contains("--shape") && !e.contains("grow(true)"),
+        "{e}"
+    );
+    let e = fails(&["info", raw, "--dtype", "f4", "--offset", "2"], "--offset");
+    assert!(
+        e.contains("not a whole number of --dtype f4 elements"),
+        "{e}"
+    );
+    // An empty file says it is empty, in every format.
+    for name in ["e.npy", "e.npz", "e.safetensors", "e.bin"] {
+        let p = file_with(dir.path(), name, &[]);
+        fails(&["info", p.to_str().unwrap()], "is empty (0 bytes)");
+    }
+    // A .npy file cut short is named as truncated.
+    let p = npy_file(dir.path(), 4);
+    let bytes = std::fs::read(&p).unwrap();
+    let cut = file_with(dir.path(), "cut.npy", &bytes[..bytes.len() - 8]);
+    fails(&["info", cut.to_str().unwrap()], "the file is truncated");
+}

@@ -110,6 +110,61 @@ fn residency_along_rows_and_columns() {
 
 #[cfg(unix)]
 #[test]
+fn resident_ranges_merge_neighbours_and_name_partly_resident_rows() {
+    use ndmmap::Residency;
+    let dir = tmpdir();
+    let ps = page();
+    // Two pages per row: rows 2..5 whole, row 5 half, rows 9 and 10 whole (neighbours merged
+    // into one range), row 12's second page, and the last row.
+    let rows = 16;
+    let loaded = [4, 5, 6, 7, 8, 9, 10, 18, 19, 20, 21, 25, 30, 31];
+    let (_p, f) = file_with_pages(dir.path(), 2 * rows, &loaded);
+    let a = unsafe {
+        MmapOptions::new()
+            .map::<u8, Ix2, _>(&f, (rows, 2 * ps))
+            .unwrap()
+    };
+    let p = a.pages(..).unwrap();
+    assert_eq!(p.resident_ranges(Axis(0)).unwrap(), [2..5, 9..11, 15..16]);
+    assert_eq!(
+        p.ranges_along(Axis(0), Residency::is_partial).unwrap(),
+        [5..6, 12..13]
+    );
+    assert_eq!(
+        p.ranges_along(Axis(0), |r| r.resident > 0).unwrap(),
+        [2..6, 9..11, 12..13, 15..16]
+    );
+    // The same as resident_along, as ranges.
+    let along = p.resident_along(Axis(0)).unwrap();
+    let flat: Vec<usize> = p
+        .resident_ranges(Axis(0))
+        .unwrap()
+        .into_iter()
+        .flatten()
+        .collect();
+    assert_eq!(flat, along);
+    // Of a slice, numbered along the slice: rows 15, 13, 11, 9, ... reversed by 2.
+    let rev = a.pages(s![..;-2, ..]).unwrap();
+    assert_eq!(rev.resident_ranges(Axis(0)).unwrap(), [0..1, 3..4, 6..7]);
+    // Along the inner axis every column touches one page of each row: none is whole, every
+    // one is partly resident.
+    assert!(p.resident_ranges(Axis(1)).unwrap().is_empty());
+    let every_column = 0..2 * ps;
+    assert_eq!(
+        p.ranges_along(Axis(1), Residency::is_partial).unwrap(),
+        [every_column]
+    );
+    // An empty selection has no ranges; a bad axis is an error.
+    let none = a.pages(s![3..3, ..]).unwrap();
+    assert!(none.resident_ranges(Axis(0)).unwrap().is_empty());
+    assert!(matches!(
+        p.resident_ranges(Axis(2)),
+        Err(Error::BadAxis { axis: 2, ndim: 2 })
+    ));
+}
+
+#[cfg(unix)]
+#[test]
 fn residency_along_a_fortran_array_and_an_unaligned_offset() {
     let dir = tmpdir();
     let ps = page();

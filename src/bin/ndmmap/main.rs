@@ -67,6 +67,10 @@ enum Cmd {
         /// counts from the last, as in numpy.
         #[arg(long, default_value_t = 0, allow_negative_numbers = true, value_parser = parse_axis)]
         axis: i64,
+        /// Print the ranges of slices all of whose pages are in RAM, and of those partly in
+        /// RAM, in numpy's slice syntax (end exclusive), instead of the chart.
+        #[arg(long)]
+        ranges: bool,
         /// Under mpirun: each rank counts its slab of rows (axis 0), and rank 0 prints how
         /// much of each rank's slab is in RAM (needs a build with --features cli,mpi).
         #[arg(long)]
@@ -191,11 +195,16 @@ fn run(cmd: Cmd) -> Res<()> {
     match cmd {
         Cmd::Demo { mib } => demo::run(mib),
         Cmd::Info { file, json } => info::run(&file, json),
-        Cmd::Residency { sel, axis, mpi } => {
+        Cmd::Residency {
+            sel,
+            axis,
+            ranges,
+            mpi,
+        } => {
             let (file, spec, json) = (&sel.file, sel.part.slice.as_deref(), sel.json);
             match ranks::init(mpi)? {
                 Some(r) => residency::slabs(file, spec, json, r.as_ref()),
-                None => residency::run(file, axis, spec, json),
+                None => residency::run(file, axis, spec, json, ranges),
             }
         }
         Cmd::Touch(sel) => touch::run(&sel),

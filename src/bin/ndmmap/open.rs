@@ -187,8 +187,21 @@ fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
         spec = spec.shape(ndmmap::parse_shape(shape)?);
     }
     let order = o.order.unwrap_or(Order::C);
-    // SAFETY: as for an entry (see `entry`).
-    let a = unsafe { AnyArray::open_raw(path, &spec.order(order))? };
+    // SAFETY: as for an entry (see `entry`). The library's advice in the command's words.
+    let a = unsafe { AnyArray::open_raw(path, &spec.order(order)) }.map_err(|e| match e {
+        ndmmap::Error::TooShort { len, needed, .. } => format!(
+            "`{shown}` is {len} bytes long, but --offset and --shape ask for {needed}: the file is \
+             truncated, or --shape (or --offset) is too large; without --shape the array is \
+             the rest of the file"
+        )
+        .into(),
+        ndmmap::Error::TrailingBytes { available, .. } => format!(
+            "the {available} bytes after --offset in `{shown}` are not a whole number of --dtype \
+             {dtype} elements: check --offset and --dtype, or give --shape"
+        )
+        .into(),
+        e => Box::<dyn std::error::Error>::from(e),
+    })?;
     Ok(Array {
         path: path.to_path_buf(),
         a,

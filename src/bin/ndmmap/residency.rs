@@ -11,26 +11,29 @@ use crate::open::{self, Array, FileOpts};
 use crate::out::{self, Batch, Res, SCOPE, UNKNOWN, count, known};
 use crate::ranks::{self, Ranks};
 use ndarray::{Axis, SliceInfoElem};
-use ndmmap::Residency;
-use ndmmap::chart::{bar, columns, fractions, legend, scale};
+use ndmmap::chart::{self, bar, columns, fractions, legend, scale};
+use ndmmap::{Residency, ranges_where};
 use serde_json::json;
 use std::fmt::Write as _;
 use std::ops::Range;
 
-pub fn run(o: &FileOpts, axis: i64, spec: Option<&str>, as_json: bool) -> Res<()> {
-    let (values, batch) = open::each_array(o, None, |b, a| one(b, &a?, axis, spec, as_json))?;
-    if as_json {
+pub fn run(o: &FileOpts, axis: i64, spec: Option<&str>, json: bool, ranges: bool) -> Res<()> {
+    let (values, batch) = open::each_array(o, None, |b, a| one(b, &a?, axis, spec, json, ranges))?;
+    if json {
         out::json(values, batch.several)?;
     }
     batch.finish()
 }
 
+/// One array's chart, or with `ranges` its resident and partly resident slices as ranges (in
+/// numpy's syntax), or JSON with both.
 fn one(
     b: &mut Batch,
     a: &Array,
     axis: i64,
     spec: Option<&str>,
     as_json: bool,
+    ranges: bool,
 ) -> Res<serde_json::Value> {
     let path = &a.path;
     let elems = a.slice_elems(spec)?;
@@ -41,11 +44,14 @@ fn one(
         out::warn(&format!("{}: residency unknown: {UNKNOWN}", path.display()));
         b.fail();
     }
+    let per_slice = whole.is_some() && (as_json || ranges);
+    let counts = per_slice.then(|| sel.counts_along(Axis(k))).transpose()?;
+    let runs = |keep: fn(&Residency) -> bool| counts.as_deref().map(|c| ranges_where(c, keep));
     if as_json {
-        let slices = match whole {
-            Some(_) => Some(sel.along(Axis(k))?),
-            None => None,
-        };
+        let pairs =
+            |keep| runs(keep).map(|v| v.iter().map(|r| [r.start, r.end]).collect::<Vec<_>>());
+        let slices: Option<Vec<f64>> =
+            (counts.as_ref()).map(|c| c.iter().map(Residency::fraction).collect());
         let mut v = a.describe();
         v.extend([
             ("resident_pages".into(), json!(whole.map(|r| r.resident))),
@@ -56,6 +62,8 @@ fn one(
             ("axis".into(), json!(k)),
             ("slice".into(), json!(spec)),
             ("slices".into(), json!(slices)),
+            ("ranges".into(), json!(pairs(Residency::is_full))),
+            ("partial_ranges".into(), json!(pairs(Residency::is_partial))),
         ]);
         return Ok(serde_json::Value::Object(v));
     }
@@ -63,12 +71,6 @@ fn one(
         return Ok(serde_json::Value::Null);
     };
     let n = ndmmap::selection_shape(a.shape(), &elems)?[k];
-    let cols = columns(n, crate::chart::width());
-    let fractions = fractions(&sel, Axis(k), &cols)?;
-    // Where slice i of the chart lies in the array: its index there.
-    let index = |i: usize| {
-        ndmmap::slice_origin(a.shape(), &elems, k, i).map_or(String::new(), |(_, x)| x.to_string())
-    };
     b.gap()?;
     let mut t = String::new();
     writeln!(
@@ -79,19 +81,26 @@ fn one(
         a.shape(),
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default()
     )?;
-    writeln!(t, "{}", bar(&fractions))?;
-    if n > 0 {
+    let cols = columns(n, crate::chart::width());
+    if ranges {
+        // Indices of the selection's axis: of a slice, they count from 0 along it.
+        let of = spec.map_or("", |_| " (of the slice)");
+        let show = |keep| chart::ranges(&runs(keep).unwrap_or_default());
+        writeln!(t, "resident{of}: {}", show(Residency::is_full))?;
+        writeln!(t, "partly resident{of}: {}", show(Residency::is_partial))?;
+    } else if n > 0 {
+        writeln!(t, "{}", bar(&fractions(&sel, Axis(k), &cols)?))?;
+        // Where slice i of the chart lies in the array: its index there.
+        let index = |i: usize| {
+            ndmmap::slice_origin(a.shape(), &elems, k, i)
+                .map_or(String::new(), |(_, x)| x.to_string())
+        };
         writeln!(t, "{}", scale(&index(0), &index(n - 1), cols.len()))?;
     }
-    writeln!(
-        t,
-        "{}, {}/{} resident ({:.1}%)",
-        count(n, "slice"),
-        whole.resident,
-        count(whole.total, "page"),
-        100.0 * whole.fraction()
-    )?;
-    writeln!(t, "{}", legend(&cols, "slice"))?;
+    writeln!(t, "{}", chart::summary(n, whole, "slice"))?;
+    if !ranges && n > 0 {
+        writeln!(t, "{}", legend(&cols, "slice"))?;
+    }
     if let Some(scope) = SCOPE {
         writeln!(t, "{scope}")?;
     }
@@ -175,13 +184,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
             ));
             b.fail();
         }
-        let total = slabs
-            .iter()
-            .filter_map(|s| s.residency)
-            .fold(Residency::default(), |s, r| Residency {
-                resident: s.resident + r.resident,
-                total: s.total + r.total,
-            });
+        let total: Residency = slabs.iter().filter_map(|s| s.residency).sum();
         if as_json {
             let mut v = a.describe();
             let ranks: Vec<serde_json::Value> = slabs
@@ -214,43 +217,22 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
             a.shape(),
             count(slabs.len(), "rank")
         )?;
-        let cells: Vec<[String; 4]> = slabs
-            .iter()
-            .enumerate()
-            .map(|(k, s)| {
-                let (rows, res) = (&s.rows, s.residency);
-                [
-                    k.to_string(),
-                    format!("{}..{}", rows.start, rows.end),
-                    res.map_or("?".into(), |x| format!("{}/{}", x.resident, x.total)),
-                    res.map_or("unknown".into(), |x| {
-                        format!("{:.1}%", 100.0 * x.fraction())
-                    }),
-                ]
-            })
-            .collect();
         let head = ["rank", "rows", "pages", "resident"].map(String::from);
-        let mut width = [0usize; 4];
-        for c in std::iter::once(&head).chain(&cells) {
-            for (w, s) in width.iter_mut().zip(c) {
-                *w = (*w).max(s.chars().count());
-            }
-        }
-        for c in std::iter::once(&head).chain(&cells) {
-            let line: Vec<String> = c
-                .iter()
-                .zip(width)
-                .map(|(s, w)| format!("{s:>w$}"))
-                .collect();
-            writeln!(t, "{}", line.join("  "))?;
-        }
-        writeln!(
-            t,
-            "{}/{} resident ({:.1}%)",
-            total.resident,
-            count(total.total, "page"),
-            100.0 * total.fraction()
-        )?;
+        let cells = slabs.iter().enumerate().map(|(k, s)| {
+            let (rows, res) = (&s.rows, s.residency);
+            [
+                k.to_string(),
+                format!("{}..{}", rows.start, rows.end),
+                res.map_or("?".into(), |x| format!("{}/{}", x.resident, x.total)),
+                res.map_or("unknown".into(), |x| {
+                    format!("{:.1}%", 100.0 * x.fraction())
+                }),
+            ]
+        });
+        t.push_str(&chart::table(
+            &std::iter::once(head).chain(cells).collect::<Vec<_>>(),
+        ));
+        writeln!(t, "{}", chart::summary(slabs.len(), total, "rank"))?;
         out::print(&t)?;
         Ok(serde_json::Value::Null)
     })?;

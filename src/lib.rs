@@ -247,7 +247,15 @@ pub use shared::SharedArray;
 pub use slice::{parse_slice, slice_keeping_axis};
 pub use sys::constants;
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests with the features its "Depend on it"
+/// line gives (`cargo test --features full --doc`); `scripts/readme_examples.sh` builds and runs
+/// them as copied into a new project.
+#[cfg(all(
+    doctest,
+    feature = "npz",
+    feature = "safetensors",
+    feature = "half",
+    feature = "slab"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

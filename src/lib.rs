@@ -8,7 +8,7 @@
 //! The common case, a numpy file:
 //!
 //! ```
-//! use ndarray::{Axis, Ix2, s};
+//! use ndmmap::ndarray::{Axis, Ix2, s};
 //! use ndmmap::{Advice, npy};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! # let dir = tempfile::tempdir()?;
@@ -29,7 +29,7 @@
 //! array:
 //!
 //! ```
-//! use ndarray::Ix2;
+//! use ndmmap::ndarray::Ix2;
 //! use ndmmap::{Flush, MmapArray, MmapOptions, Mode};
 //! use std::io::Read;
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -54,6 +54,12 @@
 //! scratch.view_mut()?[[3, 4]] = 7;
 //! # Ok(()) }
 //! ```
+//!
+//! ## Depend on it
+//! `ndmmap` re-exports the [`ndarray`] it is built on (and [`half`](https://docs.rs/half)
+//! with the feature `half`): use `ndmmap::ndarray` (and `ndmmap::half`) so your ndarray is
+//! ours. A project that names its own `ndarray` dependency must pick the same major version
+//! (0.17), or its arrays and ndmmap's are different types that do not mix.
 //!
 //! ## Map of the crate
 //! - [`npy`] (feature `npy`, on by default): `.npy` files opened ([`npy::open`],
@@ -199,6 +205,32 @@ pub mod stats;
 pub mod stream;
 mod sys;
 
+/// The [`ndarray`](https://docs.rs/ndarray) crate that ndmmap's arrays are made of: use
+/// `ndmmap::ndarray` so your ndarray is ours (an `ArrayView` of another ndarray version is
+/// another type).
+///
+/// ```
+/// use ndmmap::ndarray::{ArrayView2, Ix2};
+/// let a = ndmmap::MmapArray::<f64, Ix2>::anonymous((2, 3))?;
+/// let v: ArrayView2<'_, f64> = a.view(); // a view of ndmmap::ndarray's
+/// assert_eq!(v.shape(), [2, 3]);
+/// # Ok::<(), ndmmap::Error>(())
+/// ```
+pub use ndarray;
+
+/// The [`half`](https://docs.rs/half) crate (feature `half`) whose `f16` and `bf16` ndmmap maps:
+/// use `ndmmap::half` so your `f16` is ours.
+///
+/// ```
+/// use ndmmap::half::f16;
+/// let mut a = ndmmap::MmapArray::<f16, ndmmap::ndarray::Ix1>::anonymous(4)?;
+/// a.view_mut()?[1] = f16::from_f32(0.5);
+/// assert_eq!(a.view()[1].to_f32(), 0.5);
+/// # Ok::<(), ndmmap::Error>(())
+/// ```
+#[cfg(feature = "half")]
+pub use half;
+
 pub use any::{AnyArray, OtherArray};
 pub use array::{MmapArray, Order};
 pub use bytemuck::Pod;
@@ -220,7 +252,15 @@ pub use shared::SharedArray;
 pub use slice::{parse_slice, slice_keeping_axis};
 pub use sys::constants;
 
-/// The README's examples, compiled and run as doctests.
-#[cfg(doctest)]
+/// The README's examples, compiled and run as doctests with the features its "Depend on it"
+/// line gives (`cargo test --features full --doc`); `scripts/readme_examples.sh` builds and runs
+/// them as copied into a new project.
+#[cfg(all(
+    doctest,
+    feature = "npz",
+    feature = "safetensors",
+    feature = "half",
+    feature = "slab"
+))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

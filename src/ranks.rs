@@ -140,7 +140,7 @@ impl Moments {
     /// Every rank's moments merged in rank order at rank 0 (`Ok(Some)`), as one process
     /// reducing all the ranks' values in order would have them; `Ok(None)` on the other ranks.
     /// Each rank passes its part of the same selection (say [`Stats::share`]'s, or those of
-    /// its [`slab`](crate::slab)). Collective ([`tree_reduce`], whose errors it returns): a
+    /// its slab, `ndmmap::slab`). Collective ([`tree_reduce`], whose errors it returns): a
     /// rank whose moments do not merge (another shape or kind) makes rank 0 return
     /// [`Error::Rank`] naming it.
     ///

@@ -25,7 +25,7 @@
 //!
 //! # One description, one mapping
 //! Each format reads its own directory or header (`.npy`: [`npy`](crate::npy)'s header reader;
-//! `.npz`: [`Npz`](crate::npz::Npz); safetensors: [`Tensors`](crate::safetensors::Tensors))
+//! `.npz`: `npz::Npz`; safetensors: `safetensors::Tensors`, each with its feature)
 //! into [`Entry`]s: name, numpy's dtype (or the format's own name for a type numpy lacks),
 //! shape, order, byte offset and length, and why an entry cannot be mapped where it cannot.
 //! From there mapping does not depend on the format: the dtype, the number of axes and the

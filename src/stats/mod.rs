@@ -296,7 +296,7 @@ impl<'p> Stats<'p> {
     }
 
     /// Reduces only share `rank` of `size` of the selection's indices along the streamed axis
-    /// (contiguous, balanced to within one, as [`slab`](crate::slab) shares rows): the partial
+    /// (contiguous, balanced to within one, as `ndmmap::slab` shares rows): the partial
     /// result of one rank, to [`merge`](Moments::merge) with the others' in rank order.
     pub fn share(mut self, rank: usize, size: usize) -> Self {
         self.share = Some((rank, size));

@@ -237,7 +237,7 @@ pub enum Error {
         /// Handles and owned views of the mapping, this one included.
         handles: usize,
     },
-    /// A rank's slab cannot be mapped (see [`slab`](crate::slab)): a Fortran-order or
+    /// A rank's slab cannot be mapped (see `ndmmap::slab`): a Fortran-order or
     /// 0-dimensional array, anonymous memory.
     Slab {
         /// The file, when there is one.

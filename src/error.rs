@@ -1306,6 +1306,18 @@ impl fmt::Display for Error {
             Error::InvalidShmName { name, why } => {
                 write!(f, "{name:?} cannot name a shared memory object: {why}")
             }
+            // A `.npy` file's one array has no name.
+            Error::NoSuchMember {
+                path,
+                name,
+                available,
+                ..
+            } if available.len() == 1 && available[0].is_empty() => write!(
+                f,
+                "{} holds one array, which has no name: drop \":{}\" from the path",
+                Shown(path),
+                excerpt(name)
+            ),
             Error::NoSuchMember {
                 path,
                 name,

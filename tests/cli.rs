@@ -1861,3 +1861,27 @@ fn refusals_speak_the_commands_words() {
     let cut = file_with(dir.path(), "cut.npy", &bytes[..bytes.len() - 8]);
     fails(&["info", cut.to_str().unwrap()], "the file is truncated");
 }
+
+/// Issue 22: an empty array says it is empty (not "100.0%" of nothing), and a name after a
+/// `.npy` file says the file's one array has none.
+#[test]
+fn empty_arrays_and_names_of_npy_files_are_said_plainly() {
+    let dir = tmpdir();
+    let p = dir.path().join("e.npy");
+    // SAFETY: the file is this test's alone.
+    drop(unsafe { ndmmap::npy::create::<f64, Ix2, _>(&p, (0, 3)).unwrap() });
+    let out = ndmmap()
+        .args(["info", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        text.contains("the array is empty") && !text.contains("100.0%"),
+        "{text}"
+    );
+    let named = format!("{}:x", p.display());
+    fails(
+        &["info", &named],
+        "holds one array, which has no name: drop \":x\"",
+    );
+}

@@ -109,6 +109,27 @@ pub struct Entry {
     pub unmappable: Option<String>,
 }
 
+impl Entry {
+    /// The pages of `page_size` bytes that the entry's bytes span in its file (as
+    /// [`MmapArray::page_span`](crate::MmapArray::page_span) gives them for a mapped array).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix1, _>(&path, 1000)? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// let span = c.entry("")?.span(4096); // 8000 bytes at byte 128
+    /// assert_eq!((span.lead, span.page_count), (128, 2));
+    /// # Ok(()) }
+    /// ```
+    pub fn span(&self, page_size: usize) -> crate::PageSpan {
+        let lead = (self.offset % page_size.max(1) as u64) as usize;
+        let len = usize::try_from(self.len).unwrap_or(usize::MAX);
+        crate::PageSpan::new(lead, len, page_size)
+    }
+}
+
 /// The format of a [`Container`]'s file. `#[non_exhaustive]`: HDF5 comes next.
 ///
 /// ```

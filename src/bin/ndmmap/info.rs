@@ -7,7 +7,7 @@ use crate::chart;
 use crate::open::{self, Array, FileOpts, Target};
 use crate::out::{self, Batch, NO_CACHESTAT, Res, SCOPE, UNKNOWN, count, known};
 use ndmmap::container::{Container, Entry, Format};
-use ndmmap::{CacheStat, CountSource, Order, PageSpan};
+use ndmmap::{CacheStat, CountSource, Order};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -91,12 +91,15 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
         out::print(&t)?;
         return Ok(Value::Null);
     };
-    let pct = if span.page_count == 0 {
-        100.0
-    } else {
-        100.0 * cs.resident as f64 / span.page_count as f64
-    };
-    writeln!(t, "resident     {} ({pct:.1}%)", count(cs.resident, "page"))?;
+    match span.page_count {
+        0 => writeln!(t, "resident     nothing to hold: the array is empty")?,
+        n => writeln!(
+            t,
+            "resident     {} ({:.1}%)",
+            count(cs.resident, "page"),
+            100.0 * cs.resident as f64 / n as f64
+        )?,
+    }
     match (cs.dirty, cs.writeback, cs.evicted) {
         (Some(d), Some(w), Some(e)) => {
             writeln!(t, "cachestat    dirty {d}, writeback {w}, evicted {e}")?
@@ -126,7 +129,7 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
         return Ok(rows
             .iter()
             .map(|&(e, cs)| {
-                let span = span(e, page_size);
+                let span = e.span(page_size);
                 let shown = open::entry_path(path, &e.name);
                 let (o, n) = (e.offset, e.len);
                 let mut v = open::describe(&shown, &e.type_name, &e.shape, e.order, o, n, span);
@@ -173,7 +176,7 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
         let resident = match (&e.unmappable, cs) {
             (Some(why), _) => out::one_line(why, 120),
             (None, Some(x)) => {
-                let total = span(e, page_size).page_count;
+                let total = e.span(page_size).page_count;
                 let pct = if total == 0 {
                     100.0
                 } else {
@@ -206,14 +209,4 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
     }
     out::print(&t)?;
     Ok(vec![])
-}
-
-/// The pages an entry's bytes span in the file.
-fn span(e: &Entry, page_size: usize) -> PageSpan {
-    let lead = (e.offset % page_size.max(1) as u64) as usize;
-    PageSpan::new(
-        lead,
-        usize::try_from(e.len).unwrap_or(usize::MAX),
-        page_size,
-    )
 }

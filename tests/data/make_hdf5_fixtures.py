@@ -24,7 +24,8 @@ the newer chunk indexes), each with the same content:
     /external             contiguous in an external file (OUTDIR/external.bin)
     /strings              fixed-length byte strings (|S6)
     /vlen                 variable-length strings
-and attributes on the file, groups and datasets (which ndmmap ignores).
+and attributes on the file, groups and datasets (which ndmmap ignores). Also OUTDIR/cyclic.h5,
+whose group /g holds a dataset and a hard link back to itself (/g/loop), not in the manifest.
 
 And OUTDIR/manifest.txt, one line per dataset of each file, tab-separated:
 
@@ -150,6 +151,9 @@ def main():
     for name, libver in [("default.h5", None), ("latest.h5", "latest")]:
         write(name, libver, ".")
         manifest(name, ".", lines)
+    with h5py.File("cyclic.h5", "w") as f:
+        f.create_dataset("g/x", data=np.arange(4))
+        f["g/loop"] = f["g"]
     with open("manifest.txt", "w") as m:
         m.write("\n".join(lines) + "\n")
     print("ok %d" % len(lines))

@@ -1,5 +1,6 @@
 //! Files of named arrays behind one type: a `.npy` file (one array), an `.npz` archive
-//! (numpy's `np.savez`) and a safetensors file are each a [`Container`] of [`Entry`]s, listed,
+//! (numpy's `np.savez`), a safetensors file and an HDF5 file (its datasets, by path) are each
+//! a [`Container`] of [`Entry`]s, listed,
 //! looked up and mapped the same way, whatever the format. [`open`] takes the `PATH` and
 //! `PATH:NAME` users write.
 //!
@@ -38,8 +39,24 @@
 //! zip record (`PK\x03\x04`, or `PK\x05\x06` for an empty archive), or safetensors' 8-byte
 //! header length followed by `{`. A file that is none of these is opened as its extension
 //! says (`.npz`, `.safetensors`, `.npy`), for that format's own account of what is wrong,
-//! else refused ([`Error::UnknownFormat`]). [`Format`] is `#[non_exhaustive]`: HDF5 comes
-//! next. The `.npz` and safetensors formats need their features (`npz`, `safetensors`).
+//! else refused ([`Error::UnknownFormat`]). HDF5's signature `\x89HDF\r\n\x1a\n` is looked
+//! for at 0 and, after a user block, at 512, 1024, 2048, ... The `.npz`, safetensors and HDF5
+//! formats need their features (`npz`, `safetensors`, `hdf5`).
+//!
+//! # HDF5
+//! HDF5 files are read with the pure-Rust `hdf5-pure` crate (feature `hdf5`): only the
+//! metadata, through this crate's own handle, within limits ([`MAX_METADATA_READ`],
+//! [`MAX_OBJECTS`], [`MAX_DEPTH`], [`MAX_CHUNKS`]), a panic in the reader caught as
+//! [`Error::BadHdf5`]. Entries are the datasets, named by path (`/group/dataset`; the
+//! leading `/` may be left out), in h5py's `visititems` order (a dataset linked at two paths
+//! is listed at both). dtypes are h5py's (byte order kept: `>f8`; its bool and complex
+//! types; fixed-length strings as `|S6`, mapped by [`Container::map_any`]). A contiguous
+//! dataset maps read-only, copy-on-write or read-write (only its data bytes are mapped, so
+//! writes never touch metadata; HDF5 aligns nothing, so map `Unaligned<T>` where
+//! [`Error::Misaligned`] says so). Compact, external, virtual, chunked and never-written
+//! datasets are listed with the reason they cannot be mapped; a chunked one's
+//! [`Container::pages`] are its chunks' pages ([`Container::chunks`]), so residency, advice
+//! and eviction work per dataset.
 
 use crate::any::{AnyArray, OtherArray};
 use crate::array::{MmapArray, Order, dim_and_strides};
@@ -113,7 +130,7 @@ pub struct Entry {
     pub unmappable: Option<String>,
 }
 
-/// The format of a [`Container`]'s file. `#[non_exhaustive]`: HDF5 comes next.
+/// The format of a [`Container`]'s file. `#[non_exhaustive]`.
 ///
 /// ```
 /// use ndmmap::container::{Container, Format};

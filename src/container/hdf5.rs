@@ -443,7 +443,7 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
             };
             Some(format!(
                 "it is chunked (chunk shape {chunk_shape:?}, {filters}; {listed}): not one run \
-                 of bytes; info and residency count its chunks' pages"
+                 of bytes (the library's Container::pages counts its chunks' pages)"
             ))
         }
         Layout::Virtual => Some("it is virtual (its data comes from other datasets)".into()),

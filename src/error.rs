@@ -392,6 +392,14 @@ pub enum Error {
         /// What is wrong.
         why: String,
     },
+    /// An HDF5 file is malformed, or past the limits the reader keeps to (objects, nesting,
+    /// bytes of metadata read): said by `container::Container::open` (feature `hdf5`).
+    BadHdf5 {
+        /// The file.
+        path: Option<PathBuf>,
+        /// What is wrong.
+        why: String,
+    },
     /// A file is not one of the formats of named arrays ndmmap reads
     /// (`container::Container::open`, feature `npy`): `.npy`, `.npz`
     /// (zip), safetensors; or its format's feature is off.
@@ -1367,6 +1375,13 @@ impl fmt::Display for Error {
             ),
             Error::BadSafetensors { path, why } => {
                 write!(f, "{} is not a valid safetensors file: {why}", Shown(path))
+            }
+            Error::BadHdf5 { path, why } => {
+                write!(
+                    f,
+                    "{} could not be read as an HDF5 file: {why}",
+                    Shown(path)
+                )
             }
             Error::UnknownFormat {
                 path,

@@ -1,5 +1,6 @@
 //! Files of named arrays behind one type: a `.npy` file (one array), an `.npz` archive
-//! (numpy's `np.savez`) and a safetensors file are each a [`Container`] of [`Entry`]s, listed,
+//! (numpy's `np.savez`), a safetensors file and an HDF5 file (its datasets, by path) are each
+//! a [`Container`] of [`Entry`]s, listed,
 //! looked up and mapped the same way, whatever the format. [`open`] takes the `PATH` and
 //! `PATH:NAME` users write.
 //!
@@ -38,8 +39,24 @@
 //! zip record (`PK\x03\x04`, or `PK\x05\x06` for an empty archive), or safetensors' 8-byte
 //! header length followed by `{`. A file that is none of these is opened as its extension
 //! says (`.npz`, `.safetensors`, `.npy`), for that format's own account of what is wrong,
-//! else refused ([`Error::UnknownFormat`]). [`Format`] is `#[non_exhaustive]`: HDF5 comes
-//! next. The `.npz` and safetensors formats need their features (`npz`, `safetensors`).
+//! else refused ([`Error::UnknownFormat`]). HDF5's signature `\x89HDF\r\n\x1a\n` is looked
+//! for at 0 and, after a user block, at 512, 1024, 2048, ... The `.npz`, safetensors and HDF5
+//! formats need their features (`npz`, `safetensors`, `hdf5`).
+//!
+//! # HDF5
+//! HDF5 files are read with the pure-Rust `hdf5-pure` crate (feature `hdf5`): only the
+//! metadata, through this crate's own handle, within limits ([`MAX_METADATA_READ`],
+//! [`MAX_OBJECTS`], [`MAX_DEPTH`], [`MAX_CHUNKS`]), a panic in the reader caught as
+//! [`Error::BadHdf5`]. Entries are the datasets, named by path (`/group/dataset`; the
+//! leading `/` may be left out), in h5py's `visititems` order (a dataset linked at two paths
+//! is listed at both). dtypes are h5py's (byte order kept: `>f8`; its bool and complex
+//! types; fixed-length strings as `|S6`, mapped by [`Container::map_any`]). A contiguous
+//! dataset maps read-only, copy-on-write or read-write (only its data bytes are mapped, so
+//! writes never touch metadata; HDF5 aligns nothing, so map `Unaligned<T>` where
+//! [`Error::Misaligned`] says so). Compact, external, virtual, chunked and never-written
+//! datasets are listed with the reason they cannot be mapped; a chunked one's
+//! [`Container::pages`] are its chunks' pages ([`Container::chunks`]), so residency, advice
+//! and eviction work per dataset.
 
 use crate::any::{AnyArray, OtherArray};
 use crate::array::{MmapArray, Order, dim_and_strides};
@@ -54,9 +71,13 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+#[cfg(feature = "hdf5")]
+mod hdf5;
 mod npy;
 #[cfg(feature = "npz")]
 mod npz;
+#[cfg(feature = "hdf5")]
+pub use hdf5::{Chunk, MAX_CHUNKS, MAX_DEPTH, MAX_METADATA_READ, MAX_OBJECTS, MAX_READS};
 #[cfg(feature = "safetensors")]
 mod safetensors;
 #[cfg(test)]
@@ -130,7 +151,7 @@ impl Entry {
     }
 }
 
-/// The format of a [`Container`]'s file. `#[non_exhaustive]`: HDF5 comes next.
+/// The format of a [`Container`]'s file. `#[non_exhaustive]`.
 ///
 /// ```
 /// use ndmmap::container::{Container, Format};
@@ -150,6 +171,8 @@ pub enum Format {
     Npz,
     /// A safetensors file (feature `safetensors`).
     Safetensors,
+    /// An HDF5 file (feature `hdf5`): its datasets, named by their paths (`/group/dataset`).
+    Hdf5,
 }
 
 /// What a container keeps of its format: the handle its entries were read through, and what
@@ -161,6 +184,8 @@ enum Backend {
     Npz(crate::npz::Npz),
     #[cfg(feature = "safetensors")]
     Safetensors(crate::safetensors::Tensors),
+    #[cfg(feature = "hdf5")]
+    Hdf5(hdf5::Hdf5),
 }
 
 /// A file of named arrays, whatever its format: its [`Entry`]s listed, each looked up with a
@@ -216,9 +241,28 @@ fn sniff(start: &[u8]) -> Option<Format> {
         Some(Format::Npz)
     } else if start.len() > 8 && start[8] == b'{' {
         Some(Format::Safetensors)
+    } else if start.starts_with(HDF5_SIGNATURE) {
+        Some(Format::Hdf5)
     } else {
         None
     }
+}
+
+/// HDF5's format signature, at the start of the superblock.
+const HDF5_SIGNATURE: &[u8; 8] = b"\x89HDF\r\n\x1a\n";
+
+/// [`Format::Hdf5`] when `file` (of `len` bytes) holds HDF5's signature at 512, 1024, 2048, ...
+/// bytes, where the superblock is found after a user block (offset 0 is `sniff`'s).
+fn hdf5_after_user_block(file: &File, len: u64) -> Option<Format> {
+    let mut at = 512u64;
+    while at.saturating_add(8) <= len {
+        let mut b = [0u8; 8];
+        if crate::sys::read_exact_at(file, &mut b, at).is_ok() && &b == HDF5_SIGNATURE {
+            return Some(Format::Hdf5);
+        }
+        at = at.saturating_mul(2);
+    }
+    None
 }
 
 /// The format a file's extension names, for the error when its content names none.
@@ -228,6 +272,7 @@ fn by_extension(path: &Path) -> Option<Format> {
         "npy" => Some(Format::Npy),
         "npz" => Some(Format::Npz),
         "safetensors" => Some(Format::Safetensors),
+        "h5" | "hdf5" | "he5" => Some(Format::Hdf5),
         _ => None,
     }
 }
@@ -262,14 +307,14 @@ impl Container {
         let mut start = [0u8; 16];
         let got = crate::npy::header::read_at(&probe, path, &mut start, 0)?;
         let start = &start[..got];
-        let format =
-            sniff(start)
-                .or_else(|| by_extension(path))
-                .ok_or_else(|| Error::UnknownFormat {
-                    path: Some(path.to_path_buf()),
-                    start: start.to_vec(),
-                    feature: None,
-                })?;
+        let format = sniff(start)
+            .or_else(|| hdf5_after_user_block(&probe, meta.len()))
+            .or_else(|| by_extension(path))
+            .ok_or_else(|| Error::UnknownFormat {
+                path: Some(path.to_path_buf()),
+                start: start.to_vec(),
+                feature: None,
+            })?;
         let _missing = |feature| Error::UnknownFormat {
             path: Some(path.to_path_buf()),
             start: start.to_vec(),
@@ -292,6 +337,13 @@ impl Container {
                 let e = safetensors::entries(&t);
                 (Backend::Safetensors(t), e)
             }
+            #[cfg(feature = "hdf5")]
+            Format::Hdf5 => {
+                let (h, e) = hdf5::open(path, probe, meta.len())?;
+                (Backend::Hdf5(h), e)
+            }
+            #[cfg(not(feature = "hdf5"))]
+            Format::Hdf5 => return Err(_missing("hdf5")),
             #[cfg(not(feature = "npz"))]
             Format::Npz => return Err(_missing("npz")),
             #[cfg(not(feature = "safetensors"))]
@@ -389,6 +441,9 @@ impl Container {
             // numpy's key or the zip name: the archive knows both.
             #[cfg(feature = "npz")]
             Backend::Npz(z) => z.member(name).and_then(|m| find(&m.name)),
+            // A dataset's path with or without its leading `/`.
+            #[cfg(feature = "hdf5")]
+            Backend::Hdf5(_) if !name.starts_with('/') => find(&format!("/{name}")),
             _ => None,
         });
         found.ok_or_else(|| {
@@ -445,6 +500,8 @@ impl Container {
             Backend::Npz(z) => z.file(),
             #[cfg(feature = "safetensors")]
             Backend::Safetensors(t) => t.file(),
+            #[cfg(feature = "hdf5")]
+            Backend::Hdf5(h) => &h.file,
         }
     }
 
@@ -469,6 +526,8 @@ impl Container {
                 Backend::Npz(z) => npz::refusal(z, &e.name),
                 #[cfg(feature = "safetensors")]
                 Backend::Safetensors(_) => None,
+                #[cfg(feature = "hdf5")]
+                Backend::Hdf5(_) => None,
             }
             .unwrap_or_else(|| Error::Unmappable {
                 path: Some(at),
@@ -680,9 +739,39 @@ impl Container {
         let e = self.entry(name)?;
         let whole = self.whole()?;
         let len = whole.len() as u64;
+        #[cfg(feature = "hdf5")]
+        if let Backend::Hdf5(h) = &self.backend {
+            let chunks = &h.chunks[self.index(name)?];
+            if !chunks.is_empty() {
+                return chunk_pages(whole, chunks.iter().map(|c| (c.offset, c.len)));
+            }
+        }
         let start = e.offset.min(len) as usize;
         let end = e.offset.saturating_add(e.len).min(len) as usize;
         whole.pages(start..end)
+    }
+
+    /// The stored chunks of entry `name`, an HDF5 chunked dataset, in the order of its chunk
+    /// index: each chunk's first element, and its byte offset and length in the file (the
+    /// byte runs [`pages`](Self::pages) counts). Empty for every other entry (and a chunked
+    /// dataset none of whose chunks was written); [`Error::NoSuchMember`] as for
+    /// [`entry`](Self::entry).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let c = ndmmap::container::Container::open("data.h5")?;
+    /// for ch in c.chunks("/images")? {
+    ///     println!("chunk at {:?}: {} bytes at {}", ch.start, ch.len, ch.offset);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "hdf5")]
+    pub fn chunks(&self, name: &str) -> Result<&[Chunk]> {
+        let i = self.index(name)?;
+        Ok(match &self.backend {
+            Backend::Hdf5(h) => &h.chunks[i],
+            _ => &[],
+        })
     }
 
     /// The read-only map of the whole file behind [`pages`](Self::pages).
@@ -730,6 +819,39 @@ impl Container {
             .map(|e| Ok((e.name.clone(), self.pages(&e.name)?.residency()?)))
             .collect()
     }
+}
+
+/// The pages of `whole` (a map of the whole file) that hold bytes of `runs` (offset, length),
+/// runs past the end left out.
+#[cfg(feature = "hdf5")]
+fn chunk_pages(
+    whole: &MmapArray<u8, Ix1>,
+    runs: impl Iterator<Item = (u64, u64)>,
+) -> Result<Pages<'_>> {
+    let all = whole.pages(..)?;
+    let span = all.span();
+    let (page, count) = (span.page_size as u64, span.page_count);
+    let len = whole.len() as u64;
+    let mut keep: Vec<std::ops::Range<usize>> = runs
+        .filter_map(|(o, n)| {
+            let end = o.saturating_add(n).min(len);
+            (o < end).then(|| (o / page) as usize..end.div_ceil(page) as usize)
+        })
+        .collect();
+    keep.sort_unstable_by_key(|r| r.start);
+    // The pages not kept, taken away from the whole.
+    let mut away = Vec::new();
+    let mut at = 0;
+    for r in keep {
+        if r.start > at {
+            away.push(at..r.start);
+        }
+        at = at.max(r.end);
+    }
+    if at < count {
+        away.push(at..count);
+    }
+    Ok(all.without(&away))
 }
 
 /// Opens the container a user names as `PATH` or `PATH:NAME`, and gives the name, if any.

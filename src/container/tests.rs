@@ -12,6 +12,7 @@ fn sniffs_formats_by_content() {
         Some(Format::Safetensors)
     );
     assert_eq!(sniff(b"\x10\0\0\0\0\0\0\0"), None); // nothing after the length
+    assert_eq!(sniff(b"\x89HDF\r\n\x1a\n\0\0"), Some(Format::Hdf5));
     assert_eq!(sniff(b"\x93NUMP"), None);
     assert_eq!(sniff(b""), None);
     assert_eq!(sniff(b"hello, world, {}"), None);
@@ -25,7 +26,8 @@ fn extensions_name_formats_for_errors() {
         Some(Format::Safetensors)
     );
     assert_eq!(by_extension(Path::new("x.npy")), Some(Format::Npy));
-    assert_eq!(by_extension(Path::new("x.h5")), None);
+    assert_eq!(by_extension(Path::new("x.h5")), Some(Format::Hdf5));
+    assert_eq!(by_extension(Path::new("x.txt")), None);
     assert_eq!(by_extension(Path::new("npz")), None);
 }
 

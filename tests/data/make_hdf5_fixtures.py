@@ -1,0 +1,163 @@
+#!/usr/bin/env python3
+"""The Python half of tests/hdf5.rs: HDF5 files written by h5py (whose wheel bundles the HDF5
+library), and what h5py reads back from them, for ndmmap to be compared against. The tests run
+it in a temporary directory; nothing is committed but this script.
+
+    make_hdf5_fixtures.py OUTDIR
+
+Writes OUTDIR/default.h5 (h5py's default format: libver='earliest', symbol-table groups, v1
+B-trees) and OUTDIR/latest.h5 (libver='latest': compact and dense link storage, v4 layouts and
+the newer chunk indexes), each with the same content:
+
+    /dtypes/<dtype>       every numeric dtype numpy and HDF5 share, in both byte orders
+                          (i1 i2 i4 i8 u1 u2 u4 u8 f2 f4 f8; `<` and `>`), contiguous, 2-D
+    /nested/a/b/c/deep    a 3-D array three groups down
+    /scalar               a 0-D array
+    /empty                a (0, 3) array
+    /many/dNNN            200 one-element datasets: a symbol table with a B-tree of several
+                          nodes in default.h5, dense (fractal heap + v2 B-tree) in latest.h5
+    /chunked/plain        chunked, unfiltered, every chunk written
+    /chunked/partial      chunked, unfiltered, only some chunks written (the rest unallocated)
+    /chunked/gzip         chunked, shuffle + gzip
+    /compact              compact layout (the data inside the object header)
+    /unallocated          contiguous, never written: no storage allocated
+    /external             contiguous in an external file (OUTDIR/external.bin)
+    /strings              fixed-length byte strings (|S6)
+    /vlen                 variable-length strings
+and attributes on the file, groups and datasets (which ndmmap ignores). Also OUTDIR/cyclic.h5,
+whose group /g holds a dataset and a hard link back to itself (/g/loop), not in the manifest.
+
+And OUTDIR/manifest.txt, one line per dataset of each file, tab-separated:
+
+    FILE  PATH  DTYPE  SHAPE  LAYOUT  OFFSET  STORAGE  CHUNKS  BIN
+
+DTYPE is h5py's `dset.dtype.str` (byte order kept); SHAPE `d0,d1,..` (empty for 0-D); LAYOUT
+one of contiguous, chunked, compact, external, virtual; OFFSET `dset.id.get_offset()` (or
+`-` when h5py has none: unallocated, chunked, compact, external); STORAGE
+`dset.id.get_storage_size()`; CHUNKS, for chunked datasets, the stored chunks as
+`byte_offset+size` joined by `;` (h5py's `get_chunk_info`, in index order), else `-`; BIN the
+name of a file in OUTDIR holding `dset[()].tobytes()` (the values in the dataset's own byte
+order), or `-` for datasets whose values are not compared (strings of variable length).
+"""
+import os
+import sys
+
+import h5py
+import numpy as np
+
+NUMERIC = ["i1", "i2", "i4", "i8", "u1", "u2", "u4", "u8", "f2", "f4", "f8"]
+
+
+def values(dtype, shape, seed):
+    """Deterministic values that fit `dtype`, negative ones for signed kinds."""
+    n = int(np.prod(shape))
+    x = (np.arange(n, dtype=np.int64) * 37 + seed) % 251
+    dt = np.dtype(dtype)
+    if dt.kind == "i":
+        x = x - 125
+    if dt.kind == "f":
+        return (x.astype(np.float64) / 8.0 - 3.0).astype(dt).reshape(shape)
+    return x.astype(dt).reshape(shape)
+
+
+def write(path, libver, outdir):
+    with h5py.File(path, "w", libver=libver) as f:
+        f.attrs["title"] = "ndmmap fixture"
+        g = f.create_group("dtypes")
+        g.attrs["note"] = np.arange(3)
+        for i, code in enumerate(NUMERIC):
+            for order in "<>":
+                dt = np.dtype(order + code)
+                name = ("le_" if order == "<" else "be_") + code
+                d = g.create_dataset(name, data=values(dt, (5, 7), i))
+                d.attrs["units"] = "m"
+        f.create_dataset("nested/a/b/c/deep", data=values("<f8", (3, 4, 5), 99))
+        f["nested"].attrs["level"] = 1
+        f.create_dataset("scalar", data=np.float64(2.5))
+        f.create_dataset("empty", shape=(0, 3), dtype="<i4")
+        many = f.create_group("many")
+        for i in range(200):
+            many.create_dataset("d%03d" % i, data=np.array([i], dtype="<i8"))
+        f.create_dataset("chunked/plain", data=values("<f4", (100, 60), 7), chunks=(16, 25))
+        p = f.create_dataset("chunked/partial", shape=(64, 64), dtype="<i2", chunks=(16, 16),
+                             fillvalue=0)
+        p[0:16, 0:16] = 1
+        p[40:50, 20:40] = values("<i2", (10, 20), 3)
+        f.create_dataset("chunked/gzip", data=values("<f8", (50, 40), 11), chunks=(10, 40),
+                         compression="gzip", shuffle=True)
+        # Compact: through the low-level API, as h5py's high level has no switch for it.
+        data = values("<i4", (4, 6), 5)
+        space = h5py.h5s.create_simple(data.shape)
+        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+        dcpl.set_layout(h5py.h5d.COMPACT)
+        dsid = h5py.h5d.create(f.id, b"compact", h5py.h5t.STD_I32LE, space, dcpl=dcpl)
+        dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
+        f.create_dataset("unallocated", shape=(10, 10), dtype="<f8")
+        ext = os.path.basename(path) + ".external.bin"
+        e = f.create_dataset("external", shape=(8,), dtype="<u4",
+                             external=[(ext, 0, 8 * 4)])
+        e[...] = np.arange(8, dtype="<u4")
+        f.create_dataset("strings", data=np.array([b"alpha", b"beta", b"gamma!"], dtype="S6"))
+        f.create_dataset("vlen", data=["one", "two", "three"], dtype=h5py.string_dtype())
+
+
+def layout_name(d):
+    if d.id.get_create_plist().get_external_count() > 0:
+        return "external"
+    return {
+        h5py.h5d.COMPACT: "compact",
+        h5py.h5d.CONTIGUOUS: "contiguous",
+        h5py.h5d.CHUNKED: "chunked",
+        h5py.h5d.VIRTUAL: "virtual",
+    }[d.id.get_create_plist().get_layout()]
+
+
+def manifest(path, outdir, lines):
+    fname = os.path.basename(path)
+    with h5py.File(path, "r") as f:
+        items = []
+        f.visititems(lambda name, obj: items.append((name, obj))
+                     if isinstance(obj, h5py.Dataset) else None)
+        for name, d in items:
+            layout = layout_name(d)
+            off = d.id.get_offset()
+            chunks = "-"
+            if layout == "chunked":
+                runs = []
+                for i in range(d.id.get_num_chunks()):
+                    c = d.id.get_chunk_info(i)
+                    runs.append("%d+%d" % (c.byte_offset, c.size))
+                chunks = ";".join(runs)
+            binname = "-"
+            if d.dtype.kind != "O":
+                binname = "%s.%d.bin" % (fname, len(lines))
+                with open(os.path.join(outdir, binname), "wb") as out:
+                    out.write(d[()].tobytes())
+            lines.append("\t".join([
+                fname, "/" + name, d.dtype.str, ",".join(str(n) for n in d.shape), layout,
+                "-" if off is None else str(off), str(d.id.get_storage_size()), chunks,
+                binname,
+            ]))
+
+
+def main():
+    if len(sys.argv) != 2:
+        sys.exit(__doc__)
+    outdir = sys.argv[1]
+    os.makedirs(outdir, exist_ok=True)
+    # External files are named relative to the working directory, when written and read.
+    os.chdir(outdir)
+    lines = []
+    for name, libver in [("default.h5", None), ("latest.h5", "latest")]:
+        write(name, libver, ".")
+        manifest(name, ".", lines)
+    with h5py.File("cyclic.h5", "w") as f:
+        f.create_dataset("g/x", data=np.arange(4))
+        f["g/loop"] = f["g"]
+    with open("manifest.txt", "w") as m:
+        m.write("\n".join(lines) + "\n")
+    print("ok %d" % len(lines))
+
+
+if __name__ == "__main__":
+    main()

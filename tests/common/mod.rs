@@ -137,11 +137,29 @@ pub fn then_sigkill(write: impl FnOnce()) {
     assert_eq!(code, -libc::SIGKILL);
 }
 
+/// Waits for child `pid` and gives its exit code (or minus the signal that ended it). A child
+/// that has not ended after 5 minutes is killed (it may be deadlocked on a lock that another
+/// thread of the test process held when it was forked) and reported as `-SIGKILL`: a failure,
+/// never a hung test run.
 #[cfg(unix)]
 pub fn wait(pid: libc::pid_t) -> i32 {
     let mut status = 0;
-    // SAFETY: waiting on our own child.
-    let rc = unsafe { libc::waitpid(pid, &mut status, 0) };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    let rc = loop {
+        // SAFETY: waiting on our own child, without blocking.
+        let rc = unsafe { libc::waitpid(pid, &mut status, libc::WNOHANG) };
+        if rc != 0 {
+            break rc;
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: killing our own child.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            eprintln!("child {pid} did not end in 5 minutes: killed");
+            // SAFETY: as above, now that it is ending.
+            break unsafe { libc::waitpid(pid, &mut status, 0) };
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     assert_eq!(rc, pid);
     if libc::WIFEXITED(status) {
         libc::WEXITSTATUS(status)

@@ -118,17 +118,20 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
 /// entry's bytes: nothing is mapped per entry). `--json`: an object per entry, with the keys
 /// of one array's and its `name` and `unmappable` reason.
 fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<Value>> {
-    let mut rows: Vec<(&Entry, Option<CacheStat>)> = Vec::with_capacity(c.entries().len());
+    // Each entry, its counts, its pages and its chunks (an HDF5 chunked dataset's pages are
+    // those of its chunks).
+    let mut rows: Vec<(&Entry, Option<CacheStat>, usize, usize)> = vec![];
     let mut page_size = 0;
     for e in c.entries() {
         let p = c.pages(&e.name)?;
         page_size = p.span().page_size;
-        rows.push((e, known(p.cachestat())?));
+        let chunks = c.chunks(&e.name)?.len();
+        rows.push((e, known(p.cachestat())?, p.len(), chunks));
     }
     if as_json {
         return Ok(rows
             .iter()
-            .map(|&(e, cs)| {
+            .map(|&(e, cs, _, chunks)| {
                 let span = e.span(page_size);
                 let shown = open::entry_path(path, &e.name);
                 let (o, n) = (e.offset, e.len);
@@ -136,6 +139,7 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
                 v.insert("name".into(), json!(e.name));
                 v.extend(counts(cs));
                 v.insert("unmappable".into(), json!(e.unmappable));
+                v.insert("chunks".into(), json!(chunks));
                 Value::Object(v)
             })
             .collect());
@@ -143,6 +147,7 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
     let kind = match c.format() {
         Format::Npz => "npz",
         Format::Safetensors => "safetensors",
+        Format::Hdf5 => "hdf5",
         _ => "archive",
     };
     b.gap()?;
@@ -155,7 +160,7 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
     )?;
     let name_w = rows
         .iter()
-        .map(|(e, _)| e.name.chars().count())
+        .map(|(e, ..)| e.name.chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 40);
@@ -164,7 +169,7 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
         "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  resident",
         "name", "dtype", "shape", "bytes", "offset"
     )?;
-    for &(e, cs) in &rows {
+    for &(e, cs, total, chunks) in &rows {
         let shape = match (&e.unmappable, e.type_name.is_empty()) {
             (Some(_), true) => "?".to_string(),
             _ => format!(
@@ -174,17 +179,16 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
             ),
         };
         let resident = match (&e.unmappable, cs) {
-            (Some(why), _) => out::one_line(why, 120),
-            (None, Some(x)) => {
-                let total = e.span(page_size).page_count;
-                let pct = if total == 0 {
-                    100.0
-                } else {
-                    100.0 * x.resident as f64 / total as f64
+            (Some(why), _) if chunks == 0 => out::one_line(why, 120),
+            (_, Some(x)) => {
+                let pct = 100.0 * x.resident as f64 / total.max(1) as f64;
+                let of = match chunks {
+                    0 => String::new(),
+                    n => format!(" in {}", count(n, "chunk")),
                 };
-                format!("{pct:5.1}% of {}", count(total, "page"))
+                format!("{pct:5.1}% of {}{of}", count(total, "page"))
             }
-            (None, None) => "unknown".to_string(),
+            (_, None) => "unknown".to_string(),
         };
         let dtype = if e.type_name.is_empty() {
             "?"
@@ -201,10 +205,10 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
             e.offset
         )?;
     }
-    if rows.iter().all(|(_, cs)| cs.is_none()) && !rows.is_empty() {
+    if rows.iter().all(|(_, cs, ..)| cs.is_none()) && !rows.is_empty() {
         writeln!(t, "residency unknown: {UNKNOWN}")?;
     }
-    if let Some(scope) = SCOPE.filter(|_| rows.iter().any(|(_, cs)| cs.is_some())) {
+    if let Some(scope) = SCOPE.filter(|_| rows.iter().any(|(_, cs, ..)| cs.is_some())) {
         writeln!(t, "{scope}")?;
     }
     out::print(&t)?;

@@ -45,8 +45,8 @@
 //!
 //! # HDF5
 //! HDF5 files are read with the pure-Rust `hdf5-pure` crate (feature `hdf5`): only the
-//! metadata, through this crate's own handle, within limits ([`MAX_METADATA_READ`],
-//! [`MAX_OBJECTS`], [`MAX_DEPTH`], [`MAX_CHUNKS`]), a panic in the reader caught as
+//! metadata, through this crate's own handle, within limits (`MAX_METADATA_READ`,
+//! `MAX_OBJECTS`, `MAX_DEPTH`, `MAX_CHUNKS` in this module), a panic in the reader caught as
 //! [`Error::BadHdf5`]. Entries are the datasets, named by path (`/group/dataset`; the
 //! leading `/` may be left out), in h5py's `visititems` order (a dataset linked at two paths
 //! is listed at both). dtypes are h5py's (byte order kept: `>f8`; its bool and complex
@@ -55,7 +55,7 @@
 //! writes never touch metadata; HDF5 aligns nothing, so map `Unaligned<T>` where
 //! [`Error::Misaligned`] says so). Compact, external, virtual, chunked and never-written
 //! datasets are listed with the reason they cannot be mapped; a chunked one's
-//! [`Container::pages`] are its chunks' pages ([`Container::chunks`]), so residency, advice
+//! [`Container::pages`] are its chunks' pages (`Container::chunks`), so residency, advice
 //! and eviction work per dataset.
 
 use crate::any::{AnyArray, OtherArray};

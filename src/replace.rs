@@ -1,6 +1,7 @@
-//! Replacing a file atomically, as the writers (`npy::create`, `NpzWriter`) do: the new file is
-//! written where nobody sees it and put in place by one `rename`, so a reader sees the old file
-//! or the whole new one, and a failure leaves the old file untouched.
+//! Replacing a file atomically, as the writers (`npy::create`, `NpzWriter`, the safetensors
+//! `Writer`) do: the new file is written where nobody sees it and put in place by one
+//! `rename`, so a reader sees the old file or the whole new one, and a failure leaves the old
+//! file untouched.
 //!
 //! - **Through symbolic links**: a path that is a link is followed to the file it names (a
 //!   dangling link to the file it would create, as `open(O_CREAT)` and numpy's `np.save` do);

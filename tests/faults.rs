@@ -10,35 +10,13 @@ use ndarray::{Ix1, Ix2, s};
 use ndmmap::{Error, FaultCause, MmapOptions, Mode};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
-use std::path::Path;
-
-fn truncate(path: &Path, len: u64) {
-    OpenOptions::new()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_len(len)
-        .unwrap();
-}
-
-/// Exit codes of the children: 0 is success, anything else names the check that failed.
-fn check(ok: bool, code: i32) -> Result<(), i32> {
-    if ok { Ok(()) } else { Err(code) }
-}
-
-fn run(f: impl FnOnce() -> Result<(), i32>) -> i32 {
-    in_child(move || match f() {
-        Ok(()) => 0,
-        Err(c) => c,
-    })
-}
 
 #[test]
 fn a_truncated_read_only_map_faults_into_an_error() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "t.bin", &vec![1u8; 16 << 20]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
         check(
             a.guarded(|v| v.iter().all(|&b| b == 1)).ok() == Some(true),
@@ -79,7 +57,7 @@ fn a_truncated_read_only_map_faults_into_an_error() {
 fn a_truncated_read_write_map_faults_under_guarded_mut() {
     let dir = tmpdir();
     let p = file_with(dir.path(), "w.bin", &vec![0u8; 16 << 20]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let mut a = unsafe {
             MmapOptions::new()
                 .mode(Mode::ReadWrite)
@@ -143,7 +121,7 @@ fn eight_threads_guard_at_once_and_only_the_faulting_one_errs() {
     let paths: Vec<_> = (0..8)
         .map(|i| file_with(dir.path(), &format!("m{i}.bin"), &vec![1u8; 8 << 20]))
         .collect();
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let arrays: Vec<_> = paths
             .iter()
             .map(|p| unsafe { MmapOptions::new().map_path_1d::<u8>(p).unwrap() })
@@ -187,7 +165,7 @@ fn nested_guards_and_panics_restore_the_file_pages() {
     let ps = page();
     let p = file_with(dir.path(), "n.bin", &vec![2u8; 4 * ps]);
     let q = file_with(dir.path(), "o.bin", &vec![3u8; 4 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
         let b = unsafe { MmapOptions::new().map_path_1d::<u8>(&q).unwrap() };
         // The inner guard's fault is the inner guard's error; the outer one is intact.
@@ -215,41 +193,14 @@ fn nested_guards_and_panics_restore_the_file_pages() {
     assert_eq!(code, 0, "check {code} failed");
 }
 
-/// Mounts an 8 MiB tmpfs on a fresh directory, or says why it cannot.
-fn small_tmpfs() -> Option<(tempfile::TempDir, Unmount)> {
-    // SAFETY: geteuid has no preconditions.
-    if unsafe { libc::geteuid() } != 0 {
-        skip_or_fail("mounting a tmpfs needs root (run the tests as root)");
-        return None;
-    }
-    let dir = tmpdir();
-    let ok = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=8m", "ndmmap-test"])
-        .arg(dir.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        skip_or_fail("could not mount a tmpfs (in a container without CAP_SYS_ADMIN?)");
-        return None;
-    }
-    let path = dir.path().to_path_buf();
-    Some((dir, Unmount(path)))
-}
-
-struct Unmount(std::path::PathBuf);
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount").arg(&self.0).status();
-    }
-}
-
+#[cfg(target_os = "linux")]
 #[test]
 fn a_full_filesystem_is_an_error_and_earlier_writes_stay() {
-    let Some((dir, _unmount)) = small_tmpfs() else {
+    let Some(fs) = small_tmpfs(8) else {
         return;
     };
-    let p = dir.path().join("big.bin");
-    let code = run(|| {
+    let p = fs.path().join("big.bin");
+    let code = in_child_checks(|| {
         // 64 MiB, sparse (the default grow), on an 8 MiB filesystem.
         let mut a = unsafe {
             MmapOptions::new()
@@ -299,7 +250,7 @@ fn checked_copies_never_fault_on_a_short_file() {
     let dir = tmpdir();
     let vals: Vec<u32> = (0..4096).collect();
     let p = file_with(dir.path(), "c.bin", bytemuck::cast_slice(&vals));
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let mut a = unsafe {
             MmapOptions::new()
                 .mode(Mode::ReadWrite)
@@ -353,7 +304,7 @@ fn checked_copies_never_fault_on_a_short_file() {
 fn locking_a_truncated_file_names_the_truncation_and_locks_nothing() {
     let dir = tmpdir();
     let p = file_with(dir.path(), "l.bin", &vec![1u8; 64 * page()]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = unsafe { MmapOptions::new().map_path_1d::<u8>(&p).unwrap() };
         let locked = || vm_lck_kib();
         let before = locked();
@@ -386,7 +337,7 @@ fn touching_a_truncated_file_is_a_fault_not_sigbus() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "t.bin", &vec![1u8; 3000 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = unsafe {
             MmapOptions::new()
                 .map_path::<u8, Ix2, _>(&p, (3000, ps))

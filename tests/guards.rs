@@ -9,30 +9,9 @@ mod common;
 use common::*;
 use ndarray::{Ix1, Ix2, s};
 use ndmmap::{Error, Lock, MmapArray, MmapOptions, Mode};
-use std::fs::OpenOptions;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-
-fn truncate(path: &Path, len: u64) {
-    OpenOptions::new()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_len(len)
-        .unwrap();
-}
-
-fn check(ok: bool, code: i32) -> Result<(), i32> {
-    if ok { Ok(()) } else { Err(code) }
-}
-
-fn run(f: impl FnOnce() -> Result<(), i32>) -> i32 {
-    in_child(move || match f() {
-        Ok(()) => 0,
-        Err(c) => c,
-    })
-}
 
 /// A read-only map of `path` as `u8`.
 fn map(path: &Path) -> MmapArray<u8, Ix1> {
@@ -47,7 +26,7 @@ fn concurrent_guards_never_return_zeros_as_success() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "c.bin", &vec![1u8; 64 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = map(&p);
         truncate(&p, (32 * ps) as u64);
         let (ok, faults) = (AtomicUsize::new(0), AtomicUsize::new(0));
@@ -89,7 +68,7 @@ fn stress_many_guards_racing_a_truncation() {
     let ps = page();
     for round in 0..5 {
         let p = file_with(dir.path(), &format!("s{round}.bin"), &vec![1u8; 256 * ps]);
-        let code = run(|| {
+        let code = in_child_checks(|| {
             let a = map(&p);
             let cut = AtomicBool::new(false);
             let wrong = AtomicUsize::new(0);
@@ -143,7 +122,7 @@ fn work_on_other_threads_inside_a_guard_is_guarded() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "r.bin", &vec![1u8; 512 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = map(&p);
         truncate(&p, (100 * ps) as u64);
         #[cfg(feature = "rayon")]
@@ -203,7 +182,7 @@ fn recovery_keeps_private_pages_and_locks() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "p.bin", &vec![1u8; 400 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         // SAFETY: as in `map`.
         let mut a = unsafe {
             MmapOptions::new()
@@ -257,7 +236,7 @@ fn a_guard_entered_over_a_patched_page_reports_it() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "e.bin", &vec![1u8; 8 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = Arc::new(map(&p));
         truncate(&p, (4 * ps) as u64);
         let (inside, go_on) = (Arc::new(Barrier::new(2)), Arc::new(Barrier::new(2)));
@@ -290,7 +269,7 @@ fn streams_walked_under_a_guard_fault_into_errors() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "w.bin", &vec![1u8; 64 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         let a = map(&p);
         let r = Stream::new(&a).unwrap().bytes(8 * ps).guarded(|s| {
             let mut ones = 0;
@@ -331,20 +310,9 @@ fn streams_walked_under_a_guard_fault_into_errors() {
 
 /// The permissions `/proc/self/maps` shows for the page at `addr` (`rw-s`, `r--p`, ...).
 fn perms_at(addr: usize) -> String {
-    let maps = std::fs::read_to_string("/proc/self/maps").unwrap();
-    for l in maps.lines() {
-        let mut f = l.split_whitespace();
-        let (range, perms) = (f.next().unwrap(), f.next().unwrap());
-        let (a, b) = range.split_once('-').unwrap();
-        let (a, b) = (
-            usize::from_str_radix(a, 16).unwrap(),
-            usize::from_str_radix(b, 16).unwrap(),
-        );
-        if (a..b).contains(&addr) {
-            return perms.to_string();
-        }
-    }
-    String::new()
+    maps_line(addr)
+        .and_then(|l| Some(l.split_whitespace().nth(1)?.to_string()))
+        .unwrap_or_default()
 }
 
 /// Pages that faulted and were restored get back the protection `protect` gave them; the
@@ -354,7 +322,7 @@ fn recovery_keeps_protections() {
     let dir = tmpdir();
     let ps = page();
     let p = file_with(dir.path(), "x.bin", &vec![1u8; 64 * ps]);
-    let code = run(|| {
+    let code = in_child_checks(|| {
         // SAFETY: as in `map`.
         let mut a = unsafe {
             MmapOptions::new()

@@ -1277,11 +1277,9 @@ fn writer_keeps_the_mode_and_writes_through_a_symlink() {
         );
         let t = ndmmap::safetensors::Tensors::open(&real).unwrap();
         assert_eq!(t.tensor("x").unwrap().shape, [n as usize]);
-        let mut names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
-        names.sort();
-        assert_eq!(names, ["link.safetensors", "real.safetensors"]);
+        assert_eq!(
+            names_in(dir.path()),
+            ["link.safetensors", "real.safetensors"]
+        );
     }
 }

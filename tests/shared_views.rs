@@ -23,20 +23,7 @@ fn handles_are_clone_send_sync_and_static() {
 /// address may be reused by another test's mapping once this one is gone).
 #[cfg(unix)]
 fn mapped(addr: usize, path: &std::path::Path) -> bool {
-    let path = path.to_str().unwrap();
-    std::fs::read_to_string("/proc/self/maps")
-        .unwrap()
-        .lines()
-        .filter(|l| l.ends_with(path))
-        .any(|l| {
-            let range = l.split_whitespace().next().unwrap();
-            let (a, b) = range.split_once('-').unwrap();
-            let (a, b) = (
-                usize::from_str_radix(a, 16).unwrap(),
-                usize::from_str_radix(b, 16).unwrap(),
-            );
-            (a..b).contains(&addr)
-        })
+    common::maps_line(addr).is_some_and(|l| l.ends_with(path.to_str().unwrap()))
 }
 
 #[cfg(unix)]

@@ -109,6 +109,49 @@ pub fn in_child(f: impl FnOnce() -> i32) -> i32 {
     wait(spawn_child(f))
 }
 
+/// A numbered check in a forked child ([`in_child_checks`]): `Err(code)` names the one that
+/// failed.
+pub fn check(ok: bool, code: i32) -> Result<(), i32> {
+    if ok { Ok(()) } else { Err(code) }
+}
+
+#[cfg(unix)]
+/// Runs the checks `f` in a forked child: 0 when all hold, else the code of the one that
+/// failed (or `-signal` if the child was killed).
+pub fn in_child_checks(f: impl FnOnce() -> Result<(), i32>) -> i32 {
+    in_child(move || match f() {
+        Ok(()) => 0,
+        Err(c) => c,
+    })
+}
+
+/// The line of `/proc/self/maps` whose address range holds `addr` (Linux), if one does:
+/// `start-end perms offset dev inode path`.
+#[cfg(unix)]
+pub fn maps_line(addr: usize) -> Option<String> {
+    let maps = std::fs::read_to_string("/proc/self/maps").ok()?;
+    maps.lines()
+        .find(|l| {
+            let range = l.split_whitespace().next().unwrap_or_default();
+            let Some((a, b)) = range.split_once('-') else {
+                return false;
+            };
+            let hex = |x| usize::from_str_radix(x, 16).unwrap_or(0);
+            (hex(a)..hex(b)).contains(&addr)
+        })
+        .map(str::to_string)
+}
+
+/// Sets the length of the file at `path`, as another process truncating it would.
+pub fn truncate(path: &Path, len: u64) {
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_len(len)
+        .unwrap();
+}
+
 #[cfg(unix)]
 /// Starts `f` in a forked child and returns its pid at once (`wait` it; `libc::kill` it). The
 /// child's exit code is what `f` returns, 101 if it panics.

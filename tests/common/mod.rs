@@ -258,12 +258,7 @@ pub fn truncated_under(
         .spawn()
         .unwrap();
     std::thread::sleep(std::time::Duration::from_millis(delay_ms));
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(path)
-        .unwrap()
-        .set_len(len)
-        .unwrap();
+    truncate(path, len);
     let out = child.wait_with_output().unwrap();
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     let code = out.status.code();

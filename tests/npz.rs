@@ -61,6 +61,21 @@ fn python(args: &[&str]) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// What python3 prints for `code` run with `path` as its argument (`sys.argv[1]`), trimmed.
+fn python_on(code: &str, path: &Path) -> String {
+    let out = Command::new("python3")
+        .args(["-c", code])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 /// The numpy fixtures, written once per test process (`None` without numpy).
 fn fixtures() -> Option<&'static Path> {
     static DIR: OnceLock<Option<tempfile::TempDir>> = OnceLock::new();
@@ -606,22 +621,12 @@ fn writer_refuses_what_zip_or_numpy_cannot_hold_before_writing() {
         assert_eq!(a.as_slice(), &[1]);
     }
     if have_numpy() {
-        let out = Command::new("python3")
-            .args([
-                "-c",
+        assert_eq!(
+            python_on(
                 "import numpy as np, sys; f = np.load(sys.argv[1]); \
                  print(sorted((k, int(f[k][0])) for k in f.files if len(k) < 100))",
-            ])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_eq!(
-            String::from_utf8_lossy(&out.stdout).trim(),
+                &path
+            ),
             "[('', 1), ('../up', 1), ('a', 1), ('b.npy', 1), ('x y', 1), ('ünï/cödé', 1)]"
         );
     }
@@ -645,21 +650,14 @@ fn writer_writes_zip64_end_records_past_65535_members() {
     let a = unsafe { npz.map::<u32, ndarray::Ix1>("a65599") }.unwrap();
     assert_eq!(a.as_slice(), &[65_599]);
     if have_numpy() {
-        let out = Command::new("python3")
-            .args([
-                "-c",
+        assert_eq!(
+            python_on(
                 "import numpy as np, sys; f = np.load(sys.argv[1]); \
                  print(len(f.files), int(f['a65599'][0]))",
-            ])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
+                &path
+            ),
+            "65600 65599"
         );
-        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "65600 65599");
     }
 }
 

@@ -152,23 +152,6 @@ fn cachestat_and_mincore_counts_agree_on_chosen_pages() {
     assert_eq!(part.cachestat().unwrap().source, CountSource::Cachestat);
 }
 
-/// Runs `f` in a child that has become `nobody` (uid and gid 65534). Returns the exit code.
-#[cfg(target_os = "linux")]
-fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
-    in_child(move || {
-        // SAFETY: plain system calls in the forked child.
-        unsafe {
-            if libc::setgroups(0, std::ptr::null()) != 0
-                || libc::setgid(65534) != 0
-                || libc::setuid(65534) != 0
-            {
-                return 77;
-            }
-        }
-        f()
-    })
-}
-
 #[cfg(target_os = "linux")]
 #[test]
 fn residency_the_kernel_hides_is_unknown_not_a_number() {

@@ -515,16 +515,10 @@ mod ownership {
     /// `shm_open` and fills its 4096 bytes with 0xAB: a trap for a root that opens it.
     fn made_by_nobody(name: &str) {
         let posix = std::ffi::CString::new(format!("/{name}")).unwrap();
-        let code = common::in_child(move || {
-            // SAFETY: a single-threaded forked child drops its privileges and uses plain
-            // libc calls on a string and descriptor it owns.
+        let code = common::as_nobody(move || {
+            // SAFETY: a forked child (now nobody) uses plain libc calls on a string and
+            // descriptor it owns.
             unsafe {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(NOBODY) != 0
-                    || libc::setuid(NOBODY) != 0
-                {
-                    return 2;
-                }
                 let fd = libc::shm_open(
                     posix.as_ptr(),
                     libc::O_RDWR | libc::O_CREAT | libc::O_EXCL,
@@ -633,15 +627,9 @@ mod ownership {
         }
         let name = Name::new("fifo");
         let p = std::ffi::CString::new(path(&name).to_str().unwrap()).unwrap();
-        let code = common::in_child(move || {
-            // SAFETY: a forked child drops its privileges and makes a FIFO.
+        let code = common::as_nobody(move || {
+            // SAFETY: a forked child (now nobody) makes a FIFO.
             unsafe {
-                if libc::setgroups(0, std::ptr::null()) != 0
-                    || libc::setgid(NOBODY) != 0
-                    || libc::setuid(NOBODY) != 0
-                {
-                    return 2;
-                }
                 if libc::mkfifo(p.as_ptr(), 0o666) != 0 {
                     return 3;
                 }

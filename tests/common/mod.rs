@@ -142,6 +142,23 @@ pub fn maps_line(addr: usize) -> Option<String> {
         .map(str::to_string)
 }
 
+/// Runs `f` in a child that has become `nobody` (uid and gid 65534). Returns the exit code.
+#[cfg(target_os = "linux")]
+pub fn as_nobody(f: impl FnOnce() -> i32) -> i32 {
+    in_child(move || {
+        // SAFETY: plain system calls in the forked child.
+        unsafe {
+            if libc::setgroups(0, std::ptr::null()) != 0
+                || libc::setgid(65534) != 0
+                || libc::setuid(65534) != 0
+            {
+                return 77;
+            }
+        }
+        f()
+    })
+}
+
 /// Sets the length of the file at `path`, as another process truncating it would.
 pub fn truncate(path: &Path, len: u64) {
     std::fs::OpenOptions::new()

@@ -59,6 +59,26 @@ pub fn fractions(pages: &Pages<'_>, axis: Axis, cols: &[Range<usize>]) -> Result
     Ok(counts.iter().map(Residency::fraction).collect())
 }
 
+/// The fraction in RAM of each column of `cols` (groups of indices into `counts`, one
+/// [`Residency`] per index): a column's counts added up, so a column is as resident as the
+/// pages of its indices together. For counts made one per item rather than per slice, such
+/// as an HDF5 dataset's chunks (`Container::chunk_residency`). A column past the end of
+/// `counts` counts what it holds of them.
+///
+/// ```
+/// use ndmmap::{Residency, chart::{columns, fold}};
+/// let counts = [(1, 1), (0, 1), (2, 4), (4, 4)].map(|(resident, total)| Residency { resident, total });
+/// assert_eq!(fold(&counts, &columns(4, 4)), [0.5, 0.75]);
+/// ```
+pub fn fold(counts: &[Residency], cols: &[Range<usize>]) -> Vec<f64> {
+    cols.iter()
+        .map(|c| {
+            let c = c.start.min(counts.len())..c.end.min(counts.len());
+            counts[c].iter().copied().sum::<Residency>().fraction()
+        })
+        .collect()
+}
+
 /// The character of a column whose pages are `fraction` resident: `' '` none, `'.'` under
 /// half, `'o'` half or more, `'O'` all.
 ///
@@ -236,18 +256,81 @@ pub fn human(bytes: u64) -> String {
     }
 }
 
-/// `n word`, or `n words` unless `n` is 1.
-fn count(n: u64, word: &str) -> String {
-    if n == 1 {
+/// `n` and `word`, in the plural unless `n` is 1: `1 page`, `2 pages`, `0 slices`.
+///
+/// ```
+/// use ndmmap::chart::count;
+/// assert_eq!((count(1u8, "page"), count(0usize, "slice")), ("1 page".into(), "0 slices".into()));
+/// ```
+pub fn count<N: TryInto<u64> + Copy + std::fmt::Display>(n: N, word: &str) -> String {
+    if n.try_into().is_ok_and(|n| n == 1) {
         format!("{n} {word}")
     } else {
         format!("{n} {word}s")
     }
 }
 
+/// `text` on one line of at most `max` characters, safe to print to a terminal: every line
+/// break, other control character or bidirectional override becomes a space, and a longer
+/// text keeps its start and its end (where an error puts the OS's reason) around an
+/// ellipsis. For names and messages that come from files (an entry's name in a stranger's
+/// archive can hold escape sequences or megabytes).
+///
+/// ```
+/// use ndmmap::chart::one_line;
+/// assert_eq!(one_line("a\nb\u{1b}[31m", 80), "a b [31m");
+/// assert_eq!(one_line("abcdefghij", 7), "abcd…ij");
+/// ```
+pub fn one_line(text: &str, max: usize) -> String {
+    let fold = |c: char| match c {
+        '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => ' ',
+        c if c.is_control() => ' ',
+        c => c,
+    };
+    if text.chars().nth(max).is_none() {
+        return text.chars().map(fold).collect();
+    }
+    let tail = max / 3;
+    let head = max.saturating_sub(tail + 1);
+    let cut = match tail.checked_sub(1) {
+        Some(k) => text.char_indices().rev().nth(k).map_or(0, |(i, _)| i),
+        None => text.len(),
+    };
+    text.chars()
+        .take(head)
+        .chain(['…'])
+        .chain(text[cut..].chars())
+        .map(fold)
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_fold_to_one_short_line() {
+        assert_eq!(
+            one_line("a\nb\r\nc\u{2028}d\te\u{1b}[31m", 100),
+            "a b  c d e [31m"
+        );
+        assert_eq!(one_line("short", 5), "short");
+        let long = format!("{}: No such file", "é".repeat(10_000));
+        let line = one_line(&long, 300);
+        assert_eq!(line.chars().count(), 300);
+        assert!(
+            line.starts_with("éé") && line.ends_with("é: No such file"),
+            "{line}"
+        );
+        assert_eq!(one_line("abc", 0), "…");
+    }
+
+    #[test]
+    fn counts_agree_in_number() {
+        assert_eq!(count(1u8, "page"), "1 page");
+        assert_eq!(count(2usize, "slice"), "2 slices");
+        assert_eq!(count(-1i64, "row"), "-1 rows");
+    }
 
     #[test]
     fn bars_fold_to_width() {

@@ -303,3 +303,110 @@ fn truncated_corrupted_and_cyclic_files_fail_cleanly_in_bounded_time() {
     }
     eprintln!("{cases} hostile files: {failed} refused, the rest opened");
 }
+
+/// The pages of file bytes `o..o + n`, with `ps`-byte pages.
+fn page_range(o: u64, n: u64, ps: u64) -> std::ops::Range<u64> {
+    o / ps..(o + n).div_ceil(ps)
+}
+
+/// Which chunks of a chunked dataset are in RAM: after the whole dataset is evicted and the
+/// bytes of one chunk read with `pread`, that chunk is resident, and every chunk none of
+/// whose pages it shares is not; the command's chart (`residency --json`) says the same per
+/// chunk, `touch` loads them all, `evict` drops them, and a slice or `stats` of them is a
+/// one-line refusal.
+#[cfg(all(feature = "cli", unix))]
+#[test]
+fn chunked_datasets_show_residency_per_chunk_and_take_touch_and_evict() {
+    use std::os::unix::fs::FileExt;
+    let Some(dir) = fixtures() else { return };
+    let file = dir.path().join("default.h5");
+    let name = "/chunked/plain";
+    let c = Container::open(&file).unwrap();
+    let chunks = c.chunks(name).unwrap().to_vec();
+    assert!(chunks.len() > 4, "{chunks:?}");
+    let pages = c.pages(name).unwrap();
+    let ps = pages.span().page_size as u64;
+    let evict = || {
+        let e = pages.evict_report(ndmmap::Dirty::WriteBack).unwrap();
+        assert_eq!(e.after, Some(0), "{e:?}");
+    };
+    evict();
+    let k = chunks.len() / 2;
+    let mut buf = vec![0u8; chunks[k].len as usize];
+    std::fs::File::open(&file)
+        .unwrap()
+        .read_exact_at(&mut buf, chunks[k].offset)
+        .unwrap();
+    let r = c.chunk_residency(name).unwrap();
+    assert_eq!(r.len(), chunks.len());
+    let read = page_range(chunks[k].offset, chunks[k].len, ps);
+    for (i, (ch, r)) in chunks.iter().zip(&r).enumerate() {
+        let mine = page_range(ch.offset, ch.len, ps);
+        assert_eq!(r.total as u64, mine.end - mine.start, "chunk {i}");
+        if i == k {
+            assert!(r.is_full(), "the chunk read: {r:?}");
+        } else if mine.end <= read.start || mine.start >= read.end {
+            assert_eq!(r.resident, 0, "chunk {i} shares no page with chunk {k}");
+        }
+    }
+    // The command's chart of the same chunks: one fraction per chunk, in index order (as
+    // counted right after it, since opening the file reads metadata pages near chunks).
+    let spec = format!("{}:{name}", file.display());
+    let run = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_ndmmap"))
+            .args(args)
+            .arg(&spec)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        (
+            out.status.code(),
+            text,
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let json = |args: &[&str]| -> serde_json::Value {
+        let (code, out, err) = run(args);
+        assert_eq!(code, Some(0), "{args:?}: {err}");
+        serde_json::from_str(&out).unwrap()
+    };
+    let v = json(&["residency", "--json"]);
+    let slices: Vec<f64> = serde_json::from_value(v["slices"].clone()).unwrap();
+    let r = c.chunk_residency(name).unwrap();
+    let want: Vec<f64> = r.iter().map(|r| r.fraction()).collect();
+    assert_eq!(slices, want);
+    assert_eq!(v["chunks"], chunks.len());
+    assert_eq!(v["pages"], pages.len());
+    let (code, text, _) = run(&["residency"]);
+    assert_eq!(code, Some(0));
+    assert!(text.contains(&format!("{} chunks", chunks.len())), "{text}");
+    // touch: every chunk in RAM; evict: none.
+    let v = json(&["touch", "--json"]);
+    assert_eq!(v["resident_after"], pages.len(), "{v}");
+    assert!(c.chunk_residency(name).unwrap().iter().all(|r| r.is_full()));
+    let v = json(&["evict", "--json", "--sync"]);
+    assert_eq!(v["resident_after"], 0, "{v}");
+    assert!(
+        c.chunk_residency(name)
+            .unwrap()
+            .iter()
+            .all(|r| r.resident == 0)
+    );
+    let v = json(&["info", "--json"]);
+    assert_eq!(
+        (&v["chunks"], &v["pages"]),
+        (&chunks.len().into(), &pages.len().into())
+    );
+    // What cannot work on chunks: one line each, status 1.
+    for (args, says) in [
+        (&["touch", "--slice", "0:4"][..], "leave out --slice"),
+        (&["stats"][..], "chunked dataset"),
+    ] {
+        let (code, _, err) = run(args);
+        assert_eq!(code, Some(1), "{args:?}");
+        assert!(
+            err.contains(says) && err.lines().count() == 1,
+            "{args:?}: {err}"
+        );
+    }
+}

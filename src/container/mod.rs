@@ -717,7 +717,8 @@ impl Container {
 
     /// The pages of entry `name`'s bytes, with every page operation on them (residency,
     /// advice, locking, eviction; see [`Pages`]), without mapping the entry: they come from
-    /// one read-only map of the whole file, made on first use, whose bytes are never read.
+    /// one read-only map of the whole file, made on first use, whose bytes only
+    /// [`Pages::touch`] reads (under a guard).
     /// Any entry works, unmappable ones too (a compressed member's stored bytes); bytes an
     /// entry claims past the file's end are left out. Per-slice selections need the entry
     /// mapped: [`map_any`](Self::map_any), then [`AnyArray::pages`].
@@ -774,6 +775,35 @@ impl Container {
         })
     }
 
+    /// The residency of each stored chunk of entry `name`, an HDF5 chunked dataset, in the
+    /// order of [`chunks`](Self::chunks): which chunks of it are in RAM (one [`Residency`]
+    /// per chunk, over the pages its stored bytes span; a page two chunks share counts for
+    /// both). Empty for every other entry; bytes past the file's end are left out. Errors:
+    /// [`Error::NoSuchMember`], and [`Error::ResidencyUnknown`] where the OS hides the
+    /// file's page cache.
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let c = ndmmap::container::Container::open("data.h5")?;
+    /// let chunks = c.chunks("/images")?;
+    /// for (ch, r) in chunks.iter().zip(c.chunk_residency("/images")?) {
+    ///     println!("chunk at {:?}: {:.0}% in RAM", ch.start, 100.0 * r.fraction());
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "hdf5")]
+    pub fn chunk_residency(&self, name: &str) -> Result<Vec<Residency>> {
+        let chunks = self.chunks(name)?;
+        if chunks.is_empty() {
+            return Ok(Vec::new());
+        }
+        let whole = self.whole()?;
+        chunks
+            .iter()
+            .map(|c| chunk_pages(whole, std::iter::once((c.offset, c.len)))?.residency())
+            .collect()
+    }
+
     /// The read-only map of the whole file behind [`pages`](Self::pages).
     fn whole(&self) -> Result<&MmapArray<u8, Ix1>> {
         if let Some(w) = self.whole.get() {
@@ -781,10 +811,11 @@ impl Container {
         }
         let mut opts = MmapOptions::new();
         opts.mode(Mode::ReadOnly).grow(false).offset(0);
-        // SAFETY: the map's bytes are never read or written: it is private to the container
-        // and only hands out `Pages`, whose operations ask the kernel about or for its pages
+        // SAFETY: the map's bytes are never written: it is private to the container and only
+        // hands out `Pages`, whose operations ask the kernel about or for its pages
         // (mincore, cachestat, madvise with safe advice, msync, mlock), which a truncated
-        // file turns into an error, never a fault in this process.
+        // file turns into an error, never a fault in this process; the one that reads them,
+        // `Pages::touch`, reads under a guard, which turns such a fault into an error.
         let w = unsafe {
             opts.map_file::<u8, Ix1>(self.file(), Some(self.path.clone()), |r| {
                 let n = usize::try_from(r.len).map_err(|_| Error::SizeOverflow {

@@ -8,22 +8,13 @@ use crate::out::{self, NotHere, Res, count};
 use ndarray::{Axis, Ix2, s};
 use ndmmap::chart as draw;
 use ndmmap::{Advice, Flush, MmapArray, npy};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
-/// Removes the demo's directory however the demo ends.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 pub fn run(mib: usize) -> Res<()> {
-    let dir = TempDir(std::env::temp_dir().join(format!("ndmmap-demo-{}", std::process::id())));
-    std::fs::create_dir_all(&dir.0)?;
-    let path = dir.0.join("dataset.npy");
+    // Removed however the demo ends.
+    let dir = tempfile::Builder::new().prefix("ndmmap-demo-").tempdir()?;
+    let path = dir.path().join("dataset.npy");
     let cols = 512;
     let rows = mib
         .max(1)
@@ -123,7 +114,7 @@ pub fn run(mib: usize) -> Res<()> {
     {
         outln!("cachestat: {resident} resident, {d} dirty, {e} evicted pages")?;
     }
-    outln!("\nremoved {}", dir.0.display())?;
+    outln!("\nremoved {}", dir.path().display())?;
     Ok(())
 }
 
@@ -200,11 +191,6 @@ fn show(what: &str, a: &ndmmap::MmapArray<f64, Ix2>, width: usize) -> Res<()> {
     outln!("{}", draw::bar(&fractions))?;
     let last = rows.saturating_sub(1).to_string();
     outln!("{}", draw::scale("0", &last, columns.len()))?;
-    outln!(
-        "{}/{} resident ({:.1}%)",
-        r.resident,
-        count(r.total, "page"),
-        100.0 * r.fraction()
-    )?;
+    outln!("{}", draw::summary(rows, r, "row"))?;
     Ok(())
 }

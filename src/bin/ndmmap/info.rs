@@ -4,7 +4,7 @@
 //! 6.5+), so a file of any size is answered at once.
 
 use crate::chart;
-use crate::open::{self, Array, FileOpts, Target};
+use crate::open::{self, Array, Data, FileOpts, Target};
 use crate::out::{self, Batch, NO_CACHESTAT, Res, SCOPE, UNKNOWN, count, known};
 use ndmmap::container::{Container, Entry, Format};
 use ndmmap::{CacheStat, CountSource, Order};
@@ -14,10 +14,10 @@ use std::path::Path;
 
 pub fn run(o: &FileOpts, as_json: bool) -> Res<()> {
     let (values, batch) = out::each(&o.files, |b, path| match open::open(path, o)? {
-        Target::One(a) => one(b, &a, as_json).map(|v| vec![v]),
+        Target::One(a) => one(b, &a, as_json),
         Target::Whole(c) => {
             b.several = true;
-            entries(b, path, &c, as_json)
+            entries(b, path, &c, c.entries(), as_json)
         }
     })?;
     if as_json {
@@ -51,15 +51,20 @@ fn counts(cs: Option<CacheStat>) -> [(String, Value); 7] {
     ]
 }
 
-fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
-    let span = a.a.page_span();
+/// One array; a chunked dataset as a listing of one entry.
+fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Vec<Value>> {
+    let m = match &a.data {
+        Data::Mapped(m) => m,
+        Data::Chunked(c, e) => return entries(b, c.path(), c, std::slice::from_ref(e), as_json),
+    };
+    let span = m.page_span();
     let cs = known(a.pages(&[])?.cachestat())?;
     if as_json {
         let mut v = a.describe();
         v.extend(counts(cs));
-        return Ok(Value::Object(v));
+        return Ok(vec![Value::Object(v)]);
     }
-    let nbytes = a.a.nbytes();
+    let nbytes = m.nbytes();
     b.gap()?;
     let mut t = String::new();
     writeln!(
@@ -70,7 +75,7 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
     writeln!(t, "dtype        {}", a.dtype())?;
     writeln!(t, "shape        {:?}", a.shape())?;
     writeln!(t, "order        {}", a.order)?;
-    writeln!(t, "data offset  {}", count(a.a.offset(), "byte"))?;
+    writeln!(t, "data offset  {}", count(m.offset(), "byte"))?;
     writeln!(
         t,
         "data         {} ({})",
@@ -89,7 +94,7 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
         writeln!(t, "resident     unknown ({UNKNOWN})")?;
         writeln!(t, "cachestat    unknown (as above)")?;
         out::print(&t)?;
-        return Ok(Value::Null);
+        return Ok(vec![]);
     };
     match span.page_count {
         0 => writeln!(t, "resident     nothing to hold: the array is empty")?,
@@ -110,19 +115,25 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Value> {
         writeln!(t, "note         {scope}")?;
     }
     out::print(&t)?;
-    Ok(Value::Null)
+    Ok(vec![])
 }
 
 /// `info FILE.npz` / `info FILE.safetensors`: every entry with its dtype, shape, bytes and
 /// residency, unmappable ones with the reason (the counts from the container's pages of each
 /// entry's bytes: nothing is mapped per entry). `--json`: an object per entry, with the keys
 /// of one array's and its `name` and `unmappable` reason.
-fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<Value>> {
+fn entries(
+    b: &mut Batch,
+    path: &Path,
+    c: &Container,
+    list: &[Entry],
+    as_json: bool,
+) -> Res<Vec<Value>> {
     // Each entry, its counts, its pages and its chunks (an HDF5 chunked dataset's pages are
     // those of its chunks).
     let mut rows: Vec<(&Entry, Option<CacheStat>, usize, usize)> = vec![];
     let mut page_size = 0;
-    for e in c.entries() {
+    for e in list {
         let p = c.pages(&e.name)?;
         page_size = p.span().page_size;
         let chunks = c.chunks(&e.name)?.len();
@@ -131,8 +142,11 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, as_json: bool) -> Res<Vec<
     if as_json {
         return Ok(rows
             .iter()
-            .map(|&(e, cs, _, chunks)| {
-                let span = e.span(page_size);
+            .map(|&(e, cs, total, chunks)| {
+                let mut span = e.span(page_size);
+                if chunks > 0 {
+                    span.page_count = total; // the chunks' pages, not one run's
+                }
                 let shown = open::entry_path(path, &e.name);
                 let (o, n) = (e.offset, e.len);
                 let mut v = open::describe(&shown, &e.type_name, &e.shape, e.order, o, n, span);

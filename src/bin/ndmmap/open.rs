@@ -7,32 +7,58 @@ pub use crate::args::FileOpts;
 use crate::out::{self, Batch, Res};
 use crate::ranks::Ranks;
 use ndarray::SliceInfoElem;
-use ndmmap::container::{self, Container, Format};
+use ndmmap::container::{self, Container, Entry, Format};
 use ndmmap::{AnyArray, Dtype, Order, PageSpan, Pages, RawSpec};
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
-/// One array the command works on: the library's [`AnyArray`], and the name it is shown by.
+/// One array the command works on, and the name it is shown by.
 pub struct Array {
     /// The path as the user wrote it, or `FILE:NAME` for an entry of a whole archive.
     pub path: PathBuf,
-    pub a: AnyArray,
+    pub data: Data,
     /// The order the file declares (a `.npy` header's `fortran_order`, `--order`): the
     /// strides cannot tell it for one axis or an empty one, and numpy reports the header's.
     pub order: Order,
 }
 
+/// Why a chunked dataset cannot be reduced, and what works on it.
+const CHUNKED: &str = "is an HDF5 chunked dataset: its values are not one run of bytes to \
+     map; info, residency, touch, evict and lock work on its chunks";
+
+/// An array's data: mapped by the library, or an HDF5 chunked dataset, whose values are not
+/// one run of bytes but whose pages are its chunks' ([`Container::pages`]).
+pub enum Data {
+    Mapped(AnyArray),
+    Chunked(Rc<Container>, Entry),
+}
+
 impl Array {
     /// numpy's descriptor (`<f8`), or the format's own name for a type numpy lacks (`BF16`).
     pub fn dtype(&self) -> String {
-        self.a.type_name()
+        match &self.data {
+            Data::Mapped(a) => a.type_name(),
+            Data::Chunked(_, e) => e.type_name.clone(),
+        }
     }
 
     pub fn shape(&self) -> &[usize] {
-        self.a.shape()
+        match &self.data {
+            Data::Mapped(a) => a.shape(),
+            Data::Chunked(_, e) => &e.shape,
+        }
     }
 
     pub fn fortran(&self) -> bool {
         self.order == Order::F
+    }
+
+    /// The mapped array, or why a chunked dataset has none.
+    pub fn mapped(self) -> Res<AnyArray> {
+        match self.data {
+            Data::Mapped(a) => Ok(a),
+            Data::Chunked(..) => Err(format!("{} {CHUNKED}", self.path.display()).into()),
+        }
     }
 
     /// The parsed --slice, one element per axis, or the whole array (no element).
@@ -49,27 +75,39 @@ impl Array {
         }
     }
 
-    /// The pages of a selection: the whole array for no element, else the slice `elems`.
-    pub fn pages(&self, elems: &[SliceInfoElem]) -> ndmmap::Result<Pages<'_>> {
-        if elems.is_empty() {
-            self.a.pages(..)
-        } else {
-            self.a.pages(elems)
-        }
+    /// The pages of a selection: the whole array for no element, else the slice `elems`;
+    /// a chunked dataset's pages are its chunks', whole.
+    pub fn pages(&self, elems: &[SliceInfoElem]) -> Res<Pages<'_>> {
+        Ok(match &self.data {
+            Data::Mapped(a) if elems.is_empty() => a.pages(..)?,
+            Data::Mapped(a) => a.pages(elems)?,
+            Data::Chunked(c, e) if elems.is_empty() => c.pages(&e.name)?,
+            Data::Chunked(..) => Err(format!(
+                "{} is chunked: its pages are its chunks', taken whole; leave out --slice",
+                self.path.display()
+            ))?,
+        })
     }
 
-    /// The keys every `--json` output shares (see [`describe`]).
+    /// The keys every `--json` output shares (see [`describe`]); a chunked dataset's offset
+    /// and bytes are its chunks' (the first, and all), and it has `chunks`.
     pub fn describe(&self) -> serde_json::Map<String, serde_json::Value> {
-        let a = &self.a;
-        describe(
-            &self.path,
-            &self.dtype(),
-            self.shape(),
-            self.order,
-            a.offset(),
-            a.nbytes() as u64,
-            a.page_span(),
-        )
+        let (path, dtype, shape) = (&self.path, &self.dtype(), self.shape());
+        match &self.data {
+            Data::Mapped(a) => {
+                let n = a.nbytes() as u64;
+                describe(path, dtype, shape, self.order, a.offset(), n, a.page_span())
+            }
+            Data::Chunked(c, e) => {
+                let p = c.pages(&e.name).ok();
+                let mut span = e.span(p.as_ref().map_or(4096, |p| p.span().page_size));
+                span.page_count = p.map_or(0, |p| p.len());
+                let mut v = describe(path, dtype, shape, self.order, e.offset, e.len, span);
+                let n = c.chunks(&e.name).map_or(0, <[_]>::len);
+                v.insert("chunks".into(), serde_json::json!(n));
+                v
+            }
+        }
     }
 }
 
@@ -101,9 +139,9 @@ pub fn describe(
 /// What one argument names: one array, or every entry of an archive.
 pub enum Target {
     /// A `.npy` file, a raw file with `--dtype`, or an entry `FILE:NAME`.
-    One(Array),
+    One(Box<Array>),
     /// An archive named without `:NAME`: `FILE.npz`, `FILE.safetensors`.
-    Whole(Container),
+    Whole(Rc<Container>),
 }
 
 /// Whether `o` describes a raw file.
@@ -115,7 +153,7 @@ fn raw(o: &FileOpts) -> bool {
 /// `.npy` file, an archive (whole, or one entry as `FILE:NAME`), or with `--dtype` a raw file.
 pub fn open(arg: &Path, o: &FileOpts) -> Res<Target> {
     if raw(o) {
-        return open_raw(arg, o).map(Target::One);
+        return open_raw(arg, o).map(Box::new).map(Target::One);
     }
     let (c, name) = container::open(arg).map_err(|e| -> Box<dyn std::error::Error> {
         match e {
@@ -125,11 +163,14 @@ pub fn open(arg: &Path, o: &FileOpts) -> Res<Target> {
             e => e.into(),
         }
     })?;
+    let c = Rc::new(c);
     match name {
-        Some(name) => entry(&c, &name, arg.to_path_buf(), o.verify).map(Target::One),
-        None if c.format() == Format::Npy => {
-            entry(&c, "", arg.to_path_buf(), o.verify).map(Target::One)
-        }
+        Some(name) => entry(&c, &name, arg.to_path_buf(), o.verify)
+            .map(Box::new)
+            .map(Target::One),
+        None if c.format() == Format::Npy => entry(&c, "", arg.to_path_buf(), o.verify)
+            .map(Box::new)
+            .map(Target::One),
         None => Ok(Target::Whole(c)),
     }
 }
@@ -144,20 +185,21 @@ pub fn entry_path(file: &Path, name: &str) -> PathBuf {
 
 /// Maps entry `name` of `c` through the container's own handle, shown as `shown`; with
 /// `verify`, an `.npz` member's CRC-32 is checked against its data first.
-pub fn entry(c: &Container, name: &str, shown: PathBuf, verify: bool) -> Res<Array> {
+pub fn entry(c: &Rc<Container>, name: &str, shown: PathBuf, verify: bool) -> Res<Array> {
     if verify && let Some(npz) = c.npz() {
         npz.verify(name)?;
     }
-    // SAFETY: the command only reads the mapping's pages' state and values while it runs; a
-    // concurrent truncation by another process is the one hazard, as for vmtouch, and the
-    // reads that could meet it are guarded (touch, stats).
-    let a = unsafe { c.map_any(name)? };
-    let order = c.entry(name)?.order;
-    Ok(Array {
-        path: shown,
-        a,
-        order,
-    })
+    let e = c.entry(name)?;
+    let data = if e.unmappable.is_some() && !c.chunks(name)?.is_empty() {
+        Data::Chunked(Rc::clone(c), e.clone())
+    } else {
+        // SAFETY: the command only reads the mapping's pages' state and values while it runs;
+        // a concurrent truncation by another process is the one hazard, as for vmtouch, and
+        // the reads that could meet it are guarded (touch, stats).
+        Data::Mapped(unsafe { c.map_any(name)? })
+    };
+    let (path, order) = (shown, e.order);
+    Ok(Array { path, data, order })
 }
 
 /// A raw file: `--dtype` elements at `--offset`, in `--shape` (default: 1-D over the rest of
@@ -204,7 +246,7 @@ fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
     })?;
     Ok(Array {
         path: path.to_path_buf(),
-        a,
+        data: Data::Mapped(a),
         order,
     })
 }
@@ -236,7 +278,7 @@ pub fn each_array<T>(
             None => target?,
         };
         match target {
-            Target::One(a) => values.push(f(b, Ok(a))?),
+            Target::One(a) => values.push(f(b, Ok(*a))?),
             Target::Whole(c) => {
                 b.several = true;
                 for e in c.entries() {

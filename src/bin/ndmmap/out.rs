@@ -127,40 +127,7 @@ pub fn warn(msg: &str) {
     note!("ndmmap: warning: {}", one_line(msg, MAX_MESSAGE));
 }
 
-/// `msg` on one line of at most `max` characters: every line break, other control character
-/// or bidirectional override becomes a space, and a longer text keeps its start and its end
-/// (where an error puts the OS's reason) around an ellipsis.
-pub fn one_line(msg: &str, max: usize) -> String {
-    let fold = |c: char| match c {
-        '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' => ' ',
-        c if c.is_control() => ' ',
-        c => c,
-    };
-    if msg.chars().nth(max).is_none() {
-        return msg.chars().map(fold).collect();
-    }
-    let tail = max / 3;
-    let head = max.saturating_sub(tail + 1);
-    let cut = match tail.checked_sub(1) {
-        Some(k) => msg.char_indices().rev().nth(k).map_or(0, |(i, _)| i),
-        None => msg.len(),
-    };
-    msg.chars()
-        .take(head)
-        .chain(['…'])
-        .chain(msg[cut..].chars())
-        .map(fold)
-        .collect()
-}
-
-/// `n` and `word`, in the plural unless `n` is 1: `1 page`, `2 pages`, `0 slices`.
-pub fn count<N: TryInto<u64> + Copy + std::fmt::Display>(n: N, word: &str) -> String {
-    if n.try_into().is_ok_and(|n| n == 1) {
-        format!("{n} {word}")
-    } else {
-        format!("{n} {word}s")
-    }
-}
+pub use ndmmap::chart::{count, one_line};
 
 /// The state of a command run over several files: whether there are several (then text is
 /// prefixed or separated by file and `--json` prints an array), and whether one has failed.
@@ -300,35 +267,5 @@ pub fn known<T>(r: ndmmap::Result<T>) -> Res<Option<T>> {
         Ok(v) => Ok(Some(v)),
         Err(ndmmap::Error::ResidencyUnknown { .. }) => Ok(None),
         Err(e) => Err(e.into()),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn messages_fold_to_one_short_line() {
-        assert_eq!(
-            one_line("a\nb\r\nc\u{2028}d\te\u{1b}[31m", 100),
-            "a b  c d e [31m"
-        );
-        assert_eq!(one_line("short", 5), "short");
-        assert_eq!(one_line("abcdefghij", 7), "abcd…ij");
-        let long = format!("{}: No such file", "é".repeat(10_000));
-        let line = one_line(&long, 300);
-        assert_eq!(line.chars().count(), 300);
-        assert!(
-            line.starts_with("éé") && line.ends_with("é: No such file"),
-            "{line}"
-        );
-        assert_eq!(one_line("abc", 0), "…");
-    }
-
-    #[test]
-    fn counts_agree_in_number() {
-        assert_eq!(count(1u8, "page"), "1 page");
-        assert_eq!(count(0u8, "page"), "0 pages");
-        assert_eq!(count(2usize, "slice"), "2 slices");
     }
 }

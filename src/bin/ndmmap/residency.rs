@@ -7,7 +7,7 @@
 //! rows that no earlier rank's rows touch ([`ndmmap::Pages::without`]), so the ranks' pages add
 //! up to the file's.
 
-use crate::open::{self, Array, FileOpts};
+use crate::open::{self, Array, Data, FileOpts};
 use crate::out::{self, Batch, Res, SCOPE, UNKNOWN, count, known};
 use crate::ranks::{self, Ranks};
 use ndarray::{Axis, SliceInfoElem};
@@ -26,7 +26,8 @@ pub fn run(o: &FileOpts, axis: i64, spec: Option<&str>, json: bool, ranges: bool
 }
 
 /// One array's chart, or with `ranges` its resident and partly resident slices as ranges (in
-/// numpy's syntax), or JSON with both.
+/// numpy's syntax), or JSON with both. An HDF5 chunked dataset's chart is of its chunks, in
+/// the order of its chunk index ([`ndmmap::container::Container::chunk_residency`]).
 fn one(
     b: &mut Batch,
     a: &Array,
@@ -38,14 +39,21 @@ fn one(
     let path = &a.path;
     let elems = a.slice_elems(spec)?;
     let sel = a.pages(&elems)?;
-    let k = selection_axis(a, &elems, spec, axis)?;
+    let (k, what) = match &a.data {
+        Data::Mapped(_) => (Some(selection_axis(a, &elems, spec, axis)?), "slice"),
+        Data::Chunked(..) => (None, "chunk"),
+    };
     let whole = known(sel.residency())?;
     if whole.is_none() {
         out::warn(&format!("{}: residency unknown: {UNKNOWN}", path.display()));
         b.fail();
     }
-    let per_slice = whole.is_some() && (as_json || ranges);
-    let counts = per_slice.then(|| sel.counts_along(Axis(k))).transpose()?;
+    let per_item = whole.is_some() && (as_json || ranges || k.is_none());
+    let counts = match (&a.data, k) {
+        _ if !per_item => None,
+        (Data::Chunked(c, e), _) => known(c.chunk_residency(&e.name))?,
+        (_, k) => Some(sel.counts_along(Axis(k.unwrap_or(0)))?),
+    };
     let runs = |keep: fn(&Residency) -> bool| counts.as_deref().map(|c| ranges_where(c, keep));
     if as_json {
         let pairs =
@@ -70,15 +78,19 @@ fn one(
     let Some(whole) = whole else {
         return Ok(serde_json::Value::Null);
     };
-    let n = ndmmap::selection_shape(a.shape(), &elems)?[k];
+    let n = match k {
+        Some(k) => ndmmap::selection_shape(a.shape(), &elems)?[k],
+        None => counts.as_ref().map_or(0, Vec::len),
+    };
     b.gap()?;
     let mut t = String::new();
     writeln!(
         t,
-        "{}  {} {:?}  axis {k}{}",
+        "{}  {} {:?}  {}{}",
         out::one_line(&path.display().to_string(), 300),
         a.dtype(),
         a.shape(),
+        k.map_or(count(n, "chunk"), |k| format!("axis {k}")),
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default()
     )?;
     let cols = columns(n, crate::chart::width());
@@ -89,17 +101,22 @@ fn one(
         writeln!(t, "resident{of}: {}", show(Residency::is_full))?;
         writeln!(t, "partly resident{of}: {}", show(Residency::is_partial))?;
     } else if n > 0 {
-        writeln!(t, "{}", bar(&fractions(&sel, Axis(k), &cols)?))?;
-        // Where slice i of the chart lies in the array: its index there.
-        let index = |i: usize| {
-            ndmmap::slice_origin(a.shape(), &elems, k, i)
-                .map_or(String::new(), |(_, x)| x.to_string())
+        let heights = match (k, &counts) {
+            (Some(k), _) => fractions(&sel, Axis(k), &cols)?,
+            (None, c) => chart::fold(c.as_deref().unwrap_or_default(), &cols),
+        };
+        writeln!(t, "{}", bar(&heights))?;
+        // Where slice i of the chart lies in the array: its index there (a chunk's number).
+        let index = |i: usize| match k {
+            Some(k) => ndmmap::slice_origin(a.shape(), &elems, k, i)
+                .map_or(String::new(), |(_, x)| x.to_string()),
+            None => i.to_string(),
         };
         writeln!(t, "{}", scale(&index(0), &index(n - 1), cols.len()))?;
     }
-    writeln!(t, "{}", chart::summary(n, whole, "slice"))?;
+    writeln!(t, "{}", chart::summary(n, whole, what))?;
     if !ranges && n > 0 {
-        writeln!(t, "{}", legend(&cols, "slice"))?;
+        writeln!(t, "{}", legend(&cols, what))?;
     }
     if let Some(scope) = SCOPE {
         writeln!(t, "{scope}")?;

@@ -108,7 +108,7 @@ fn prepare(a: Array, how: &How<'_>) -> Res<(Label, AnyArray, Stats<'static>)> {
         }
         st = st.slice(elems);
     }
-    Ok((l, a.a, st))
+    Ok((l, a.mapped()?, st))
 }
 
 fn plan(a: &AnyArray, st: &Stats<'_>, l: &Label) -> Res<Plan> {

@@ -336,7 +336,25 @@ fn read_write_where_the_format_allows() {
         // SAFETY: as above.
         let r = unsafe { c.map::<i64, IxDyn>(name) }.unwrap();
         assert_eq!(r.view().sum(), 35, "{format:?}");
+        // The same through map_any_with: copy-on-write stays private, read-write reaches
+        // the file, read-only refuses a mutable view.
+        let any = |mode| match unsafe { c.map_any_with(name, mode) }.unwrap() {
+            AnyArray::I64(a) => a,
+            other => panic!("{format:?}: {other:?}"),
+        };
+        any(Mode::CopyOnWrite).view_mut().unwrap().fill(1);
+        assert_eq!(r.view().sum(), 35, "{format:?}: copy-on-write is private");
+        assert!(any(Mode::ReadOnly).view_mut().is_err());
+        let mut w = any(Mode::ReadWrite);
+        w.view_mut().unwrap().fill(2);
+        assert_eq!(r.view().sum(), 10, "{format:?}: read-write is the file's");
     }
+    let npz = build(Format::Npz, dir.path()).remove(0).0;
+    let c = Container::open(&npz).unwrap();
+    let name = &c.entries()[0].name;
+    // SAFETY: the file is this test's alone.
+    let w = unsafe { c.map_any_with(name, Mode::ReadWrite) };
+    assert!(matches!(w, Err(Error::NotWritable { .. })), "{w:?}");
 }
 
 #[test]

@@ -684,13 +684,41 @@ impl Container {
     /// # Safety
     /// As for [`map`](Self::map).
     pub unsafe fn map_any(&self, name: &str) -> Result<AnyArray> {
-        let e = self.mappable(name, Mode::ReadOnly)?;
+        // SAFETY: forwarded to the caller.
+        unsafe { self.map_any_with(name, Mode::ReadOnly) }
+    }
+
+    /// Maps entry `name` in `mode` as whatever its dtype names (see
+    /// [`map_any`](Self::map_any)): [`Mode::ReadOnly`], [`Mode::CopyOnWrite`] or
+    /// [`Mode::ReadWrite`], as [`map_with`](Self::map_with) takes them (an `.npz` member is
+    /// not mapped read-write: [`Error::NotWritable`]).
+    ///
+    /// ```
+    /// use ndmmap::{AnyArray, Mode};
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<i32, ndarray::Ix1, _>(&path, 4)? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// // SAFETY: nobody else truncates or rewrites the file while the arrays live.
+    /// if let AnyArray::I32(mut w) = unsafe { c.map_any_with("", Mode::CopyOnWrite)? } {
+    ///     w.view_mut()?.fill(7); // private to this map
+    /// }
+    /// assert_eq!(unsafe { c.map::<i32, ndarray::Ix1>("")? }.view().sum(), 0);
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`map`](Self::map).
+    pub unsafe fn map_any_with(&self, name: &str, mode: Mode) -> Result<AnyArray> {
+        let e = self.mappable(name, mode)?;
         let path = Some(self.path.clone());
-        let file = self.file();
+        let writable = self.writable(mode)?;
+        let file = writable.as_ref().unwrap_or(self.file());
         let mapped = match e.dtype {
             // SAFETY: forwarded to the caller.
             Some(d) if AnyArray::has_variant(d) => unsafe {
-                AnyArray::map_raw(file, path, e.offset, d, &e.shape, e.order, Mode::ReadOnly)
+                AnyArray::map_raw(file, path, e.offset, d, &e.shape, e.order, mode)
             },
             // SAFETY: forwarded to the caller.
             _ => unsafe {
@@ -703,7 +731,7 @@ impl Container {
                     e.dtype,
                     &e.shape,
                     e.order,
-                    Mode::ReadOnly,
+                    mode,
                 )
             }
             .map(AnyArray::Other),

@@ -338,6 +338,7 @@ fn read_write_where_the_format_allows() {
         assert_eq!(r.view().sum(), 35, "{format:?}");
         // The same through map_any_with: copy-on-write stays private, read-write reaches
         // the file, read-only refuses a mutable view.
+        // SAFETY: as above.
         let any = |mode| match unsafe { c.map_any_with(name, mode) }.unwrap() {
             AnyArray::I64(a) => a,
             other => panic!("{format:?}: {other:?}"),

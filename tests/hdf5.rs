@@ -305,6 +305,7 @@ fn truncated_corrupted_and_cyclic_files_fail_cleanly_in_bounded_time() {
 }
 
 /// The pages of file bytes `o..o + n`, with `ps`-byte pages.
+#[cfg(all(feature = "cli", unix))]
 fn page_range(o: u64, n: u64, ps: u64) -> std::ops::Range<u64> {
     o / ps..(o + n).div_ceil(ps)
 }

@@ -363,6 +363,34 @@ fn read_gives_what_h5py_reads() {
 }
 
 #[test]
+fn reads_that_a_small_file_would_blow_up_are_refused() {
+    let Some(dir) = fixtures() else { return };
+    let c = Container::open(dir.path().join("sparse.h5")).unwrap();
+    // 1 TiB declared, 1 MiB stored: refused before anything is allocated.
+    let err = c.read::<u8, ndarray::Ix2>("/huge").unwrap_err();
+    assert!(matches!(err, ndmmap::Error::Unmappable { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("1099511627776 bytes") && msg.contains("decompression bomb"),
+        "{msg}"
+    );
+    // Its one chunk still maps.
+    // SAFETY: the test's own file, unchanged while mapped.
+    let chunks = unsafe { c.map_chunks("/huge") }.unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(
+        (&chunks[0].start[..], &chunks[0].inside[..]),
+        (&[0, 0][..], &[1024, 1024][..])
+    );
+    // 16 MiB, nothing stored: under MAX_SPARSE_READ, every element the fill value.
+    let f = c.read::<i8, ndarray::Ix2>("filled").unwrap();
+    assert_eq!(f.dim(), (4096, 4096));
+    assert!(f.iter().all(|&x| x == 5));
+    // SAFETY: as above.
+    assert!(unsafe { c.map_chunks("filled") }.unwrap().is_empty());
+}
+
+#[test]
 fn mapped_chunks_hold_h5py_elements() {
     let Some(dir) = fixtures() else { return };
     let expected = manifest(dir.path());

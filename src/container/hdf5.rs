@@ -90,8 +90,12 @@ pub struct ChunkArray {
 pub(super) enum Stored {
     /// Contiguous (mapped, or read like any other entry), or a dataset that cannot be read.
     Other,
-    /// Compact: its bytes sit in the object header, read through the HDF5 reader.
-    Compact,
+    /// Compact: its bytes (`size` of them) sit in the object header, read through the HDF5
+    /// reader.
+    Compact {
+        /// The bytes stored.
+        size: u64,
+    },
     /// Chunked, with a chunk index that could be read.
     Chunked {
         /// Elements per chunk along each axis.
@@ -497,7 +501,7 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
                 .into(),
         ),
         Layout::Compact { size } => {
-            stored = Stored::Compact;
+            stored = Stored::Compact { size };
             Some(format!(
                 "it is compact (its {size} bytes are stored inside its object header): read \
                  it into memory with Container::read"
@@ -557,7 +561,7 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
 
 /// The geometry of a chunked dataset's stored chunks, checked against the dataset and the
 /// file: what reading or mapping them needs.
-struct Grid {
+pub(super) struct Grid {
     /// Elements per chunk along each axis (each at least 1).
     chunk: Vec<usize>,
     /// Bytes of one whole chunk, unfiltered.
@@ -764,7 +768,7 @@ impl Hdf5 {
                     names.join(", ")
                 ))
             }
-            Stored::Compact | Stored::Other => Err(match &e.unmappable {
+            Stored::Compact { .. } | Stored::Other => Err(match &e.unmappable {
                 Some(why) if why.contains("chunked") || why.contains("compact") => why.clone(),
                 Some(why) => {
                     format!("it is not a chunked dataset whose chunks can be mapped: {why}")
@@ -772,6 +776,39 @@ impl Hdf5 {
                 None => "it is not chunked: map it with Container::map or map_any".into(),
             }),
         }
+    }
+
+    /// Checks that entry `i` (`e`, of the file at `path`), of `n` bytes, may be read into
+    /// memory before any of that memory is allocated: a compact dataset stores `n` bytes; a
+    /// chunked dataset's chunks fit its grid and the file, and `n` is within
+    /// [`MAX_EXPANSION`] times the bytes stored for it or [`MAX_SPARSE_READ`]. Gives a
+    /// chunked dataset's [`Grid`].
+    pub(super) fn bounded(&self, path: &Path, i: usize, e: &Entry, n: u64) -> Result<Option<Grid>> {
+        let refuse = |why: String| Error::Unmappable {
+            path: Some(super::entry_path(path, &e.name)),
+            why,
+        };
+        let (shape, filters) = match &self.stored[i] {
+            Stored::Chunked { shape, filters } => (shape, filters),
+            Stored::Compact { size } if *size != n => {
+                return Err(refuse(format!(
+                    "its compact storage holds {size} bytes, not the {n} of its shape"
+                )));
+            }
+            _ => return Ok(None),
+        };
+        let g = grid(e, &self.chunks[i], shape, self.len, filters.is_empty()).map_err(refuse)?;
+        let limit = g.stored.saturating_mul(MAX_EXPANSION).max(MAX_SPARSE_READ);
+        if n > limit {
+            return Err(refuse(format!(
+                "it is {n} bytes, more than {MAX_EXPANSION} times the {} bytes stored for it \
+                 and more than {} MiB (refused as a decompression bomb would be; \
+                 Container::map_chunks maps its chunks)",
+                g.stored,
+                MAX_SPARSE_READ >> 20
+            )));
+        }
+        Ok(Some(g))
     }
 
     /// Reads entry `i` (`e`, of the file at `path`), a compact or chunked dataset, into
@@ -787,7 +824,7 @@ impl Hdf5 {
         let dt = e.dtype;
         match &self.stored[i] {
             Stored::Other => Err(refuse(e.unmappable.clone().unwrap_or_default())),
-            Stored::Compact => {
+            Stored::Compact { .. } => {
                 let raw = self.raw(path, e, n, MAX_METADATA_READ, |d| match d.layout() {
                     Ok(Layout::Compact { size }) if size == n => Ok(()),
                     Ok(Layout::Compact { size }) => Err(format!(
@@ -799,17 +836,11 @@ impl Hdf5 {
                 out.copy_from_slice(&raw);
                 Ok(())
             }
-            Stored::Chunked { shape, filters } => {
+            Stored::Chunked { filters, .. } => {
                 let chunks = &self.chunks[i];
-                let g = grid(e, chunks, shape, self.len, filters.is_empty()).map_err(refuse)?;
-                let limit = g.stored.saturating_mul(MAX_EXPANSION).max(MAX_SPARSE_READ);
-                if n > limit {
-                    return Err(refuse(format!(
-                        "it is {n} bytes, more than {MAX_EXPANSION} times the {} bytes stored \
-                         for it (refused as a decompression bomb would be)",
-                        g.stored
-                    )));
-                }
+                let g = self
+                    .bounded(path, i, e, n)?
+                    .expect("a chunked dataset's grid");
                 let budget = MAX_METADATA_READ.saturating_add(g.stored);
                 let recheck = |d: &hdf5_pure::Dataset| {
                     let now: Vec<Chunk> = d

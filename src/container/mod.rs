@@ -759,6 +759,10 @@ impl Container {
                 shape: e.shape.clone(),
                 elem_size: size_of::<T>(),
             })?;
+        #[cfg(feature = "hdf5")]
+        if let Some(h) = here {
+            h.bounded(&self.path, i, e, (count * size_of::<T>()) as u64)?;
+        }
         let mut v: Vec<T> = Vec::new();
         v.try_reserve_exact(count).map_err(|_| {
             Error::io(

@@ -34,7 +34,10 @@ the newer chunk indexes), each with the same content:
     /strings              fixed-length byte strings (|S6)
     /vlen                 variable-length strings
 and attributes on the file, groups and datasets (which ndmmap ignores). Also OUTDIR/cyclic.h5,
-whose group /g holds a dataset and a hard link back to itself (/g/loop), not in the manifest.
+whose group /g holds a dataset and a hard link back to itself (/g/loop), and OUTDIR/sparse.h5,
+chunked datasets mostly never written: /huge, (2**20, 2**20) |u1 with one chunk of 1 MiB
+written (1 TiB as h5py would read it), and /filled, (4096, 4096) |i1 with none written and
+fillvalue=5 (16 MiB); neither in the manifest.
 
 And OUTDIR/manifest.txt, one line per dataset of each file, tab-separated:
 
@@ -194,6 +197,11 @@ def main():
     with h5py.File("cyclic.h5", "w") as f:
         f.create_dataset("g/x", data=np.arange(4))
         f["g/loop"] = f["g"]
+    with h5py.File("sparse.h5", "w") as f:
+        h = f.create_dataset("huge", shape=(1 << 20, 1 << 20), dtype="u1", chunks=(1024, 1024))
+        h[0:1024, 0:1024] = 1
+        f.create_dataset("filled", shape=(4096, 4096), dtype="i1", chunks=(512, 512),
+                         fillvalue=5)
     with open("manifest.txt", "w") as m:
         m.write("\n".join(lines) + "\n")
     print("ok %d" % len(lines))

@@ -780,9 +780,9 @@ impl Hdf5 {
 
     /// Checks that entry `i` (`e`, of the file at `path`), of `n` bytes, may be read into
     /// memory before any of that memory is allocated: a compact dataset stores `n` bytes; a
-    /// chunked dataset's chunks fit its grid and the file, and `n` is within
-    /// [`MAX_EXPANSION`] times the bytes stored for it or [`MAX_SPARSE_READ`]. Gives a
-    /// chunked dataset's [`Grid`].
+    /// chunked dataset's chunks fit its grid and the file, and `n` and one whole chunk are
+    /// within [`MAX_EXPANSION`] times the bytes stored for it or [`MAX_SPARSE_READ`]. Gives
+    /// a chunked dataset's [`Grid`].
     pub(super) fn bounded(&self, path: &Path, i: usize, e: &Entry, n: u64) -> Result<Option<Grid>> {
         let refuse = |why: String| Error::Unmappable {
             path: Some(super::entry_path(path, &e.name)),
@@ -799,9 +799,11 @@ impl Hdf5 {
         };
         let g = grid(e, &self.chunks[i], shape, self.len, filters.is_empty()).map_err(refuse)?;
         let limit = g.stored.saturating_mul(MAX_EXPANSION).max(MAX_SPARSE_READ);
+        // A chunk larger than the dataset is decoded (or filled) whole, so it counts too.
+        let n = n.max(g.chunk_bytes);
         if n > limit {
             return Err(refuse(format!(
-                "it is {n} bytes, more than {MAX_EXPANSION} times the {} bytes stored for it \
+                "it needs {n} bytes, more than {MAX_EXPANSION} times the {} bytes stored for it \
                  and more than {} MiB (refused as a decompression bomb would be; \
                  Container::map_chunks maps its chunks)",
                 g.stored,

@@ -961,7 +961,8 @@ impl Container {
     /// `inside` its elements are not the dataset's). In the order of the chunk index, as
     /// [`chunks`](Self::chunks) lists them; chunks never written are not stored and not
     /// listed (they read as the fill value: [`read`](Self::read)). All chunks are mapped
-    /// before the call returns, one map each.
+    /// before the call returns, one map each (the OS caps a process's maps: 65530 by
+    /// default on Linux, `vm.max_map_count`; past that the call fails with the OS error).
     ///
     /// Errors: [`Error::NoSuchMember`]; [`Error::Unmappable`] for an entry that is not a
     /// chunked dataset, a filtered one (its chunks' bytes are compressed: read it with

@@ -561,6 +561,7 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
 
 /// The geometry of a chunked dataset's stored chunks, checked against the dataset and the
 /// file: what reading or mapping them needs.
+#[derive(Debug)]
 pub(super) struct Grid {
     /// Elements per chunk along each axis (each at least 1).
     chunk: Vec<usize>,
@@ -968,5 +969,74 @@ impl Hdf5 {
             }
             Ok(raw)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(shape: &[usize], elem_size: usize) -> Entry {
+        Entry {
+            name: "/d".into(),
+            dtype: None,
+            type_name: String::new(),
+            elem_size,
+            shape: shape.to_vec(),
+            order: Order::C,
+            offset: 0,
+            len: 0,
+            unmappable: None,
+        }
+    }
+
+    fn chunk(start: &[u64], offset: u64, len: u64) -> Chunk {
+        Chunk {
+            start: start.to_vec(),
+            offset,
+            len,
+            filter_mask: 0,
+        }
+    }
+
+    #[test]
+    fn an_edge_chunk_places_only_its_part_inside() {
+        // A 5 x 3 dataset of 1-byte elements, chunks of 4 x 2: the chunk at (4, 2) has one
+        // element inside.
+        let mut out = vec![0u8; 15];
+        let src: Vec<u8> = (1..=8).collect();
+        place(&mut out, &[5, 3], &src, &[4, 2], &[4, 2], 1);
+        assert_eq!(out[14], 1);
+        assert_eq!(out.iter().filter(|&&b| b != 0).count(), 1);
+        // The chunk at (0, 2): its first column, rows 0..4, from every other byte.
+        let mut out = vec![0u8; 15];
+        place(&mut out, &[5, 3], &src, &[4, 2], &[0, 2], 1);
+        assert_eq!([out[2], out[5], out[8], out[11], out[14]], [1, 3, 5, 7, 0]);
+        // 2-byte elements, 1-D.
+        let mut out = vec![0u8; 6];
+        place(&mut out, &[3], &[9, 8, 7, 6, 5, 4], &[3], &[0], 2);
+        assert_eq!(out, [9, 8, 7, 6, 5, 4]);
+    }
+
+    #[test]
+    fn chunks_off_the_grid_outside_the_file_or_twice_are_refused() {
+        let e = entry(&[5, 3], 4);
+        let ok = [chunk(&[0, 0], 0, 32), chunk(&[4, 2], 32, 32)];
+        let g = grid(&e, &ok, &[4, 2], 1000, true).unwrap();
+        assert_eq!(
+            (g.chunk, g.chunk_bytes, g.stored, g.full),
+            (vec![4, 2], 32, 64, false)
+        );
+        let bad = |cs: &[Chunk], file: u64| grid(&e, cs, &[4, 2], file, true).unwrap_err();
+        assert!(bad(&[chunk(&[1, 0], 0, 32)], 1000).contains("not on its grid"));
+        assert!(bad(&[chunk(&[8, 0], 0, 32)], 1000).contains("not on its grid"));
+        assert!(bad(&[chunk(&[0, 0], 990, 32)], 1000).contains("past the file's end"));
+        assert!(bad(&[chunk(&[0, 0], 0, 31)], 1000).contains("not the 32"));
+        assert!(bad(&[chunk(&[0, 0], 0, 32), chunk(&[0, 0], 32, 32)], 1000).contains("same"));
+        assert!(bad(&[chunk(&[0, 0], 0, 32), chunk(&[4, 0], 0, 32)], 40).contains("claim"));
+        assert!(grid(&e, &[], &[4, 0], 1000, true).is_err());
+        assert!(grid(&e, &[], &[u64::MAX, 2], 1000, true).is_err());
+        // Filtered chunks may store any number of bytes.
+        assert!(grid(&e, &[chunk(&[0, 0], 0, 7)], &[4, 2], 1000, false).is_ok());
     }
 }

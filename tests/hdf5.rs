@@ -1,8 +1,11 @@
 //! HDF5 files in the container (feature `hdf5`), against h5py: files written by h5py with the
 //! default format and with `libver='latest'` (tests/data/make_hdf5_fixtures.py) list the
 //! datasets h5py lists, with its dtypes, shapes, offsets and chunks, and map to the values it
-//! reads; a write through a read-write map is seen by h5py; truncated and corrupted copies
-//! and a cycle of groups give an error in bounded time, never a panic or a hang.
+//! reads; a write through a read-write map is seen by h5py; `Container::read` gives h5py's
+//! `dset[...]` for contiguous, compact and chunked datasets (fill values, edge chunks, gzip),
+//! and `Container::map_chunks` maps chunks whose elements are h5py's; truncated and
+//! corrupted copies and a cycle of groups give an error in bounded time, never a panic or a
+//! hang, whether opened, mapped or read.
 //!
 //! Python is `NDMMAP_PYTHON` or `python3`; without h5py those tests print why and pass,
 //! except under `CI=true` (`skip_or_fail`).
@@ -11,8 +14,9 @@
 mod common;
 
 use common::skip_or_fail;
-use ndmmap::Mode;
+use ndarray::IxDyn;
 use ndmmap::container::Container;
+use ndmmap::{AnyArray, Mode, NpyElement};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -59,6 +63,7 @@ struct Expected {
     offset: Option<u64>,
     chunks: Vec<(u64, u64)>,
     bin: Option<PathBuf>,
+    chunk_shape: Option<Vec<usize>>,
 }
 
 fn manifest(dir: &Path) -> Vec<Expected> {
@@ -89,6 +94,7 @@ fn manifest(dir: &Path) -> Vec<Expected> {
                     })
                     .unwrap_or_default(),
                 bin: dash(f[8]).map(|b| dir.join(b)),
+                chunk_shape: dash(f[9]).map(|s| s.split(',').map(|n| n.parse().unwrap()).collect()),
             }
         })
         .collect()
@@ -146,7 +152,10 @@ fn h5py_files_list_and_map_as_h5py_reads_them() {
                     let err = unsafe { c.map_any(&w.path) }.unwrap_err().to_string();
                     assert!(err.contains("never allocated"), "{err}");
                 }
-                "compact" => assert!(why.contains("compact"), "{at}: {why}"),
+                "compact" => {
+                    assert!(why.contains("compact"), "{at}: {why}");
+                    assert!(why.contains("Container::read"), "{at}: {why}");
+                }
                 "chunked" if why.contains("layout could not be read") => {
                     // hdf5-pure 0.47 reads no version-5 layout message, which HDF5 2.0 writes
                     // for filtered datasets under libver='latest'.
@@ -157,6 +166,14 @@ fn h5py_files_list_and_map_as_h5py_reads_them() {
                 }
                 "chunked" => {
                     assert!(why.contains("chunked"), "{at}: {why}");
+                    assert!(why.contains("Container::read"), "{at}: {why}");
+                    let filtered = !why.contains("no filters");
+                    assert_eq!(
+                        !filtered,
+                        why.contains("Container::map_chunks"),
+                        "{at}: {why}"
+                    );
+                    assert_eq!(c.chunk_shape(&w.path).unwrap(), w.chunk_shape, "{at}");
                     let mut got: Vec<(u64, u64)> = c
                         .chunks(&w.path)
                         .unwrap()
@@ -226,12 +243,232 @@ fn typed_maps_keep_byte_order_and_writes_reach_h5py() {
     );
 }
 
+/// Entry `name` read with `Container::read` as the Rust type of its dtype, as bytes in the
+/// entry's own byte order (what h5py's `dset[()].tobytes()` gives).
+fn read_bytes(c: &Container, name: &str) -> Result<Vec<u8>, ndmmap::Error> {
+    fn go<T: NpyElement>(c: &Container, name: &str, swap: usize) -> Result<Vec<u8>, ndmmap::Error> {
+        let a = c.read::<T, IxDyn>(name)?;
+        assert!(a.is_standard_layout(), "{name}: C order");
+        let mut b: Vec<u8> = bytemuck::cast_slice(a.as_slice().unwrap()).to_vec();
+        if swap > 1 {
+            b.chunks_exact_mut(swap).for_each(|u| u.reverse());
+        }
+        Ok(b)
+    }
+    let e = c.entry(name)?;
+    let Some(dt) = e.dtype else {
+        // No Rust type: refused as a dtype mismatch.
+        return c.read::<u8, IxDyn>(name).map(|_| unreachable!());
+    };
+    let unit = if dt.kind == 'c' { dt.size / 2 } else { dt.size };
+    let swap = if dt.little_endian { 0 } else { unit };
+    use num_complex::Complex;
+    match (dt.kind, dt.size) {
+        ('i', 1) => go::<i8>(c, name, swap),
+        ('i', 2) => go::<i16>(c, name, swap),
+        ('i', 4) => go::<i32>(c, name, swap),
+        ('i', 8) => go::<i64>(c, name, swap),
+        ('u', 1) => go::<u8>(c, name, swap),
+        ('u', 2) => go::<u16>(c, name, swap),
+        ('u', 4) => go::<u32>(c, name, swap),
+        ('u', 8) => go::<u64>(c, name, swap),
+        #[cfg(feature = "half")]
+        ('f', 2) => go::<half::f16>(c, name, swap),
+        ('f', 4) => go::<f32>(c, name, swap),
+        ('f', 8) => go::<f64>(c, name, swap),
+        ('c', 8) => go::<Complex<f32>>(c, name, swap),
+        ('c', 16) => go::<Complex<f64>>(c, name, swap),
+        ('b', 1) => go::<ndmmap::Bool>(c, name, swap),
+        _ => c.read::<u8, IxDyn>(name).map(|_| Vec::new()),
+    }
+}
+
+#[test]
+fn read_gives_what_h5py_reads() {
+    let Some(dir) = fixtures() else { return };
+    let expected = manifest(dir.path());
+    let mut read = std::collections::BTreeMap::<(String, &str), usize>::new();
+    for file in ["default.h5", "latest.h5"] {
+        let c = Container::open(dir.path().join(file)).unwrap();
+        for w in expected.iter().filter(|e| e.file == file) {
+            let at = format!("{file}:{}", w.path);
+            let e = c.entry(&w.path).unwrap();
+            let got = read_bytes(&c, &w.path);
+            let why = e.unmappable.clone().unwrap_or_default();
+            let Some(bin) = w.bin.as_ref().filter(|_| !w.dtype.starts_with("|S")) else {
+                assert!(got.is_err(), "{at}: strings have no Rust type");
+                continue;
+            };
+            if why.contains("layout could not be read") {
+                // hdf5-pure 0.47 reads no version-5 layout message (filtered, libver=latest).
+                let err = got.unwrap_err().to_string();
+                assert!(err.contains("layout could not be read"), "{at}: {err}");
+                continue;
+            }
+            if why.contains("no data in this file") {
+                let err = got.unwrap_err().to_string();
+                assert!(err.contains("no data in this file"), "{at}: {err}");
+                continue;
+            }
+            let got = got.unwrap_or_else(|e| panic!("{at}: {e}"));
+            assert_eq!(
+                got,
+                std::fs::read(bin).unwrap(),
+                "{at}: values as h5py's dset[...]"
+            );
+            *read
+                .entry((file.to_string(), w.layout.as_str()))
+                .or_default() += 1;
+        }
+    }
+    eprintln!("read and compared: {read:?}");
+    for file in ["default.h5", "latest.h5"] {
+        let n = |l: &str| read.get(&(file.to_string(), l)).copied().unwrap_or(0);
+        assert_eq!(n("compact"), 7, "{file}: every compact dataset");
+        // latest.h5's two filtered datasets have version-5 layouts hdf5-pure cannot read.
+        let chunked = if file == "default.h5" { 8 } else { 6 };
+        assert_eq!(n("chunked"), chunked, "{file}: chunked datasets");
+        assert!(n("contiguous") >= 22 + 3 + 200, "{file}");
+    }
+    // The byte order is T's; a typed read of the wrong kind is the map's error.
+    let c = Container::open(dir.path().join("default.h5")).unwrap();
+    let be = c.read::<f64, ndarray::Ix2>("/compacts/be_f8").unwrap();
+    assert_eq!(
+        be[[0, 0]],
+        24.0 / 8.0 - 3.0,
+        "seed 24: (0 * 37 + 24) % 251 / 8 - 3"
+    );
+    let sw = c
+        .read::<ndmmap::ByteSwapped<f64>, ndarray::Ix2>("/compacts/be_f8")
+        .unwrap();
+    assert_eq!(sw.map(|x| x.get()), be);
+    assert!(matches!(
+        c.read::<i64, ndarray::Ix2>("/compacts/be_f8"),
+        Err(ndmmap::Error::DtypeMismatch { .. })
+    ));
+    assert!(matches!(
+        c.read::<f64, ndarray::Ix1>("/chunked/edges"),
+        Err(ndmmap::Error::DimensionMismatch { .. })
+    ));
+    let edges = c.read::<f64, ndarray::Ix2>("chunked/edges").unwrap();
+    assert_eq!(
+        (edges[[49, 0]], edges[[33, 5]]),
+        (-7.5, 1.25),
+        "the fill value, a write"
+    );
+    let gz = c.read::<i32, ndarray::Ix2>("chunked/edges_gzip").unwrap();
+    assert_eq!(gz[[32, 0]], 3, "gzip's fill value");
+    let err = c.read::<f64, ndarray::Ix2>("/unallocated").unwrap_err();
+    assert!(matches!(err, ndmmap::Error::Unmappable { .. }), "{err}");
+}
+
+#[test]
+fn reads_that_a_small_file_would_blow_up_are_refused() {
+    let Some(dir) = fixtures() else { return };
+    let c = Container::open(dir.path().join("sparse.h5")).unwrap();
+    // 1 TiB declared, 1 MiB stored: refused before anything is allocated.
+    let err = c.read::<u8, ndarray::Ix2>("/huge").unwrap_err();
+    assert!(matches!(err, ndmmap::Error::Unmappable { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("needs 1099511627776 bytes") && msg.contains("decompression bomb"),
+        "{msg}"
+    );
+    // Its one chunk still maps.
+    // SAFETY: the test's own file, unchanged while mapped.
+    let chunks = unsafe { c.map_chunks("/huge") }.unwrap();
+    assert_eq!(chunks.len(), 1);
+    assert_eq!(
+        (&chunks[0].start[..], &chunks[0].inside[..]),
+        (&[0, 0][..], &[1024, 1024][..])
+    );
+    // 16 MiB, nothing stored: under MAX_SPARSE_READ, every element the fill value.
+    let f = c.read::<i8, ndarray::Ix2>("filled").unwrap();
+    assert_eq!(f.dim(), (4096, 4096));
+    assert!(f.iter().all(|&x| x == 5));
+    // SAFETY: as above.
+    assert!(unsafe { c.map_chunks("filled") }.unwrap().is_empty());
+}
+
+#[test]
+fn mapped_chunks_hold_h5py_elements() {
+    let Some(dir) = fixtures() else { return };
+    let expected = manifest(dir.path());
+    let mut mapped = 0;
+    for file in ["default.h5", "latest.h5"] {
+        let c = Container::open(dir.path().join(file)).unwrap();
+        for w in expected.iter().filter(|e| e.file == file) {
+            let at = format!("{file}:{}", w.path);
+            let e = c.entry(&w.path).unwrap();
+            let why = e.unmappable.clone().unwrap_or_default();
+            // SAFETY: the test's own file, unchanged while mapped.
+            let got = unsafe { c.map_chunks(&w.path) };
+            if w.layout != "chunked" || !why.contains("no filters") {
+                let err = got.unwrap_err();
+                assert!(
+                    matches!(err, ndmmap::Error::Unmappable { .. }),
+                    "{at}: {err}"
+                );
+                if why.contains("gzip") {
+                    assert!(err.to_string().contains("Container::read"), "{at}: {err}");
+                }
+                continue;
+            }
+            let chunks = got.unwrap_or_else(|e| panic!("{at}: {e}"));
+            let listed: Vec<Vec<u64>> = c
+                .chunks(&w.path)
+                .unwrap()
+                .iter()
+                .map(|ch| ch.start.clone())
+                .collect();
+            let starts: Vec<Vec<u64>> = chunks.iter().map(|ch| ch.start.clone()).collect();
+            assert_eq!(starts, listed, "{at}: in index order");
+            let bin = std::fs::read(w.bin.as_ref().unwrap()).unwrap();
+            let shape = &w.shape;
+            let cs = w.chunk_shape.clone().unwrap();
+            let elem = e.elem_size;
+            for ch in &chunks {
+                assert_eq!(ch.array.shape(), &cs[..], "{at}: whole chunks");
+                assert!(matches!(ch.array, AnyArray::Other(_)) == w.dtype.starts_with("|S"));
+                let bytes = ch.array.guarded_bytes(|b| b.to_vec()).unwrap();
+                for (k, &n) in ch.inside.iter().enumerate() {
+                    assert_eq!(n, cs[k].min(shape[k] - ch.start[k] as usize), "{at}");
+                }
+                // Every element inside the dataset, against h5py's.
+                let count: usize = ch.inside.iter().product();
+                for flat in 0..count {
+                    let (mut rem, mut src, mut dst) = (flat, 0, 0);
+                    let (mut cstride, mut dstride) = (1, 1);
+                    for k in (0..shape.len()).rev() {
+                        let i = rem % ch.inside[k];
+                        rem /= ch.inside[k];
+                        src += i * cstride;
+                        dst += (ch.start[k] as usize + i) * dstride;
+                        cstride *= cs[k];
+                        dstride *= shape[k];
+                    }
+                    assert_eq!(
+                        bytes[src * elem..(src + 1) * elem],
+                        bin[dst * elem..(dst + 1) * elem],
+                        "{at}: chunk at {:?}, element {flat}",
+                        ch.start
+                    );
+                }
+            }
+            mapped += 1;
+        }
+    }
+    // plain, partial, edges, edges_be, complex, one_chunk in each file.
+    assert_eq!(mapped, 12);
+}
+
 /// Opens `path` on another thread; `Err` if that takes longer than `secs`.
 fn open_within(path: PathBuf, secs: u64) -> Result<Result<usize, String>, PathBuf> {
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
-        // Open, then ask every entry for its pages (a chunked dataset's from its chunk list)
-        // and map every mappable one: each step on a hostile file is `Ok` or a clean `Err`.
+        // Open, then ask every entry for its pages (a chunked dataset's from its chunk list),
+        // map every mappable one, read every one and map its chunks: each step on a hostile
+        // file is `Ok` or a clean `Err`.
         let r = Container::open(&path)
             .map(|c| {
                 for e in c.entries() {
@@ -240,6 +477,10 @@ fn open_within(path: PathBuf, secs: u64) -> Result<Result<usize, String>, PathBu
                         // SAFETY: the test's own file; nothing truncates it meanwhile.
                         let _ = unsafe { c.map_any(&e.name) }.map(|a| a.len());
                     }
+                    // Read every entry into memory, chunks and filters undone.
+                    let _ = read_bytes(&c, &e.name).map(|b| b.len());
+                    // SAFETY: as above.
+                    let _ = unsafe { c.map_chunks(&e.name) }.map(|v| v.len());
                 }
                 c.entries().len()
             })

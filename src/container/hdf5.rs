@@ -1,15 +1,22 @@
 //! An HDF5 file's datasets as entries (feature `hdf5`), read with the pure-Rust `hdf5-pure`
 //! crate: the groups are walked from the root, and each dataset's datatype, dataspace and
 //! data-layout messages (and a chunked one's chunk index) give its [`Entry`] and its
-//! [`Chunk`]s. No data is read through the crate: a contiguous dataset is mapped by the
-//! container like any other entry, from the handle kept here.
+//! [`Chunk`]s. A contiguous dataset is mapped by the container like any other entry, from
+//! the handle kept here, and so are an unfiltered chunked dataset's chunks. Data is read
+//! through the crate only for `Container::read` of a compact dataset (its bytes sit in the
+//! object header) and of a filtered chunked one (the crate's decoders: gzip, shuffle,
+//! fletcher32, lzf, scale-offset); an unfiltered chunked dataset is assembled here from its
+//! chunks, read with positioned reads of the handle.
 //!
 //! Files from strangers: every read the crate makes goes through [`Budgeted`], which refuses
 //! reads past [`MAX_METADATA_READ`] bytes or [`MAX_READS`] calls (a loop in the file's
 //! B-trees or heaps then ends as an error, not a hang); the walk is iterative, at most
 //! [`MAX_DEPTH`] groups deep and [`MAX_OBJECTS`] objects and [`MAX_CHUNKS`] chunks in all (a
 //! cycle of hard links ends at the depth limit); and a panic inside the crate is caught and
-//! reported as [`Error::BadHdf5`].
+//! reported as [`Error::BadHdf5`]. A read into memory is bounded the way a decompression
+//! bomb is refused: a chunked dataset is read only if its size is at most
+//! [`MAX_EXPANSION`] times the bytes stored for it, or at most [`MAX_SPARSE_READ`]; its
+//! chunks must not claim more bytes than the file has, nor lie outside it.
 
 use super::Entry;
 use crate::array::Order;
@@ -31,6 +38,19 @@ pub const MAX_DEPTH: usize = 64;
 /// Chunks listed in one file, over all its chunked datasets.
 pub const MAX_CHUNKS: usize = 4_000_000;
 
+/// A chunked dataset is read into memory ([`Container::read`](super::Container::read)) only
+/// if its size (shape times element size) is at most this many times the bytes stored for
+/// it, or at most [`MAX_SPARSE_READ`]: deflate's largest expansion (a 258-byte match in two
+/// 1-bit symbols), so no dataset compressed with gzip is refused, while a small file cannot
+/// make the reader allocate and fill gigabytes (a decompression bomb, or a dataset whose
+/// never-written chunks would all be fill values). Compact datasets hold all their bytes in
+/// the object header, and contiguous ones are checked against the file's length.
+pub const MAX_EXPANSION: u64 = 1032;
+
+/// The size up to which a chunked dataset is read into memory whatever the bytes stored for
+/// it (see [`MAX_EXPANSION`]): 64 MiB.
+pub const MAX_SPARSE_READ: u64 = 64 << 20;
+
 /// One stored chunk of a chunked HDF5 dataset: where it is in the dataset and in the file
 /// ([`Container::chunks`](super::Container::chunks)).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,12 +66,55 @@ pub struct Chunk {
     pub filter_mask: u32,
 }
 
+/// One stored chunk of an unfiltered chunked HDF5 dataset, mapped read-only
+/// ([`Container::map_chunks`](super::Container::map_chunks)).
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct ChunkArray {
+    /// The index of the chunk's first element in the dataset, one per axis.
+    pub start: Vec<u64>,
+    /// The shape of the part of the chunk inside the dataset: the chunk shape, less what
+    /// passes the dataset's edge (`min(chunk, shape - start)` per axis). Take
+    /// `array`'s elements `[..inside[0], ..inside[1], ...]`.
+    pub inside: Vec<usize>,
+    /// The whole chunk as HDF5 stores it, of the dataset's chunk shape, in C order, typed
+    /// as the dataset's dtype (as [`Container::map_any`](super::Container::map_any) types
+    /// an entry). Past [`inside`](Self::inside) its elements are not the dataset's: HDF5
+    /// stores edge chunks whole and leaves there what the writer put (the fill value when
+    /// the chunk was written through HDF5 with a fill value, zeros or stale values else).
+    pub array: crate::AnyArray,
+}
+
+/// How an entry's data is stored, as far as reading it goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Stored {
+    /// Contiguous (mapped, or read like any other entry), or a dataset that cannot be read.
+    Other,
+    /// Compact: its bytes (`size` of them) sit in the object header, read through the HDF5
+    /// reader.
+    Compact {
+        /// The bytes stored.
+        size: u64,
+    },
+    /// Chunked, with a chunk index that could be read.
+    Chunked {
+        /// Elements per chunk along each axis.
+        shape: Vec<u64>,
+        /// The filter pipeline's filter ids, in the order they were applied.
+        filters: Vec<u16>,
+    },
+}
+
 /// The open HDF5 file: the handle every map maps, and each entry's chunks.
 #[derive(Debug)]
 pub(super) struct Hdf5 {
     pub(super) file: File,
+    /// The file's length when opened.
+    pub(super) len: u64,
     /// Per entry (same index as the entries), its chunks; empty for an unchunked dataset.
     pub(super) chunks: Vec<Vec<Chunk>>,
+    /// Per entry, how its data is stored.
+    pub(super) stored: Vec<Stored>,
 }
 
 /// The file as the reader sees it: positioned reads of our handle, counted, and refused past
@@ -59,6 +122,9 @@ pub(super) struct Hdf5 {
 struct Budgeted {
     file: File,
     len: u64,
+    /// Bytes that may be read in all ([`MAX_METADATA_READ`] for the walk; more for a read of
+    /// a dataset's data).
+    max_bytes: u64,
     bytes: AtomicU64,
     calls: AtomicU64,
     over: AtomicBool,
@@ -73,7 +139,7 @@ impl Source for Budgeted {
         let n = buf.len() as u64;
         let bytes = self.bytes.fetch_add(n, Ordering::Relaxed).saturating_add(n);
         let calls = self.calls.fetch_add(1, Ordering::Relaxed).saturating_add(1);
-        if bytes > MAX_METADATA_READ || calls > MAX_READS {
+        if bytes > self.max_bytes || calls > MAX_READS {
             self.over.store(true, Ordering::Relaxed);
             return Err(FormatError::Source("read budget spent".into()));
         }
@@ -85,6 +151,29 @@ impl Source for Budgeted {
 /// Reads the datasets of the HDF5 file at `path` through `file` (`len` bytes), in the order
 /// h5py's `visititems` gives them (depth first, names in byte order).
 pub(super) fn open(path: &Path, file: File, len: u64) -> Result<(Hdf5, Vec<Entry>)> {
+    let (entries, chunks, stored) =
+        with_reader(path, &file, len, MAX_METADATA_READ, |f| walk(f, len))?;
+    Ok((
+        Hdf5 {
+            file,
+            len,
+            chunks,
+            stored,
+        },
+        entries,
+    ))
+}
+
+/// Runs `job` on the HDF5 reader opened over `file` (`len` bytes) through a [`Budgeted`]
+/// source that may read `max_bytes`; the budget spent, an error (one line) and a panic in
+/// the reader all become [`Error::BadHdf5`].
+fn with_reader<R>(
+    path: &Path,
+    file: &File,
+    len: u64,
+    max_bytes: u64,
+    job: impl FnOnce(hdf5_pure::File) -> std::result::Result<R, String>,
+) -> Result<R> {
     let bad = |why: String| Error::BadHdf5 {
         path: Some(path.to_path_buf()),
         why,
@@ -95,21 +184,24 @@ pub(super) fn open(path: &Path, file: File, len: u64) -> Result<(Hdf5, Vec<Entry
     let source = std::sync::Arc::new(Budgeted {
         file: reader_file,
         len,
+        max_bytes,
         bytes: AtomicU64::new(0),
         calls: AtomicU64::new(0),
         over: AtomicBool::new(false),
     });
-    let walked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        walk(Shared(std::sync::Arc::clone(&source)), len)
+    let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let f = hdf5_pure::File::from_source(Shared(std::sync::Arc::clone(&source)))
+            .map_err(|e| e.to_string())?;
+        job(f)
     }));
     let over = source.over.load(Ordering::Relaxed);
-    match walked {
+    match done {
         _ if over => Err(bad(format!(
-            "reading its metadata took more than {} MiB or {MAX_READS} reads (a loop in its \
+            "reading it took more than {} MiB or {MAX_READS} reads (a loop in its \
              structures?)",
-            MAX_METADATA_READ >> 20
+            max_bytes >> 20
         ))),
-        Ok(Ok((entries, chunks))) => Ok((Hdf5 { file, chunks }, entries)),
+        Ok(Ok(r)) => Ok(r),
         Ok(Err(why)) => Err(bad(why)),
         Err(panic) => {
             let msg = panic
@@ -140,13 +232,13 @@ enum Member {
     Dataset(hdf5_pure::Dataset),
 }
 
-type Walked = (Vec<Entry>, Vec<Vec<Chunk>>);
+type Walked = (Vec<Entry>, Vec<Vec<Chunk>>, Vec<Stored>);
 
 /// The walk from the root, iterative; errors as one line.
-fn walk(source: Shared, file_len: u64) -> std::result::Result<Walked, String> {
-    let f = hdf5_pure::File::from_source(source).map_err(|e| e.to_string())?;
+fn walk(f: hdf5_pure::File, file_len: u64) -> std::result::Result<Walked, String> {
     let mut entries = Vec::new();
     let mut chunks = Vec::new();
+    let mut stored = Vec::new();
     let mut objects = 0usize;
     let mut total_chunks = 0usize;
     // (path, depth, member); children pushed in reverse name order, so popped in order.
@@ -160,7 +252,7 @@ fn walk(source: Shared, file_len: u64) -> std::result::Result<Walked, String> {
         }
         match m {
             Member::Dataset(d) => {
-                let (e, c) = describe(path, &d, file_len);
+                let (e, c, st) = describe(path, &d, file_len);
                 total_chunks = total_chunks.saturating_add(c.len());
                 if total_chunks > MAX_CHUNKS {
                     return Err(format!(
@@ -169,6 +261,7 @@ fn walk(source: Shared, file_len: u64) -> std::result::Result<Walked, String> {
                 }
                 entries.push(e);
                 chunks.push(c);
+                stored.push(st);
             }
             Member::Group(g) => {
                 if depth >= MAX_DEPTH {
@@ -202,7 +295,7 @@ fn walk(source: Shared, file_len: u64) -> std::result::Result<Walked, String> {
             }
         }
     }
-    Ok((entries, chunks))
+    Ok((entries, chunks, stored))
 }
 
 /// `/` for the root's path `""`.
@@ -330,7 +423,7 @@ fn filter_name(id: u16) -> String {
 
 /// The entry of dataset `d` at `path`, and its chunks; what cannot be read of it is said in
 /// [`Entry::unmappable`], not as an error of the whole file.
-fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<Chunk>) {
+fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<Chunk>, Stored) {
     let mut e = Entry {
         name: path,
         dtype: None,
@@ -375,9 +468,10 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
         Ok(l) => l,
         Err(err) => {
             e.unmappable = Some(why.unwrap_or(format!("its layout could not be read ({err})")));
-            return (e, chunks);
+            return (e, chunks, Stored::Other);
         }
     };
+    let mut stored = Stored::Other;
     let layout_why = match layout {
         Layout::Contiguous {
             address: Some(a),
@@ -406,16 +500,21 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
              it is stored in external files (H5Pset_external)"
                 .into(),
         ),
-        Layout::Compact { size } => Some(format!(
-            "it is compact (its {size} bytes are stored inside its object header): read it \
-             into memory instead"
-        )),
+        Layout::Compact { size } => {
+            stored = Stored::Compact { size };
+            Some(format!(
+                "it is compact (its {size} bytes are stored inside its object header): read \
+                 it into memory with Container::read"
+            ))
+        }
         Layout::Chunked { chunk_shape, .. } => {
-            let filters: Vec<String> = d
-                .filter_pipeline()
-                .iter()
-                .map(|f| filter_name(f.id))
-                .collect();
+            let ids: Vec<u16> = d.filter_pipeline().iter().map(|f| f.id).collect();
+            let filters: Vec<String> = ids.iter().map(|&id| filter_name(id)).collect();
+            let calls = if ids.is_empty() {
+                "read it with Container::read, or map its chunks with Container::map_chunks"
+            } else {
+                "read it with Container::read"
+            };
             let filters = if filters.is_empty() {
                 "no filters".to_string()
             } else {
@@ -434,6 +533,10 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
                         .collect();
                     e.offset = chunks.iter().map(|c| c.offset).min().unwrap_or(0);
                     e.len = chunks.iter().fold(0u64, |a, c| a.saturating_add(c.len));
+                    stored = Stored::Chunked {
+                        shape: chunk_shape.clone(),
+                        filters: ids,
+                    };
                     format!("{} chunks stored", chunks.len())
                 }
                 Err(err) => {
@@ -443,12 +546,497 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
             };
             Some(format!(
                 "it is chunked (chunk shape {chunk_shape:?}, {filters}; {listed}): not one run \
-                 of bytes (the library's Container::pages counts its chunks' pages)"
+                 of bytes; {calls} (Container::pages counts its chunks' pages)"
             ))
         }
         Layout::Virtual => Some("it is virtual (its data comes from other datasets)".into()),
         _ => Some("its layout is of a kind this reader does not know".into()),
     };
+    if why.is_some() {
+        stored = Stored::Other;
+    }
     e.unmappable = why.or(layout_why);
-    (e, chunks)
+    (e, chunks, stored)
+}
+
+/// The geometry of a chunked dataset's stored chunks, checked against the dataset and the
+/// file: what reading or mapping them needs.
+#[derive(Debug)]
+pub(super) struct Grid {
+    /// Elements per chunk along each axis (each at least 1).
+    chunk: Vec<usize>,
+    /// Bytes of one whole chunk, unfiltered.
+    chunk_bytes: u64,
+    /// Bytes stored for all chunks.
+    stored: u64,
+    /// Every chunk of the grid is stored: no element reads as the fill value.
+    full: bool,
+}
+
+/// Checks chunked dataset `e`'s `chunks` (of `chunk` elements each) against its shape and
+/// the file's `file_len` bytes: one start per axis, on the grid, inside the dataset, no two
+/// alike; each chunk inside the file, whole (`chunk_bytes` stored) when `unfiltered`; and
+/// all of them together no longer than the file.
+fn grid(
+    e: &Entry,
+    chunks: &[Chunk],
+    chunk: &[u64],
+    file_len: u64,
+    unfiltered: bool,
+) -> std::result::Result<Grid, String> {
+    let rank = e.shape.len();
+    if chunk.len() != rank || rank == 0 || chunk.contains(&0) {
+        return Err(format!(
+            "its chunk shape {chunk:?} does not fit its shape {:?}",
+            e.shape
+        ));
+    }
+    let too_large = || format!("its chunk shape {chunk:?} is too large");
+    let dims: Vec<usize> = chunk
+        .iter()
+        .map(|&n| usize::try_from(n).map_err(|_| too_large()))
+        .collect::<std::result::Result<_, _>>()?;
+    let chunk_bytes = chunk
+        .iter()
+        .try_fold(e.elem_size as u64, |a, &n| a.checked_mul(n))
+        .ok_or_else(too_large)?;
+    let mut cells = 1u64;
+    for (&s, &c) in e.shape.iter().zip(&dims) {
+        cells = cells.saturating_mul((s as u64).div_ceil(c as u64));
+    }
+    let mut stored = 0u64;
+    let mut starts: Vec<&[u64]> = Vec::with_capacity(chunks.len());
+    for c in chunks {
+        let on_grid = c.start.len() == rank
+            && c.start
+                .iter()
+                .zip(e.shape.iter().zip(&dims))
+                .all(|(&at, (&s, &n))| at % n as u64 == 0 && at < s as u64);
+        if !on_grid {
+            return Err(format!(
+                "a chunk starts at {:?}, not on its grid of {chunk:?} inside {:?}",
+                c.start, e.shape
+            ));
+        }
+        if c.offset.checked_add(c.len).is_none_or(|end| end > file_len) {
+            return Err(format!(
+                "a chunk ({} bytes at {}) runs past the file's end ({file_len} bytes)",
+                c.len, c.offset
+            ));
+        }
+        if unfiltered && c.len != chunk_bytes {
+            return Err(format!(
+                "a chunk stores {} bytes, not the {chunk_bytes} of its chunk shape",
+                c.len
+            ));
+        }
+        stored = stored.saturating_add(c.len);
+        starts.push(&c.start);
+    }
+    if stored > file_len {
+        return Err(format!(
+            "its chunks claim {stored} bytes, more than the file's {file_len}"
+        ));
+    }
+    starts.sort_unstable();
+    if starts.windows(2).any(|w| w[0] == w[1]) {
+        return Err("two of its chunks start at the same element".into());
+    }
+    Ok(Grid {
+        chunk: dims,
+        chunk_bytes,
+        stored,
+        full: starts.len() as u64 == cells,
+    })
+}
+
+/// The filters the HDF5 reader decodes.
+fn decodable(id: u16) -> bool {
+    matches!(id, 1 | 2 | 3 | 6 | 32000)
+}
+
+/// Copies a whole chunk's bytes `src` (`g.chunk` elements of `elem` bytes, C order), whose
+/// first element is `start`, into `out`, the dataset (`shape`, C order): only the part
+/// inside the dataset.
+fn place(out: &mut [u8], shape: &[usize], src: &[u8], chunk: &[usize], start: &[u64], elem: usize) {
+    let rank = shape.len();
+    let inside: Vec<usize> = (0..rank)
+        .map(|k| chunk[k].min(shape[k] - start[k] as usize))
+        .collect();
+    let row = inside[rank - 1] * elem;
+    // Element strides of the chunk and of the dataset.
+    let strides = |dims: &[usize]| {
+        let mut s = vec![1usize; rank];
+        for k in (0..rank - 1).rev() {
+            s[k] = s[k + 1] * dims[k + 1];
+        }
+        s
+    };
+    let (cs, ds) = (strides(chunk), strides(shape));
+    let mut idx = vec![0usize; rank - 1];
+    'rows: loop {
+        let from: usize = idx.iter().zip(&cs).map(|(i, s)| i * s).sum::<usize>() * elem;
+        let to: usize = (0..rank)
+            .map(|k| (start[k] as usize + idx.get(k).copied().unwrap_or(0)) * ds[k])
+            .sum::<usize>()
+            * elem;
+        out[to..to + row].copy_from_slice(&src[from..from + row]);
+        for k in (0..rank - 1).rev() {
+            idx[k] += 1;
+            if idx[k] < inside[k] {
+                continue 'rows;
+            }
+            idx[k] = 0;
+        }
+        break;
+    }
+}
+
+/// The bytes an unwritten element of dataset `d` (of dtype `dt`) reads as, in the dataset's
+/// byte order: `Ok(None)` for zeros (no fill value set), `Err` when this reader cannot tell
+/// for this dtype.
+fn fill_bytes(d: &hdf5_pure::Dataset, dt: Dtype) -> std::result::Result<Option<Vec<u8>>, String> {
+    macro_rules! fill {
+        ($t:ty) => {
+            d.fill_value::<$t>()
+                .map_err(|e| format!("its fill value could not be read ({e})"))?
+                .map(|v| {
+                    if dt.little_endian {
+                        v.to_le_bytes().to_vec()
+                    } else {
+                        v.to_be_bytes().to_vec()
+                    }
+                })
+        };
+    }
+    Ok(match (dt.kind, dt.size) {
+        ('i', 1) => fill!(i8),
+        ('i', 2) => fill!(i16),
+        ('i', 4) => fill!(i32),
+        ('i', 8) => fill!(i64),
+        ('u', 1) => fill!(u8),
+        ('u', 2) => fill!(u16),
+        ('u', 4) => fill!(u32),
+        ('u', 8) => fill!(u64),
+        ('f', 4) => fill!(f32),
+        ('f', 8) => fill!(f64),
+        _ => {
+            return Err(format!(
+                "a fill value of dtype {} is not read here",
+                dt.descr()
+            ));
+        }
+    })
+}
+
+/// A one-line error of the HDF5 reader.
+fn said(e: impl std::fmt::Display) -> String {
+    e.to_string().replace('\n', " ")
+}
+
+impl Hdf5 {
+    /// Whether entry `i` is read by [`read_into`](Self::read_into) (a compact or chunked
+    /// dataset), not as one run of bytes.
+    pub(super) fn reads(&self, i: usize) -> bool {
+        self.stored[i] != Stored::Other
+    }
+
+    /// The chunk shape of entry `i`, when it is a chunked dataset whose chunks were listed.
+    pub(super) fn chunk_shape(&self, i: usize) -> Option<&[u64]> {
+        match &self.stored[i] {
+            Stored::Chunked { shape, .. } => Some(shape),
+            _ => None,
+        }
+    }
+
+    /// Entry `i`'s (`e`'s) chunks and chunk shape, when it is an unfiltered chunked dataset
+    /// whose chunks fit its shape and the file; else why not.
+    pub(super) fn mappable_chunks(
+        &self,
+        i: usize,
+        e: &Entry,
+    ) -> std::result::Result<(&[Chunk], Vec<usize>), String> {
+        match &self.stored[i] {
+            Stored::Chunked { shape, filters } if filters.is_empty() => {
+                let g = grid(e, &self.chunks[i], shape, self.len, true)?;
+                Ok((&self.chunks[i], g.chunk))
+            }
+            Stored::Chunked { filters, .. } => {
+                let names: Vec<String> = filters.iter().map(|&id| filter_name(id)).collect();
+                Err(format!(
+                    "its chunks are filtered ({}): their stored bytes are not its elements; \
+                     read it with Container::read",
+                    names.join(", ")
+                ))
+            }
+            Stored::Compact { .. } | Stored::Other => Err(match &e.unmappable {
+                Some(why) if why.contains("chunked") || why.contains("compact") => why.clone(),
+                Some(why) => {
+                    format!("it is not a chunked dataset whose chunks can be mapped: {why}")
+                }
+                None => "it is not chunked: map it with Container::map or map_any".into(),
+            }),
+        }
+    }
+
+    /// Checks that entry `i` (`e`, of the file at `path`), of `n` bytes, may be read into
+    /// memory before any of that memory is allocated: a compact dataset stores `n` bytes; a
+    /// chunked dataset's chunks fit its grid and the file, and `n` and one whole chunk are
+    /// within [`MAX_EXPANSION`] times the bytes stored for it or [`MAX_SPARSE_READ`]. Gives
+    /// a chunked dataset's [`Grid`].
+    pub(super) fn bounded(&self, path: &Path, i: usize, e: &Entry, n: u64) -> Result<Option<Grid>> {
+        let refuse = |why: String| Error::Unmappable {
+            path: Some(super::entry_path(path, &e.name)),
+            why,
+        };
+        let (shape, filters) = match &self.stored[i] {
+            Stored::Chunked { shape, filters } => (shape, filters),
+            Stored::Compact { size } if *size != n => {
+                return Err(refuse(format!(
+                    "its compact storage holds {size} bytes, not the {n} of its shape"
+                )));
+            }
+            _ => return Ok(None),
+        };
+        let g = grid(e, &self.chunks[i], shape, self.len, filters.is_empty()).map_err(refuse)?;
+        let limit = g.stored.saturating_mul(MAX_EXPANSION).max(MAX_SPARSE_READ);
+        // A chunk larger than the dataset is decoded (or filled) whole, so it counts too.
+        let n = n.max(g.chunk_bytes);
+        if n > limit {
+            return Err(refuse(format!(
+                "it needs {n} bytes, more than {MAX_EXPANSION} times the {} bytes stored for it \
+                 and more than {} MiB (refused as a decompression bomb would be; \
+                 Container::map_chunks maps its chunks)",
+                g.stored,
+                MAX_SPARSE_READ >> 20
+            )));
+        }
+        Ok(Some(g))
+    }
+
+    /// Reads entry `i` (`e`, of the file at `path`), a compact or chunked dataset, into
+    /// `out`: its elements in C order and the dataset's byte order. `out` holds exactly the
+    /// entry's `shape` times `elem_size` bytes, zeroed.
+    pub(super) fn read_into(&self, path: &Path, i: usize, e: &Entry, out: &mut [u8]) -> Result<()> {
+        let at = super::entry_path(path, &e.name);
+        let refuse = |why: String| Error::Unmappable {
+            path: Some(at.clone()),
+            why,
+        };
+        let n = out.len() as u64;
+        let dt = e.dtype;
+        match &self.stored[i] {
+            Stored::Other => Err(refuse(e.unmappable.clone().unwrap_or_default())),
+            Stored::Compact { .. } => {
+                let raw = self.raw(path, e, n, MAX_METADATA_READ, |d| match d.layout() {
+                    Ok(Layout::Compact { size }) if size == n => Ok(()),
+                    Ok(Layout::Compact { size }) => Err(format!(
+                        "its compact storage holds {size} bytes, not the {n} of its shape"
+                    )),
+                    Ok(_) => Err("its layout is no longer compact (the file changed?)".into()),
+                    Err(err) => Err(format!("its layout could not be read ({})", said(err))),
+                })?;
+                out.copy_from_slice(&raw);
+                Ok(())
+            }
+            Stored::Chunked { filters, .. } => {
+                let chunks = &self.chunks[i];
+                let g = self
+                    .bounded(path, i, e, n)?
+                    .expect("a chunked dataset's grid");
+                let budget = MAX_METADATA_READ.saturating_add(g.stored);
+                let recheck = |d: &hdf5_pure::Dataset| {
+                    let now: Vec<Chunk> = d
+                        .chunks()
+                        .map_err(said)?
+                        .into_iter()
+                        .map(|c| Chunk {
+                            start: c.offset,
+                            offset: c.address,
+                            len: c.storage_size,
+                            filter_mask: c.filter_mask,
+                        })
+                        .collect();
+                    if now != *chunks {
+                        return Err("its chunks changed since the file was opened".into());
+                    }
+                    Ok(())
+                };
+                if !filters.is_empty() {
+                    if let Some(&id) = filters.iter().find(|&&id| !decodable(id)) {
+                        return Err(refuse(format!(
+                            "it is filtered with {}, which this reader cannot decode",
+                            filter_name(id)
+                        )));
+                    }
+                    let raw = self.raw(path, e, n, budget, recheck)?;
+                    out.copy_from_slice(&raw);
+                    return Ok(());
+                }
+                if !g.full {
+                    let fill = match dt {
+                        Some(dt) => self
+                            .with_dataset(path, e, MAX_METADATA_READ, |d| Ok(fill_bytes(d, dt)))?,
+                        None => Err(String::new()),
+                    };
+                    match fill {
+                        Ok(None) => {}
+                        Ok(Some(f)) if f.iter().all(|&b| b == 0) => {}
+                        Ok(Some(f)) if f.len() == e.elem_size => {
+                            for el in out.chunks_exact_mut(f.len()) {
+                                el.copy_from_slice(&f);
+                            }
+                        }
+                        // A fill value this module cannot build: the reader's own read.
+                        _ => {
+                            let raw = self.raw(path, e, n, budget, recheck)?;
+                            out.copy_from_slice(&raw);
+                            return Ok(());
+                        }
+                    }
+                }
+                let mut buf: Vec<u8> = Vec::new();
+                let len = usize::try_from(g.chunk_bytes).map_err(|_| {
+                    refuse(format!(
+                        "its chunks of {} bytes are too large",
+                        g.chunk_bytes
+                    ))
+                })?;
+                buf.try_reserve_exact(len).map_err(|_| {
+                    Error::io(
+                        "allocate",
+                        Some(&at),
+                        std::io::ErrorKind::OutOfMemory.into(),
+                    )
+                })?;
+                buf.resize(len, 0);
+                for c in chunks {
+                    crate::sys::read_exact_at(&self.file, &mut buf, c.offset)
+                        .map_err(|err| Error::io("read", Some(&at), err))?;
+                    place(out, &e.shape, &buf, &g.chunk, &c.start, e.elem_size);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Runs `job` on dataset `e` (by its path) of the file at `path`, through a reader that
+    /// may read `budget` bytes.
+    fn with_dataset<R>(
+        &self,
+        path: &Path,
+        e: &Entry,
+        budget: u64,
+        job: impl FnOnce(&hdf5_pure::Dataset) -> std::result::Result<R, String>,
+    ) -> Result<R> {
+        with_reader(path, &self.file, self.len, budget, |f| {
+            let d = f
+                .dataset(&e.name)
+                .map_err(|err| format!("it could not be found again: {}", said(err)))?;
+            job(&d)
+        })
+        .map_err(|err| match err {
+            Error::BadHdf5 { why, .. } => Error::Unmappable {
+                path: Some(super::entry_path(path, &e.name)),
+                why: format!("it could not be read: {why}"),
+            },
+            other => other,
+        })
+    }
+
+    /// Dataset `e`'s bytes (`n` of them) as the HDF5 reader reads them (`read_raw`, its
+    /// filters undone), after `check` and a check that its shape still makes `n` bytes.
+    fn raw(
+        &self,
+        path: &Path,
+        e: &Entry,
+        n: u64,
+        budget: u64,
+        check: impl FnOnce(&hdf5_pure::Dataset) -> std::result::Result<(), String>,
+    ) -> Result<Vec<u8>> {
+        self.with_dataset(path, e, budget, |d| {
+            let shape = d.shape().map_err(said)?;
+            let now = shape
+                .iter()
+                .try_fold(e.elem_size as u64, |a, &k| a.checked_mul(k));
+            if now != Some(n) {
+                return Err(format!("its shape is now {shape:?} (the file changed?)"));
+            }
+            check(d)?;
+            let raw = d.read_raw().map_err(said)?;
+            if raw.len() as u64 != n {
+                return Err(format!("the reader gave {} bytes, not {n}", raw.len()));
+            }
+            Ok(raw)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(shape: &[usize], elem_size: usize) -> Entry {
+        Entry {
+            name: "/d".into(),
+            dtype: None,
+            type_name: String::new(),
+            elem_size,
+            shape: shape.to_vec(),
+            order: Order::C,
+            offset: 0,
+            len: 0,
+            unmappable: None,
+        }
+    }
+
+    fn chunk(start: &[u64], offset: u64, len: u64) -> Chunk {
+        Chunk {
+            start: start.to_vec(),
+            offset,
+            len,
+            filter_mask: 0,
+        }
+    }
+
+    #[test]
+    fn an_edge_chunk_places_only_its_part_inside() {
+        // A 5 x 3 dataset of 1-byte elements, chunks of 4 x 2: the chunk at (4, 2) has one
+        // element inside.
+        let mut out = vec![0u8; 15];
+        let src: Vec<u8> = (1..=8).collect();
+        place(&mut out, &[5, 3], &src, &[4, 2], &[4, 2], 1);
+        assert_eq!(out[14], 1);
+        assert_eq!(out.iter().filter(|&&b| b != 0).count(), 1);
+        // The chunk at (0, 2): its first column, rows 0..4, from every other byte.
+        let mut out = vec![0u8; 15];
+        place(&mut out, &[5, 3], &src, &[4, 2], &[0, 2], 1);
+        assert_eq!([out[2], out[5], out[8], out[11], out[14]], [1, 3, 5, 7, 0]);
+        // 2-byte elements, 1-D.
+        let mut out = vec![0u8; 6];
+        place(&mut out, &[3], &[9, 8, 7, 6, 5, 4], &[3], &[0], 2);
+        assert_eq!(out, [9, 8, 7, 6, 5, 4]);
+    }
+
+    #[test]
+    fn chunks_off_the_grid_outside_the_file_or_twice_are_refused() {
+        let e = entry(&[5, 3], 4);
+        let ok = [chunk(&[0, 0], 0, 32), chunk(&[4, 2], 32, 32)];
+        let g = grid(&e, &ok, &[4, 2], 1000, true).unwrap();
+        assert_eq!(
+            (g.chunk, g.chunk_bytes, g.stored, g.full),
+            (vec![4, 2], 32, 64, false)
+        );
+        let bad = |cs: &[Chunk], file: u64| grid(&e, cs, &[4, 2], file, true).unwrap_err();
+        assert!(bad(&[chunk(&[1, 0], 0, 32)], 1000).contains("not on its grid"));
+        assert!(bad(&[chunk(&[8, 0], 0, 32)], 1000).contains("not on its grid"));
+        assert!(bad(&[chunk(&[0, 0], 990, 32)], 1000).contains("past the file's end"));
+        assert!(bad(&[chunk(&[0, 0], 0, 31)], 1000).contains("not the 32"));
+        assert!(bad(&[chunk(&[0, 0], 0, 32), chunk(&[0, 0], 32, 32)], 1000).contains("same"));
+        assert!(bad(&[chunk(&[0, 0], 0, 32), chunk(&[4, 0], 0, 32)], 40).contains("claim"));
+        assert!(grid(&e, &[], &[4, 0], 1000, true).is_err());
+        assert!(grid(&e, &[], &[u64::MAX, 2], 1000, true).is_err());
+        // Filtered chunks may store any number of bytes.
+        assert!(grid(&e, &[chunk(&[0, 0], 0, 7)], &[4, 2], 1000, false).is_ok());
+    }
 }

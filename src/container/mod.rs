@@ -56,7 +56,10 @@
 //! [`Error::Misaligned`] says so). Compact, external, virtual, chunked and never-written
 //! datasets are listed with the reason they cannot be mapped; a chunked one's
 //! [`Container::pages`] are its chunks' pages (`Container::chunks`), so residency, advice
-//! and eviction work per dataset.
+//! and eviction work per dataset. Compact and chunked datasets (gzip, shuffle and
+//! fletcher32 filters too) are read into memory by [`Container::read`], as h5py reads them,
+//! within a bound on the size a small file may claim (`MAX_EXPANSION`); an unfiltered
+//! chunked dataset's chunks are mapped one by one by `Container::map_chunks`.
 
 use crate::any::{AnyArray, OtherArray};
 use crate::array::{MmapArray, Order, dim_and_strides};
@@ -66,7 +69,7 @@ use crate::mapping::{Mode, check_file_type};
 use crate::options::MmapOptions;
 use crate::pages::Pages;
 use crate::residency::Residency;
-use ndarray::{Dimension, Ix1, ShapeBuilder};
+use ndarray::{Array, Dimension, Ix1, ShapeBuilder};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -77,7 +80,10 @@ mod npy;
 #[cfg(feature = "npz")]
 mod npz;
 #[cfg(feature = "hdf5")]
-pub use hdf5::{Chunk, MAX_CHUNKS, MAX_DEPTH, MAX_METADATA_READ, MAX_OBJECTS, MAX_READS};
+pub use hdf5::{
+    Chunk, ChunkArray, MAX_CHUNKS, MAX_DEPTH, MAX_EXPANSION, MAX_METADATA_READ, MAX_OBJECTS,
+    MAX_READS, MAX_SPARSE_READ,
+};
 #[cfg(feature = "safetensors")]
 mod safetensors;
 #[cfg(test)]
@@ -662,6 +668,138 @@ impl Container {
         Ok(a)
     }
 
+    /// Reads entry `name` into memory as an array of `T`, in `T`'s byte order: a `>f8`
+    /// entry read as `f64` gives the numbers (bytes swapped on a little-endian machine). The
+    /// file's bytes are read with positioned reads of the container's handle (nothing is
+    /// mapped, so the call is safe; a file truncated meanwhile gives [`Error::Io`]).
+    ///
+    /// Every entry [`map_with`](Self::map_with) maps can be read, and so can the HDF5 datasets
+    /// it cannot map (feature `hdf5`): a compact one (its bytes inside the object header);
+    /// a chunked one, assembled from its chunks, its never-written chunks reading as its fill
+    /// value as h5py reads them (0 unless the dataset sets one); a filtered one (gzip,
+    /// shuffle, fletcher32, lzf, scale-offset; another filter is an [`Error::Unmappable`]
+    /// naming it). A chunked dataset is read only if its size is at most
+    /// `container::MAX_EXPANSION` times the bytes stored for it or at most
+    /// `container::MAX_SPARSE_READ` (a decompression bomb is refused so, and so is a small
+    /// file that would make the reader allocate and fill gigabytes).
+    ///
+    /// Checked, in this order: the entry exists ([`Error::NoSuchMember`]) and can be read
+    /// (the error [`map_with`](Self::map_with) gives, or [`Error::Unmappable`] with the
+    /// reason); `T` has the entry's kind and size ([`Error::DtypeMismatch`], as for `map`,
+    /// but either byte order is taken); `D` has the entry's number of axes
+    /// ([`Error::DimensionMismatch`]). The array's memory comes from `Vec::try_reserve`:
+    /// too much of it is an [`Error::Io`] (out of memory), not an abort. The result keeps the
+    /// entry's memory order ([`Entry::order`]).
+    ///
+    /// ```
+    /// use ndmmap::container::Container;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # let mut w = unsafe { ndmmap::npy::create::<f64, ndarray::Ix2, _>(&path, (2, 3))? };
+    /// # w.view_mut()?.fill(1.5);
+    /// # drop(w);
+    /// let c = Container::open(&path)?;
+    /// let a = c.read::<f64, ndarray::Ix2>("")?;                 // an ndarray::Array2<f64>
+    /// assert_eq!(a, ndarray::Array2::from_elem((2, 3), 1.5));
+    /// assert!(matches!(c.read::<i64, ndarray::Ix2>(""), Err(ndmmap::Error::DtypeMismatch { .. })));
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// An HDF5 file's chunked or compact dataset:
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let c = ndmmap::container::Container::open("data.h5")?;
+    /// let images = c.read::<u16, ndarray::Ix3>("/images")?;    // gzip-compressed chunks
+    /// println!("{} images, mean {}", images.len_of(ndarray::Axis(0)), images.mean().unwrap_or(0));
+    /// # Ok(()) }
+    /// ```
+    pub fn read<T: NpyElement, D: Dimension>(&self, name: &str) -> Result<Array<T, D>> {
+        let i = self.index(name)?;
+        let e = &self.entries[i];
+        let at = entry_path(&self.path, &e.name);
+        #[cfg(feature = "hdf5")]
+        let here = match &self.backend {
+            Backend::Hdf5(h) if h.reads(i) => Some(h),
+            _ => None,
+        };
+        #[cfg(not(feature = "hdf5"))]
+        let here: Option<std::convert::Infallible> = None;
+        if here.is_none() {
+            self.mappable(name, Mode::ReadOnly)?;
+        }
+        let want = T::DTYPE;
+        let found = e
+            .dtype
+            .filter(|d| d.kind == want.kind && d.size == want.size && size_of::<T>() == want.size);
+        let Some(found) = found else {
+            return Err(Error::DtypeMismatch {
+                expected: want.descr(),
+                found: e.type_name.clone(),
+            });
+        };
+        if let Some(n) = D::NDIM
+            && n != e.shape.len()
+        {
+            return Err(Error::DimensionMismatch {
+                expected: n,
+                found: e.shape.len(),
+            });
+        }
+        let count = e
+            .shape
+            .iter()
+            .try_fold(1usize, |a, &n| a.checked_mul(n))
+            .filter(|&n| {
+                n.checked_mul(size_of::<T>())
+                    .is_some_and(|b| b <= isize::MAX as usize)
+            })
+            .ok_or_else(|| Error::SizeOverflow {
+                shape: e.shape.clone(),
+                elem_size: size_of::<T>(),
+            })?;
+        #[cfg(feature = "hdf5")]
+        if let Some(h) = here {
+            h.bounded(&self.path, i, e, (count * size_of::<T>()) as u64)?;
+        }
+        let mut v: Vec<T> = Vec::new();
+        v.try_reserve_exact(count).map_err(|_| {
+            Error::io(
+                "allocate",
+                Some(&at),
+                std::io::ErrorKind::OutOfMemory.into(),
+            )
+        })?;
+        v.resize(count, T::zeroed());
+        let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut v);
+        match here {
+            #[cfg(feature = "hdf5")]
+            Some(h) => h.read_into(&self.path, i, e, bytes)?,
+            #[cfg(not(feature = "hdf5"))]
+            Some(never) => match never {},
+            None => crate::sys::read_exact_at(self.file(), bytes, e.offset)
+                .map_err(|err| Error::io("read", Some(&at), err))?,
+        }
+        if found.little_endian != want.little_endian {
+            swap_each(
+                bytes,
+                if found.kind == 'c' {
+                    found.size / 2
+                } else {
+                    found.size
+                },
+            );
+        }
+        let mut dim = D::zeros(e.shape.len());
+        dim.slice_mut().copy_from_slice(&e.shape);
+        // HDF5 data read here is in C order; other entries keep theirs.
+        Array::from_shape_vec(dim.set_f(e.order == Order::F), v).map_err(|_| Error::SizeOverflow {
+            shape: e.shape.clone(),
+            elem_size: size_of::<T>(),
+        })
+    }
+
     /// Maps entry `name` read-only as whatever its dtype names: an [`AnyArray`] whose
     /// variant says the element type (`F64`, `UnalignedF64` at an offset `f64` cannot take,
     /// `SwappedF64` for `>f8`), or [`AnyArray::Other`] for elements no Rust type here holds
@@ -712,35 +850,52 @@ impl Container {
     /// As for [`map`](Self::map).
     pub unsafe fn map_any_with(&self, name: &str, mode: Mode) -> Result<AnyArray> {
         let e = self.mappable(name, mode)?;
+        // SAFETY: forwarded to the caller.
+        let mut a = unsafe { self.map_typed_as(e, e.offset, &e.shape, e.order, mode) }?;
+        if self.format == Format::Npy {
+            a.set_npy_header();
+        }
+        Ok(a)
+    }
+
+    /// Maps in `mode`, as entry `e`'s dtype names, the `shape` elements (in `order`) at byte
+    /// `offset` of the file.
+    ///
+    /// # Safety
+    /// As for [`map`](Self::map).
+    unsafe fn map_typed_as(
+        &self,
+        e: &Entry,
+        offset: u64,
+        shape: &[usize],
+        order: Order,
+        mode: Mode,
+    ) -> Result<AnyArray> {
         let path = Some(self.path.clone());
         let writable = self.writable(mode)?;
         let file = writable.as_ref().unwrap_or(self.file());
         let mapped = match e.dtype {
             // SAFETY: forwarded to the caller.
             Some(d) if AnyArray::has_variant(d) => unsafe {
-                AnyArray::map_raw(file, path, e.offset, d, &e.shape, e.order, mode)
+                AnyArray::map_raw(file, path, offset, d, shape, order, mode)
             },
             // SAFETY: forwarded to the caller.
             _ => unsafe {
                 OtherArray::map(
                     file,
                     path,
-                    e.offset,
+                    offset,
                     &e.type_name,
                     e.elem_size,
                     e.dtype,
-                    &e.shape,
-                    e.order,
+                    shape,
+                    order,
                     mode,
                 )
             }
             .map(AnyArray::Other),
         };
-        let mut a = mapped.map_err(|err| err.at(&entry_path(&self.path, &e.name)))?;
-        if self.format == Format::Npy {
-            a.set_npy_header();
-        }
-        Ok(a)
+        mapped.map_err(|err| err.at(&entry_path(&self.path, &e.name)))
     }
 
     /// The pages of entry `name`'s bytes, with every page operation on them (residency,
@@ -832,6 +987,107 @@ impl Container {
             .collect()
     }
 
+    /// The chunk shape of entry `name`, an HDF5 chunked dataset (elements per chunk along
+    /// each axis); `None` for every other entry, and for a chunked dataset whose datatype,
+    /// shape or chunk index could not be read. [`Error::NoSuchMember`] as for
+    /// [`entry`](Self::entry).
+    ///
+    /// ```no_run
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let c = ndmmap::container::Container::open("data.h5")?;
+    /// if let Some(shape) = c.chunk_shape("/images")? {
+    ///     println!("chunks of {shape:?} elements");
+    /// }
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "hdf5")]
+    pub fn chunk_shape(&self, name: &str) -> Result<Option<Vec<usize>>> {
+        let i = self.index(name)?;
+        Ok(match &self.backend {
+            Backend::Hdf5(h) => h
+                .chunk_shape(i)
+                .and_then(|s| s.iter().map(|&n| usize::try_from(n).ok()).collect()),
+            _ => None,
+        })
+    }
+
+    /// Maps each stored chunk of entry `name`, an unfiltered chunked HDF5 dataset, read-only
+    /// as a [`ChunkArray`]: the chunk's first element in the dataset
+    /// ([`start`](ChunkArray::start)), the shape of its part inside the dataset
+    /// ([`inside`](ChunkArray::inside)), and the whole chunk as HDF5 stores it
+    /// ([`array`](ChunkArray::array), an [`AnyArray`] of the chunk shape typed as
+    /// [`map_any`](Self::map_any) types the entry; HDF5 stores edge chunks whole, so past
+    /// `inside` its elements are not the dataset's). In the order of the chunk index, as
+    /// [`chunks`](Self::chunks) lists them; chunks never written are not stored and not
+    /// listed (they read as the fill value: [`read`](Self::read)). All chunks are mapped
+    /// before the call returns, one map each (the OS caps a process's maps: 65530 by
+    /// default on Linux, `vm.max_map_count`; past that the call fails with the OS error).
+    ///
+    /// Errors: [`Error::NoSuchMember`]; [`Error::Unmappable`] for an entry that is not a
+    /// chunked dataset, a filtered one (its chunks' bytes are compressed: read it with
+    /// [`read`](Self::read)), or one whose chunks do not fit its shape or the file; a
+    /// mapping's own errors ([`Error::Misaligned`] never: every variant takes any offset).
+    ///
+    /// ```no_run
+    /// use ndmmap::AnyArray;
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let c = ndmmap::container::Container::open("data.h5")?;
+    /// // SAFETY: nobody truncates or rewrites data.h5 while the chunks are mapped.
+    /// for ch in unsafe { c.map_chunks("/images")? } {
+    ///     if let AnyArray::U16(a) = &ch.array {
+    ///         let whole = a.view();
+    ///         let part = whole.slice_each_axis(|ax| (..ch.inside[ax.axis.index()]).into());
+    ///         println!("chunk at {:?}: sum {}", ch.start, part.iter().map(|&x| x as u64).sum::<u64>());
+    ///     }
+    /// }
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Safety
+    /// As for [`map`](Self::map): the file must not be truncated or rewritten while a
+    /// chunk's array lives.
+    #[cfg(feature = "hdf5")]
+    pub unsafe fn map_chunks(&self, name: &str) -> Result<Vec<ChunkArray>> {
+        let i = self.index(name)?;
+        let e = &self.entries[i];
+        let at = entry_path(&self.path, &e.name);
+        let refuse = |why: String| Error::Unmappable {
+            path: Some(at.clone()),
+            why,
+        };
+        let Backend::Hdf5(h) = &self.backend else {
+            return Err(refuse(
+                "it is not an HDF5 dataset: map it with Container::map or map_any".into(),
+            ));
+        };
+        let (chunks, grid) = h.mappable_chunks(i, e).map_err(refuse)?;
+        let mut out = Vec::new();
+        out.try_reserve_exact(chunks.len()).map_err(|_| {
+            Error::io(
+                "allocate",
+                Some(&at),
+                std::io::ErrorKind::OutOfMemory.into(),
+            )
+        })?;
+        for c in chunks {
+            let inside = e
+                .shape
+                .iter()
+                .zip(&grid)
+                .zip(&c.start)
+                .map(|((&s, &n), &at)| n.min(s - at as usize))
+                .collect();
+            // SAFETY: forwarded to the caller.
+            let array = unsafe { self.map_typed_as(e, c.offset, &grid, Order::C, Mode::ReadOnly) }?;
+            out.push(ChunkArray {
+                start: c.start.clone(),
+                inside,
+                array,
+            });
+        }
+        Ok(out)
+    }
+
     /// The read-only map of the whole file behind [`pages`](Self::pages).
     fn whole(&self) -> Result<&MmapArray<u8, Ix1>> {
         if let Some(w) = self.whole.get() {
@@ -877,6 +1133,15 @@ impl Container {
             .iter()
             .map(|e| Ok((e.name.clone(), self.pages(&e.name)?.residency()?)))
             .collect()
+    }
+}
+
+/// Reverses the bytes of every `unit`-byte group of `bytes` (nothing for one-byte units).
+fn swap_each(bytes: &mut [u8], unit: usize) {
+    if unit > 1 {
+        for u in bytes.chunks_exact_mut(unit) {
+            u.reverse();
+        }
     }
 }
 

@@ -20,16 +20,28 @@ the newer chunk indexes), each with the same content:
     /chunked/partial      chunked, unfiltered, only some chunks written (the rest unallocated)
     /chunked/gzip         chunked, shuffle + gzip
     /compact              compact layout (the data inside the object header)
+    /compacts/<name>      compact, several dtypes in both byte orders (i1 be_i2 le_u8 le_f4
+                          be_f8 be_c16)
+    /chunked/edges        chunked, unfiltered, partial edge chunks, some chunks never written,
+                          fillvalue=-7.5 (<f8)
+    /chunked/edges_be     the same in 3-D, >i4, fillvalue=42
+    /chunked/complex      chunked, unfiltered, <c8, some chunks never written (default fill)
+    /chunked/one_chunk    1-D, resizable, one chunk larger than the dataset (<u2)
+    /chunked/edges_gzip   chunked, shuffle + gzip + fletcher32, partial edge chunks, some
+                          chunks never written, fillvalue=3 (>i4)
     /unallocated          contiguous, never written: no storage allocated
     /external             contiguous in an external file (OUTDIR/external.bin)
     /strings              fixed-length byte strings (|S6)
     /vlen                 variable-length strings
 and attributes on the file, groups and datasets (which ndmmap ignores). Also OUTDIR/cyclic.h5,
-whose group /g holds a dataset and a hard link back to itself (/g/loop), not in the manifest.
+whose group /g holds a dataset and a hard link back to itself (/g/loop), and OUTDIR/sparse.h5,
+chunked datasets mostly never written: /huge, (2**20, 2**20) |u1 with one chunk of 1 MiB
+written (1 TiB as h5py would read it), and /filled, (4096, 4096) |i1 with none written and
+fillvalue=5 (16 MiB); neither in the manifest.
 
 And OUTDIR/manifest.txt, one line per dataset of each file, tab-separated:
 
-    FILE  PATH  DTYPE  SHAPE  LAYOUT  OFFSET  STORAGE  CHUNKS  BIN
+    FILE  PATH  DTYPE  SHAPE  LAYOUT  OFFSET  STORAGE  CHUNKS  BIN  CHUNKSHAPE
 
 DTYPE is h5py's `dset.dtype.str` (byte order kept); SHAPE `d0,d1,..` (empty for 0-D); LAYOUT
 one of contiguous, chunked, compact, external, virtual; OFFSET `dset.id.get_offset()` (or
@@ -37,7 +49,8 @@ one of contiguous, chunked, compact, external, virtual; OFFSET `dset.id.get_offs
 `dset.id.get_storage_size()`; CHUNKS, for chunked datasets, the stored chunks as
 `byte_offset+size` joined by `;` (h5py's `get_chunk_info`, in index order), else `-`; BIN the
 name of a file in OUTDIR holding `dset[()].tobytes()` (the values in the dataset's own byte
-order), or `-` for datasets whose values are not compared (strings of variable length).
+order), or `-` for datasets whose values are not compared (strings of variable length);
+CHUNKSHAPE `dset.chunks` as `c0,c1,..`, or `-` for an unchunked dataset.
 """
 import os
 import sys
@@ -58,6 +71,18 @@ def values(dtype, shape, seed):
     if dt.kind == "f":
         return (x.astype(np.float64) / 8.0 - 3.0).astype(dt).reshape(shape)
     return x.astype(dt).reshape(shape)
+
+
+def compact(f, name, data):
+    """A compact dataset: through the low-level API, as h5py's high level has no switch."""
+    space = h5py.h5s.create_simple(data.shape)
+    dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
+    dcpl.set_layout(h5py.h5d.COMPACT)
+    lcpl = h5py.h5p.create(h5py.h5p.LINK_CREATE)
+    lcpl.set_create_intermediate_group(True)
+    dsid = h5py.h5d.create(f.id, name.encode(), h5py.h5t.py_create(data.dtype), space,
+                           dcpl=dcpl, lcpl=lcpl)
+    dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
 
 
 def write(path, libver, outdir):
@@ -85,13 +110,31 @@ def write(path, libver, outdir):
         p[40:50, 20:40] = values("<i2", (10, 20), 3)
         f.create_dataset("chunked/gzip", data=values("<f8", (50, 40), 11), chunks=(10, 40),
                          compression="gzip", shuffle=True)
-        # Compact: through the low-level API, as h5py's high level has no switch for it.
-        data = values("<i4", (4, 6), 5)
-        space = h5py.h5s.create_simple(data.shape)
-        dcpl = h5py.h5p.create(h5py.h5p.DATASET_CREATE)
-        dcpl.set_layout(h5py.h5d.COMPACT)
-        dsid = h5py.h5d.create(f.id, b"compact", h5py.h5t.STD_I32LE, space, dcpl=dcpl)
-        dsid.write(h5py.h5s.ALL, h5py.h5s.ALL, data)
+        compact(f, "compact", values("<i4", (4, 6), 5))
+        for i, code in enumerate(["|i1", ">i2", "<u8", "<f4", ">f8", ">c16"]):
+            dt = np.dtype(code)
+            v = values(dt if dt.kind != "c" else np.dtype(code[0] + "f8"), (3, 5), 20 + i)
+            if dt.kind == "c":
+                v = (v + 1j * v[::-1]).astype(dt)
+            compact(f, "compacts/" + {"<": "le_", ">": "be_", "|": ""}[code[0]] + code[1:], v)
+        e = f.create_dataset("chunked/edges", shape=(50, 37), dtype="<f8", chunks=(16, 10),
+                             fillvalue=-7.5)
+        e[0:20, 0:12] = values("<f8", (20, 12), 1)
+        e[45:50, 30:37] = values("<f8", (5, 7), 2)
+        e[33, 5] = 1.25
+        b = f.create_dataset("chunked/edges_be", shape=(20, 30, 7), dtype=">i4",
+                             chunks=(8, 7, 4), fillvalue=42)
+        b[0:9, 0:8, :] = values(">i4", (9, 8, 7), 3)
+        b[16:20, 28:30, 4:7] = values(">i4", (4, 2, 3), 4)
+        z = f.create_dataset("chunked/complex", shape=(10, 9), dtype="<c8", chunks=(4, 4))
+        z[0:5, 0:3] = (values("<f4", (5, 3), 5) + 1j).astype("<c8")
+        z[9, 8] = 2 - 3j
+        f.create_dataset("chunked/one_chunk", data=values("<u2", (30,), 6), chunks=(64,),
+                         maxshape=(None,))
+        g = f.create_dataset("chunked/edges_gzip", shape=(33, 21), dtype=">i4", chunks=(8, 8),
+                             compression="gzip", shuffle=True, fletcher32=True, fillvalue=3)
+        g[0:17, 0:21] = values(">i4", (17, 21), 8)
+        g[30:33, 18:21] = values(">i4", (3, 3), 9)
         f.create_dataset("unallocated", shape=(10, 10), dtype="<f8")
         ext = os.path.basename(path) + ".external.bin"
         e = f.create_dataset("external", shape=(8,), dtype="<u4",
@@ -136,7 +179,7 @@ def manifest(path, outdir, lines):
             lines.append("\t".join([
                 fname, "/" + name, d.dtype.str, ",".join(str(n) for n in d.shape), layout,
                 "-" if off is None else str(off), str(d.id.get_storage_size()), chunks,
-                binname,
+                binname, "-" if d.chunks is None else ",".join(str(n) for n in d.chunks),
             ]))
 
 
@@ -154,6 +197,11 @@ def main():
     with h5py.File("cyclic.h5", "w") as f:
         f.create_dataset("g/x", data=np.arange(4))
         f["g/loop"] = f["g"]
+    with h5py.File("sparse.h5", "w") as f:
+        h = f.create_dataset("huge", shape=(1 << 20, 1 << 20), dtype="u1", chunks=(1024, 1024))
+        h[0:1024, 0:1024] = 1
+        f.create_dataset("filled", shape=(4096, 4096), dtype="i1", chunks=(512, 512),
+                         fillvalue=5)
     with open("manifest.txt", "w") as m:
         m.write("\n".join(lines) + "\n")
     print("ok %d" % len(lines))

@@ -91,6 +91,18 @@ impl ForeignMap {
     /// toolkit can act on (the heap, a stack, private anonymous memory), holds the whole
     /// range; [`Error::Unsupported`] on other OSes than Linux.
     ///
+    /// ```
+    /// # #[cfg(target_os = "linux")]
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let mut m = memmap2::MmapMut::map_anon(4096)?; // private anonymous memory: refused
+    /// // SAFETY: `m` stays mapped while the result lives.
+    /// let refused = unsafe { ndmmap::ForeignMap::find(m.as_mut_ptr(), m.len()) };
+    /// assert!(matches!(refused, Err(ndmmap::Error::NotMapped { .. })));
+    /// # Ok(()) }
+    /// # #[cfg(not(target_os = "linux"))]
+    /// # fn main() {}
+    /// ```
+    ///
     /// # Safety
     /// `addr..addr + len` must stay mapped, as it is now, while the `ForeignMap` and the
     /// [`Pages`] and guards made from it live: not unmapped, remapped or moved by its maker.
@@ -249,10 +261,20 @@ impl ForeignMap {
     /// ```
     /// # #[cfg(target_os = "linux")]
     /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
-    /// let mut m = memmap2::MmapMut::map_anon(4096)?; // private anonymous: refused
-    /// // SAFETY: `m` stays mapped while the result lives.
-    /// let refused = unsafe { ndmmap::ForeignMap::find(m.as_mut_ptr(), m.len()) };
-    /// assert!(matches!(refused, Err(ndmmap::Error::NotMapped { .. })));
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("g.bin");
+    /// # std::fs::write(&path, vec![2u8; 8192])?;
+    /// let file = std::fs::File::open(&path)?;
+    /// // SAFETY: the file is truncated, if at all, only while the guard below lives.
+    /// let m = unsafe { memmap2::Mmap::map(&file)? };
+    /// // SAFETY: `m` stays mapped while `f` lives.
+    /// let f = unsafe { ndmmap::ForeignMap::find(m.as_ptr(), m.len())? };
+    /// let g = f.guard()?;
+    /// let sum: u32 = m.iter().map(|&b| u32::from(b)).sum();
+    /// match g.finish() {
+    ///     Ok(()) => assert_eq!(sum, 16384),              // the sum is the file's
+    ///     Err(e) => eprintln!("the file changed under us: {e}"), // the sum is not
+    /// }
     /// # Ok(()) }
     /// # #[cfg(not(target_os = "linux"))]
     /// # fn main() {}
@@ -596,10 +618,12 @@ mod os {
             let Ok(m) = std::fs::metadata(&p) else {
                 continue;
             };
-            if m.dev() == dev && m.ino() == area.inode && m.is_file() {
-                if let Some(f) = open(&p) {
-                    return Some(f);
-                }
+            if m.dev() == dev
+                && m.ino() == area.inode
+                && m.is_file()
+                && let Some(f) = open(&p)
+            {
+                return Some(f);
             }
         }
         None

@@ -123,6 +123,7 @@ fn residency_equals_mincore_after_touching_chosen_pages() {
 }
 
 #[test]
+#[allow(clippy::single_range_in_vec_init)] // ranges of indices, as ranges_along gives them
 fn strided_and_reversed_views_count_along_their_axes() {
     let dir = tmpdir();
     let ps = page();
@@ -266,6 +267,7 @@ fn ndmmap_is_root() -> bool {
 
 #[test]
 fn heap_private_anonymous_and_unmapped_memory_are_refused() {
+    #[allow(clippy::useless_vec)] // the heap is the point
     let small = vec![1u8; 64];
     // SAFETY: the vector lives for the call.
     let e = unsafe { ForeignMap::find(small.as_ptr(), small.len()) }.unwrap_err();

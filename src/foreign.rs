@@ -587,7 +587,7 @@ mod os {
     /// a descriptor this process holds of it; each checked to be the mapped file (device
     /// and inode). Read-write when `write` (a shared writable map, whose faulted pages are
     /// mapped again writable) and allowed, else read-only.
-    fn open_file(area: &Area, path: Option<&Path>, write: bool) -> Option<File> {
+    pub(super) fn open_file(area: &Area, path: Option<&Path>, write: bool) -> Option<File> {
         let dev = libc::makedev(area.dev.0, area.dev.1);
         let same = |f: &File| {
             f.metadata()
@@ -627,6 +627,34 @@ mod os {
             }
         }
         None
+    }
+}
+
+#[cfg(all(test, any(target_os = "linux", target_os = "android")))]
+mod os_tests {
+    use super::Area;
+    use std::os::unix::fs::MetadataExt;
+
+    /// A file that has the mapped file's name but not its device and inode is never used.
+    #[test]
+    fn a_file_of_another_identity_is_not_opened() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
+        let m = std::fs::metadata(&path).unwrap();
+        let area = |inode| Area {
+            start: 0x1000,
+            end: 0x2000, // no such area: map_files has nothing
+            read: true,
+            write: false,
+            exec: false,
+            shared: true,
+            offset: 0,
+            dev: (libc::major(m.dev()), libc::minor(m.dev())),
+            inode,
+            path: path.as_os_str().as_encoded_bytes().to_vec(),
+            deleted: false,
+        };
+        assert!(super::os::open_file(&area(m.ino()), Some(&path), false).is_some());
+        assert!(super::os::open_file(&area(m.ino() + 1), Some(&path), false).is_none());
     }
 }
 

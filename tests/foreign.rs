@@ -492,3 +492,58 @@ fn a_fault_outside_a_guard_still_ends_the_process() {
     });
     assert_eq!(code, -libc::SIGBUS);
 }
+
+#[test]
+fn without_the_file_a_fault_says_so_and_residency_is_unknown() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tmpdir();
+    let ps = page();
+    let p = file_with(dir.path(), "n.bin", &vec![1u8; 8 * ps]);
+    // Root's, and closed to nobody: the path cannot be opened once root is given up.
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
+    let code = in_child_checks(|| {
+        // Mapped as root, then root is given up: no map_files, no path, no descriptor.
+        let m = Raw::file(&File::open(&p).unwrap(), 8 * ps, true, false);
+        let p2 = p.clone();
+        let truncator = spawn_child(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            truncate(&p2, 2 * ps as u64);
+            0
+        });
+        // SAFETY: plain system calls in the forked child.
+        let dropped = unsafe {
+            libc::setgroups(0, std::ptr::null()) == 0
+                && libc::setgid(65534) == 0
+                && libc::setuid(65534) == 0
+        };
+        check(dropped, 1)?;
+        let fm = m.find();
+        check(fm.file().is_none(), 2)?;
+        check(fm.path() == Some(p.as_path()), 3)?;
+        // A read-only map of a file this user may not write: mincore may lie, so unknown.
+        let r = fm.all_pages().unwrap().residency();
+        check(matches!(r, Err(Error::ResidencyUnknown { .. })), 4)?;
+        let g = fm.guard().unwrap();
+        check(wait(truncator) == 0, 5)?;
+        // SAFETY: the page lies in the map; the fault is the guard's.
+        let x = unsafe { std::ptr::read_volatile(m.at(5 * ps)) };
+        check(x == 0, 6)?;
+        match g.finish() {
+            Err(e @ Error::Fault { .. }) => {
+                let Error::Fault { offset, cause, .. } = &e else {
+                    unreachable!()
+                };
+                check(*offset == 5 * ps as u64, 7)?;
+                check(*cause == FaultCause::FileUnavailable, 8)?;
+                check(e.to_string().contains("could not be reopened"), 9)?;
+            }
+            _ => return Err(10),
+        }
+        // The patched page stays a zero page: reading it again is no fault.
+        // SAFETY: as above; the page is private anonymous memory now.
+        check(unsafe { std::ptr::read_volatile(m.at(5 * ps)) } == 0, 11)?;
+        Ok(())
+    });
+    assert_eq!(code, 0, "the child failed check {code}");
+}

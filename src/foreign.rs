@@ -68,7 +68,7 @@
 
 use crate::array::Recovering;
 use crate::error::{Error, Result};
-use crate::layout::{Geometry, PageSpan};
+use crate::layout::PageSpan;
 use crate::mapping::Mapping;
 use crate::pages::{self, Pages};
 use std::fs::File;
@@ -236,7 +236,6 @@ impl ForeignMap {
         }
         let (ranges, geometry, flat) =
             pages::select(&self.map, d / unit, &shape, &strides, unit, pages::Sel::All)?;
-        debug_assert!(geometry.iter().all(|g: &Geometry| g.shape == shape));
         Ok(Pages {
             map: &self.map,
             elem_size: unit,
@@ -589,18 +588,19 @@ mod os {
     /// mapped again writable) and allowed, else read-only.
     pub(super) fn open_file(area: &Area, path: Option<&Path>, write: bool) -> Option<File> {
         let dev = libc::makedev(area.dev.0, area.dev.1);
-        let same = |f: &File| {
-            f.metadata()
-                .is_ok_and(|m| m.dev() == dev && m.ino() == area.inode)
-        };
+        let same = |m: &std::fs::Metadata| m.dev() == dev && m.ino() == area.inode;
         let open = |p: &Path| -> Option<File> {
+            // Checked before opening too: a device or a FIFO under the name is never opened.
+            if !std::fs::metadata(p).is_ok_and(|m| m.is_file() && same(&m)) {
+                return None;
+            }
             let rw = || OpenOptions::new().read(true).write(true).open(p);
             let f = if write {
                 rw().or_else(|_| File::open(p))
             } else {
                 File::open(p)
             };
-            f.ok().filter(same)
+            f.ok().filter(|f| f.metadata().is_ok_and(|m| same(&m)))
         };
         let by_map = format!("/proc/self/map_files/{:x}-{:x}", area.start, area.end);
         if let Some(f) = open(Path::new(&by_map)) {
@@ -613,20 +613,7 @@ mod os {
         }
         // A descriptor this process still holds (Python's mmap keeps one).
         let fds = std::fs::read_dir("/proc/self/fd").ok()?;
-        for entry in fds.flatten() {
-            let p = entry.path();
-            let Ok(m) = std::fs::metadata(&p) else {
-                continue;
-            };
-            if m.dev() == dev
-                && m.ino() == area.inode
-                && m.is_file()
-                && let Some(f) = open(&p)
-            {
-                return Some(f);
-            }
-        }
-        None
+        fds.flatten().find_map(|entry| open(&entry.path()))
     }
 }
 

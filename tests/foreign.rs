@@ -399,6 +399,20 @@ fn without_the_file_residency_works_and_evict_says_why() {
                 if path.as_deref() == Some(Path::new("/memfd:gone")) => {}
             _ => return 5,
         }
+        // One whose descriptor this process still holds (as Python's mmap does) is found
+        // through /proc/self/fd.
+        // SAFETY: a new memory file.
+        let fd = unsafe { libc::memfd_create(c"kept".as_ptr(), libc::MFD_CLOEXEC) };
+        // SAFETY: a fresh descriptor we own.
+        let kept = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(fd) };
+        kept.set_len(4 * ps as u64).unwrap();
+        let m2 = Raw::file(&kept, 4 * ps, true, true);
+        let fm2 = m2.find();
+        let Some(f) = fm2.file() else { return 6 };
+        if f.metadata().unwrap().len() != 4 * ps as u64 || fm2.all_pages().unwrap().evict().is_err()
+        {
+            return 7;
+        }
         0
     });
     assert_eq!(code, 0);

@@ -23,9 +23,10 @@ pub(crate) struct Recovering<'a> {
 impl<'a> Recovering<'a> {
     pub(crate) fn enter(map: &'a Mapping) -> Result<Recovering<'a>> {
         // Anonymous memory raises no SIGBUS: nothing to guard; nor does Windows.
-        let guard = match map.file() {
-            Some(_) if map.len() > 0 => Guard::enter(map.ptr() as usize, map.len(), map.prot())?,
-            _ => None,
+        let guard = if map.may_fault() && map.len() > 0 {
+            Guard::enter(map.ptr() as usize, map.len(), map.prot())?
+        } else {
+            None
         };
         Ok(Recovering { map, guard })
     }

@@ -419,6 +419,28 @@ pub enum Error {
         /// Why.
         why: String,
     },
+    /// No mapping of a kind [`ForeignMap::find`](crate::ForeignMap::find) accepts holds the
+    /// address range: nothing is mapped there, the range runs past the mapping's end, or the
+    /// memory is the heap, a stack or private anonymous memory (no file, no sharing: nothing
+    /// a page toolkit could act on), or a view's elements lie outside the mapping found.
+    NotMapped {
+        /// The first address of the range.
+        addr: usize,
+        /// The range's length in bytes.
+        len: usize,
+        /// What holds the range instead, or where the mapping ends.
+        why: String,
+    },
+    /// An operation needs the file behind a foreign mapping
+    /// ([`ForeignMap`](crate::ForeignMap)), which could not be opened again: it was deleted
+    /// and this process holds no descriptor of it, or `/proc/self/map_files` and its path
+    /// are closed to this process.
+    FileUnavailable {
+        /// The file, as `/proc/self/maps` names it.
+        path: Option<PathBuf>,
+        /// The operation.
+        op: &'static str,
+    },
     /// A .npy file is malformed or of a kind that cannot be mapped.
     Npy {
         /// The file, when there is one.
@@ -454,6 +476,11 @@ pub enum FaultCause {
     NoSpace,
     /// Neither: an I/O error, or a cause the OS does not tell.
     Other,
+    /// Unknown: the file behind a foreign mapping ([`ForeignMap`](crate::ForeignMap)) could
+    /// not be opened again (deleted, or closed to this process), so its length cannot be
+    /// read and the faulted pages stay zero pages (private anonymous memory) until the map
+    /// is unmapped.
+    FileUnavailable,
 }
 
 /// What is wrong with a slice: the content of [`Error::BadSlice`], and the `kind` of
@@ -1111,6 +1138,10 @@ impl fmt::Display for Error {
                     }
                     FaultCause::NoSpace => "the filesystem is full (a sparse page found no block)",
                     FaultCause::Other => "an I/O error",
+                    FaultCause::FileUnavailable => {
+                        "unknown: the file behind the foreign mapping could not be reopened, so \
+                         the faulted pages stay zero pages"
+                    }
                 };
                 write!(
                     f,
@@ -1163,6 +1194,16 @@ impl fmt::Display for Error {
                     "index range {start}..{end} of axis {axis} (length {len}) {why}"
                 )
             }
+            Error::NotMapped { addr, len, why } => write!(
+                f,
+                "no mapping ndmmap can work on holds {len} bytes at {addr:#x}: {why}"
+            ),
+            Error::FileUnavailable { path, op } => write!(
+                f,
+                "cannot {op} {}: the file behind this foreign mapping could not be opened again \
+                 (deleted with no descriptor left in this process, or not open to this user)",
+                Shown(path)
+            ),
             Error::Unsupported { what } => {
                 write!(f, "{what} is not supported on this platform or kernel")
             }

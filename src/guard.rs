@@ -34,6 +34,17 @@
 //!   so the next access sees the file as it is then. Only those pages: the others keep their
 //!   private (copy-on-write) contents, their locks (`mlock`) and their protection.
 //!
+//! # Maps ndmmap did not make
+//! [`ForeignMap::guard`](crate::ForeignMap::guard) guards a mapping that something else in
+//! the process made (a `numpy.memmap`, a `memfd` map), found through `/proc/self/maps`, with
+//! the same registry, handler and rule: no `Ok` from a patched page. The patched pages are
+//! mapped again from the file as `/proc/self/maps` described the map: at its file offset,
+//! shared or private, with the protection each part had. Where the file could not be opened
+//! again (deleted with no descriptor left, or closed to this user), the patched pages stay
+//! zero pages, and the error says so ([`FaultCause::FileUnavailable`](crate::FaultCause)).
+//! Restoring a shared writable map needs the file open for writing; opened read-only, the
+//! restore fails and the error is the OS's.
+//!
 //! # Limits
 //! - Nothing unwinds or jumps out of the closure (no `longjmp`): after a fault it runs to its
 //!   end on zero pages, so it must terminate on any data (a loop that waits for a non-zero value

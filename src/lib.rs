@@ -95,6 +95,11 @@
 //!   `SIGBUS` (a file truncated by another process, a full disk) into [`Error::Fault`]
 //!   ([`guard`] has the design and its limits); [`checked`](MmapArray::checked) /
 //!   [`checked_mut`](MmapArray::checked_mut) copy through the file descriptor, never faulting.
+//! - [`foreign`]: the page toolkit and the fault guard for memory ndmmap did not map (a
+//!   `numpy.memmap`, Python's `mmap`, a `memfd`, another library's map): [`ForeignMap::find`]
+//!   finds the mapping behind an address, [`ForeignMap::pages`] gives [`Pages`] over a
+//!   strided view in numpy's layout, [`ForeignMap::guard`] turns `SIGBUS` into
+//!   [`Error::Fault`].
 //! - [`stream`]: larger than RAM: [`Stream`](stream::Stream) /
 //!   [`StreamMut`](stream::StreamMut) walk a C- or Fortran-order array along its outermost
 //!   axis in memory (all of it or a range), a window at a time in bounded memory, with
@@ -179,6 +184,7 @@ pub mod container;
 mod element;
 mod error;
 mod eviction;
+pub mod foreign;
 pub mod guard;
 mod layout;
 mod mapping;
@@ -237,6 +243,7 @@ pub use bytemuck::Pod;
 pub use element::{Bool, ByteSwapped, Dtype, NpyElement, SwapBytes, Unaligned};
 pub use error::{Error, FaultCause, NpyError, Result, ShapeError, ShmRefusal, SliceError};
 pub use eviction::{Dirty, Evicted};
+pub use foreign::{ForeignGuard, ForeignMap};
 pub use layout::{PageSpan, even_groups, slice_origin};
 pub use mapping::Mode;
 pub use options::MmapOptions;

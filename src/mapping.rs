@@ -96,6 +96,17 @@ enum Backing {
     /// A view of a named section (Windows' named shared memory), the array this many bytes
     /// into it.
     View(sys::shm::View, usize),
+    /// Memory this process holds that ndmmap did not map ([`crate::ForeignMap`]): never
+    /// unmapped here. `addr` is the first byte; `prot` the protection its pages have (the
+    /// highest, where parts differ: the lower ones are in `Mapping::reduced`); `shared`
+    /// whether it is `MAP_SHARED`; `file_backed` whether its pages come from a file (or a
+    /// memory file), which can be truncated under it.
+    Foreign {
+        addr: usize,
+        prot: i32,
+        shared: bool,
+        file_backed: bool,
+    },
 }
 
 /// What a shape function knows about the file: the bytes after the offset.
@@ -381,6 +392,87 @@ impl Mapping {
         Ok(Mapping::new(backing, None, 0, bytes, mode))
     }
 
+    /// A non-owning mapping of `len` bytes at `addr` that something else in this process
+    /// mapped ([`crate::ForeignMap`]): `offset` is the file offset of `addr`, `prot` the
+    /// highest protection of its pages and `reduced` the address ranges with a lower one.
+    ///
+    /// # Safety
+    /// `addr..addr + len` stays mapped, as it is now, while the mapping lives.
+    #[allow(clippy::too_many_arguments)]
+    #[cfg_attr(not(any(target_os = "linux", target_os = "android")), allow(dead_code))]
+    pub(crate) unsafe fn foreign(
+        addr: usize,
+        len: usize,
+        path: Option<PathBuf>,
+        offset: u64,
+        prot: i32,
+        shared: bool,
+        file_backed: bool,
+        file: Option<File>,
+        reduced: Vec<(Range<usize>, i32)>,
+    ) -> Mapping {
+        let writable = prot & sys::PROT_WRITE != 0;
+        let mode = match (writable, shared) {
+            (false, _) => Mode::ReadOnly,
+            (true, true) => Mode::ReadWrite,
+            (true, false) => Mode::CopyOnWrite,
+        };
+        let backing = Backing::Foreign {
+            addr,
+            prot,
+            shared,
+            file_backed,
+        };
+        let mut map = Mapping::new(backing, path, offset, len, mode);
+        map.file = file;
+        map.fixed_len = true;
+        map.reduced = reduced;
+        map
+    }
+
+    /// Whether this is a foreign file mapping whose file could not be opened again: what
+    /// needs the file is [`Error::FileUnavailable`].
+    pub(crate) fn foreign_without_file(&self) -> bool {
+        matches!(
+            self.backing,
+            Backing::Foreign {
+                file_backed: true,
+                ..
+            }
+        ) && self.file.is_none()
+    }
+
+    /// Whether the page cache behind this mapping may be hidden from `mincore` and no file
+    /// handle can tell: a foreign file mapping with no handle, unless this process is root or
+    /// the map is shared and writable (its maker could write the file).
+    pub(crate) fn residency_unverifiable(&self) -> bool {
+        match self.backing {
+            Backing::Foreign { shared, prot, .. } if self.foreign_without_file() => {
+                !(sys::is_root() || (shared && prot & sys::PROT_WRITE != 0))
+            }
+            _ => false,
+        }
+    }
+
+    /// The error of an operation `op` that needs the file: [`Error::FileUnavailable`] for a
+    /// foreign mapping whose file could not be reopened, else `anonymous` (the map has none).
+    pub(crate) fn no_file(&self, op: &'static str, anonymous: Error) -> Error {
+        if self.foreign_without_file() {
+            Error::FileUnavailable {
+                path: self.path.clone(),
+                op,
+            }
+        } else {
+            anonymous
+        }
+    }
+
+    /// Whether a `SIGBUS` can hit this mapping (its pages come from a file, which can be
+    /// truncated): what a fault guard is entered for.
+    pub(crate) fn may_fault(&self) -> bool {
+        self.file.is_some() || self.foreign_without_file()
+    }
+
     /// Marks the file as a `.npy` file whose header describes this map.
     #[cfg_attr(not(feature = "npy"), allow(dead_code))]
     pub(crate) fn set_npy_header(&mut self) {
@@ -413,6 +505,7 @@ impl Mapping {
             Backing::SharedAnon(m) => m.ptr(),
             // SAFETY: `off` lies within the view (checked when it was mapped).
             Backing::View(v, off) => unsafe { v.ptr().add(*off) },
+            Backing::Foreign { addr, .. } => *addr as *mut u8,
         }
     }
 
@@ -477,6 +570,9 @@ impl Mapping {
 
     /// The protection the mapping's pages have by its mode.
     pub(crate) fn prot(&self) -> i32 {
+        if let Backing::Foreign { prot, .. } = self.backing {
+            return prot;
+        }
         match self.mode {
             Mode::ReadOnly => sys::PROT_READ,
             _ => sys::PROT_READ | sys::PROT_WRITE,
@@ -492,15 +588,25 @@ impl Mapping {
         let first = faults.addrs.first().copied().unwrap_or(base);
         let offset = file_base + (first - base) as u64;
         let Some(file) = &self.file else {
+            // A foreign map whose file could not be reopened: its patched pages stay zero
+            // pages, and the error says why.
+            let foreign = self.foreign_without_file();
             return Error::Fault {
-                path: None,
+                path: if foreign { self.path.clone() } else { None },
                 offset,
                 len: 0,
                 pages: faults.count,
-                cause: crate::FaultCause::Other,
+                cause: if foreign {
+                    crate::FaultCause::FileUnavailable
+                } else {
+                    crate::FaultCause::Other
+                },
             };
         };
-        let shared = self.mode != Mode::CopyOnWrite;
+        let shared = match self.backing {
+            Backing::Foreign { shared, .. } => shared,
+            _ => self.mode != Mode::CopyOnWrite,
+        };
         // Only the patched pages are mapped again: the others keep what they hold (a
         // copy-on-write map's private pages), their locks and their protection. Past the
         // pages noted one by one, the stretch between the lowest and the highest patched

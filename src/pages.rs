@@ -557,9 +557,12 @@ impl<'a> Pages<'a> {
     /// ```
     pub fn evict(&self) -> Result<()> {
         let (Some(file), Some(ranges)) = (self.map.file(), self.file_ranges()) else {
-            return Err(Error::Unsupported {
-                what: "evicting an anonymous map",
-            });
+            return Err(self.map.no_file(
+                "evict the pages of",
+                Error::Unsupported {
+                    what: "evicting an anonymous map",
+                },
+            ));
         };
         for (off, len) in ranges {
             sys::fadvise(file, off, len, sys::FileAdvice::DontNeed).map_err(|e| {

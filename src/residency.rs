@@ -187,6 +187,9 @@ impl Pages<'_> {
             Some(f) if !page_cache_visible(f) => Err(Error::ResidencyUnknown {
                 path: self.map.path().map(Into::into),
             }),
+            None if self.map.residency_unverifiable() => Err(Error::ResidencyUnknown {
+                path: self.map.path().map(Into::into),
+            }),
             _ => Ok(()),
         }
     }

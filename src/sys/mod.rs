@@ -201,6 +201,14 @@ pub(crate) fn process_alive(pid: u32) -> bool {
     return os::process_alive(pid);
 }
 
+/// Whether this process runs as root (effective user 0; never on Windows).
+pub(crate) fn is_root() -> bool {
+    #[cfg(unix)]
+    return posix::euid() == 0;
+    #[cfg(windows)]
+    return false;
+}
+
 /// Whether this process's effective user owns the file (always, on Windows, which has no
 /// owner in `Metadata`).
 #[cfg_attr(not(feature = "npy"), allow(dead_code))]

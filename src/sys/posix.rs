@@ -275,7 +275,7 @@ pub(crate) fn process_alive(pid: u32) -> bool {
 }
 
 /// The effective user id.
-#[cfg_attr(not(feature = "npy"), allow(dead_code))]
+#[allow(dead_code)]
 pub(crate) fn euid() -> u32 {
     // SAFETY: geteuid has no preconditions.
     unsafe { libc::geteuid() }

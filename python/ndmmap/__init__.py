@@ -59,7 +59,8 @@ class Entry(NamedTuple):
 class Stats(NamedTuple):
     """What ``ndmmap.stats`` returns: numpy arrays shaped as ``np.mean(a, axis)`` is."""
 
-    count: npt.NDArray[np.int64]
+    # A field named like tuple.count, as numpy and the command name it.
+    count: npt.NDArray[np.int64]  # type: ignore[assignment]
     mean: npt.NDArray[np.float64]
     std: npt.NDArray[np.float64]
     min: npt.NDArray[Any]

@@ -1,4 +1,4 @@
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, final
 
 import numpy as np
 import numpy.typing as npt
@@ -11,6 +11,7 @@ class FaultError(OSError):
     offset: int
     cause: str
 
+@final
 class Mapping:
     """The owner of one map: the ``base`` of the numpy arrays over it."""
 

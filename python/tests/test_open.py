@@ -89,7 +89,8 @@ def test_modes(tmp_path: Path) -> None:
     c = ndmmap.open(p, "c")
     c[4] = 44
     assert c[4] == 44 and np.load(p)[4] == 0  # private
-    assert ndmmap.open(p, "readonly").base.mode == "r"
+    m = ndmmap.open(p, "readonly").base
+    assert isinstance(m, ndmmap.Mapping) and m.mode == "r"
 
 
 # ---------------------------------------------------------------- .npz

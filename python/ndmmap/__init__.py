@@ -11,6 +11,7 @@ The Rust library ``ndmmap`` does the work; see the project's README ("From Pytho
 
 from __future__ import annotations
 
+import os
 from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -18,6 +19,9 @@ import numpy.typing as npt
 
 from . import _ndmmap
 from ._ndmmap import FaultError, Mapping
+
+#: A path, or ``PATH:NAME`` for an entry of a file of named arrays.
+Spec = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "Entry",
@@ -69,7 +73,7 @@ class Stats(NamedTuple):
 
 
 def open(
-    spec: str,
+    spec: Spec,
     mode: str = "r",
     *,
     dtype: Optional[npt.DTypeLike] = None,
@@ -101,19 +105,19 @@ def open(
         raise ValueError(f"{spec}: shape {tuple(shape_list)} has a negative dimension")
     if offset < 0:
         raise ValueError(f"{spec}: offset {offset} is negative")
-    return _ndmmap.open(str(spec), mode, dtype, shape_list, int(offset), order)
+    return _ndmmap.open(os.fspath(spec), mode, dtype, shape_list, int(offset), order)
 
 
-def entries(path: str) -> list[Entry]:
+def entries(path: Spec) -> list[Entry]:
     """Every array of the file at ``path`` as ``ndmmap info`` lists it (nothing mapped)."""
     return [
         Entry(n, d, tuple(s), o, off, nb, why, ch, res, pg)
-        for (n, d, s, o, off, nb, why, ch, res, pg) in _ndmmap.entries(str(path))
+        for (n, d, s, o, off, nb, why, ch, res, pg) in _ndmmap.entries(os.fspath(path))
     ]
 
 
 def stats(
-    spec: str,
+    spec: Spec,
     axis: int = 0,
     slice: Optional[str] = None,
     *,
@@ -130,4 +134,4 @@ def stats(
     """
     if threads is not None and threads < 1:
         raise ValueError(f"threads={threads}: give at least 1, or None for every core")
-    return Stats(*_ndmmap.stats(str(spec), int(axis), slice, float(ddof), threads))
+    return Stats(*_ndmmap.stats(os.fspath(spec), int(axis), slice, float(ddof), threads))

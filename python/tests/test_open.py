@@ -28,7 +28,7 @@ def test_npy_values_and_dtype(tmp_path: Path, dtype: str) -> None:
     a = (np.arange(24) % 7).astype(dtype).reshape(4, 6)
     p = tmp_path / "x.npy"
     np.save(p, a)
-    x = ndmmap.open(str(p))
+    x = ndmmap.open(p)  # a Path works too
     assert type(x) is np.ndarray
     assert x.dtype == np.dtype(dtype) and x.dtype.str == np.dtype(dtype).str  # order kept
     assert x.shape == a.shape

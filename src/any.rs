@@ -551,6 +551,42 @@ impl AnyArray {
         }, o => o.into_typed::<T>().map_err(AnyArray::Other))
     }
 
+    /// The address of the array's first byte, for code outside Rust that is handed the
+    /// mapping (the Python package gives it to numpy): [`nbytes`](Self::nbytes) bytes lie
+    /// there in memory order ([`order`](Self::order)), readable while `self` lives and is not
+    /// moved out of. Reading through it is `unsafe` for the caller, as with any pointer;
+    /// writing needs [`as_mut_ptr`](Self::as_mut_ptr).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<u16, ndarray::Ix1, _>(&path, 4)? });
+    /// // SAFETY: nobody truncates or rewrites x.npy while `a` lives.
+    /// let a = unsafe { ndmmap::npy::open_any(&path)? };
+    /// let first = a.as_ptr();
+    /// // SAFETY: `a` lives and holds nbytes() = 8 readable bytes at `first`.
+    /// let bytes = unsafe { std::slice::from_raw_parts(first, a.nbytes()) };
+    /// assert_eq!(bytes, [0; 8]);
+    /// # Ok(()) }
+    /// ```
+    pub fn as_ptr(&self) -> *const u8 {
+        dispatch!(self, a => a.mapping().ptr() as *const u8, o => o.map.ptr() as *const u8)
+    }
+
+    /// [`as_ptr`](Self::as_ptr) for writing: the same address, or [`Error::NotWritable`]
+    /// when the map is read-only. Writes through it reach the file in
+    /// [`Mode::ReadWrite`], and stay private to the map in [`Mode::CopyOnWrite`].
+    pub fn as_mut_ptr(&mut self) -> Result<*mut u8> {
+        dispatch!(self, a => {
+            a.mapping().check_writable()?;
+            Ok(a.mapping().ptr())
+        }, o => {
+            o.map.check_writable()?;
+            Ok(o.map.ptr())
+        })
+    }
+
     /// Marks the mapping as a `.npy` file's data, as typed `.npy` arrays are.
     #[cfg(feature = "npy")]
     pub(crate) fn set_npy_header(&mut self) {

@@ -29,7 +29,11 @@ pub enum Dirty {
 /// dirty ones and those under writeback, which `cachestat(2)` (Linux 6.5+) counts. The others
 /// that stay are mapped into some process's page tables (a process that read them through its
 /// map, this one included) or locked there (`mlock`): no call tells those two apart for
-/// another process's maps, so [`in_use`](Evicted::in_use) counts both.
+/// another process's maps, so [`in_use`](Evicted::in_use) counts both. A selection that
+/// leaves out some of the file's pages ([`partial`](Evicted::partial): a slice) can also keep
+/// pages at its ends: the kernel caches a file in folios of up to 2 MiB (large folios) and
+/// drops only whole ones, so a folio that reaches past the selection stays, clean and
+/// unmapped; these count in `in_use` too. Evicting the whole file drops them.
 ///
 /// With the feature `serde`, it serializes with the keys `ndmmap evict --json` prints:
 /// `selected_pages`, `written_back`, `resident_before`, `resident_after`, `evicted_pages`,
@@ -59,9 +63,14 @@ pub struct Evicted {
     #[cfg_attr(feature = "serde", serde(rename = "writeback_pages"))]
     pub writeback: Option<u64>,
     /// Of the pages that stayed, those neither dirty nor under writeback: mapped into some
-    /// process's page tables or locked by some process (or read again meanwhile).
+    /// process's page tables or locked by some process (or read again meanwhile), or, for a
+    /// [`partial`](Self::partial) selection, in a large folio that reaches past it.
     #[cfg_attr(feature = "serde", serde(rename = "mapped_or_locked_pages"))]
     pub in_use: Option<u64>,
+    /// The selection leaves out some of the file's pages (a slice, or an array that shares
+    /// its file): pages at its ends may stay in folios that reach past it (see [`Evicted`]).
+    #[cfg_attr(feature = "serde", serde(rename = "partial_selection"))]
+    pub partial: bool,
 }
 
 impl Pages<'_> {
@@ -116,7 +125,27 @@ impl Pages<'_> {
             dirty,
             writeback,
             in_use,
+            partial: self.leaves_out_file_pages(),
         })
+    }
+
+    /// Whether the selection leaves out some page of the file: it is not one run from the
+    /// file's first page to its last. Unknown file length (no file): `true`.
+    fn leaves_out_file_pages(&self) -> bool {
+        let span = self.span();
+        let ps = span.page_size.max(1) as u64;
+        let first = self.map.offset().saturating_sub(span.lead as u64) / ps;
+        let len = self
+            .map
+            .file()
+            .and_then(|f| f.metadata().ok())
+            .map(|m| m.len());
+        match (len, self.ranges.as_slice()) {
+            (Some(len), [r]) => {
+                first + r.start as u64 > 0 || first + (r.end as u64) < len.div_ceil(ps)
+            }
+            _ => true,
+        }
     }
 
     /// The selection's page-cache counts, `None` where the kernel hides them.
@@ -156,11 +185,13 @@ impl std::fmt::Display for Evicted {
         } else {
             "dirty (not yet written back)"
         };
-        let why = [
-            (d, dirty),
-            (w, "under writeback"),
-            (u, "mapped or locked by some process"),
-        ];
+        let in_use_why = if self.partial {
+            "mapped or locked by some process, or in a large folio that reaches past the \
+             selection (the kernel drops whole folios: evict the whole file to drop them)"
+        } else {
+            "mapped or locked by some process"
+        };
+        let why = [(d, dirty), (w, "under writeback"), (u, in_use_why)];
         let mut sep = ": ";
         for (k, what) in why.into_iter().filter(|&(k, _)| k > 0) {
             write!(f, "{sep}{k} {what}")?;

@@ -405,6 +405,17 @@ fn evict_report_says_what_left_and_why() {
     assert!(e.written_back);
     assert_eq!((e.after, e.evicted), (Some(0), e.before), "{e:?}");
     assert!(e.to_string().ends_with(": 0 still resident"), "{e}");
+    assert!(!e.partial, "the whole file: {e:?}");
+    // A slice leaves out pages of the file: pages at its ends may stay in large folios that
+    // reach past it, which the report says rather than blaming a mapping.
+    let mut buf = vec![0u8; 32 * page()];
+    std::io::Read::read_exact(&mut std::fs::File::open(&p).unwrap(), &mut buf).unwrap();
+    let e = r.pages(5 * page() + 1..20 * page()).unwrap();
+    let e = e.evict_report(Dirty::Stay).unwrap();
+    assert!(e.partial, "{e:?}");
+    if e.in_use.unwrap_or(0) > 0 {
+        assert!(e.to_string().contains("large folio"), "{e}");
+    }
     assert!(matches!(
         MmapArray::<u8, ndarray::Ix1>::anonymous(4096)
             .unwrap()

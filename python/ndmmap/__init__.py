@@ -215,7 +215,9 @@ def _axis(a: npt.NDArray[Any], axis: int, func: str) -> int:
             "(use ndmmap.residency(a.reshape(1)))"
         )
     if not -nd <= axis < nd:
-        raise np.exceptions.AxisError(axis, nd)
+        # numpy's AxisError (a ValueError and an IndexError): np.exceptions from numpy 1.25.
+        axis_error: Any = getattr(getattr(np, "exceptions", np), "AxisError")
+        raise axis_error(axis, nd)
     return axis % nd
 
 

@@ -236,7 +236,7 @@ def residency(a: npt.NDArray[Any], axis: int = 0) -> Residency:
     """
     ax = _axis(a, axis, "residency")
     fr, full, part, res, total = _ndmmap.residency(a, ax)
-    return Residency(np.asarray(fr, dtype=np.float64), full, part, res, total)
+    return Residency(fr, full, part, res, total)
 
 
 def advise(a: npt.NDArray[Any], advice: str) -> None:

@@ -11,7 +11,7 @@ use ndmmap::ndarray::Axis;
 use ndmmap::{
     Advice, Dirty, Error, Flush, ForeignMap, Lock, Pages, Residency, UncheckedAdvice, ranges_where,
 };
-use numpy::{PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray1, PyArrayDescrMethods, PyUntypedArray, PyUntypedArrayMethods};
 use pyo3::exceptions::{PyOSError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use std::ops::Range;
@@ -236,11 +236,11 @@ fn pairs(r: Vec<Range<usize>>) -> Ranges {
 /// fraction of its pages in RAM, the fully and partly resident index ranges, and the
 /// resident and total pages of the whole array.
 #[pyfunction]
-pub fn residency(
-    py: Python<'_>,
-    a: &Bound<'_, PyAny>,
+pub fn residency<'py>(
+    py: Python<'py>,
+    a: &Bound<'py, PyAny>,
     axis: usize,
-) -> PyResult<(Vec<f64>, Ranges, Ranges, usize, usize)> {
+) -> PyResult<(Bound<'py, PyArray1<f64>>, Ranges, Ranges, usize, usize)> {
     let v = View::of(a, "residency")?;
     if axis >= v.shape.len() {
         return Err(PyValueError::new_err(format!(
@@ -252,20 +252,21 @@ pub fn residency(
         // No element, no page: every index (if any) is "all of its zero pages" resident.
         let n = v.shape[axis];
         let full = if n > 0 { vec![(0, n)] } else { vec![] };
-        return Ok((vec![1.0; n], full, vec![], 0, 0));
+        return Ok((vec![1.0; n].into_pyarray(py), full, vec![], 0, 0));
     }
-    with_pages(py, &v, |_, p| {
+    let (fractions, full, partial, resident, total) = with_pages(py, &v, |_, p| {
         let counts = p.counts_along(Axis(axis))?;
         let whole = p.residency()?;
         Ok((
-            counts.iter().map(Residency::fraction).collect(),
+            counts.iter().map(Residency::fraction).collect::<Vec<f64>>(),
             pairs(ranges_where(&counts, Residency::is_full)),
             pairs(ranges_where(&counts, Residency::is_partial)),
             whole.resident,
             whole.total,
         ))
     })
-    .map_err(|f| f.into_py("residency"))
+    .map_err(|f| f.into_py("residency"))?;
+    Ok((fractions.into_pyarray(py), full, partial, resident, total))
 }
 
 /// `ndmmap.advise`: `madvise` over the array's pages. 'dontneed' only on shared maps, where

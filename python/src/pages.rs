@@ -232,6 +232,10 @@ fn pairs(r: Vec<Range<usize>>) -> Ranges {
     r.into_iter().map(|r| (r.start, r.end)).collect()
 }
 
+/// What `ndmmap.residency` returns: fractions per index, full and partial ranges, resident
+/// and total pages.
+type ResidencyTuple<'py> = (Bound<'py, PyArray1<f64>>, Ranges, Ranges, usize, usize);
+
 /// `ndmmap.residency`: per index along `axis` (already normalized by the Python layer) the
 /// fraction of its pages in RAM, the fully and partly resident index ranges, and the
 /// resident and total pages of the whole array.
@@ -240,7 +244,7 @@ pub fn residency<'py>(
     py: Python<'py>,
     a: &Bound<'py, PyAny>,
     axis: usize,
-) -> PyResult<(Bound<'py, PyArray1<f64>>, Ranges, Ranges, usize, usize)> {
+) -> PyResult<ResidencyTuple<'py>> {
     let v = View::of(a, "residency")?;
     if axis >= v.shape.len() {
         return Err(PyValueError::new_err(format!(

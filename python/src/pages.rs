@@ -136,19 +136,25 @@ fn whole_area(maps: &[u8], addr: usize) -> Option<(usize, usize)> {
         object: (&'m [u8], &'m [u8], &'m [u8]),
     }
     fn parse(line: &[u8]) -> Option<Area<'_>> {
-        let mut f = line.split(|&b| b == b' ').filter(|f| !f.is_empty());
-        let (range, perms, offset, dev, inode) =
-            (f.next()?, f.next()?, f.next()?, f.next()?, f.next()?);
+        // `start-end perms offset major:minor inode   path`: the path is the rest of the
+        // line after the padding (it may hold spaces).
+        let mut rest = line;
+        let mut field = || -> Option<&[u8]> {
+            rest = rest.trim_ascii_start();
+            let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
+            let (f, tail) = rest.split_at(end);
+            rest = tail;
+            (!f.is_empty()).then_some(f)
+        };
+        let (range, perms, offset, dev, inode) = (field()?, field()?, field()?, field()?, field()?);
         let hex = |b: &[u8]| usize::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok();
         let dash = range.iter().position(|&b| b == b'-')?;
-        // The path: the rest of the line after the inode and its padding.
-        let at = line.windows(inode.len()).position(|w| w == inode)? + inode.len();
         Some(Area {
             start: hex(&range[..dash])?,
             end: hex(&range[dash + 1..])?,
             shared: perms.get(3) == Some(&b's'),
             offset: hex(offset)? as u64,
-            object: (dev, inode, line[at..].trim_ascii_start()),
+            object: (dev, inode, rest.trim_ascii_start()),
         })
     }
     let areas: Vec<Area<'_>> = maps.split(|&b| b == b'\n').filter_map(parse).collect();

@@ -297,8 +297,9 @@ def guard(a: npt.NDArray[Any]) -> Iterator[npt.NDArray[Any]]:
     :class:`FaultError` raised at the block's end, with ``offset`` (the file offset that
     faulted) and ``cause`` ('truncated', 'no space', 'other', ...). The block gets ``a``.
 
-    The whole mapping behind ``a`` is guarded (not only the slice ``a`` views), on every
-    thread while the block runs. Outside a guard nothing changes: a SIGBUS ends the process
+    The whole mapped array that ``a`` is a view of is guarded (the ``np.memmap``, the
+    ``np.load(mmap_mode=...)`` or ``ndmmap.open`` array: the outermost array of ``a.base``),
+    not only the slice ``a`` views, on every thread while the block runs. Outside a guard nothing changes: a SIGBUS ends the process
     as it does without ndmmap.
 
     Limits: nothing jumps out of the block at the fault. The faulted page is replaced by

@@ -1,5 +1,6 @@
-//! Faults as exceptions: a [`Guard`] over the whole mapping behind a numpy array (found as
-//! the page toolkit finds it, [`crate::pages`]) turns a `SIGBUS` on its pages into
+//! Faults as exceptions: a [`Guard`] over the whole mapping behind a numpy array (the memory
+//! of the outermost array of its `base` chain, which numpy made over the mapped buffer, found
+//! as the page toolkit finds it, [`crate::pages`]) turns a `SIGBUS` on its pages into
 //! `ndmmap.FaultError` when it finishes, through the library's [`ForeignMap::guard`]. The
 //! Python layer (`ndmmap.guard`, a context manager) enters it before the block and finishes
 //! it after.
@@ -17,7 +18,8 @@ pub struct Guard {
     // Declared before `map`, so dropped before it: the guard borrows `*map`.
     guard: Option<ForeignGuard<'static>>,
     map: Box<ForeignMap>,
-    /// The array: it keeps the mapping alive while the guard (and `map`) lives.
+    /// The array: it keeps the mapping (its `base` chain's) alive while the guard (and `map`)
+    /// lives.
     _array: Py<PyAny>,
 }
 
@@ -28,8 +30,9 @@ impl Guard {
     #[new]
     fn new(a: &Bound<'_, PyAny>) -> PyResult<Guard> {
         let v = View::of(a, "guard")?;
+        let root = View::root(a, "guard")?;
         let map = Box::new(
-            v.find_whole()
+            v.find_whole(&root)
                 .map_err(|e| Failure::new(e).into_py("guard"))?,
         );
         let file = map

@@ -55,6 +55,19 @@ impl View {
         })
     }
 
+    /// The description of the outermost numpy array in the `base` chain of `a` (`a` itself
+    /// when its base is no numpy array): the array numpy made over the mapped buffer.
+    pub fn root(a: &Bound<'_, PyAny>, func: &str) -> PyResult<View> {
+        let mut root = a.clone();
+        loop {
+            let base = root.getattr("base")?;
+            if base.cast::<PyUntypedArray>().is_err() {
+                return View::of(&root, func);
+            }
+            root = base;
+        }
+    }
+
     /// Whether the array has no element (so no page).
     fn is_empty(&self) -> bool {
         self.shape.contains(&0)
@@ -82,16 +95,17 @@ impl View {
         Self::find_range(lo, len)
     }
 
-    /// The whole mapping behind the array (every area of `/proc/self/maps` that continues
-    /// the one holding its first byte: one map of one file split by advice or locks), not
-    /// only the bytes the array reaches. The caller keeps the array alive while it lives.
-    pub fn find_whole(&self) -> Result<ForeignMap, Error> {
+    /// The whole of the memory that the array's owner keeps mapped: the extent of `root`,
+    /// the outermost numpy array of the `base` chain of the array `self` describes (the array
+    /// numpy made over the np.memmap's mmap, the Python mmap's buffer or ndmmap's Mapping),
+    /// with the array's own extent. Any view of the same map reaches only bytes in it. The
+    /// caller keeps the array (and so `root`) alive while the result lives.
+    pub fn find_whole(&self, root: &View) -> Result<ForeignMap, Error> {
         let (lo, len) = self.checked_extent()?;
-        let (start, end) = std::fs::read("/proc/self/maps")
-            .ok()
-            .and_then(|maps| whole_area(&maps, lo))
-            .filter(|&(s, e)| s <= lo && lo + len <= e)
-            .unwrap_or((lo, lo + len));
+        let (start, end) = match root.extent() {
+            Some((r, rlen)) => (lo.min(r), (lo + len).max(r + rlen)),
+            None => (lo, lo + len),
+        };
         Self::find_range(start, end - start)
     }
 
@@ -105,11 +119,12 @@ impl View {
 
     /// [`ForeignMap::find`] of `lo..lo + len`, bytes of an array's mapping (see `find`).
     fn find_range(lo: usize, len: usize) -> Result<ForeignMap, Error> {
-        // SAFETY: the bytes are the elements of a numpy array that the caller holds a
-        // reference to for as long as the ForeignMap (and what is made from it) lives:
-        // numpy keeps an array's buffer alive and mapped while the array lives (its `base`
-        // chain owns the np.memmap's mmap, ndmmap's Mapping, or a buffer export of Python's
-        // mmap, whose `close()` is refused while an export is held).
+        // SAFETY: the bytes are those of a numpy array, or of the outermost array of its
+        // `base` chain (`find_whole`), that the caller holds a reference to for as long as
+        // the ForeignMap (and what is made from it) lives: numpy keeps an array's buffer, and
+        // so its base chain's, alive and mapped while the array lives (the chain owns the
+        // np.memmap's mmap, ndmmap's Mapping, or a buffer export of Python's mmap, whose
+        // `close()` is refused while an export is held).
         unsafe { ForeignMap::find(lo as *const u8, len) }
     }
 
@@ -122,57 +137,6 @@ impl View {
             self.itemsize,
         )
     }
-}
-
-/// The start and end of the mapping holding `addr` in `/proc/self/maps` (`maps`): its area
-/// and the areas before and after it that continue it (adjacent, the same object at
-/// consecutive offsets, equally shared). `None` when no area holds `addr`.
-fn whole_area(maps: &[u8], addr: usize) -> Option<(usize, usize)> {
-    struct Area<'m> {
-        start: usize,
-        end: usize,
-        shared: bool,
-        offset: u64,
-        object: (&'m [u8], &'m [u8], &'m [u8]),
-    }
-    fn parse(line: &[u8]) -> Option<Area<'_>> {
-        // `start-end perms offset major:minor inode   path`: the path is the rest of the
-        // line after the padding (it may hold spaces).
-        let mut rest = line;
-        let mut field = || -> Option<&[u8]> {
-            rest = rest.trim_ascii_start();
-            let end = rest.iter().position(|&b| b == b' ').unwrap_or(rest.len());
-            let (f, tail) = rest.split_at(end);
-            rest = tail;
-            (!f.is_empty()).then_some(f)
-        };
-        let (range, perms, offset, dev, inode) = (field()?, field()?, field()?, field()?, field()?);
-        let hex = |b: &[u8]| usize::from_str_radix(std::str::from_utf8(b).ok()?, 16).ok();
-        let dash = range.iter().position(|&b| b == b'-')?;
-        Some(Area {
-            start: hex(&range[..dash])?,
-            end: hex(&range[dash + 1..])?,
-            shared: perms.get(3) == Some(&b's'),
-            offset: hex(offset)? as u64,
-            object: (dev, inode, rest.trim_ascii_start()),
-        })
-    }
-    let areas: Vec<Area<'_>> = maps.split(|&b| b == b'\n').filter_map(parse).collect();
-    let i = areas.iter().position(|a| a.start <= addr && addr < a.end)?;
-    let continues = |a: &Area<'_>, b: &Area<'_>| {
-        a.end == b.start
-            && a.shared == b.shared
-            && a.object == b.object
-            && a.offset + (a.end - a.start) as u64 == b.offset
-    };
-    let (mut first, mut last) = (i, i);
-    while first > 0 && continues(&areas[first - 1], &areas[first]) {
-        first -= 1;
-    }
-    while last + 1 < areas.len() && continues(&areas[last], &areas[last + 1]) {
-        last += 1;
-    }
-    Some((areas[first].start, areas[last].end))
 }
 
 /// A failure of the toolkit: the library's error, about the file when it is known.

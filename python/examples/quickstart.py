@@ -33,3 +33,12 @@ with tempfile.TemporaryDirectory() as tmp:
     assert np.load(Path(tmp) / "x.npy")[1, 2] == 7.5
     raw = ndmmap.open(str(Path(tmp) / "x.npy"), dtype="u1", shape=6)  # the magic bytes
     print(bytes(raw))
+
+    # The pages of any mapped array (np.memmap, np.load(mmap_mode=...), ndmmap.open, slices).
+    r = ndmmap.residency(w, axis=0)  # per row, the fraction of its pages in RAM
+    print(f"{r.resident_pages} of {r.pages} pages in RAM; fully resident rows: {r.ranges[:2]}")
+    ndmmap.advise(w, "dontneed")  # this process lets go of the pages (they stay cached)...
+    print(ndmmap.evict(w, sync=True))  # ...so they can leave the page cache: why some stay
+    with ndmmap.guard(w):  # a SIGBUS (the file truncated meanwhile) -> ndmmap.FaultError
+        total = float(w[::100].sum())
+    print("sum of every 100th row:", total)

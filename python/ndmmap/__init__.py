@@ -6,13 +6,21 @@ file (``dtype=``) and returns a plain ``numpy.ndarray`` over the mapped bytes, w
 owns the map. ``ndmmap.entries(path)`` lists a file's arrays as ``ndmmap info`` does, and
 ``ndmmap.stats(spec)`` reduces an array of any size out of core, on every core.
 
+For any numpy array backed by a file or shared mapping (``np.memmap``,
+``np.load(mmap_mode=...)``, ``ndmmap.open``, ``np.frombuffer`` over Python's ``mmap``, and
+their views and strided slices), found from the array's data pointer, shape and strides
+with no copy: ``residency`` (which indices along an axis are in RAM), ``advise``, ``evict``,
+``flush`` and ``with lock(a):``; ``with guard(a):`` turns a SIGBUS on its mapping (a
+truncated file, a full disk) into ``FaultError``.
+
 The Rust library ``ndmmap`` does the work; see the project's README ("From Python").
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
-from typing import Any, NamedTuple, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Iterator, List, NamedTuple, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -25,13 +33,24 @@ Spec = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "Entry",
+    "Evicted",
     "FaultError",
     "Mapping",
+    "Residency",
     "Stats",
+    "advise",
     "entries",
+    "evict",
+    "flush",
+    "guard",
+    "guarded",
+    "lock",
     "open",
+    "residency",
     "stats",
 ]
+
+_T = TypeVar("_T")
 
 
 class Entry(NamedTuple):
@@ -135,3 +154,180 @@ def stats(
     if threads is not None and threads < 1:
         raise ValueError(f"threads={threads}: give at least 1, or None for every core")
     return Stats(*_ndmmap.stats(os.fspath(spec), int(axis), slice, float(ddof), threads))
+
+
+# ------------------------------------------------------------ pages of any mapped array
+
+
+class Residency(NamedTuple):
+    """What ``ndmmap.residency`` returns: which indices along the axis are in RAM."""
+
+    fractions: npt.NDArray[np.float64]
+    """Per index along the axis, the fraction of its pages in RAM (1.0 for no pages)."""
+    ranges: List[Tuple[int, int]]
+    """Indices whose pages are all in RAM, as ``(start, end)`` runs, ``end`` exclusive."""
+    partial_ranges: List[Tuple[int, int]]
+    """Indices with some of their pages in RAM but not all, as runs."""
+    resident_pages: int
+    """Pages of the array's elements in RAM (a page shared by indices counted once)."""
+    pages: int
+    """Pages the array's elements touch."""
+
+
+class Evicted(NamedTuple):
+    """What ``ndmmap.evict`` achieved: resident pages before and after, and why some stayed.
+
+    A count the kernel does not give this process (``mincore`` of a file it may not write;
+    ``cachestat``, Linux 6.5+, for the dirty and writeback counts) is None.
+    """
+
+    selected: int
+    """Pages of the array's elements."""
+    written_back: bool
+    """Whether the file's dirty data was written back first (``sync=True``)."""
+    before: Optional[int]
+    """Of those, pages in the page cache before."""
+    after: Optional[int]
+    """...and after."""
+    evicted: Optional[int]
+    """Pages that left the cache."""
+    dirty: Optional[int]
+    """Of the pages that stayed, those dirty (written, not yet on disk)."""
+    writeback: Optional[int]
+    """Of the pages that stayed, those being written back."""
+    in_use: Optional[int]
+    """Of the pages that stayed, those mapped into some process's page tables (this one's,
+    once read through the map) or locked."""
+    summary: str
+    """The report in words: ``evicted 0 of 16 pages: 16 still resident: 16 dirty ...``."""
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def _axis(a: npt.NDArray[Any], axis: int, func: str) -> int:
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"ndmmap.{func}: expected a numpy.ndarray, got {type(a).__name__}")
+    nd = a.ndim
+    if nd == 0:
+        raise ValueError(
+            f"ndmmap.{func}: a 0-d array has no axis to count residency along "
+            "(use ndmmap.residency(a.reshape(1)))"
+        )
+    if not -nd <= axis < nd:
+        # numpy's AxisError (a ValueError and an IndexError): np.exceptions from numpy 1.25.
+        axis_error: Any = getattr(getattr(np, "exceptions", np), "AxisError")
+        raise axis_error(axis, nd)
+    return axis % nd
+
+
+def residency(a: npt.NDArray[Any], axis: int = 0) -> Residency:
+    """Which indices of ``a`` along ``axis`` are in RAM (the page cache), from ``mincore``.
+
+    ``a`` is any numpy array backed by a file or shared mapping (``np.memmap``,
+    ``np.load(mmap_mode=...)``, ``ndmmap.open``, ``np.frombuffer`` over Python's ``mmap``)
+    or any view of one (strided, reversed, Fortran order); only the pages its elements touch
+    count. ``axis`` may be negative, as in numpy. A page that two indices share counts for
+    both. Runs with the GIL released.
+
+    Errors: TypeError for an array not backed by a mapping, ValueError for a 0-d array,
+    numpy's AxisError for an axis it lacks, OSError where the kernel hides the residency (a
+    file this process may not write, mapped privately or read-only, Linux 5.2+).
+    """
+    ax = _axis(a, axis, "residency")
+    fr, full, part, res, total = _ndmmap.residency(a, ax)
+    return Residency(fr, full, part, res, total)
+
+
+def advise(a: npt.NDArray[Any], advice: str) -> None:
+    """Tells the kernel how ``a``'s pages will be used (``madvise`` over its elements' pages).
+
+    ``advice``: 'normal'; 'willneed' (start reading them in, returns at once); 'sequential'
+    (read ahead much, free behind); 'random' (read ahead little); 'dontneed' (drop this
+    process's references to the pages: they stay in the page cache, dirty ones included,
+    and read back unchanged; with it, ``evict`` can drop pages this process has read).
+    'dontneed' is refused (ValueError) on a private, copy-on-write map (mode 'c'), where it
+    would throw away the array's changes. Whole pages are advised, so neighbours of the
+    elements on their first and last pages are too. Other values: ValueError.
+    """
+    _ndmmap.advise(a, advice)
+
+
+def evict(a: npt.NDArray[Any], sync: bool = False) -> Evicted:
+    """Drops ``a``'s pages from the page cache (``posix_fadvise(DONTNEED)``) and says what
+    that achieved: contents never change.
+
+    Pages stay that are dirty (written, not yet on disk: ``sync=True`` writes the file's data
+    back first, ``fdatasync``, so they can leave too), under writeback, or mapped by some
+    process: this one's, once read through the map (``advise(a, 'dontneed')`` first unmaps
+    them from this process) or locked. Runs with the GIL released. Shared anonymous memory:
+    OSError (nothing to evict to).
+    """
+    return Evicted(*_ndmmap.evict(a, sync))
+
+
+def flush(a: npt.NDArray[Any], sync: bool = True) -> None:
+    """Writes ``a``'s pages back to its file (``msync``): with ``sync`` (the default) the data
+    is on disk when this returns; ``sync=False`` starts the writes and returns. Harmless on a
+    copy-on-write map (nothing reaches the file)."""
+    _ndmmap.flush(a, sync)
+
+
+@contextlib.contextmanager
+def lock(a: npt.NDArray[Any]) -> Iterator[npt.NDArray[Any]]:
+    """``with ndmmap.lock(a):`` keeps ``a``'s pages in RAM for the block (``mlock``: read in
+    now, never paged out), and unlocks them at its end (``munlock``: a lock taken on the same
+    pages before the block ends too, as locks do not nest). The block gets ``a``.
+
+    Past ``RLIMIT_MEMLOCK`` the lock is refused with an OSError naming the limit and the bytes
+    asked for: raise the limit (``ulimit -l``, ``resource.setrlimit``) or lock a smaller
+    slice.
+    """
+    _ndmmap.lock(a)
+    try:
+        yield a
+    finally:
+        _ndmmap.unlock(a)
+
+
+@contextlib.contextmanager
+def guard(a: npt.NDArray[Any]) -> Iterator[npt.NDArray[Any]]:
+    """``with ndmmap.guard(a):`` turns a SIGBUS on the mapping behind ``a`` (its file
+    truncated by another process, a write into a sparse file on a full disk) into a
+    :class:`FaultError` raised at the block's end, with ``offset`` (the file offset that
+    faulted) and ``cause`` ('truncated', 'no space', 'other', ...). The block gets ``a``.
+
+    The whole mapped array that ``a`` is a view of is guarded (the ``np.memmap``, the
+    ``np.load(mmap_mode=...)`` or ``ndmmap.open`` array: the outermost array of ``a.base``),
+    not only the slice ``a`` views, on every thread while the block runs. Outside a guard nothing changes: a SIGBUS ends the process
+    as it does without ndmmap.
+
+    Limits: nothing jumps out of the block at the fault. The faulted page is replaced by
+    zeros and the block runs on to its end, reading zeros where the file is gone (so it must
+    end on any data: a loop waiting for a non-zero value would not). Writes made after the
+    fault land in those zero pages and are lost. Whatever the block computed must be
+    dropped when FaultError is raised; at its end the pages are the file's again. If the
+    block raises an exception of its own, that one propagates, with the FaultError as its
+    ``__context__`` (when it had none) and in a note.
+    """
+    g = _ndmmap.Guard(a)
+    try:
+        yield a
+    except BaseException as exc:
+        try:
+            g.finish()
+        except FaultError as fault:
+            if exc.__context__ is None:
+                exc.__context__ = fault
+            if hasattr(exc, "add_note"):
+                exc.add_note(f"ndmmap.guard: {fault}")
+        raise
+    g.finish()
+
+
+def guarded(fn: Callable[..., _T], a: npt.NDArray[Any], *args: Any, **kwargs: Any) -> _T:
+    """``fn(a, *args, **kwargs)`` inside :func:`guard` over ``a``: its result, or
+    :class:`FaultError` (the result dropped) if the mapping behind ``a`` faulted meanwhile."""
+    with guard(a):
+        result = fn(a, *args, **kwargs)
+    return result

@@ -3,7 +3,20 @@ from typing import Any, Optional, Sequence, final
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["FaultError", "Mapping", "entries", "open", "stats"]
+__all__ = [
+    "FaultError",
+    "Guard",
+    "Mapping",
+    "advise",
+    "entries",
+    "evict",
+    "flush",
+    "lock",
+    "open",
+    "residency",
+    "stats",
+    "unlock",
+]
 
 class FaultError(OSError):
     """A SIGBUS on mapped memory, as an exception (raised by ndmmap's guard)."""
@@ -63,3 +76,38 @@ def stats(
     npt.NDArray[Any],
     npt.NDArray[Any],
 ]: ...
+def residency(
+    a: npt.NDArray[Any], axis: int
+) -> tuple[
+    npt.NDArray[np.float64], list[tuple[int, int]], list[tuple[int, int]], int, int
+]: ...
+def advise(a: npt.NDArray[Any], advice: str) -> None: ...
+def evict(
+    a: npt.NDArray[Any], sync: bool = False
+) -> tuple[
+    int,
+    bool,
+    Optional[int],
+    Optional[int],
+    Optional[int],
+    Optional[int],
+    Optional[int],
+    Optional[int],
+    str,
+]: ...
+def flush(a: npt.NDArray[Any], sync: bool = True) -> None: ...
+def lock(a: npt.NDArray[Any]) -> None: ...
+def unlock(a: npt.NDArray[Any]) -> None: ...
+
+@final
+class Guard:
+    """A SIGBUS guard over the whole mapping behind an array, until ``finish``.
+
+    Limits: after a fault the guarded code runs on over zero pages; writes after the fault
+    are lost. ``finish`` raises FaultError if a page of the mapping faulted meanwhile.
+    """
+
+    def __new__(cls, a: npt.NDArray[Any]) -> Guard: ...
+    def finish(self) -> None: ...
+    @property
+    def active(self) -> bool: ...

@@ -14,15 +14,18 @@
 //! - `entries.rs`: a container's entries with their residency.
 //! - `stats.rs`: count, mean, std, min, max along an axis, out of core.
 //!
-//! Operations on any numpy array's pages (residency, advice, eviction, flushing, locking)
-//! and the SIGBUS guard go in modules of their own beside these, registered in
-//! [`_ndmmap`] below.
+//! - `pages.rs`: the page toolkit for any numpy array backed by a file or shared mapping
+//!   (`np.memmap`, `np.load(mmap_mode=...)`, `ndmmap.open`, their views), found from the
+//!   array's data pointer, shape and strides: residency, advice, eviction, flush, lock.
+//! - `guard.rs`: `Guard`, a SIGBUS guard over the mapping behind an array (`ndmmap.guard`).
 
 #![deny(unsafe_op_in_unsafe_fn, clippy::undocumented_unsafe_blocks)]
 
 mod array;
 mod entries;
 mod errors;
+mod guard;
+mod pages;
 mod stats;
 
 use pyo3::prelude::*;
@@ -35,5 +38,16 @@ fn _ndmmap(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(array::open, m)?)?;
     m.add_function(wrap_pyfunction!(entries::entries, m)?)?;
     m.add_function(wrap_pyfunction!(stats::stats, m)?)?;
+    m.add_class::<guard::Guard>()?;
+    for f in [
+        wrap_pyfunction!(pages::residency, m)?,
+        wrap_pyfunction!(pages::advise, m)?,
+        wrap_pyfunction!(pages::evict, m)?,
+        wrap_pyfunction!(pages::flush, m)?,
+        wrap_pyfunction!(pages::lock, m)?,
+        wrap_pyfunction!(pages::unlock, m)?,
+    ] {
+        m.add_function(f)?;
+    }
     Ok(())
 }

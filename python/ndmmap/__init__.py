@@ -295,7 +295,7 @@ def guard(a: npt.NDArray[Any]) -> Iterator[npt.NDArray[Any]]:
     """``with ndmmap.guard(a):`` turns a SIGBUS on the mapping behind ``a`` (its file
     truncated by another process, a write into a sparse file on a full disk) into a
     :class:`FaultError` raised at the block's end, with ``offset`` (the file offset that
-    faulted) and ``cause`` ('truncated', 'no space', 'other', ...). The block gets ``a``.
+    faulted) and ``cause`` ('truncated', 'no space', 'file unavailable', 'other'). The block gets ``a``.
 
     The whole mapped array that ``a`` is a view of is guarded (the ``np.memmap``, the
     ``np.load(mmap_mode=...)`` or ``ndmmap.open`` array: the outermost array of ``a.base``),

@@ -23,7 +23,8 @@ pyo3::create_exception!(
     PyOSError,
     "Reading or writing mapped memory faulted (SIGBUS): the file was truncated under the map, \
      or a write into a sparse file found the disk full. `offset` is the file offset of the \
-     first byte that faulted, `cause` 'truncated', 'no space' or 'other'."
+     first byte that faulted, `cause` 'truncated', 'no space', 'file unavailable' (the file behind the \
+     map could not be opened again: the faulted pages stay zero) or 'other'."
 );
 
 /// `msg` on one line: newlines and tabs become spaces.
@@ -112,6 +113,7 @@ pub fn fault(offset: u64, cause: FaultCause, msg: String) -> PyErr {
     let cause = match cause {
         FaultCause::Truncated => "truncated",
         FaultCause::NoSpace => "no space",
+        FaultCause::FileUnavailable => "file unavailable",
         _ => "other",
     };
     const EIO: i32 = 5;

@@ -105,6 +105,17 @@ pub(super) enum Stored {
     },
 }
 
+impl From<hdf5_pure::Chunk> for Chunk {
+    fn from(c: hdf5_pure::Chunk) -> Chunk {
+        Chunk {
+            start: c.offset,
+            offset: c.address,
+            len: c.storage_size,
+            filter_mask: c.filter_mask,
+        }
+    }
+}
+
 /// The open HDF5 file: the handle every map maps, and each entry's chunks.
 #[derive(Debug)]
 pub(super) struct Hdf5 {
@@ -522,15 +533,7 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
             };
             let listed = match d.chunks() {
                 Ok(cs) => {
-                    chunks = cs
-                        .into_iter()
-                        .map(|c| Chunk {
-                            start: c.offset,
-                            offset: c.address,
-                            len: c.storage_size,
-                            filter_mask: c.filter_mask,
-                        })
-                        .collect();
+                    chunks = cs.into_iter().map(Chunk::from).collect();
                     e.offset = chunks.iter().map(|c| c.offset).min().unwrap_or(0);
                     e.len = chunks.iter().fold(0u64, |a, c| a.saturating_add(c.len));
                     stored = Stored::Chunked {
@@ -850,12 +853,7 @@ impl Hdf5 {
                         .chunks()
                         .map_err(said)?
                         .into_iter()
-                        .map(|c| Chunk {
-                            start: c.offset,
-                            offset: c.address,
-                            len: c.storage_size,
-                            filter_mask: c.filter_mask,
-                        })
+                        .map(Chunk::from)
                         .collect();
                     if now != *chunks {
                         return Err("its chunks changed since the file was opened".into());

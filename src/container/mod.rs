@@ -228,6 +228,17 @@ pub struct Container {
     whole: OnceLock<MmapArray<u8, Ix1>>,
 }
 
+/// [`Error::DimensionMismatch`] unless `D` can hold entry `e`'s number of axes.
+fn check_ndim<D: Dimension>(e: &Entry) -> Result<()> {
+    match D::NDIM {
+        Some(n) if n != e.shape.len() => Err(Error::DimensionMismatch {
+            expected: n,
+            found: e.shape.len(),
+        }),
+        _ => Ok(()),
+    }
+}
+
 /// `FILE:NAME`, the path errors about an entry carry (`FILE` for a `.npy` file's one entry).
 fn entry_path(file: &Path, name: &str) -> PathBuf {
     if name.is_empty() {
@@ -634,14 +645,7 @@ impl Container {
                 found: e.type_name.clone(),
             });
         }
-        if let Some(n) = D::NDIM
-            && n != e.shape.len()
-        {
-            return Err(Error::DimensionMismatch {
-                expected: n,
-                found: e.shape.len(),
-            });
-        }
+        check_ndim::<D>(e)?;
         if !e.offset.is_multiple_of(align_of::<T>() as u64) {
             return Err(Error::Misaligned {
                 offset: e.offset,
@@ -739,14 +743,7 @@ impl Container {
                 found: e.type_name.clone(),
             });
         };
-        if let Some(n) = D::NDIM
-            && n != e.shape.len()
-        {
-            return Err(Error::DimensionMismatch {
-                expected: n,
-                found: e.shape.len(),
-            });
-        }
+        check_ndim::<D>(e)?;
         let count = e
             .shape
             .iter()

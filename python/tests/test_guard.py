@@ -112,3 +112,38 @@ def test_guard_without_fault_and_misuse(tmp_path: Path) -> None:
     with pytest.raises(TypeError, match="not backed"):
         with ndmmap.guard(np.ones(3)):
             pass
+
+
+def test_full_disk_under_a_sparse_file_is_fault_error(tmp_path: Path) -> None:
+    """A write through an 'r+' memmap into a sparse file on a full filesystem (a 1 MiB tmpfs
+    mounted for the test: needs root) raises SIGBUS; in a guard it is FaultError 'no space'."""
+    import os
+
+    if os.geteuid() != 0:
+        if os.environ.get("CI") == "true":
+            pytest.fail("mounting a small tmpfs needs root (CI=true: tests may not skip)")
+        pytest.skip("mounting a small tmpfs needs root")
+    mnt = tmp_path / "small"
+    mnt.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], check=True)
+    try:
+        out = subprocess.run([sys.executable, "-c", r"""
+import os, sys
+import numpy as np, ndmmap
+path = sys.argv[1]
+with open(path, "wb") as f:
+    f.truncate(8 << 20)  # 8 MiB, sparse, on a 1 MiB file system
+a = np.memmap(path, dtype=np.uint8, mode="r+", shape=(8 << 20,))
+try:
+    with ndmmap.guard(a):
+        a[:] = 1  # the blocks run out after 1 MiB: SIGBUS, patched
+    print("no fault")
+except ndmmap.FaultError as e:
+    print(f"fault|{e.cause}|{e.offset}")
+""", str(mnt / "sparse.bin")], capture_output=True, text=True, timeout=120)
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)
+    assert out.returncode == 0, out.stderr
+    word, cause, offset = (out.stdout.strip().split("|") + ["", ""])[:3]
+    assert (word, cause) == ("fault", "no space"), out.stdout
+    assert 0 < int(offset) < 8 << 20, out.stdout

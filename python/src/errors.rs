@@ -50,6 +50,18 @@ fn message(e: &Error, spec: &str, file: &str) -> String {
         "use Mode::CopyOnWrite, or write a new archive with npz::NpzWriter",
         "use mode 'c' (copy-on-write), or write a new archive with np.savez",
     );
+    // An HDF5 dataset the library reads or maps in parts (its advice ends the message):
+    // from Python, h5py reads it.
+    for advice in ["read it into memory with Container::read", "read it with Container::read"] {
+        if let Some(at) = msg.find(advice) {
+            msg.truncate(at);
+            msg.push_str(
+                "read it with h5py (h5py.File(path)[name][()]); ndmmap.entries gives its \
+                 residency",
+            );
+            break;
+        }
+    }
     if (!file.is_empty() && msg.contains(file)) || msg.contains(spec) {
         msg
     } else {

@@ -225,6 +225,8 @@ def test_hdf5_contiguous_and_chunked(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="chunk") as e:
         ndmmap.open(f"{p}:/group/chunked")
     assert "f.h5" in str(e.value) and "\n" not in str(e.value)
+    # Python's advice, not the Rust library's calls.
+    assert "h5py" in str(e.value) and "Container::" not in str(e.value), e.value
 
 
 # ---------------------------------------------------------------- raw files

@@ -514,18 +514,12 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
         Layout::Compact { size } => {
             stored = Stored::Compact { size };
             Some(format!(
-                "it is compact (its {size} bytes are stored inside its object header): read \
-                 it into memory with Container::read"
+                "it is compact (its {size} bytes are stored inside its object header)"
             ))
         }
         Layout::Chunked { chunk_shape, .. } => {
             let ids: Vec<u16> = d.filter_pipeline().iter().map(|f| f.id).collect();
             let filters: Vec<String> = ids.iter().map(|&id| filter_name(id)).collect();
-            let calls = if ids.is_empty() {
-                "read it with Container::read, or map its chunks with Container::map_chunks"
-            } else {
-                "read it with Container::read"
-            };
             let filters = if filters.is_empty() {
                 "no filters".to_string()
             } else {
@@ -549,7 +543,7 @@ fn describe(path: String, d: &hdf5_pure::Dataset, file_len: u64) -> (Entry, Vec<
             };
             Some(format!(
                 "it is chunked (chunk shape {chunk_shape:?}, {filters}; {listed}): not one run \
-                 of bytes; {calls} (Container::pages counts its chunks' pages)"
+                 of bytes"
             ))
         }
         Layout::Virtual => Some("it is virtual (its data comes from other datasets)".into()),
@@ -772,13 +766,35 @@ impl Hdf5 {
                     names.join(", ")
                 ))
             }
-            Stored::Compact { .. } | Stored::Other => Err(match &e.unmappable {
-                Some(why) if why.contains("chunked") || why.contains("compact") => why.clone(),
+            Stored::Compact { .. } => Err(format!(
+                "{}: {}",
+                e.unmappable.as_deref().unwrap_or("it is compact"),
+                self.advice(i).unwrap_or_default()
+            )),
+            Stored::Other => Err(match &e.unmappable {
                 Some(why) => {
                     format!("it is not a chunked dataset whose chunks can be mapped: {why}")
                 }
                 None => "it is not chunked: map it with Container::map or map_any".into(),
             }),
+        }
+    }
+
+    /// What a library user can do with entry `i` where it cannot be mapped (the calls that
+    /// read it or map its parts), for the refusal of a map; `None` where nothing can.
+    /// [`Entry::unmappable`] says what the entry is, so a listing (`ndmmap info`) shows
+    /// that alone.
+    pub(super) fn advice(&self, i: usize) -> Option<&'static str> {
+        match &self.stored[i] {
+            Stored::Compact { .. } => Some("read it into memory with Container::read"),
+            Stored::Chunked { filters, .. } if filters.is_empty() => Some(
+                "read it with Container::read, or map its chunks with Container::map_chunks \
+                 (Container::pages counts its chunks' pages)",
+            ),
+            Stored::Chunked { .. } => {
+                Some("read it with Container::read (Container::pages counts its chunks' pages)")
+            }
+            Stored::Other => None,
         }
     }
 

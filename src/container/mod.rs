@@ -543,8 +543,12 @@ impl Container {
                 Backend::Npz(z) => npz::refusal(z, &e.name),
                 #[cfg(feature = "safetensors")]
                 Backend::Safetensors(_) => None,
+                // What it is, and what the library can do instead.
                 #[cfg(feature = "hdf5")]
-                Backend::Hdf5(_) => None,
+                Backend::Hdf5(h) => h.advice(self.index(name)?).map(|advice| Error::Unmappable {
+                    path: Some(at.clone()),
+                    why: format!("{why}: {advice}"),
+                }),
             }
             .unwrap_or_else(|| Error::Unmappable {
                 path: Some(at),

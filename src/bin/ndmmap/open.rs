@@ -192,6 +192,9 @@ pub fn entry(c: &Rc<Container>, name: &str, shown: PathBuf, verify: bool) -> Res
     let e = c.entry(name)?;
     let data = if e.unmappable.is_some() && !c.chunks(name)?.is_empty() {
         Data::Chunked(Rc::clone(c), e.clone())
+    } else if let (Format::Hdf5, Some(why)) = (c.format(), &e.unmappable) {
+        // What it is, without the library's advice (calls a command user cannot make).
+        return Err(format!("`{}` cannot be mapped: {why}", shown.display()).into());
     } else {
         // SAFETY: the command only reads the mapping's pages' state and values while it runs;
         // a concurrent truncation by another process is the one hazard, as for vmtouch, and

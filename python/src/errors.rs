@@ -52,7 +52,10 @@ fn message(e: &Error, spec: &str, file: &str) -> String {
     );
     // An HDF5 dataset the library reads or maps in parts (its advice ends the message):
     // from Python, h5py reads it.
-    for advice in ["read it into memory with Container::read", "read it with Container::read"] {
+    for advice in [
+        "read it into memory with Container::read",
+        "read it with Container::read",
+    ] {
         if let Some(at) = msg.find(advice) {
             msg.truncate(at);
             msg.push_str(

@@ -909,20 +909,13 @@ impl Hdf5 {
                         }
                     }
                 }
-                let mut buf: Vec<u8> = Vec::new();
                 let len = usize::try_from(g.chunk_bytes).map_err(|_| {
                     refuse(format!(
                         "its chunks of {} bytes are too large",
                         g.chunk_bytes
                     ))
                 })?;
-                buf.try_reserve_exact(len).map_err(|_| {
-                    Error::io(
-                        "allocate",
-                        Some(&at),
-                        std::io::ErrorKind::OutOfMemory.into(),
-                    )
-                })?;
+                let mut buf: Vec<u8> = super::with_capacity(len, &at)?;
                 buf.resize(len, 0);
                 for c in chunks {
                     crate::sys::read_exact_at(&self.file, &mut buf, c.offset)

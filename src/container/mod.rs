@@ -228,6 +228,15 @@ pub struct Container {
     whole: OnceLock<MmapArray<u8, Ix1>>,
 }
 
+/// An empty vector with room for exactly `n` items, or, where the memory is not there, an
+/// [`Error::Io`] (`OutOfMemory`) about `at` rather than an abort: `n` comes from a file.
+pub(super) fn with_capacity<T>(n: usize, at: &Path) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(n)
+        .map_err(|_| Error::io("allocate", Some(at), std::io::ErrorKind::OutOfMemory.into()))?;
+    Ok(v)
+}
+
 /// [`Error::DimensionMismatch`] unless `D` can hold entry `e`'s number of axes.
 fn check_ndim<D: Dimension>(e: &Entry) -> Result<()> {
     match D::NDIM {
@@ -764,14 +773,7 @@ impl Container {
         if let Some(h) = here {
             h.bounded(&self.path, i, e, (count * size_of::<T>()) as u64)?;
         }
-        let mut v: Vec<T> = Vec::new();
-        v.try_reserve_exact(count).map_err(|_| {
-            Error::io(
-                "allocate",
-                Some(&at),
-                std::io::ErrorKind::OutOfMemory.into(),
-            )
-        })?;
+        let mut v: Vec<T> = with_capacity(count, &at)?;
         v.resize(count, T::zeroed());
         let bytes: &mut [u8] = bytemuck::cast_slice_mut(&mut v);
         match here {
@@ -923,7 +925,6 @@ impl Container {
     pub fn pages(&self, name: &str) -> Result<Pages<'_>> {
         let e = self.entry(name)?;
         let whole = self.whole()?;
-        let len = whole.len() as u64;
         #[cfg(feature = "hdf5")]
         if let Backend::Hdf5(h) = &self.backend {
             let chunks = &h.chunks[self.index(name)?];
@@ -931,9 +932,7 @@ impl Container {
                 return chunk_pages(whole, chunks.iter().map(|c| (c.offset, c.len)));
             }
         }
-        let start = e.offset.min(len) as usize;
-        let end = e.offset.saturating_add(e.len).min(len) as usize;
-        whole.pages(start..end)
+        byte_pages(whole, e.offset, e.len)
     }
 
     /// The stored chunks of entry `name`, an HDF5 chunked dataset, in the order of its chunk
@@ -984,7 +983,7 @@ impl Container {
         let whole = self.whole()?;
         chunks
             .iter()
-            .map(|c| chunk_pages(whole, std::iter::once((c.offset, c.len)))?.residency())
+            .map(|c| byte_pages(whole, c.offset, c.len)?.residency())
             .collect()
     }
 
@@ -1062,14 +1061,7 @@ impl Container {
             ));
         };
         let (chunks, grid) = h.mappable_chunks(i, e).map_err(refuse)?;
-        let mut out = Vec::new();
-        out.try_reserve_exact(chunks.len()).map_err(|_| {
-            Error::io(
-                "allocate",
-                Some(&at),
-                std::io::ErrorKind::OutOfMemory.into(),
-            )
-        })?;
+        let mut out = with_capacity(chunks.len(), &at)?;
         for c in chunks {
             let inside = e
                 .shape
@@ -1144,6 +1136,15 @@ fn swap_each(bytes: &mut [u8], unit: usize) {
             u.reverse();
         }
     }
+}
+
+/// The pages of `whole` (a map of the whole file) that hold its bytes `offset..offset + len`,
+/// those past the end left out.
+fn byte_pages(whole: &MmapArray<u8, Ix1>, offset: u64, len: u64) -> Result<Pages<'_>> {
+    let n = whole.len() as u64;
+    let start = offset.min(n) as usize;
+    let end = offset.saturating_add(len).min(n) as usize;
+    whole.pages(start..end)
 }
 
 /// The pages of `whole` (a map of the whole file) that hold bytes of `runs` (offset, length),

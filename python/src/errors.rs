@@ -27,12 +27,10 @@ pyo3::create_exception!(
      map could not be opened again: the faulted pages stay zero) or 'other'."
 );
 
-/// `msg` on one line: newlines and tabs become spaces.
+/// `msg` on one line, safe to print: the library's [`ndmmap::chart::one_line`] (line breaks,
+/// other control characters and bidirectional overrides become spaces), whole.
 pub fn one_line(msg: &str) -> String {
-    msg.split(['\n', '\r', '\t'])
-        .filter(|s| !s.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
+    ndmmap::chart::one_line(msg, usize::MAX)
 }
 
 /// The message of `e` on one line, naming `spec` first unless it already names `file`

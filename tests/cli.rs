@@ -192,6 +192,23 @@ fn touch_and_evict_a_slice() {
 struct Reap(std::process::Child);
 
 #[cfg(unix)]
+impl Reap {
+    /// `ndmmap lock ARGS` started, its stdin empty, its stderr piped, its stdout `stdout`.
+    fn lock(args: &[&str], stdout: std::process::Stdio) -> Reap {
+        Reap(
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("ndmmap"))
+                .arg("lock")
+                .args(args)
+                .stdin(std::process::Stdio::null())
+                .stdout(stdout)
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap(),
+        )
+    }
+}
+
+#[cfg(unix)]
 impl Drop for Reap {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -205,15 +222,8 @@ fn lock_holds_until_interrupted() {
     use std::io::BufRead;
     let dir = tmpdir();
     let p = npy_file(dir.path(), 16);
-    let mut child = Reap(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("ndmmap"))
-            .args(["lock", p.to_str().unwrap(), "--slice", "0:4"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let args = [p.to_str().unwrap(), "--slice", "0:4"];
+    let mut child = Reap::lock(&args, std::process::Stdio::null());
     let mut err = std::io::BufReader::new(child.0.stderr.take().unwrap());
     let mut line = String::new();
     err.read_line(&mut line).unwrap();
@@ -1739,15 +1749,8 @@ fn lock_answers_in_json_on_locking_and_on_release() {
     let dir = tmpdir();
     let a = npy_named(dir.path(), "a.npy", 4);
     let b = npy_named(dir.path(), "b.npy", 8);
-    let mut child = Reap(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin("ndmmap"))
-            .args(["lock", a.to_str().unwrap(), b.to_str().unwrap(), "--json"])
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap(),
-    );
+    let args = [a.to_str().unwrap(), b.to_str().unwrap(), "--json"];
+    let mut child = Reap::lock(&args, std::process::Stdio::piped());
     let mut out = std::io::BufReader::new(child.0.stdout.take().unwrap());
     let mut line = String::new();
     out.read_line(&mut line).unwrap();

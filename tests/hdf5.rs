@@ -39,16 +39,7 @@ fn fixtures() -> Option<tempfile::TempDir> {
     }
     let dir = tempfile::tempdir().unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/make_hdf5_fixtures.py");
-    let out = Command::new(python())
-        .arg(script)
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_ok(Command::new(python()).arg(script).arg(dir.path()));
     Some(dir)
 }
 

@@ -63,16 +63,7 @@ fn python(args: &[&str]) -> String {
 
 /// What python3 prints for `code` run with `path` as its argument (`sys.argv[1]`), trimmed.
 fn python_on(code: &str, path: &Path) -> String {
-    let out = Command::new("python3")
-        .args(["-c", code])
-        .arg(path)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = common::run_ok(Command::new("python3").args(["-c", code]).arg(path));
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
 

@@ -253,6 +253,18 @@ pub fn eventually(secs: f64, mut cond: impl FnMut() -> bool) -> bool {
     cond()
 }
 
+/// The output of `cmd`, run to its end, which must have succeeded (else the test fails with
+/// the command and its stderr).
+pub fn run_ok(cmd: &mut std::process::Command) -> std::process::Output {
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
 /// A temporary directory on the project's disk (`CARGO_TARGET_TMPDIR`), not on `/tmp`, which
 /// may be a tmpfs whose pages `posix_fadvise(DONTNEED)` cannot evict.
 pub fn tmpdir() -> tempfile::TempDir {

@@ -308,6 +308,11 @@ fn residency_counts_a_page_two_slabs_share_once() {
         a.msync(ndmmap::Flush::Sync).unwrap();
         drop(a);
         std::fs::read(&path).unwrap();
+        // Held in RAM for the test: the machine's memory daemon, and other tests' evictions,
+        // may drop a page of it between the read and an mpirun's count (one did, in CI).
+        // SAFETY: the test's own file, which nothing truncates while it is mapped.
+        let held = unsafe { ndmmap::npy::open::<f64, Ix2>(&path).unwrap() };
+        held.pages(..).unwrap().lock(ndmmap::Lock::Now).unwrap();
         let p = path.to_str().unwrap();
         let single: Value =
             serde_json::from_slice(&one_process(&["residency", "--json", p]).stdout).unwrap();

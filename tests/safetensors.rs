@@ -882,7 +882,10 @@ fn probe(path: &PathBuf, bytes: &[u8]) {
                 if let Ok(a) = st.map_any(&t.name) {
                     assert_eq!(a.shape(), &t.shape[..]);
                 }
-                let _ = st.map::<u8, IxDyn>(&t.name).map(|a| a.view().sum());
+                // Every byte read (summed wide: a u8 sum overflows).
+                let _ = st
+                    .map::<u8, IxDyn>(&t.name)
+                    .map(|a| a.view().iter().map(|&x| u64::from(x)).sum::<u64>());
                 let _ = st.map::<Unaligned<f32>, IxDyn>(&t.name);
             }
         }

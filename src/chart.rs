@@ -3,7 +3,8 @@
 //! pages in RAM ([`bar`]), with the index scale under it ([`scale`]), a legend
 //! ([`legend`]) and a total ([`summary`]); ranges of slices in numpy's slice syntax
 //! ([`ranges`]); right-aligned tables ([`table`]); and sizes in binary units ([`human`]). Text
-//! only: the caller chooses the width (a terminal's) and where the lines go.
+//! only: the caller chooses the width ([`terminal_width`] gives a terminal's) and where the
+//! lines go.
 //!
 //! The fractions come from [`Pages::counts_along_groups`](crate::Pages::counts_along_groups)
 //! over the same columns ([`fractions`]):
@@ -30,6 +31,21 @@ use crate::pages::Pages;
 use crate::residency::Residency;
 use ndarray::Axis;
 use std::ops::Range;
+
+/// The width a chart printed to stdout should take: `$COLUMNS` where it is a number, else the
+/// width of the terminal (the console window, on Windows) that stdout is, else 80.
+///
+/// ```
+/// let cols = ndmmap::chart::columns(1000, ndmmap::chart::terminal_width());
+/// assert!(!cols.is_empty());
+/// ```
+pub fn terminal_width() -> usize {
+    std::env::var("COLUMNS")
+        .ok()
+        .and_then(|c| c.parse().ok())
+        .or_else(crate::sys::stdout_columns)
+        .unwrap_or(80)
+}
 
 /// The slices `0..n` folded into the columns of a chart `width` characters wide (with its two
 /// brackets, so `width - 2` columns at most, and at least one): consecutive, non-empty ranges

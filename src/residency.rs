@@ -32,6 +32,22 @@ pub struct Residency {
     pub total: usize,
 }
 
+/// One page: resident or not.
+///
+/// ```
+/// use ndmmap::Residency;
+/// let pages = [true, false, true].map(Residency::from);
+/// assert_eq!(pages.iter().copied().sum::<Residency>(), Residency { resident: 2, total: 3 });
+/// ```
+impl From<bool> for Residency {
+    fn from(resident: bool) -> Residency {
+        Residency {
+            resident: resident.into(),
+            total: 1,
+        }
+    }
+}
+
 impl Residency {
     /// `resident / total`, 1.0 for a selection with no pages.
     pub fn fraction(&self) -> f64 {

@@ -1523,31 +1523,58 @@ fn page_commands_act_on_every_entry_of_a_whole_archive() {
         "{out}"
     );
     assert_eq!(out.matches("resident (").count(), 3, "{out}");
-    // An archive with a compressed member: the others done, its reason on one line, status 1.
+    // An archive with a compressed member: its stored bytes are pages like any other's, so
+    // every page command acts on all three (a chart of its pages; no dtype, no axis).
+    cold_all();
     let (code, out, err) = outputs(&["touch", &npz]);
-    assert_eq!(code, Some(1));
+    assert_eq!(code, Some(0), "{err}");
+    for name in ["w", "c", "b"] {
+        assert!(out.contains(&format!("{npz}:{name}: touched")), "{out}");
+    }
+    let v = json(&["residency", &npz, "--json"]);
+    let v = v.as_array().unwrap();
+    let names: Vec<_> = v.iter().map(|e| e["path"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [format!("{npz}:w"), format!("{npz}:c"), format!("{npz}:b")]
+    );
+    for e in v {
+        assert_eq!(e["resident_pages"], e["pages"], "{e}");
+    }
+    let c = &v[1];
+    assert_eq!(
+        (c["dtype"].as_str(), &c["axis"]),
+        (Some(""), &serde_json::Value::Null)
+    );
+    let pages = c["pages"].as_u64().unwrap() as usize;
+    assert_eq!(c["slices"].as_array().unwrap().len(), pages, "{c}");
+    let (code, out, err) = outputs(&["residency", &format!("{npz}:c")]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(out.starts_with(&format!("{npz}:c  ? ?  ")), "{out}");
+    assert!(out.contains("a column is 1 page"), "{out}");
+    let (code, out, err) = outputs(&["evict", "--sync", &npz]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(out.matches(": evicted ").count(), 3, "{out}");
+    // (Opening the archive again reads its directory, and readahead the pages around it.)
+    assert!(out.contains(&format!("{npz}:c: evicted ")), "{out}");
     assert!(
-        out.contains(&format!("{npz}:w: touched")) && out.contains(&format!("{npz}:b: touched")),
+        out.lines().all(|l| l.ends_with(": 0 still resident")),
         "{out}"
     );
-    assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("\"c\"") && err.contains("compressed"), "{err}");
-    let (code, out, err) = outputs(&["evict", &npz]);
+    // What reads its values cannot: a slice of it, and stats (status 1, the others done).
+    let (code, _, err) = outputs(&["touch", &format!("{npz}:c"), "--slice", "0"]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.contains("compressed") && err.contains("leave out --slice"),
+        "{err}"
+    );
+    let (code, out, err) = outputs(&["stats", &npz]);
     assert_eq!((code, err.lines().count()), (Some(1), 1), "{err}");
-    assert_eq!(out.matches(": evicted ").count(), 2, "{out}");
-    let out = ndmmap()
-        .args(["residency", &npz, "--json"])
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let names: Vec<_> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["path"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(names, [format!("{npz}:w"), format!("{npz}:b")]);
+    assert!(err.contains("\"c\"") && err.contains("np.savez"), "{err}");
+    assert!(
+        out.contains(&format!("{npz}:w ")) && out.contains(&format!("{npz}:b ")),
+        "{out}"
+    );
     // A slice applies to each entry: one that does not fit is that entry's error.
     let (code, out, err) = outputs(&["evict", &st, "--slice", "100:"]);
     assert_eq!(code, Some(0), "{err}");
@@ -1555,6 +1582,49 @@ fn page_commands_act_on_every_entry_of_a_whole_archive() {
     let (code, _, err) = outputs(&["touch", &st, "--slice", "0,0"]);
     assert_eq!(code, Some(1));
     assert!(err.contains(&format!("{st}:bias")), "{err}");
+}
+
+/// `stats FILE.npz` reduces the numeric members and passes over the others with a note
+/// (status 0); named alone, such a member is an error.
+#[test]
+fn stats_of_a_whole_archive_skip_what_holds_no_numbers_to_reduce() {
+    let dir = tmpdir();
+    let path = dir.path().join("z.npz");
+    let x = ndarray::Array1::<f64>::from_iter((0..10).map(f64::from));
+    let z = ndarray::Array1::from_elem(4, num_complex::Complex64::new(1.0, 2.0));
+    ndmmap::npz::NpzWriter::create(&path)
+        .unwrap()
+        .add("z", &z)
+        .unwrap()
+        .add("x", &x)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let p = path.to_str().unwrap();
+    let (code, out, err) = outputs(&["stats", p]);
+    assert_eq!(code, Some(0), "{err}");
+    assert_eq!(
+        err.trim_end(),
+        format!("ndmmap: skipped `{p}:z`: stats do not reduce <c16 elements")
+    );
+    assert!(
+        out.contains(&format!("{p}:x  <f8 [10]")) && out.contains("4.5"),
+        "{out}"
+    );
+    let v = json(&["stats", p, "--json"]);
+    let paths: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].clone())
+        .collect();
+    assert_eq!(paths, [serde_json::json!(format!("{p}:x"))]);
+    let (code, _, err) = outputs(&["stats", &format!("{p}:z")]);
+    assert_eq!(code, Some(1));
+    assert!(
+        err.starts_with("ndmmap: error: ") && err.contains("complex"),
+        "{err}"
+    );
 }
 
 #[cfg(unix)]

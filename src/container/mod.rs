@@ -935,6 +935,29 @@ impl Container {
         byte_pages(whole, e.offset, e.len)
     }
 
+    /// Where entry `name`'s bytes lie in pages of the file: the lead before its first byte in
+    /// its first page (as [`Entry::span`]), and the number of pages
+    /// [`pages`](Self::pages) holds: bytes it claims past the file's end left out, and for
+    /// an HDF5 chunked dataset its chunks' pages (a page two chunks share counted once,
+    /// pages between its chunks not at all).
+    ///
+    /// ```
+    /// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// # let dir = tempfile::tempdir()?;
+    /// # let path = dir.path().join("x.npy");
+    /// # drop(unsafe { ndmmap::npy::create::<f64, ndarray::Ix1, _>(&path, 1000)? });
+    /// let c = ndmmap::container::Container::open(&path)?;
+    /// let span = c.span("")?; // 8000 bytes at byte 128
+    /// assert_eq!((span.lead, span.page_count), (128, c.pages("")?.len()));
+    /// # Ok(()) }
+    /// ```
+    pub fn span(&self, name: &str) -> Result<crate::PageSpan> {
+        let p = self.pages(name)?;
+        let mut span = self.entry(name)?.span(p.span().page_size);
+        span.page_count = p.len();
+        Ok(span)
+    }
+
     /// The stored chunks of entry `name`, an HDF5 chunked dataset, in the order of its chunk
     /// index: each chunk's first element, and its byte offset and length in the file (the
     /// byte runs [`pages`](Self::pages) counts). Empty for every other entry (and a chunked

@@ -384,6 +384,28 @@ impl<'p> Stats<'p> {
         any_dispatch!(a, x => self.each(x, f))
     }
 
+    /// Whether [`of_any`](Self::of_any) and [`each_any`](Self::each_any) reduce `a`'s
+    /// elements: [`Error::Stats`] with the reason for a dtype they refuse (complex, numpy's
+    /// long double, FP8, `BF16` without feature `half`, the bytes of any other
+    /// [`AnyArray::Other`]). Nothing is read: a caller going through the arrays of a file can
+    /// pass over those that are not numbers before planning a pass.
+    ///
+    /// ```
+    /// use ndmmap::{AnyArray, MmapArray, stats::Stats};
+    /// let x = AnyArray::F64(MmapArray::<f64, _>::anonymous(4)?.into_dyn());
+    /// let z = MmapArray::<num_complex::Complex64, _>::anonymous(4)?.into_dyn();
+    /// let z = AnyArray::ComplexF64(z);
+    /// assert!(Stats::reducible(&x).is_ok());
+    /// assert!(Stats::reducible(&z).unwrap_err().to_string().contains("complex"));
+    /// # Ok::<(), ndmmap::Error>(())
+    /// ```
+    pub fn reducible(a: &AnyArray) -> Result<()> {
+        any_dispatch!(a, x => {
+            let _ = x;
+            Ok(())
+        })
+    }
+
     /// [`plan`](Self::plan) for an array whose element type is known at run time.
     pub fn plan_any(&self, a: &AnyArray) -> Result<Plan> {
         let fortran = a.ndim() > 1 && a.order() == Order::F;

@@ -201,6 +201,15 @@ pub(crate) fn process_alive(pid: u32) -> bool {
     return os::process_alive(pid);
 }
 
+/// The width in columns of the terminal (the console window, on Windows) on stdout, if
+/// stdout is one.
+pub(crate) fn stdout_columns() -> Option<usize> {
+    #[cfg(unix)]
+    return posix::stdout_columns();
+    #[cfg(windows)]
+    return os::stdout_columns();
+}
+
 /// Whether this process runs as root (effective user 0; never on Windows).
 pub(crate) fn is_root() -> bool {
     #[cfg(unix)]

@@ -507,3 +507,12 @@ pub(crate) fn sigbus_default(resend: bool) {
         }
     }
 }
+
+/// The width of the terminal on stdout, if stdout is one (`TIOCGWINSZ`).
+pub(crate) fn stdout_columns() -> Option<usize> {
+    // SAFETY: winsize is plain integers, for which all zeroes is a value.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    // SAFETY: TIOCGWINSZ writes a winsize we own; on a non-tty it fails and we say so.
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    (ok && ws.ws_col > 0).then_some(usize::from(ws.ws_col))
+}

@@ -802,3 +802,18 @@ impl Drop for View {
         };
     }
 }
+
+/// The width of the console window on stdout, if stdout is one.
+pub(crate) fn stdout_columns() -> Option<usize> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::System::Console::{
+        CONSOLE_SCREEN_BUFFER_INFO, GetConsoleScreenBufferInfo,
+    };
+    // SAFETY: CONSOLE_SCREEN_BUFFER_INFO is plain integers, for which all zeroes is a value.
+    let mut info: CONSOLE_SCREEN_BUFFER_INFO = unsafe { std::mem::zeroed() };
+    // SAFETY: the handle is stdout's, open for the life of the process; the call writes only
+    // `info`, which we own, and fails for a file or a pipe.
+    let ok = unsafe { GetConsoleScreenBufferInfo(std::io::stdout().as_raw_handle(), &mut info) };
+    let w = i32::from(info.srWindow.Right) - i32::from(info.srWindow.Left) + 1;
+    (ok != 0 && w > 0).then_some(w as usize)
+}

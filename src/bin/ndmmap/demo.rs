@@ -21,7 +21,7 @@ pub fn run(mib: usize) -> Res<()> {
         .checked_mul(1 << 20)
         .ok_or(format!("--mib {mib} is too large"))?
         / (cols * 8);
-    let width = chart::width();
+    let width = ndmmap::chart::terminal_width();
 
     let t = Instant::now();
     let mut w = create(&path, rows, cols)?;

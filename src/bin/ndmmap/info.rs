@@ -7,7 +7,7 @@ use crate::chart;
 use crate::open::{self, Array, Data, FileOpts, Target};
 use crate::out::{self, Batch, NO_CACHESTAT, Res, SCOPE, UNKNOWN, count, known};
 use ndmmap::container::{Container, Entry, Format};
-use ndmmap::{CacheStat, CountSource, Order};
+use ndmmap::{CacheStat, CountSource, Order, PageSpan};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
@@ -51,11 +51,13 @@ fn counts(cs: Option<CacheStat>) -> [(String, Value); 7] {
     ]
 }
 
-/// One array; a chunked dataset as a listing of one entry.
+/// One array; an unmapped entry as a listing of one entry.
 fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Vec<Value>> {
     let m = match &a.data {
         Data::Mapped(m) => m,
-        Data::Chunked(c, e) => return entries(b, c.path(), c, std::slice::from_ref(e), as_json),
+        Data::Unmapped(c, e, _) => {
+            return entries(b, c.path(), c, std::slice::from_ref(e), as_json);
+        }
     };
     let span = m.page_span();
     let cs = known(a.pages(&[])?.cachestat())?;
@@ -129,24 +131,17 @@ fn entries(
     list: &[Entry],
     as_json: bool,
 ) -> Res<Vec<Value>> {
-    // Each entry, its counts, its pages and its chunks (an HDF5 chunked dataset's pages are
-    // those of its chunks).
-    let mut rows: Vec<(&Entry, Option<CacheStat>, usize, usize)> = vec![];
-    let mut page_size = 0;
+    // Each entry, its counts, the pages of its bytes and its chunks (an HDF5 chunked
+    // dataset's pages are those of its chunks).
+    let mut rows: Vec<(&Entry, Option<CacheStat>, PageSpan, usize)> = vec![];
     for e in list {
-        let p = c.pages(&e.name)?;
-        page_size = p.span().page_size;
-        let chunks = c.chunks(&e.name)?.len();
-        rows.push((e, known(p.cachestat())?, p.len(), chunks));
+        let cs = known(c.pages(&e.name)?.cachestat())?;
+        rows.push((e, cs, c.span(&e.name)?, c.chunks(&e.name)?.len()));
     }
     if as_json {
         return Ok(rows
             .iter()
-            .map(|&(e, cs, total, chunks)| {
-                let mut span = e.span(page_size);
-                if chunks > 0 {
-                    span.page_count = total; // the chunks' pages, not one run's
-                }
+            .map(|&(e, cs, span, chunks)| {
                 let shown = open::entry_path(path, &e.name);
                 let (o, n) = (e.offset, e.len);
                 let mut v = open::describe(&shown, &e.type_name, &e.shape, e.order, o, n, span);
@@ -183,7 +178,8 @@ fn entries(
         "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  resident",
         "name", "dtype", "shape", "bytes", "offset"
     )?;
-    for &(e, cs, total, chunks) in &rows {
+    for &(e, cs, span, chunks) in &rows {
+        let total = span.page_count;
         let shape = match (&e.unmappable, e.type_name.is_empty()) {
             (Some(_), true) => "?".to_string(),
             _ => format!(

@@ -26,43 +26,46 @@ pub struct Array {
 const CHUNKED: &str = "is an HDF5 chunked dataset: its values are not one run of bytes to \
      map; info, residency, touch, evict and lock work on its chunks";
 
-/// An array's data: mapped by the library, or an HDF5 chunked dataset, whose values are not
-/// one run of bytes but whose pages are its chunks' ([`Container::pages`]).
+/// An array's data: mapped by the library, or an entry that cannot be mapped
+/// ([`Entry::unmappable`]: compressed, a dtype without fixed-size elements, an HDF5 chunked
+/// dataset), whose pages are still its bytes' ([`Container::pages`]), with what refuses
+/// to read its values.
 pub enum Data {
     Mapped(AnyArray),
-    Chunked(Rc<Container>, Entry),
+    Unmapped(Rc<Container>, Entry, String),
 }
 
 impl Array {
-    /// numpy's descriptor (`<f8`), or the format's own name for a type numpy lacks (`BF16`).
+    /// numpy's descriptor (`<f8`), the format's own name for a type numpy lacks (`BF16`), or
+    /// `?` where the header could not be read (a compressed member).
     pub fn dtype(&self) -> String {
         match &self.data {
             Data::Mapped(a) => a.type_name(),
-            Data::Chunked(_, e) => e.type_name.clone(),
+            Data::Unmapped(_, e, _) if e.type_name.is_empty() => "?".into(),
+            Data::Unmapped(_, e, _) => e.type_name.clone(),
         }
     }
 
     pub fn shape(&self) -> &[usize] {
         match &self.data {
             Data::Mapped(a) => a.shape(),
-            Data::Chunked(_, e) => &e.shape,
+            Data::Unmapped(_, e, _) => &e.shape,
         }
     }
 
-    pub fn fortran(&self) -> bool {
-        self.order == Order::F
-    }
-
-    /// The mapped array, or why a chunked dataset has none.
+    /// The mapped array, or why the entry has none.
     pub fn mapped(self) -> Res<AnyArray> {
         match self.data {
             Data::Mapped(a) => Ok(a),
-            Data::Chunked(..) => Err(format!("{} {CHUNKED}", self.path.display()).into()),
+            Data::Unmapped(.., why) => Err(why.into()),
         }
     }
 
     /// The parsed --slice, one element per axis, or the whole array (no element).
     pub fn slice_elems(&self, spec: Option<&str>) -> Res<Vec<SliceInfoElem>> {
+        if let (Some(_), Data::Unmapped(.., why)) = (spec, &self.data) {
+            return Err(format!("{why}; leave out --slice: its pages are taken whole").into());
+        }
         match spec {
             Some(s) => ndmmap::parse_slice(s, self.shape()).map_err(|e| match e {
                 ndmmap::Error::BadSliceSpec {
@@ -76,33 +79,30 @@ impl Array {
     }
 
     /// The pages of a selection: the whole array for no element, else the slice `elems`;
-    /// a chunked dataset's pages are its chunks', whole.
+    /// an unmapped entry's pages are its bytes' (a chunked dataset's, its chunks'), whole
+    /// ([`slice_elems`](Self::slice_elems) refuses a slice of it).
     pub fn pages(&self, elems: &[SliceInfoElem]) -> Res<Pages<'_>> {
         Ok(match &self.data {
             Data::Mapped(a) if elems.is_empty() => a.pages(..)?,
             Data::Mapped(a) => a.pages(elems)?,
-            Data::Chunked(c, e) if elems.is_empty() => c.pages(&e.name)?,
-            Data::Chunked(..) => Err(format!(
-                "{} is chunked: its pages are its chunks', taken whole; leave out --slice",
-                self.path.display()
-            ))?,
+            Data::Unmapped(c, e, _) => c.pages(&e.name)?,
         })
     }
 
-    /// The keys every `--json` output shares (see [`describe`]); a chunked dataset's offset
-    /// and bytes are its chunks' (the first, and all), and it has `chunks`.
+    /// The keys every `--json` output shares (see [`describe`]); an unmapped entry's offset
+    /// and bytes are its entry's, its pages those of its bytes (a chunked dataset's, of its
+    /// chunks), and it has `chunks`.
     pub fn describe(&self) -> serde_json::Map<String, serde_json::Value> {
-        let (path, dtype, shape) = (&self.path, &self.dtype(), self.shape());
+        let (path, shape) = (&self.path, self.shape());
         match &self.data {
             Data::Mapped(a) => {
-                let n = a.nbytes() as u64;
+                let (n, dtype) = (a.nbytes() as u64, &a.type_name());
                 describe(path, dtype, shape, self.order, a.offset(), n, a.page_span())
             }
-            Data::Chunked(c, e) => {
-                let p = c.pages(&e.name).ok();
-                let mut span = e.span(p.as_ref().map_or(4096, |p| p.span().page_size));
-                span.page_count = p.map_or(0, |p| p.len());
-                let mut v = describe(path, dtype, shape, self.order, e.offset, e.len, span);
+            Data::Unmapped(c, e, _) => {
+                let span = c.span(&e.name).unwrap_or_else(|_| e.span(4096));
+                let (o, n, dtype) = (e.offset, e.len, &e.type_name);
+                let mut v = describe(path, dtype, shape, self.order, o, n, span);
                 let n = c.chunks(&e.name).map_or(0, <[_]>::len);
                 v.insert("chunks".into(), serde_json::json!(n));
                 v
@@ -190,16 +190,28 @@ pub fn entry(c: &Rc<Container>, name: &str, shown: PathBuf, verify: bool) -> Res
         npz.verify(name)?;
     }
     let e = c.entry(name)?;
-    let data = if e.unmappable.is_some() && !c.chunks(name)?.is_empty() {
-        Data::Chunked(Rc::clone(c), e.clone())
-    } else if let (Format::Hdf5, Some(why)) = (c.format(), &e.unmappable) {
-        // What it is, without the library's advice (calls a command user cannot make).
-        return Err(format!("`{}` cannot be mapped: {why}", shown.display()).into());
-    } else {
+    let data = match &e.unmappable {
         // SAFETY: the command only reads the mapping's pages' state and values while it runs;
         // a concurrent truncation by another process is the one hazard, as for vmtouch, and
         // the reads that could meet it are guarded (touch, stats).
-        Data::Mapped(unsafe { c.map_any(name)? })
+        None => Data::Mapped(unsafe { c.map_any(name)? }),
+        // Pages of bytes that are whole but no array to map (compressed, a dtype without
+        // elements, chunks); a damaged entry's are an error.
+        Some(why) => {
+            // SAFETY: the library refuses the entry before mapping anything (it is
+            // unmappable); were it mapped, it would be read-only and dropped unread.
+            let why = match unsafe { c.map_any(name) } {
+                _ if !c.chunks(name)?.is_empty() => format!("{} {CHUNKED}", shown.display()),
+                // What it is, without the library's advice (calls a command user cannot make).
+                _ if c.format() == Format::Hdf5 => {
+                    Err(format!("`{}` cannot be mapped: {why}", shown.display()))?
+                }
+                Err(e) if whole(&e) => e.to_string(),
+                Err(e) => Err(e)?,
+                Ok(_) => why.clone(),
+            };
+            Data::Unmapped(Rc::clone(c), e.clone(), why)
+        }
     };
     let (path, order) = (shown, e.order);
     Ok(Array { path, data, order })
@@ -247,11 +259,18 @@ fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
         .into(),
         e => Box::<dyn std::error::Error>::from(e),
     })?;
-    Ok(Array {
-        path: path.to_path_buf(),
-        data: Data::Mapped(a),
-        order,
-    })
+    let (path, data) = (path.to_path_buf(), Data::Mapped(a));
+    Ok(Array { path, data, order })
+}
+
+/// Whether the library's refusal to map an entry leaves its bytes whole (its pages are
+/// still worked on): compressed, or of a dtype without elements to map.
+fn whole(e: &ndmmap::Error) -> bool {
+    use ndmmap::{Error as E, NpyError as N};
+    match e {
+        E::Npy { kind, .. } => matches!(kind, N::UnsupportedDtype { .. }),
+        e => matches!(e, E::Compressed { .. } | E::Unmappable { .. }),
+    }
 }
 
 /// Runs `f` on every array the arguments name, in turn: the array of a `.npy` file, a raw
@@ -287,9 +306,10 @@ pub fn each_array<T>(
                 for e in c.entries() {
                     let shown = entry_path(path, &e.name);
                     let a = entry(&c, &e.name, shown.clone(), o.verify);
-                    if let Some(v) = b.attempt(|b| f(b, a).map_err(|e| named(&shown, e)))? {
-                        values.push(v);
-                    }
+                    b.member = true;
+                    let v = b.attempt(|b| f(b, a).map_err(|e| named(&shown, e)));
+                    b.member = false;
+                    values.extend(v?);
                 }
             }
         }

@@ -135,6 +135,8 @@ pub use ndmmap::chart::{count, one_line};
 pub struct Batch {
     /// More than one file was given.
     pub several: bool,
+    /// The item is an entry of an archive named whole (`FILE.npz`), not by the user.
+    pub member: bool,
     failed: bool,
     printed: bool,
 }
@@ -200,6 +202,7 @@ pub fn each<T>(
 ) -> Res<(Vec<T>, Batch)> {
     let mut batch = Batch {
         several: files.len() > 1,
+        member: false,
         failed: false,
         printed: false,
     };

@@ -27,7 +27,8 @@ pub fn run(o: &FileOpts, axis: i64, spec: Option<&str>, json: bool, ranges: bool
 
 /// One array's chart, or with `ranges` its resident and partly resident slices as ranges (in
 /// numpy's syntax), or JSON with both. An HDF5 chunked dataset's chart is of its chunks, in
-/// the order of its chunk index ([`ndmmap::container::Container::chunk_residency`]).
+/// the order of its chunk index ([`ndmmap::container::Container::chunk_residency`]), another
+/// unmapped entry's (a compressed member) of the pages of its bytes.
 fn one(
     b: &mut Batch,
     a: &Array,
@@ -41,7 +42,8 @@ fn one(
     let sel = a.pages(&elems)?;
     let (k, what) = match &a.data {
         Data::Mapped(_) => (Some(selection_axis(a, &elems, spec, axis)?), "slice"),
-        Data::Chunked(..) => (None, "chunk"),
+        Data::Unmapped(c, e, _) if !c.chunks(&e.name)?.is_empty() => (None, "chunk"),
+        Data::Unmapped(..) => (None, "page"),
     };
     let whole = known(sel.residency())?;
     if whole.is_none() {
@@ -51,7 +53,10 @@ fn one(
     let per_item = whole.is_some() && (as_json || ranges || k.is_none());
     let counts = match (&a.data, k) {
         _ if !per_item => None,
-        (Data::Chunked(c, e), _) => known(c.chunk_residency(&e.name))?,
+        (Data::Unmapped(c, e, _), _) if what == "chunk" => known(c.chunk_residency(&e.name))?,
+        (Data::Unmapped(..), _) => {
+            known(sel.mincore())?.map(|v| v.into_iter().map(Residency::from).collect())
+        }
         (_, k) => Some(sel.counts_along(Axis(k.unwrap_or(0)))?),
     };
     let runs = |keep: fn(&Residency) -> bool| counts.as_deref().map(|c| ranges_where(c, keep));
@@ -86,14 +91,16 @@ fn one(
     let mut t = String::new();
     writeln!(
         t,
-        "{}  {} {:?}  {}{}",
+        "{}  {} {}  {}{}",
         out::one_line(&path.display().to_string(), 300),
         a.dtype(),
-        a.shape(),
-        k.map_or(count(n, "chunk"), |k| format!("axis {k}")),
+        (a.dtype() == "?")
+            .then(|| "?".into())
+            .unwrap_or(format!("{:?}", a.shape())),
+        k.map_or(count(n, what), |k| format!("axis {k}")),
         spec.map(|s| format!("  slice [{s}]")).unwrap_or_default()
     )?;
-    let cols = columns(n, crate::chart::width());
+    let cols = columns(n, ndmmap::chart::terminal_width());
     if ranges {
         // Indices of the selection's axis: of a slice, they count from 0 along it.
         let of = spec.map_or("", |_| " (of the slice)");
@@ -162,6 +169,9 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
     }
     let (values, batch) = open::each_array(o, Some(r), |b, a| {
         let local = a.and_then(|a| {
+            if let Data::Unmapped(.., why) = &a.data {
+                return Err(format!("{why}; --mpi shares rows, which needs it mapped").into());
+            }
             let shape = a.shape().to_vec();
             if shape.is_empty() {
                 return Err(format!(
@@ -184,7 +194,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         let (a, rows, res) = ranks::agree(r, local, |(a, ..)| {
             use std::hash::{Hash, Hasher};
             let mut h = std::hash::DefaultHasher::new();
-            (a.dtype(), a.shape(), a.fortran()).hash(&mut h);
+            (a.dtype(), a.shape(), a.order == ndmmap::Order::F).hash(&mut h);
             h.finish()
         })?;
         let gathered = ndmmap::ranks::gather_residency(r, rows, res);

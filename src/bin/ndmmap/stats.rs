@@ -11,7 +11,7 @@
 //! order ([`Moments::reduce`]): rank 0 prints what one process would.
 
 use crate::chart;
-use crate::open::{self, Array, FileOpts};
+use crate::open::{self, Array, Data, FileOpts};
 use crate::out::{self, Res};
 use crate::ranks::{self, Ranks};
 use crate::results::{Keep, Label, Results, json_object, text};
@@ -32,12 +32,19 @@ pub struct How<'a> {
 }
 
 /// `ndmmap stats`, in one process, or spread over `ranks` (`--mpi`): each array in turn, every
-/// entry of a whole archive (a non-numeric one gets its line and the others go on).
+/// numeric entry of a whole archive (the others are skipped, with a note).
 pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
     let (spec, as_json) = (how.spec, how.json);
     let root = ranks.is_none_or(|r| r.rank() == 0);
     let mut printed = 0;
     let (_, batch) = open::each_array(o, ranks, |b, a| {
+        if let Some(a) = a.as_ref().ok().filter(|a| b.member && !numbers(a)) {
+            if root {
+                let (path, dtype) = (a.path.display(), a.dtype());
+                note!("ndmmap: skipped `{path}`: stats do not reduce {dtype} elements");
+            }
+            return Ok(());
+        }
         let (l, plan, results) = match ranks {
             None => {
                 let (l, typed, st) = prepare(a?, how)?;
@@ -87,7 +94,7 @@ fn prepare(a: Array, how: &How<'_>) -> Res<(Label, AnyArray, Stats<'static>)> {
         path: a.path.clone(),
         dtype: a.dtype(),
         shape: a.shape().to_vec(),
-        fortran: a.fortran(),
+        fortran: a.order == ndmmap::Order::F,
     };
     let elems = how.spec.map(|s| a.slice_elems(Some(s))).transpose()?;
     let mut st = Stats::along(how.axis as isize).window(how.window.max(1));
@@ -109,6 +116,16 @@ fn prepare(a: Array, how: &How<'_>) -> Res<(Label, AnyArray, Stats<'static>)> {
         st = st.slice(elems);
     }
     Ok((l, a.mapped()?, st))
+}
+
+/// Whether `a`'s elements are numbers stats reduce ([`Stats::reducible`]); an unmapped entry
+/// whose dtype numpy lacks or cannot map (`|O`) is not, one whose data is (compressed, a
+/// chunked dataset) is, and fails.
+fn numbers(a: &Array) -> bool {
+    match &a.data {
+        Data::Mapped(m) => Stats::reducible(m).is_ok(),
+        Data::Unmapped(_, e, _) => e.dtype.is_some() || e.type_name.is_empty(),
+    }
 }
 
 fn plan(a: &AnyArray, st: &Stats<'_>, l: &Label) -> Res<Plan> {

@@ -70,11 +70,11 @@
 //! checked by [`Npz::open`] (that would read every byte): ask for it with
 //! [`NpzOptions::verify`], or per member with [`Npz::verify`].
 
+use crate::array::Order;
 use crate::array::{MmapArray, dim_and_strides};
 use crate::element::{Dtype, NpyElement};
 use crate::error::{Error, NpyError, Result};
 use crate::mapping::{Mode, check_file_type};
-use crate::array::Order;
 use crate::npy::MAX_HEADER_SIZE;
 use crate::npy::dtype::AnyDtype;
 use crate::npy::header::AnyHeader;
@@ -1504,9 +1504,9 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
             q(),
             m.data_len - needed
         ))),
-        Some(_) if itemsize == 0 => Some(Why::Npy(crate::npy::dtype::zero_itemsize(
-            &h.dtype.descr(),
-        ))),
+        Some(_) if itemsize == 0 => {
+            Some(Why::Npy(crate::npy::dtype::zero_itemsize(&h.dtype.descr())))
+        }
         Some(_) => None,
     };
     m.shape = Some(h.shape);

@@ -1013,7 +1013,18 @@ fn non_numeric_dtypes_are_listed_and_mapped_as_numpy_has_them() {
     let mut seen = 0;
     for line in text.lines() {
         let f: Vec<&str> = line.split(' ').collect();
-        let [file, name, descr, itemsize, shape, fortran, offset, nbytes, hex] = f[..] else {
+        let [
+            file,
+            name,
+            descr,
+            itemsize,
+            shape,
+            fortran,
+            offset,
+            nbytes,
+            hex,
+        ] = f[..]
+        else {
             panic!("{line}")
         };
         let name = if file == "all.npz" { name } else { "" };
@@ -1063,10 +1074,7 @@ fn non_numeric_dtypes_are_listed_and_mapped_as_numpy_has_them() {
         }
         let st = ndmmap::stats::Stats::along(0);
         if !shape.is_empty() {
-            assert!(
-                matches!(st.of_any(&a), Err(Error::Stats { .. })),
-                "{what}"
-            );
+            assert!(matches!(st.of_any(&a), Err(Error::Stats { .. })), "{what}");
         }
         // The format's own typed maps keep refusing as before: the dtype is unsupported.
         let unsupported = |r: Result<(), Error>| match r {
@@ -1080,7 +1088,12 @@ fn non_numeric_dtypes_are_listed_and_mapped_as_numpy_has_them() {
             let z = ndmmap::npz::Npz::open(&path).unwrap();
             let m = z.member(name).unwrap();
             assert_eq!(
-                (m.type_name.as_deref(), m.itemsize, m.dtype, m.problem.as_deref()),
+                (
+                    m.type_name.as_deref(),
+                    m.itemsize,
+                    m.dtype,
+                    m.problem.as_deref()
+                ),
                 (Some(descr), Some(e.elem_size), None, None),
                 "{what}"
             );
@@ -1088,7 +1101,10 @@ fn non_numeric_dtypes_are_listed_and_mapped_as_numpy_has_them() {
             unsupported(unsafe { z.map::<u8, IxDyn>(name) }.map(drop));
             // SAFETY: as above.
             let any = unsafe { z.map_any(name) }.unwrap();
-            assert_eq!((any.type_name(), any.offset()), (descr.to_string(), e.offset));
+            assert_eq!(
+                (any.type_name(), any.offset()),
+                (descr.to_string(), e.offset)
+            );
         } else {
             // SAFETY: as above.
             unsupported(unsafe { ndmmap::npy::open_any(&path) }.map(drop));
@@ -1108,7 +1124,10 @@ fn non_numeric_dtypes_checked_as_numeric_ones() {
     let c = Container::open(&short).unwrap();
     let e = c.entry("").unwrap();
     assert_eq!((e.shape.as_slice(), e.len, e.elem_size), (&[3][..], 24, 8));
-    assert!(e.unmappable.as_deref().unwrap().contains("truncated"), "{e:?}");
+    assert!(
+        e.unmappable.as_deref().unwrap().contains("truncated"),
+        "{e:?}"
+    );
     // SAFETY: the files are this test's alone.
     match unsafe { c.map_any("") } {
         Err(Error::Npy {
@@ -1126,7 +1145,10 @@ fn non_numeric_dtypes_checked_as_numeric_ones() {
         (e.type_name.as_str(), e.elem_size, e.shape.as_slice(), e.len),
         ("|S0", 0, &[4, 2][..], 0)
     );
-    assert!(e.unmappable.as_deref().unwrap().contains("0 bytes"), "{e:?}");
+    assert!(
+        e.unmappable.as_deref().unwrap().contains("0 bytes"),
+        "{e:?}"
+    );
     // SAFETY: as above.
     assert!(matches!(
         unsafe { c.map_any("") },
@@ -1163,7 +1185,10 @@ fn non_numeric_dtypes_checked_as_numeric_ones() {
     let lies = c.entry("lies").unwrap();
     assert_eq!((lies.shape.as_slice(), lies.elem_size), (&[2][..], 4));
     let zero = c.entry("zero").unwrap();
-    assert_eq!((zero.shape.as_slice(), zero.type_name.as_str()), (&[5][..], "|V0"));
+    assert_eq!(
+        (zero.shape.as_slice(), zero.type_name.as_str()),
+        (&[5][..], "|V0")
+    );
     for n in ["lies", "short", "zero", "obj", "rec"] {
         // SAFETY: as above.
         assert!(unsafe { c.map_any(n) }.is_err(), "{n}");

@@ -71,4 +71,3 @@ impl Npy {
         self.problem.clone().map(|kind| Error::npy(Some(at), kind))
     }
 }
-

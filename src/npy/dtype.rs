@@ -577,7 +577,11 @@ mod tests {
             };
             match AnyDtype::parse(s) {
                 Ok(AnyDtype::Raw(r)) => {
-                    assert_eq!((r.descr.as_str(), r.itemsize), (descr.as_str(), itemsize), "{s:?}")
+                    assert_eq!(
+                        (r.descr.as_str(), r.itemsize),
+                        (descr.as_str(), itemsize),
+                        "{s:?}"
+                    )
                 }
                 other => panic!("{s:?}: {other:?}"),
             }

@@ -1486,7 +1486,10 @@ mod tests {
             ("<M8[s]", "(1152921504606846976,)"),
         ] {
             let e = raw(&header(descr, false, shape)).unwrap_err();
-            assert!(matches!(e, NpyError::BadShape { .. }), "{descr} {shape}: {e}");
+            assert!(
+                matches!(e, NpyError::BadShape { .. }),
+                "{descr} {shape}: {e}"
+            );
         }
         let (_, itemsize, _, shape) = raw(&header("<U536870911", false, "(2,)")).unwrap();
         assert_eq!((itemsize, shape), (2_147_483_644, vec![2]));

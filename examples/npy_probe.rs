@@ -143,7 +143,11 @@ fn raw(path: &Path) -> Option<Result<String, Error>> {
     Some(Ok(format!(
         "ok\t{}\t{}\t{}\traw\t{crc}",
         e.type_name,
-        if e.order == ndmmap::Order::F { "F" } else { "C" },
+        if e.order == ndmmap::Order::F {
+            "F"
+        } else {
+            "C"
+        },
         shape.join(",")
     )))
 }

@@ -135,7 +135,8 @@ pub struct Member {
     pub zip_name: String,
     /// The dtype as the header spells it (`"<f8"`), also for a dtype ndmmap cannot map.
     pub descr: Option<String>,
-    /// The dtype, when it is numeric (an element type holds it).
+    /// The dtype, when it is numeric (an element type holds it); `None` for numpy's bytes,
+    /// str, void, datetime and timedelta types (see [`type_name`](Self::type_name)).
     pub dtype: Option<Dtype>,
     /// numpy's canonical descriptor of the dtype (`np.dtype(descr).str`: `"<f8"`, `"|S5"`,
     /// `"<U2"`, `"<M8[s]"`), when the header was read: for a numeric dtype and for numpy's
@@ -744,7 +745,9 @@ impl Npz {
     /// Maps the stored member `name` read-only as whatever element type its dtype names: an
     /// [`AnyArray`](crate::AnyArray), whose variant says the type (`F64`, `UnalignedF64` at an
     /// offset `f64` cannot take, `SwappedF64` for `>f8`, ...) and whose page toolkit needs no
-    /// `match`. Errors as for [`map`](Self::map), and a dtype no element type holds.
+    /// `match`; numpy's bytes, str, void, datetime and timedelta types (`|S5`, `<U2`,
+    /// `<M8[s]`) map as [`AnyArray::Other`](crate::AnyArray::Other), their bytes as stored.
+    /// Errors as for [`map`](Self::map), and a dtype no element type holds (long double).
     ///
     /// ```
     /// use ndmmap::{AnyArray, npz::Npz};

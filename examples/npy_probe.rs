@@ -4,14 +4,19 @@
 //! `npy_probe < paths` reads one path per line and prints, for each, a tab-separated line:
 //! `path  ok  <dtype>  <C|F>  <shape, comma-separated>  mapped  <crc32>` or
 //! `path  ok  <dtype>  <C|F>  <shape>  header` or
+//! `path  ok  <dtype>  <C|F>  <shape>  raw  <crc32>` or
 //! `path  err  <NpyError variant or Error variant>  <message>`. `mapped` means
 //! `npy::open_any` mapped the data (plain, `Unaligned<T>`, `ByteSwapped<T>` or `Bool`) and
 //! agreed with the header; the CRC-32 is over the elements' native-order bytes in logical C
 //! order (a bool as 0 or 1), as the fuzzer computes it with numpy. `header` means the dtype
 //! has no Rust element type here (longdouble; float16 without the feature `half`), so only
-//! the header and the data's length were checked. Output is flushed per file, so a crash
-//! shows which file caused it.
+//! the header and the data's length were checked. `raw` means the dtype is one of numpy's
+//! bytes, str, void, datetime or timedelta types, which `npy::open_any` refuses and the
+//! container maps as raw bytes (`AnyArray::Other`): the dtype is the container's `type_name`
+//! and the CRC-32 is over the elements' bytes as stored, in logical C order. Output is
+//! flushed per file, so a crash shows which file caused it.
 
+use ndmmap::container::Container;
 use ndmmap::npy;
 use ndmmap::{AnyArray, Error, NpyError, Pod};
 use std::io::{BufRead, Write};
@@ -85,7 +90,16 @@ fn checksum(a: &AnyArray) -> Option<u32> {
 }
 
 fn probe(path: &Path) -> Result<String, Error> {
-    let h = npy::read_header(path)?;
+    let h = match npy::read_header(path) {
+        Ok(h) => h,
+        Err(
+            e @ Error::Npy {
+                kind: NpyError::UnsupportedDtype { .. },
+                ..
+            },
+        ) => return raw(path).unwrap_or(Err(e)),
+        Err(e) => return Err(e),
+    };
     // SAFETY: the files are the probe's own, and nothing writes them while it runs.
     let a = match unsafe { npy::open_any(path) } {
         Ok(a) => a,
@@ -110,6 +124,32 @@ fn probe(path: &Path) -> Result<String, Error> {
         Some(crc) => Ok(format!("{}\t{crc}", line(&h, "mapped"))),
         None => header_only(path, &h),
     }
+}
+
+/// The `raw` line of a file the container maps as raw bytes, or `None` where it does not.
+fn raw(path: &Path) -> Option<Result<String, Error>> {
+    let c = Container::open(path).ok()?;
+    let e = c.entry("").ok()?;
+    if e.dtype.is_some() {
+        return None;
+    }
+    // SAFETY: the files are the probe's own, and nothing writes them while it runs.
+    let a = unsafe { c.map_any("") }.ok()?;
+    let AnyArray::Other(o) = &a else {
+        return None;
+    };
+    let crc = crc32(o.view().as_standard_layout().iter().copied());
+    let shape: Vec<String> = e.shape.iter().map(usize::to_string).collect();
+    Some(Ok(format!(
+        "ok\t{}\t{}\t{}\traw\t{crc}",
+        e.type_name,
+        if e.order == ndmmap::Order::F {
+            "F"
+        } else {
+            "C"
+        },
+        shape.join(",")
+    )))
 }
 
 fn header_only(path: &Path, h: &npy::Header) -> Result<String, Error> {

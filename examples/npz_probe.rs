@@ -6,7 +6,9 @@
 //! - `P  <path>  ok  <members>`, or `P  <path>  err  <Error variant>  <message>`;
 //! - then for each member, in directory order: `M  <name, hex of its UTF-8>  ok  <dtype>
 //!   <shape, comma-separated>  <crc32>` (the CRC-32 of the elements' native-order bytes in
-//!   logical C order, bools as 0/1, as the fuzzer computes it with numpy), or
+//!   logical C order, bools as 0/1, as the fuzzer computes it with numpy; for numpy's bytes,
+//!   str, void, datetime and timedelta types, mapped as raw bytes, of the bytes as stored),
+//!   or
 //!   `M  <name>  err  <Error or NpyError variant>  <message>`;
 //! - and `E` when the archive is done, so a crash shows which archive caused it.
 //!
@@ -60,6 +62,10 @@ fn checksum(a: &AnyArray) -> Option<u32> {
                 AnyArray::UnalignedF16(x) => Some(crc32(x.view().iter().map(|v| v.get()))),
                 #[cfg(feature = "half")]
                 AnyArray::SwappedF16(x) => Some(crc32(x.view().iter().map(|v| v.get()))),
+                // Raw bytes of a type numpy names (`<U2`, `|S5`, `<M8[s]`): as stored.
+                AnyArray::Other(o) if o.dtype().kind == 'V' => {
+                    Some(crc32(o.view().as_standard_layout().iter().copied()))
+                }
                 _ => None,
             }
         };
@@ -93,7 +99,7 @@ fn member(npz: &Npz, name: &str) -> String {
             None => format!("err\tunsupported:NoElementType\t{}", a.dtype().descr()),
             Some(crc) => {
                 let shape: Vec<String> = a.shape().iter().map(usize::to_string).collect();
-                format!("ok\t{}\t{}\t{crc}", a.dtype().descr(), shape.join(","))
+                format!("ok\t{}\t{}\t{crc}", a.type_name(), shape.join(","))
             }
         },
     }

@@ -8,7 +8,9 @@ library (`examples/npy_probe`) and with its command (`ndmmap info --json`), and 
 - a file numpy reads where ndmmap answers a different dtype, shape or order, or maps values
   that differ from numpy's (a CRC-32 of the elements in logical C order, native byte order,
   bools as 0/1; the data is random, the data offset is sometimes unaligned, and big-endian
-  and bool files are mapped through `Unaligned<T>` / `ByteSwapped<T>` / `Bool`);
+  and bool files are mapped through `Unaligned<T>` / `ByteSwapped<T>` / `Bool`; bytes, str,
+  void, datetime and timedelta files, which the typed API refuses, through the container as
+  raw bytes, compared with numpy's `tobytes()`);
 - a file numpy reads where ndmmap refuses without saying what is unsupported;
 - a file numpy refuses where ndmmap accepts;
 - any crash of the library probe, any signal death or exit status other than 0/1 of the
@@ -47,6 +49,13 @@ DTYPES = [
     # read by numpy, not mappable
     "|O", "O", "<U5", "|S3", "S", "|V8", "V4", "<M8[ns]", "<m8", "M8", "float128", "T", "a1",
     "<f8,<i4", "(2,)f8", "3f8", "object", "str", "bytes_", "datetime64", "clongdouble",
+    # read by numpy, mapped as raw bytes through the container
+    ">U3", "=U1", "|U2", "c", "S 4", "U+2", "V 3", "<M8[10ms]", ">m8[us]", "datetime64[D]",
+    "timedelta64[2h]", "M8[0s]", "m8[generic]", "void", "bytes", "\x12", "\x13", "\x15",
+    # read by numpy, refused by ndmmap (a datetime divisor, a spaced multiplier)
+    "M8[ns/2]", "M8[ 2s]",
+    # refused by numpy
+    "U536870912", "S2147483648", "M8[]", "M8[B]", "M8[2147483648s]",
     # refused by numpy
     "f3", "x8", "<float64", "Float64", "f8 ", "i0", "b2", "u3", "f-0", "", "<", "float_",
     "int7", "<f-8", " f8",
@@ -272,7 +281,10 @@ def checksum(a):
         # accepts for an itemsize-0 dtype) would loop for ever.
         return zlib.crc32(b"")
     b = np.ascontiguousarray(a)
-    if b.dtype.kind == "b":
+    if b.dtype.kind in "SUVMm":
+        # Mapped as raw bytes: the bytes as stored.
+        raw = b.tobytes()
+    elif b.dtype.kind == "b":
         raw = (b.view(np.uint8) != 0).astype(np.uint8).tobytes()
     else:
         raw = b.astype(b.dtype.newbyteorder("="), copy=False).tobytes()
@@ -380,8 +392,8 @@ def main():
         del done
 
     failures = []
-    counts = {"numpy_ok": 0, "numpy_err": 0, "agree_ok": 0, "values": 0, "unsupported": 0,
-              "agree_err": 0}
+    counts = {"numpy_ok": 0, "numpy_err": 0, "agree_ok": 0, "values": 0, "raw": 0,
+              "unsupported": 0, "agree_err": 0}
     notes = dict(files)
     for p, _ in files:
         want = ref[p]
@@ -397,12 +409,14 @@ def main():
             if (got[1], tuple(int(x) for x in got[3].split(",") if x), got[2] == "F") != (
                 want[1], want[2], want[3]):
                 failures.append((p, "library answered differently", want, got))
-            elif got[4] == "mapped" and int(got[5]) != want[4]:
+            elif got[4] in ("mapped", "raw") and int(got[5]) != want[4]:
                 failures.append((p, "library mapped different values", want, got))
             else:
                 counts["agree_ok"] += 1
                 if got[4] == "mapped":
                     counts["values"] += 1
+                elif got[4] == "raw":
+                    counts["raw"] += 1
         elif want[0] == "ok":
             if got[1].startswith("unsupported:"):
                 counts["unsupported"] += 1
@@ -438,7 +452,8 @@ def main():
     for p, status in numpy_crashes:
         print(f"  numpy itself crashed (status {status}) on {p} ({notes[p]}); counted as refused")
     print("  numpy reads {numpy_ok}, refuses {numpy_err}; ndmmap library: same answer {agree_ok} "
-          "(same values {values}), refused as unsupported {unsupported}, both refuse {agree_err}"
+          "(same values {values}, same raw bytes {raw}), refused as unsupported {unsupported}, "
+          "both refuse {agree_err}"
           .format(**counts))
     for p, why, want, got in failures[:30]:
         print(f"FAIL {why}: {p} ({notes[p]})\n  numpy:  {want}\n  ndmmap: {got}")

@@ -21,7 +21,8 @@ with NpzOptions::verify, since numpy checks a member's CRC when it reads it). It
 
 Except where ndmmap refuses on purpose, each counted and listed in the summary:
 - "compressed": numpy inflates a compressed member, ndmmap maps members in place only;
-- "unsupported dtype": a dtype with no element type in ndmmap;
+- "unsupported dtype": a dtype ndmmap does not map (object, structured; bytes, str, void,
+  datetime and timedelta members are mapped as raw bytes and compared with numpy's);
 - "ambiguous keys": two entries named alike, or `x` next to `x.npy` (numpy picks one quietly);
 - "zip64 version-dependent": zip64 records that Python versions read differently (3.11 falls
   back to the 32-bit end record, or reads a prepended zip64 archive; later versions refuse);
@@ -71,6 +72,13 @@ def arrays(rng):
         "s": np.array(2.5),
         "e": np.zeros((0, 3), dtype="<i2"),
         "r": np.array([rng.random() for _ in range(5)]),
+        # numpy's non-numeric fixed-size types: mapped as raw bytes (compared as stored)
+        "us": np.array([["ab", "c"], ["", "xyz"]]),
+        "ub": np.array(["\u03b1", "\u03b2\u03b3"], dtype=">U2"),
+        "bs": np.array([b"hello", b"x", b""]),
+        "v8": np.frombuffer(bytes(range(16)), dtype="V8"),
+        "dt": np.array(["2020-01-01T00:00:01", "NaT"], dtype="<M8[s]"),
+        "td": np.array([[1, -2], [3, 4]], dtype=">m8[ns]"),
     }
 
 
@@ -374,7 +382,10 @@ def corpus(rng, n_random):
 def checksum(a):
     """CRC-32 of the elements in logical C order, native byte order, bools as 0/1."""
     b = np.ascontiguousarray(a)
-    if b.dtype.kind == "b":
+    if b.dtype.kind in "SUVMm":
+        # Mapped as raw bytes: the bytes as stored.
+        raw = b.tobytes()
+    elif b.dtype.kind == "b":
         raw = (b.view(np.uint8) != 0).astype(np.uint8).tobytes()
     else:
         raw = b.astype(b.dtype.newbyteorder("="), copy=False).tobytes()

@@ -77,7 +77,8 @@ macro_rules! any_array {
             )*
             /// Elements no other variant holds, as bytes of their size: safetensors' `BF16`
             /// and FP8 types, numpy's long double (`<f16`, `<c32`), `float16` without the
-            /// feature `half`. `container::Container::map_any`
+            /// feature `half`, numpy's bytes, str, void, datetime and timedelta types
+            /// (`|S5`, `<U2`, `|V8`, `<M8[s]`). `container::Container::map_any`
             /// gives it; [`type_name`](AnyArray::type_name) says what the bytes are.
             Other(OtherArray),
         }
@@ -596,7 +597,9 @@ impl AnyArray {
 
 /// The bytes of an array whose elements have no Rust type in ndmmap ([`AnyArray::Other`]):
 /// safetensors' `BF16` and FP8 tensors, numpy's long double (`<f16`, `<c32`), `float16`
-/// without the feature `half`. It has the array's logical shape and order, so everything that
+/// without the feature `half`, and numpy's bytes, str, void, datetime and timedelta arrays
+/// from a container (`|S5`, `<U2`, `|V8`, `<M8[s]`: their [`type_name`](Self::type_name)).
+/// It has the array's logical shape and order, so everything that
 /// does not read values works as on a typed array: [`pages`](Self::pages) takes `..`, an
 /// element range or `s![..]` over that shape (residency, advice, locking, eviction),
 /// [`page_span`](Self::page_span), [`madvise`](Self::madvise), [`msync`](Self::msync). The

@@ -70,11 +70,14 @@
 //! checked by [`Npz::open`] (that would read every byte): ask for it with
 //! [`NpzOptions::verify`], or per member with [`Npz::verify`].
 
+use crate::array::Order;
 use crate::array::{MmapArray, dim_and_strides};
 use crate::element::{Dtype, NpyElement};
 use crate::error::{Error, NpyError, Result};
 use crate::mapping::{Mode, check_file_type};
-use crate::npy::{Header, MAX_HEADER_SIZE};
+use crate::npy::MAX_HEADER_SIZE;
+use crate::npy::dtype::AnyDtype;
+use crate::npy::header::AnyHeader;
 use crate::options::MmapOptions;
 use crate::residency::Residency;
 use crate::sys::FileAt;
@@ -132,8 +135,17 @@ pub struct Member {
     pub zip_name: String,
     /// The dtype as the header spells it (`"<f8"`), also for a dtype ndmmap cannot map.
     pub descr: Option<String>,
-    /// The dtype, when ndmmap can map it.
+    /// The dtype, when it is numeric (an element type holds it); `None` for numpy's bytes,
+    /// str, void, datetime and timedelta types (see [`type_name`](Self::type_name)).
     pub dtype: Option<Dtype>,
+    /// numpy's canonical descriptor of the dtype (`np.dtype(descr).str`: `"<f8"`, `"|S5"`,
+    /// `"<U2"`, `"<M8[s]"`), when the header was read: for a numeric dtype and for numpy's
+    /// bytes, str, void, datetime and timedelta types, whose elements
+    /// [`map_any`](Npz::map_any) maps as raw bytes ([`AnyArray::Other`](crate::AnyArray::Other)).
+    pub type_name: Option<String>,
+    /// Bytes per element (numpy's `itemsize`: 4 per character of a str), when the header was
+    /// read.
+    pub itemsize: Option<usize>,
     /// The shape (empty for a 0-dimensional array).
     pub shape: Option<Vec<usize>>,
     /// Whether the data is in Fortran (column-major) order.
@@ -699,6 +711,9 @@ impl Npz {
         mode: Mode,
     ) -> Result<MmapArray<T, D>> {
         let (m, dtype, shape) = self.mappable(name, mode)?;
+        let Some(dtype) = dtype else {
+            return Err(self.raw_refusal(m));
+        };
         if dtype != T::DTYPE {
             return Err(Error::DtypeMismatch {
                 expected: T::DTYPE.descr(),
@@ -730,7 +745,9 @@ impl Npz {
     /// Maps the stored member `name` read-only as whatever element type its dtype names: an
     /// [`AnyArray`](crate::AnyArray), whose variant says the type (`F64`, `UnalignedF64` at an
     /// offset `f64` cannot take, `SwappedF64` for `>f8`, ...) and whose page toolkit needs no
-    /// `match`. Errors as for [`map`](Self::map), and a dtype no element type holds.
+    /// `match`; numpy's bytes, str, void, datetime and timedelta types (`|S5`, `<U2`,
+    /// `<M8[s]`) map as [`AnyArray::Other`](crate::AnyArray::Other), their bytes as stored.
+    /// Errors as for [`map`](Self::map), and a dtype no element type holds (long double).
     ///
     /// ```
     /// use ndmmap::{AnyArray, npz::Npz};
@@ -755,11 +772,33 @@ impl Npz {
     /// As for [`map`](Self::map).
     pub unsafe fn map_any(&self, name: &str) -> Result<crate::AnyArray> {
         let (m, dtype, shape) = self.mappable(name, Mode::ReadOnly)?;
+        let path = Some(self.path.clone());
+        let Some(dtype) = dtype else {
+            let order = if m.fortran_order { Order::F } else { Order::C };
+            let type_name = m.type_name.as_deref().unwrap_or_default();
+            let itemsize = m.itemsize.unwrap_or_default();
+            // SAFETY: forwarded to the caller; the range lies within the member (checked at
+            // open).
+            let o = unsafe {
+                crate::any::OtherArray::map(
+                    &self.file,
+                    path,
+                    m.data_offset,
+                    type_name,
+                    itemsize,
+                    None,
+                    shape,
+                    order,
+                    Mode::ReadOnly,
+                )
+            };
+            return o.map(crate::AnyArray::Other);
+        };
         // SAFETY: forwarded to the caller; the range lies within the member (checked at open).
         unsafe {
             crate::AnyArray::map(
                 &self.file,
-                Some(self.path.clone()),
+                path,
                 m.data_offset,
                 dtype,
                 shape,
@@ -769,9 +808,22 @@ impl Npz {
         }
     }
 
-    /// The member `name` when it can be mapped in `mode`: its dtype and shape, or the error
-    /// that says why not.
-    fn mappable(&self, name: &str, mode: Mode) -> Result<(&Member, Dtype, &[usize])> {
+    /// The error for mapping member `m`, whose dtype no element type holds (bytes, str, void,
+    /// datetime, timedelta), as an array of a numeric type: what [`Dtype::parse`] says of it.
+    fn raw_refusal(&self, m: &Member) -> Error {
+        let descr = m.descr.as_deref().unwrap_or_default();
+        match Dtype::parse(descr) {
+            Err(Error::Npy { kind, .. }) => Error::npy(Some(&self.member_path(&m.name)), kind),
+            _ => Error::DtypeMismatch {
+                expected: "a numeric dtype".into(),
+                found: m.type_name.clone().unwrap_or_default(),
+            },
+        }
+    }
+
+    /// The member `name` when it can be mapped in `mode`: its dtype (`None` for one whose
+    /// elements are raw bytes here) and shape, or the error that says why not.
+    fn mappable(&self, name: &str, mode: Mode) -> Result<(&Member, Option<Dtype>, &[usize])> {
         let i = self.get(name)?;
         let m = &self.members[i];
         if mode == Mode::ReadWrite {
@@ -785,8 +837,8 @@ impl Npz {
         if let Some(why) = u32::try_from(i).ok().and_then(|k| self.whys.get(&k)) {
             return Err(self.error(m, why));
         }
-        match (m.dtype, m.shape.as_deref()) {
-            (Some(dtype), Some(shape)) => Ok((m, dtype, shape)),
+        match (m.itemsize, m.shape.as_deref()) {
+            (Some(_), Some(shape)) => Ok((m, m.dtype, shape)),
             _ => Err(Error::BadArchive {
                 path: Some(self.path.clone()),
                 why: format!(
@@ -1309,6 +1361,8 @@ fn read_member(file: &File, path: &Path, len: u64, e: Entry) -> Result<(Member, 
         zip_name,
         descr: None,
         dtype: None,
+        type_name: None,
+        itemsize: None,
         shape: None,
         fortran_order: false,
         compressed: e.method != STORED,
@@ -1410,7 +1464,7 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     let content = stored_len.min(e.size);
     m.data_len = content;
     let mpath = member_path(path, &m.name);
-    let h = match Header::read_within(file, &mpath, start, content, MAX_HEADER_SIZE) {
+    let h = match AnyHeader::read_within(file, &mpath, start, content, MAX_HEADER_SIZE) {
         Ok(h) => h,
         Err(Error::Npy { kind, .. }) => {
             if let NpyError::UnsupportedDtype { descr, .. } | NpyError::UnknownDtype { descr } =
@@ -1424,12 +1478,18 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
         Err(err) => return Ok(Some(Why::Archive(format!("member {:?}: {err}", q())))),
     };
     m.descr = Some(h.descr.clone());
-    m.dtype = Some(h.dtype);
+    m.dtype = match h.dtype {
+        AnyDtype::Numeric(d) => Some(d),
+        AnyDtype::Raw(_) => None,
+    };
+    let itemsize = h.dtype.itemsize();
+    m.type_name = Some(h.dtype.descr());
+    m.itemsize = Some(itemsize);
     m.fortran_order = h.fortran_order;
     // The header lies within the member (read_within checked it).
     m.data_offset = start + h.data_offset;
     m.data_len = content - h.data_offset;
-    let needed = h.data_len(h.dtype.size).ok().map(|n| n as u64);
+    let needed = h.data_len().ok().map(|n| n as u64);
     let why = match needed {
         None => Some(Why::Npy(NpyError::BadShape {
             shape: format!("{:?}", h.shape),
@@ -1447,6 +1507,9 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
             q(),
             m.data_len - needed
         ))),
+        Some(_) if itemsize == 0 => {
+            Some(Why::Npy(crate::npy::dtype::zero_itemsize(&h.dtype.descr())))
+        }
         Some(_) => None,
     };
     m.shape = Some(h.shape);

@@ -935,3 +935,267 @@ fn residency_per_entry() {
     assert!(after[1].1.resident < after[1].1.total / 2, "{after:?}");
     assert_eq!(after[0].1.total, m.page_span().page_count);
 }
+
+/// Whether python3 with numpy is there (else the test skips, or fails under CI).
+fn have_numpy() -> bool {
+    if cfg!(windows) {
+        eprintln!("skipped: the Windows build's tests run no numpy (the Unix suite does)");
+        return false;
+    }
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import numpy"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        common::skip_or_fail("python3 with numpy not found (pip install numpy)");
+    }
+    ok
+}
+
+/// Writes numpy's bytes, str, void, datetime and timedelta arrays into `dir` (one `.npy` file
+/// each, and all of them in `all.npz`) and prints, per array and file, numpy's own account:
+/// `file name descr itemsize shape fortran offset nbytes hex(a.tobytes())`. A `.npy` file's
+/// offset is `np.load(f, mmap_mode='r').offset`; a member's is where Python's zipfile and
+/// numpy's header reader find its data.
+const NON_NUMERIC: &str = r#"
+import sys, os, struct, zipfile
+import numpy as np
+fmt = getattr(np.lib, "_format_impl", None) or np.lib.format
+d = sys.argv[1]
+cases = {
+    "s": np.array(["ab", "c"]),
+    "u": np.asfortranarray(np.array([["\u03b1", "\u03b2\u03b3"], ["\u03b4", ""], ["x", "yz"]])).astype(">U2"),
+    "b": np.array([b"hello", b"x", b""]),
+    "b0d": np.array(b"xyz"),
+    "v": np.frombuffer(bytes(range(24)), dtype="V8"),
+    "t": np.array(["2020-01-01", "NaT", "1969-12-31"], dtype="<M8[D]"),
+    "t10": np.array([5, 7], dtype="M8[10ms]"),
+    "d": np.array([[1, -2], [3, 4]], dtype=">m8[ns]"),
+    "e": np.zeros((0, 3), dtype="<U4"),
+}
+def row(f, n, a, off):
+    print(f, n, a.dtype.str, a.dtype.itemsize, ",".join(map(str, a.shape)) or "-",
+          int(a.flags.f_contiguous and not a.flags.c_contiguous), off, a.nbytes,
+          a.tobytes().hex() or "-")
+for n, a in cases.items():
+    p = os.path.join(d, n + ".npy")
+    np.save(p, a)
+    m = np.load(p, mmap_mode="r")
+    assert m.dtype.str == a.dtype.str and m.shape == a.shape
+    row(n + ".npy", "", a, m.offset)
+z = os.path.join(d, "all.npz")
+np.savez(z, **cases)
+with zipfile.ZipFile(z) as zf, open(z, "rb") as raw:
+    for n, a in cases.items():
+        info = zf.getinfo(n + ".npy")
+        raw.seek(info.header_offset)
+        local = raw.read(30)
+        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+        with zf.open(info) as f:
+            v = fmt.read_magic(f)
+            fmt._read_array_header(f, v)
+            off = start + f.tell()
+        row("all.npz", n, np.load(z)[n], off)
+"#;
+
+#[test]
+fn non_numeric_dtypes_are_listed_and_mapped_as_numpy_has_them() {
+    if !have_numpy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run_ok(
+        std::process::Command::new("python3")
+            .args(["-c", NON_NUMERIC])
+            .arg(dir.path()),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let mut seen = 0;
+    for line in text.lines() {
+        let f: Vec<&str> = line.split(' ').collect();
+        let [
+            file,
+            name,
+            descr,
+            itemsize,
+            shape,
+            fortran,
+            offset,
+            nbytes,
+            hex,
+        ] = f[..]
+        else {
+            panic!("{line}")
+        };
+        let name = if file == "all.npz" { name } else { "" };
+        let shape: Vec<usize> = match shape {
+            "-" => vec![],
+            s => s.split(',').map(|d| d.parse().unwrap()).collect(),
+        };
+        let bytes: Vec<u8> = match hex {
+            "-" => vec![],
+            h => (0..h.len())
+                .step_by(2)
+                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap())
+                .collect(),
+        };
+        let path = dir.path().join(file);
+        let c = Container::open(&path).unwrap();
+        let e = c.entry(name).unwrap();
+        let what = format!("{file}:{name} {descr}");
+        assert_eq!(e.dtype, None, "{what}");
+        assert_eq!(e.type_name, descr, "{what}");
+        assert_eq!(e.elem_size, itemsize.parse::<usize>().unwrap(), "{what}");
+        assert_eq!(e.shape, shape, "{what}");
+        let order = if fortran == "1" { Order::F } else { Order::C };
+        assert_eq!(e.order, order, "{what}");
+        assert_eq!(e.offset, offset.parse::<u64>().unwrap(), "{what}");
+        assert_eq!(e.len, nbytes.parse::<u64>().unwrap(), "{what}");
+        assert_eq!(e.unmappable, None, "{what}");
+        // SAFETY: the files are this test's alone.
+        let a = unsafe { c.map_any(name) }.unwrap();
+        assert_eq!(
+            (a.type_name().as_str(), a.shape(), a.order(), a.offset()),
+            (descr, &shape[..], order, e.offset),
+            "{what}"
+        );
+        let AnyArray::Other(o) = &a else {
+            panic!("{what}: {a:?}")
+        };
+        assert_eq!(o.elem_size(), e.elem_size, "{what}");
+        let v = o.view();
+        let logical: Vec<u8> = v.as_standard_layout().iter().copied().collect();
+        assert_eq!(logical, bytes, "{what}: the bytes of a.tobytes()");
+        // Typed maps refuse, saying what the entry is; statistics refuse raw bytes.
+        // SAFETY: as above.
+        match unsafe { c.map::<u8, IxDyn>(name) } {
+            Err(Error::DtypeMismatch { found, .. }) => assert_eq!(found, descr),
+            other => panic!("{what}: {other:?}"),
+        }
+        let st = ndmmap::stats::Stats::along(0);
+        if !shape.is_empty() {
+            assert!(matches!(st.of_any(&a), Err(Error::Stats { .. })), "{what}");
+        }
+        // The format's own typed maps keep refusing as before: the dtype is unsupported.
+        let unsupported = |r: Result<(), Error>| match r {
+            Err(Error::Npy {
+                kind: ndmmap::NpyError::UnsupportedDtype { .. },
+                ..
+            }) => {}
+            other => panic!("{what}: {other:?}"),
+        };
+        if file == "all.npz" {
+            let z = ndmmap::npz::Npz::open(&path).unwrap();
+            let m = z.member(name).unwrap();
+            assert_eq!(
+                (
+                    m.type_name.as_deref(),
+                    m.itemsize,
+                    m.dtype,
+                    m.problem.as_deref()
+                ),
+                (Some(descr), Some(e.elem_size), None, None),
+                "{what}"
+            );
+            // SAFETY: as above.
+            unsupported(unsafe { z.map::<u8, IxDyn>(name) }.map(drop));
+            // SAFETY: as above.
+            let any = unsafe { z.map_any(name) }.unwrap();
+            assert_eq!(
+                (any.type_name(), any.offset()),
+                (descr.to_string(), e.offset)
+            );
+        } else {
+            // SAFETY: as above.
+            unsupported(unsafe { ndmmap::npy::open_any(&path) }.map(drop));
+            unsupported(ndmmap::npy::read_header(&path).map(drop));
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 18, "{text}");
+}
+
+#[test]
+fn non_numeric_dtypes_checked_as_numeric_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    // A .npy file of <U2 cut short: listed with its shape, refused when mapped.
+    let short = dir.path().join("short.npy");
+    std::fs::write(&short, npy_bytes("<U2", &[3], &[0; 20])).unwrap();
+    let c = Container::open(&short).unwrap();
+    let e = c.entry("").unwrap();
+    assert_eq!((e.shape.as_slice(), e.len, e.elem_size), (&[3][..], 24, 8));
+    assert!(
+        e.unmappable.as_deref().unwrap().contains("truncated"),
+        "{e:?}"
+    );
+    // SAFETY: the files are this test's alone.
+    match unsafe { c.map_any("") } {
+        Err(Error::Npy {
+            kind: ndmmap::NpyError::DataPastEnd { needed: 24, .. },
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    // Items of 0 bytes (numpy reads `S` as |S0): listed with the shape, not mapped.
+    let zero = dir.path().join("zero.npy");
+    std::fs::write(&zero, npy_bytes("S", &[4, 2], &[])).unwrap();
+    let c = Container::open(&zero).unwrap();
+    let e = c.entry("").unwrap();
+    assert_eq!(
+        (e.type_name.as_str(), e.elem_size, e.shape.as_slice(), e.len),
+        ("|S0", 0, &[4, 2][..], 0)
+    );
+    assert!(
+        e.unmappable.as_deref().unwrap().contains("0 bytes"),
+        "{e:?}"
+    );
+    // SAFETY: as above.
+    assert!(matches!(
+        unsafe { c.map_any("") },
+        Err(Error::Npy {
+            kind: ndmmap::NpyError::UnsupportedDtype { .. },
+            ..
+        })
+    ));
+    // Members: one whose header lies (more bytes than it describes), one cut short, one of
+    // 0-byte items, one object and one structured: each listed with its shape or reason.
+    let z = dir.path().join("m.npz");
+    raw_zip(
+        &z,
+        &[
+            ("lies.npy", npy_bytes("|S4", &[2], &[b'a'; 12])),
+            ("short.npy", npy_bytes("<M8[s]", &[2], &[0; 12])),
+            ("zero.npy", npy_bytes("|V0", &[5], &[])),
+            ("obj.npy", npy_bytes("|O", &[1], &[0; 8])),
+            ("rec.npy", {
+                let mut b = npy_bytes("<f8", &[1], &[0; 8]);
+                let at = b.windows(5).position(|w| w == b"'<f8'").unwrap();
+                b.splice(at..at + 5, b"[('a', '<U2')]".iter().copied());
+                b
+            }),
+        ],
+    );
+    let c = Container::open(&z).unwrap();
+    let why = |n: &str| c.entry(n).unwrap().unmappable.clone().unwrap_or_default();
+    assert!(why("lies").contains("lies"), "{}", why("lies"));
+    assert!(why("short").contains("truncated"), "{}", why("short"));
+    assert!(why("zero").contains("0 bytes"), "{}", why("zero"));
+    assert!(why("obj").contains("object"), "{}", why("obj"));
+    assert!(why("rec").contains("structured"), "{}", why("rec"));
+    let lies = c.entry("lies").unwrap();
+    assert_eq!((lies.shape.as_slice(), lies.elem_size), (&[2][..], 4));
+    let zero = c.entry("zero").unwrap();
+    assert_eq!(
+        (zero.shape.as_slice(), zero.type_name.as_str()),
+        (&[5][..], "|V0")
+    );
+    for n in ["lies", "short", "zero", "obj", "rec"] {
+        // SAFETY: as above.
+        assert!(unsafe { c.map_any(n) }.is_err(), "{n}");
+    }
+    // An object .npy file is refused at open, as before.
+    let obj = dir.path().join("obj.npy");
+    std::fs::write(&obj, npy_bytes("|O", &[1], &[0; 8])).unwrap();
+    let e = Container::open(&obj).unwrap_err();
+    assert!(e.to_string().contains("object"), "{e}");
+}

@@ -106,12 +106,32 @@ fn ml_dtypes_name(type_name: &str) -> Option<&'static str> {
     }
 }
 
-/// numpy's dtype for the elements of `a`: numpy's own where it has one, else ml_dtypes'
+/// Whether `type_name` is numpy's descriptor of one of its fixed-size non-numeric types,
+/// which the library maps as raw bytes ([`AnyArray::Other`]) named by that descriptor: bytes
+/// (`|S5`), str (`<U2`, `>U2`), void (`|V8`), datetime (`<M8[s]`) or timedelta (`>m8[ns]`).
+/// (A format's own names, such as safetensors' `BF16`, never start with a byte-order mark.)
+fn numpy_non_numeric(type_name: &str) -> bool {
+    let Some(rest) = type_name.strip_prefix(['|', '<', '>']) else {
+        return false;
+    };
+    let sized = |code: char| {
+        rest.strip_prefix(code)
+            .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+    };
+    sized('S') || sized('U') || sized('V') || rest.starts_with("M8") || rest.starts_with("m8")
+}
+
+/// numpy's dtype for the elements of `a`: numpy's own where it has one (numeric, or bytes,
+/// str, void, datetime and timedelta, whose bytes the library maps raw), else ml_dtypes'
 /// (`BF16` as `ml_dtypes.bfloat16`), else a `ValueError`; an `ImportError` saying
-/// `pip install ml_dtypes` when that package is needed and missing.
+/// `pip install ml_dtypes` when that package is needed and missing. The dtype's item size is
+/// checked against the mapped elements' before numpy sees the bytes ([`ndarray_over`]).
 fn numpy_dtype<'py>(py: Python<'py>, a: &AnyArray, spec: &str) -> PyResult<Bound<'py, PyAny>> {
     let name = a.type_name();
     let descr = a.dtype().descr();
+    if numpy_non_numeric(&name) {
+        return py.import("numpy")?.getattr("dtype")?.call1((name,));
+    }
     if name == descr {
         return py.import("numpy")?.getattr("dtype")?.call1((descr,));
     }

@@ -145,6 +145,45 @@ def test_npz_errors(tmp_path: Path) -> None:
     assert ndmmap.entries(str(q))[0].unmappable is not None
 
 
+NON_NUMERIC = {
+    "s": np.array([["ab", "c"], ["", "xyz"]]),  # <U3
+    "b": np.array([b"hello", b"x", b""]),  # |S5
+    "v": np.frombuffer(bytes(range(24)), dtype="V8"),
+    "t": np.array(["2020-01-01T00:00:01", "NaT"], dtype="<M8[s]"),
+    "d": np.array([1, -2, 3], dtype=">m8[ns]"),
+    "u": np.asfortranarray(np.array([["α", "βγ"], ["δ", ""]], dtype=">U2")),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NON_NUMERIC))
+def test_non_numeric_dtypes_npy_and_npz(tmp_path: Path, name: str) -> None:
+    """Bytes, str, void, datetime and timedelta arrays: mapped, equal to numpy's."""
+    a = NON_NUMERIC[name]
+    np.save(tmp_path / "x.npy", a)
+    np.savez(tmp_path / "x.npz", **{name: a}, f=np.arange(3.0))
+    for spec in [f"{tmp_path / 'x.npy'}", f"{tmp_path / 'x.npz'}:{name}"]:
+        x = ndmmap.open(spec)
+        assert x.dtype.str == a.dtype.str and x.shape == a.shape, spec
+        assert x.flags.c_contiguous == a.flags.c_contiguous, spec
+        np.testing.assert_array_equal(x, a)
+        assert x.tobytes() == a.tobytes()
+    (e,) = ndmmap.entries(str(tmp_path / "x.npy"))
+    assert (e.dtype, e.shape, e.unmappable) == (a.dtype.str, a.shape, None)
+    assert e.offset == np.load(tmp_path / "x.npy", mmap_mode="r").offset
+    assert e.nbytes == a.nbytes
+    z = {e.name: e for e in ndmmap.entries(str(tmp_path / "x.npz"))}
+    assert (z[name].dtype, z[name].shape, z[name].nbytes) == (a.dtype.str, a.shape, a.nbytes)
+
+
+def test_object_and_structured_stay_unmappable(tmp_path: Path) -> None:
+    p = tmp_path / "o.npz"
+    np.savez(p, o=np.array([1, None], dtype=object), r=np.zeros(2, "i4,f8"))
+    z = {e.name: e for e in ndmmap.entries(str(p))}
+    assert "object" in z["o"].unmappable and "structured" in z["r"].unmappable
+    with pytest.raises(ValueError, match="object"):
+        ndmmap.open(f"{p}:o")
+
+
 # ---------------------------------------------------------------- safetensors
 
 

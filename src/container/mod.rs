@@ -111,16 +111,19 @@ pub struct Entry {
     /// the zip name without `.npy`), the tensor's name in a safetensors file, and the empty
     /// string for the one array of a `.npy` file.
     pub name: String,
-    /// numpy's dtype of the elements, where numpy has one (big-endian kept: `>f8`); `None`
-    /// for types numpy lacks (safetensors' `BF16`, FP8, FP6, FP4) and where the header
-    /// could not be read.
+    /// numpy's dtype of the elements, where it is numeric (big-endian kept: `>f8`); `None`
+    /// for types numpy lacks (safetensors' `BF16`, FP8, FP6, FP4), for numpy's bytes, str,
+    /// void, datetime and timedelta types (`|S5`, `<U2`, `|V8`, `<M8[s]`: see
+    /// [`type_name`](Self::type_name)) and where the header could not be read.
     pub dtype: Option<Dtype>,
-    /// What the elements are: numpy's canonical descriptor (`"<f8"`, `"|b1"`, `"<f16"`) where
-    /// numpy has the type, else the format's own name (`"BF16"`, `"F8_E4M3"`); empty when
-    /// the header could not be read (a compressed `.npz` member).
+    /// What the elements are: numpy's canonical descriptor (`"<f8"`, `"|b1"`, `"<f16"`,
+    /// `"|S5"`, `"<U2"`, `"<M8[s]"`: `np.dtype(descr).str`) where numpy has the type, else the
+    /// format's own name (`"BF16"`, `"F8_E4M3"`); empty when the header could not be read (a
+    /// compressed `.npz` member).
     pub type_name: String,
-    /// Bytes per element; 0 for elements of less than a byte (`F4`, `F6_*`) and where the
-    /// header could not be read.
+    /// Bytes per element (numpy's `itemsize`: 4 per character of a str); 0 for elements of
+    /// less than a byte (`F4`, `F6_*`), for numpy's unsized `|S0`, `<U0`, `|V0`, and where
+    /// the header could not be read.
     pub elem_size: usize,
     /// The shape (empty for a 0-dimensional array, and where the header could not be read).
     pub shape: Vec<usize>,
@@ -132,7 +135,8 @@ pub struct Entry {
     /// Bytes of data (for a member whose header could not be read, its stored bytes).
     pub len: u64,
     /// Why the entry cannot be mapped, when it cannot: compressed, a broken header, a dtype
-    /// numpy cannot map (`<U5`), elements of less than a byte, data past the file's end.
+    /// ndmmap cannot map (object `|O`, structured), elements of less than a byte or of 0
+    /// bytes, data past the file's end.
     pub unmappable: Option<String>,
 }
 
@@ -806,7 +810,8 @@ impl Container {
     /// Maps entry `name` read-only as whatever its dtype names: an [`AnyArray`] whose
     /// variant says the element type (`F64`, `UnalignedF64` at an offset `f64` cannot take,
     /// `SwappedF64` for `>f8`), or [`AnyArray::Other`] for elements no Rust type here holds
-    /// (safetensors' `BF16` and FP8 types, numpy's long double): their bytes, size and
+    /// (safetensors' `BF16` and FP8 types, numpy's long double, and numpy's bytes, str, void,
+    /// datetime and timedelta types: `|S5`, `<U2`, `|V8`, `<M8[s]`): their bytes, size and
     /// [`type_name`](AnyArray::type_name). Every page operation works on every variant.
     /// Errors as for [`map_with`](Self::map_with), less the type checks.
     ///

@@ -4,6 +4,7 @@ use super::Entry;
 use crate::array::Order;
 use crate::error::{Error, NpyError, Result};
 use crate::npy::MAX_HEADER_SIZE;
+use crate::npy::dtype::AnyDtype;
 use std::fs::File;
 use std::path::Path;
 
@@ -31,8 +32,9 @@ impl Npy {
         // Under the shared lock a resize holds exclusively: a header and a length of one
         // resize. (Released here: the entry is mapped later, and checked against the file's
         // length again then.)
-        let (h, file_len, _lock) = crate::npy::read_header_locked(&probe, path, MAX_HEADER_SIZE)?;
-        let len = h.data_len(h.dtype.size)? as u64;
+        let (h, file_len, _lock) =
+            crate::npy::read_any_header_locked(&probe, path, MAX_HEADER_SIZE)?;
+        let len = h.data_len()? as u64;
         let problem = match h.data_offset.checked_add(len) {
             Some(end) if end <= file_len => None,
             _ => Some(NpyError::DataPastEnd {
@@ -42,11 +44,19 @@ impl Npy {
                 len: file_len,
             }),
         };
+        let (dtype, itemsize) = match &h.dtype {
+            AnyDtype::Numeric(d) => (Some(*d), d.size),
+            AnyDtype::Raw(r) => (None, r.itemsize),
+        };
+        let problem = match problem {
+            None if itemsize == 0 => Some(crate::npy::dtype::zero_itemsize(&h.dtype.descr())),
+            p => p,
+        };
         let entry = Entry {
             name: String::new(),
-            dtype: Some(h.dtype),
+            dtype,
             type_name: h.dtype.descr(),
-            elem_size: h.dtype.size,
+            elem_size: itemsize,
             shape: h.shape,
             order: if h.fortran_order { Order::F } else { Order::C },
             offset: h.data_offset,

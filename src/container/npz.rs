@@ -13,11 +13,11 @@ pub(super) fn entries(npz: &Npz) -> Vec<Entry> {
             name: m.name.clone(),
             dtype: m.dtype,
             type_name: m
-                .dtype
-                .map(|d| d.descr())
+                .type_name
+                .clone()
                 .or_else(|| m.descr.clone())
                 .unwrap_or_default(),
-            elem_size: m.dtype.map_or(0, |d| d.size),
+            elem_size: m.itemsize.unwrap_or(0),
             shape: m.shape.clone().unwrap_or_default(),
             order: if m.fortran_order { Order::F } else { Order::C },
             offset: m.data_offset,

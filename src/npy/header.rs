@@ -20,6 +20,7 @@
 
 use crate::element::Dtype;
 use crate::error::{Error, NpyError, Result, excerpt};
+use crate::npy::dtype::AnyDtype;
 use crate::sys::FileAt;
 use std::fs::File;
 use std::path::Path;
@@ -63,6 +64,54 @@ impl Header {
     }
 }
 
+/// A header as numpy reads it, whatever its dtype: numeric ([`Header`]'s), or one whose
+/// elements are raw bytes here (bytes, str, void, datetime, timedelta). What a container lists
+/// and maps ([`AnyArray::Other`](crate::AnyArray::Other) for the raw ones).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AnyHeader {
+    /// Format version: `(1, 0)`, `(2, 0)` or `(3, 0)`.
+    pub(crate) version: (u8, u8),
+    /// The dtype descriptor as the file spells it.
+    pub(crate) descr: String,
+    /// The dtype it names.
+    pub(crate) dtype: AnyDtype,
+    /// Whether the data is in Fortran (column-major) order.
+    pub(crate) fortran_order: bool,
+    /// The array's shape.
+    pub(crate) shape: Vec<usize>,
+    /// Byte offset of the data (the header's total length).
+    pub(crate) data_offset: u64,
+}
+
+impl AnyHeader {
+    /// Bytes of data the shape needs with the dtype's item size.
+    pub(crate) fn data_len(&self) -> Result<usize> {
+        crate::layout::checked_bytes(&self.shape, self.dtype.itemsize())
+    }
+
+    /// The [`Header`] of a numeric dtype; a raw one is [`NpyError::UnsupportedDtype`], as
+    /// [`Dtype::parse`] says it.
+    fn numeric(self, path: &Path) -> Result<Header> {
+        match self.dtype {
+            AnyDtype::Numeric(dtype) => Ok(Header {
+                version: self.version,
+                descr: self.descr,
+                dtype,
+                fortran_order: self.fortran_order,
+                shape: self.shape,
+                data_offset: self.data_offset,
+            }),
+            AnyDtype::Raw(r) => Err(Error::npy(
+                Some(path),
+                NpyError::UnsupportedDtype {
+                    descr: excerpt(&self.descr),
+                    why: r.why.to_string(),
+                },
+            )),
+        }
+    }
+}
+
 /// Reads up to `buf.len()` bytes at `offset`, returning how many there were.
 pub(crate) fn read_at(file: &File, path: &Path, buf: &mut [u8], offset: u64) -> Result<usize> {
     let mut got = 0;
@@ -83,14 +132,25 @@ pub(crate) fn read_from(file: &File, path: &Path, limit: usize) -> Result<Header
         .metadata()
         .map_err(|e| Error::io("stat", Some(path), e))?
         .len();
-    read_within(file, path, 0, file_len, limit)
+    read_within(file, path, 0, file_len, limit, false)?.numeric(path)
 }
 
-impl Header {
+/// Reads the header of an open `.npy` file as [`read_from`] does, with a bytes, str, void,
+/// datetime or timedelta dtype read too (not refused).
+pub(crate) fn read_any_from(file: &File, path: &Path, limit: usize) -> Result<AnyHeader> {
+    let file_len = file
+        .metadata()
+        .map_err(|e| Error::io("stat", Some(path), e))?
+        .len();
+    read_within(file, path, 0, file_len, limit, true)
+}
+
+impl AnyHeader {
     /// Reads the header of a `.npy` image that occupies bytes `start..start + len` of `file`
     /// (a stored `.npz` member), refusing headers longer than `limit` and headers that run past
-    /// `start + len`. Lengths in errors and the returned [`data_offset`](Header::data_offset)
-    /// are relative to `start`.
+    /// `start + len`, and reading bytes, str, void, datetime and timedelta dtypes. Lengths in
+    /// errors and the returned [`data_offset`](AnyHeader::data_offset) are relative to
+    /// `start`.
     #[cfg_attr(not(feature = "npz"), allow(dead_code))]
     pub(crate) fn read_within(
         file: &File,
@@ -98,13 +158,22 @@ impl Header {
         start: u64,
         len: u64,
         limit: usize,
-    ) -> Result<Header> {
-        read_within(file, path, start, len, limit)
+    ) -> Result<AnyHeader> {
+        read_within(file, path, start, len, limit, true)
     }
 }
 
-/// [`Header::read_within`]: the one header reader.
-fn read_within(file: &File, path: &Path, base: u64, file_len: u64, limit: usize) -> Result<Header> {
+/// [`AnyHeader::read_within`]: the one header reader. `raw` reads non-numeric fixed-size
+/// dtypes; without it they are refused where the dtype is read, as [`Dtype::parse`] refuses
+/// them (before the shape is looked at).
+fn read_within(
+    file: &File,
+    path: &Path,
+    base: u64,
+    file_len: u64,
+    limit: usize,
+    raw: bool,
+) -> Result<AnyHeader> {
     let err = |kind| Error::npy(Some(path), kind);
     let mut pre = [0u8; 12];
     // Never read past the image's end: a member's neighbour is not part of its header.
@@ -183,8 +252,8 @@ fn read_within(file: &File, path: &Path, base: u64, file_len: u64, limit: usize)
             limit,
         }));
     }
-    let (descr, dtype, fortran_order, shape) = parse(&text, version.0 < 3).map_err(err)?;
-    Ok(Header {
+    let (descr, dtype, fortran_order, shape) = parse(&text, version.0 < 3, raw).map_err(err)?;
+    Ok(AnyHeader {
         version,
         descr,
         dtype,
@@ -194,12 +263,13 @@ fn read_within(file: &File, path: &Path, base: u64, file_len: u64, limit: usize)
     })
 }
 
+/// A header's `(descr, dtype, fortran_order, shape)`.
+type Parsed = (String, AnyDtype, bool, Vec<usize>);
+
 /// Parses header text into `(descr, dtype, fortran_order, shape)`. `lenient` allows Python 2's
-/// long suffix (`3L`), as numpy does for versions 1.0 and 2.0.
-pub(crate) fn parse(
-    text: &str,
-    lenient: bool,
-) -> std::result::Result<(String, Dtype, bool, Vec<usize>), NpyError> {
+/// long suffix (`3L`), as numpy does for versions 1.0 and 2.0; `raw` reads non-numeric
+/// fixed-size dtypes (else they are [`NpyError::UnsupportedDtype`]).
+pub(crate) fn parse(text: &str, lenient: bool, raw: bool) -> std::result::Result<Parsed, NpyError> {
     let chars: Vec<char> = text.chars().collect();
     let syntax = |e: PErr| match e {
         PErr::Syntax { at, why } => NpyError::Syntax {
@@ -211,7 +281,7 @@ pub(crate) fn parse(
     };
     let toks = Lexer::new(&chars, lenient).run().map_err(syntax)?;
     let value = parse_tokens(toks).map_err(syntax)?;
-    interpret(value)
+    interpret(value, raw)
 }
 
 /// About 100 characters of the header around character `at`.
@@ -1053,7 +1123,7 @@ fn parse_tokens(toks: Vec<(Tok, usize)>) -> std::result::Result<Val, PErr> {
 }
 
 /// numpy's checks of the evaluated header (`_read_array_header`).
-fn interpret(v: Val) -> std::result::Result<(String, Dtype, bool, Vec<usize>), NpyError> {
+fn interpret(v: Val, raw: bool) -> std::result::Result<Parsed, NpyError> {
     let bad = |why: String| NpyError::BadHeader { why };
     let Val::Dict(pairs) = v else {
         return Err(bad(format!("it is {}, not a dictionary", v.describe())));
@@ -1095,7 +1165,13 @@ fn interpret(v: Val) -> std::result::Result<(String, Dtype, bool, Vec<usize>), N
         }
     };
     let (descr, dtype) = match descr {
-        Val::Str(s) => match Dtype::parse(&s) {
+        Val::Str(s) => match AnyDtype::parse(&s) {
+            Ok(AnyDtype::Raw(r)) if !raw => {
+                return Err(NpyError::UnsupportedDtype {
+                    descr: excerpt(&s),
+                    why: r.why.to_string(),
+                });
+            }
             Ok(d) => (s, d),
             Err(Error::Npy { kind, .. }) => return Err(kind),
             Err(e) => return Err(bad(e.to_string())),
@@ -1163,7 +1239,7 @@ fn interpret(v: Val) -> std::result::Result<(String, Dtype, bool, Vec<usize>), N
     let fits = out
         .iter()
         .filter(|&&n| n != 0)
-        .try_fold(dtype.size, |acc, &n| acc.checked_mul(n))
+        .try_fold(dtype.itemsize(), |acc, &n| acc.checked_mul(n))
         .is_some_and(|b| b <= isize::MAX as usize);
     if !fits {
         return Err(NpyError::BadShape {
@@ -1196,14 +1272,14 @@ mod tests {
     use super::*;
 
     fn ok(text: &str) -> (String, bool, Vec<usize>) {
-        match parse(text, true) {
+        match parse(text, true, false) {
             Ok((_, d, f, s)) => (d.descr(), f, s),
             Err(e) => panic!("{text:?}: {e}"),
         }
     }
 
     fn refused(text: &str) -> NpyError {
-        match parse(text, false) {
+        match parse(text, false, false) {
             Ok(v) => panic!("{text:?} was accepted as {v:?}"),
             Err(e) => e,
         }
@@ -1331,6 +1407,96 @@ mod tests {
             ok("{'descr': '>i2', 'fortran_order': True, 'shape': (2, 3)}"),
             (">i2".into(), true, vec![2, 3])
         );
+    }
+
+    fn raw(text: &str) -> std::result::Result<(String, usize, bool, Vec<usize>), NpyError> {
+        parse(text, false, true).map(|(_, d, f, s)| (d.descr(), d.itemsize(), f, s))
+    }
+
+    fn header(descr: &str, fortran: bool, shape: &str) -> String {
+        format!("{{'descr': {descr:?}, 'fortran_order': {fortran:?}, 'shape': {shape}}}")
+            .replace("true", "True")
+            .replace("false", "False")
+    }
+
+    /// Bytes, str, void, datetime and timedelta headers: read with their item size and shape
+    /// where a container asks (`raw`), refused as before where a numeric type is needed.
+    /// Item sizes checked with numpy 2.4.
+    #[test]
+    fn raw_dtypes_are_read_where_asked() {
+        for (descr, canonical, itemsize) in [
+            ("|S5", "|S5", 5),
+            ("<U2", "<U2", 8),
+            (">U2", ">U2", 8),
+            ("|V8", "|V8", 8),
+            ("<M8[s]", "<M8[s]", 8),
+            ("<m8[ns]", "<m8[ns]", 8),
+            ("datetime64[D]", "<M8[D]", 8),
+            ("S", "|S0", 0),
+            ("str", "<U0", 0),
+        ] {
+            let text = header(descr, true, "(2, 3)");
+            assert_eq!(
+                raw(&text).unwrap(),
+                (canonical.to_string(), itemsize, true, vec![2, 3]),
+                "{text}"
+            );
+            assert!(
+                matches!(refused(&text), NpyError::UnsupportedDtype { .. }),
+                "{text}"
+            );
+            // Without `raw` the dtype is refused before the shape is looked at, as before.
+            assert!(matches!(
+                refused(&header(descr, false, "(-1,)")),
+                NpyError::UnsupportedDtype { .. }
+            ));
+        }
+        // Still refused where asked: object, structured, StringDType.
+        for descr in ["'|O'", "[('a', '<U2')]", "'T'", "'(2,)S5'"] {
+            let text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3,)}}");
+            assert!(
+                matches!(raw(&text), Err(NpyError::UnsupportedDtype { .. })),
+                "{text}"
+            );
+        }
+    }
+
+    /// Hostile item sizes and shapes: a clear error, never a panic or a wrapped size.
+    #[test]
+    fn raw_dtype_sizes_are_bounded() {
+        for descr in [
+            "S99999999999999999999",
+            "|S99999999999999999999",
+            "U99999999999999999999",
+            "<U536870912",
+            "<U4611686018427387904",
+            "S-1",
+            "U-1",
+            "V-5",
+            "S2147483648",
+        ] {
+            let e = raw(&header(descr, false, "(3,)")).unwrap_err();
+            assert!(matches!(e, NpyError::UnknownDtype { .. }), "{descr}: {e}");
+        }
+        // The largest item sizes numpy reads, with shapes whose bytes pass isize::MAX.
+        for (descr, shape) in [
+            ("|S2147483647", "(4294967296, 4294967296)"),
+            ("<U536870911", "(4611686018427387904,)"),
+            ("|V2147483647", "(8589934592,)"),
+            ("<M8[s]", "(1152921504606846976,)"),
+        ] {
+            let e = raw(&header(descr, false, shape)).unwrap_err();
+            assert!(
+                matches!(e, NpyError::BadShape { .. }),
+                "{descr} {shape}: {e}"
+            );
+        }
+        let (_, itemsize, _, shape) = raw(&header("<U536870911", false, "(2,)")).unwrap();
+        assert_eq!((itemsize, shape), (2_147_483_644, vec![2]));
+        // Items of 0 bytes: any shape, as numpy reads it (0 bytes of data).
+        let (_, itemsize, _, shape) =
+            raw(&header("|S0", false, "(9223372036854775807, 4)")).unwrap();
+        assert_eq!((itemsize, shape), (0, vec![isize::MAX as usize, 4]));
     }
 
     #[test]

@@ -33,7 +33,7 @@ use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-mod dtype;
+pub(crate) mod dtype;
 pub(crate) mod header;
 
 pub use crate::element::{Dtype, NpyElement};
@@ -600,6 +600,23 @@ pub(crate) fn read_header_locked(
     let lock = crate::sys::FileLock::shared(file)
         .map_err(|e| Error::io("lock (flock, shared)", Some(path), e))?;
     let h = header::read_from(file, path, limit)?;
+    let len = file
+        .metadata()
+        .map_err(|e| Error::io("stat", Some(path), e))?
+        .len();
+    Ok((h, len, lock))
+}
+
+/// [`read_header_locked`], with bytes, str, void, datetime and timedelta dtypes read too (a
+/// container lists such an array and maps it as raw bytes).
+pub(crate) fn read_any_header_locked(
+    file: &File,
+    path: &Path,
+    limit: usize,
+) -> Result<(header::AnyHeader, u64, Option<crate::sys::FileLock>)> {
+    let lock = crate::sys::FileLock::shared(file)
+        .map_err(|e| Error::io("lock (flock, shared)", Some(path), e))?;
+    let h = header::read_any_from(file, path, limit)?;
     let len = file
         .metadata()
         .map_err(|e| Error::io("stat", Some(path), e))?

@@ -117,33 +117,58 @@ pub fn ranges_where<T>(items: &[T], mut keep: impl FnMut(&T) -> bool) -> Vec<Ran
     out
 }
 
-/// Where a [`CacheStat`]'s counts come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Where a [`CacheStat`]'s counts come from (by default [`Mincore`](Self::Mincore), which
+/// counts only the resident pages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CountSource {
     /// `cachestat(2)` (Linux 6.5+): all fields are filled.
     Cachestat,
     /// `mincore`, where cachestat is missing (anonymous and copy-on-write maps, older
     /// kernels): only `resident` is known.
+    #[default]
     Mincore,
 }
 
 /// Page-cache state of the selected pages.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// With the feature `serde`, it serializes with the keys `ndmmap info --json` prints:
+/// `pages`, `resident_pages`, `dirty_pages`, `writeback_pages`, `evicted_pages`,
+/// `recently_evicted_pages` and `cachestat` (whether the counts come from `cachestat(2)`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct CacheStat {
     /// Pages selected.
     pub pages: usize,
     /// Pages in the page cache.
+    #[cfg_attr(feature = "serde", serde(rename = "resident_pages"))]
     pub resident: u64,
     /// Dirty pages (not yet written back).
+    #[cfg_attr(feature = "serde", serde(rename = "dirty_pages"))]
     pub dirty: Option<u64>,
     /// Pages being written back.
+    #[cfg_attr(feature = "serde", serde(rename = "writeback_pages"))]
     pub writeback: Option<u64>,
     /// Pages that were evicted from the cache.
+    #[cfg_attr(feature = "serde", serde(rename = "evicted_pages"))]
     pub evicted: Option<u64>,
     /// Evicted pages that were recently in use.
+    #[cfg_attr(feature = "serde", serde(rename = "recently_evicted_pages"))]
     pub recently_evicted: Option<u64>,
     /// Where the counts come from.
+    #[cfg_attr(
+        feature = "serde",
+        serde(rename = "cachestat", serialize_with = "from_cachestat")
+    )]
     pub source: CountSource,
+}
+
+/// `true` for counts from `cachestat(2)`, as [`CacheStat`] serializes its source.
+#[cfg(feature = "serde")]
+fn from_cachestat<S: serde::Serializer>(
+    source: &CountSource,
+    s: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    s.serialize_bool(*source == CountSource::Cachestat)
 }
 
 /// Selections of more runs than this are counted with one `mincore` over their span rather

@@ -185,6 +185,22 @@ pub enum Format {
     Hdf5,
 }
 
+/// The format's short name: `npy`, `npz`, `safetensors`, `hdf5`.
+///
+/// ```
+/// assert_eq!(ndmmap::container::Format::Safetensors.to_string(), "safetensors");
+/// ```
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Format::Npy => "npy",
+            Format::Npz => "npz",
+            Format::Safetensors => "safetensors",
+            Format::Hdf5 => "hdf5",
+        })
+    }
+}
+
 /// What a container keeps of its format: the handle its entries were read through, and what
 /// explains an entry that cannot be mapped.
 #[derive(Debug)]

@@ -13,7 +13,7 @@ pub const EVICT_WHY: &str = "the OS offers no call to drop a file's cached pages
 
 pub fn run(s: &Sel, sync: bool) -> Res<()> {
     let how = if sync { Dirty::WriteBack } else { Dirty::Stay };
-    let (values, batch) = open::each_array(&s.file, None, |b, a| {
+    let (_, batch) = open::each_array(&s.file, None, |b, a| {
         let a = a?;
         let pages = a.pages(&a.slice_elems(s.part.slice.as_deref())?)?;
         let e = out::supported(pages.evict_report(how), "evict", EVICT_WHY)?;
@@ -33,10 +33,13 @@ pub fn run(s: &Sel, sync: bool) -> Res<()> {
             "residency_unknown".into(),
             json!(e.after.is_none().then_some(UNKNOWN)),
         );
-        Ok(Value::from(v))
+        if s.json {
+            b.json(v.into())?;
+        }
+        Ok(())
     })?;
     if s.json {
-        out::json(values, batch.several)?;
+        batch.end_json()?;
     }
     batch.finish()
 }

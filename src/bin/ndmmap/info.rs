@@ -6,14 +6,14 @@
 use crate::chart;
 use crate::open::{self, Array, Data, FileOpts, Target};
 use crate::out::{self, Batch, NO_CACHESTAT, Res, SCOPE, UNKNOWN, count, known};
-use ndmmap::container::{Container, Entry, Format};
-use ndmmap::{CacheStat, CountSource, Order, PageSpan};
+use ndmmap::container::{Container, Entry};
+use ndmmap::{CacheStat, Order, PageSpan};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::path::Path;
 
 pub fn run(o: &FileOpts, as_json: bool) -> Res<()> {
-    let (values, batch) = out::each(&o.files, |b, path| match open::open(path, o)? {
+    let (_, batch) = out::each(&o.files, |b, path| match open::open(path, o)? {
         Target::One(a) => one(b, &a, as_json),
         Target::Whole(c) => {
             b.several = true;
@@ -21,38 +21,28 @@ pub fn run(o: &FileOpts, as_json: bool) -> Res<()> {
         }
     })?;
     if as_json {
-        out::json(values.into_iter().flatten().collect(), batch.several)?;
+        batch.end_json()?;
     }
     batch.finish()
 }
 
-/// The `--json` keys of the page-cache counts (`None`: unknown).
-fn counts(cs: Option<CacheStat>) -> [(String, Value); 7] {
-    [
-        ("resident_pages".into(), json!(cs.map(|c| c.resident))),
-        (
-            "residency_unknown".into(),
-            json!(cs.is_none().then_some(UNKNOWN)),
-        ),
-        (
-            "cachestat".into(),
-            json!(cs.is_some_and(|c| c.source == CountSource::Cachestat)),
-        ),
-        ("dirty_pages".into(), json!(cs.and_then(|c| c.dirty))),
-        (
-            "writeback_pages".into(),
-            json!(cs.and_then(|c| c.writeback)),
-        ),
-        ("evicted_pages".into(), json!(cs.and_then(|c| c.evicted))),
-        (
-            "recently_evicted_pages".into(),
-            json!(cs.and_then(|c| c.recently_evicted)),
-        ),
-    ]
+/// The `--json` keys of the page-cache counts (the library's [`CacheStat`]'s; `None`: unknown,
+/// each `null`).
+fn counts(cs: Option<CacheStat>) -> Res<serde_json::Map<String, Value>> {
+    let Value::Object(mut m) = serde_json::to_value(cs.unwrap_or_default())? else {
+        return Err("page-cache counts are not a JSON object".into());
+    };
+    m.values_mut()
+        .filter(|_| cs.is_none())
+        .for_each(|v| *v = Value::Null);
+    m.remove("pages");
+    let unknown = json!(cs.is_none().then_some(UNKNOWN));
+    m.insert("residency_unknown".into(), unknown);
+    Ok(m)
 }
 
 /// One array; an unmapped entry as a listing of one entry.
-fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Vec<Value>> {
+fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<()> {
     let m = match &a.data {
         Data::Mapped(m) => m,
         Data::Unmapped(c, e, _) => {
@@ -63,8 +53,8 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Vec<Value>> {
     let cs = known(a.pages(&[])?.cachestat())?;
     if as_json {
         let mut v = a.describe();
-        v.extend(counts(cs));
-        return Ok(vec![Value::Object(v)]);
+        v.extend(counts(cs)?);
+        return b.json(v.into());
     }
     let nbytes = m.nbytes();
     b.gap()?;
@@ -95,8 +85,7 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Vec<Value>> {
     let Some(cs) = cs else {
         writeln!(t, "resident     unknown ({UNKNOWN})")?;
         writeln!(t, "cachestat    unknown (as above)")?;
-        out::print(&t)?;
-        return Ok(vec![]);
+        return out::print(&t);
     };
     match span.page_count {
         0 => writeln!(t, "resident     nothing to hold: the array is empty")?,
@@ -116,60 +105,46 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<Vec<Value>> {
     if let Some(scope) = SCOPE {
         writeln!(t, "note         {scope}")?;
     }
-    out::print(&t)?;
-    Ok(vec![])
+    out::print(&t)
 }
 
 /// `info FILE.npz` / `info FILE.safetensors`: every entry with its dtype, shape, bytes and
 /// residency, unmappable ones with the reason (the counts from the container's pages of each
-/// entry's bytes: nothing is mapped per entry). `--json`: an object per entry, with the keys
-/// of one array's and its `name` and `unmappable` reason.
-fn entries(
-    b: &mut Batch,
-    path: &Path,
-    c: &Container,
-    list: &[Entry],
-    as_json: bool,
-) -> Res<Vec<Value>> {
-    // Each entry, its counts, the pages of its bytes and its chunks (an HDF5 chunked
-    // dataset's pages are those of its chunks).
-    let mut rows: Vec<(&Entry, Option<CacheStat>, PageSpan, usize)> = vec![];
-    for e in list {
+/// entry's bytes: nothing is mapped per entry), a line (`--json`: an object, with the keys of
+/// one array's and its `name` and `unmappable` reason) printed as each is counted.
+fn entries(b: &mut Batch, path: &Path, c: &Container, list: &[Entry], as_json: bool) -> Res<()> {
+    // An entry's counts, the pages of its bytes and its chunks (an HDF5 chunked dataset's
+    // pages are those of its chunks).
+    let row = |e: &Entry| -> Res<(Option<CacheStat>, PageSpan, usize)> {
         let cs = known(c.pages(&e.name)?.cachestat())?;
-        rows.push((e, cs, c.span(&e.name)?, c.chunks(&e.name)?.len()));
-    }
-    if as_json {
-        return Ok(rows
-            .iter()
-            .map(|&(e, cs, span, chunks)| {
-                let shown = open::entry_path(path, &e.name);
-                let (o, n) = (e.offset, e.len);
-                let mut v = open::describe(&shown, &e.type_name, &e.shape, e.order, o, n, span);
-                v.insert("name".into(), json!(e.name));
-                v.extend(counts(cs));
-                v.insert("unmappable".into(), json!(e.unmappable));
-                v.insert("chunks".into(), json!(chunks));
-                Value::Object(v)
-            })
-            .collect());
-    }
-    let kind = match c.format() {
-        Format::Npz => "npz",
-        Format::Safetensors => "safetensors",
-        Format::Hdf5 => "hdf5",
-        _ => "archive",
+        Ok((cs, c.span(&e.name)?, c.chunks(&e.name)?.len()))
     };
+    if as_json {
+        for e in list {
+            let (cs, span, chunks) = row(e)?;
+            let shown = open::entry_path(path, &e.name);
+            let (o, n) = (e.offset, e.len);
+            let mut v = open::describe(&shown, &e.type_name, &e.shape, e.order, o, n, span);
+            v.insert("name".into(), json!(e.name));
+            v.extend(counts(cs)?);
+            v.insert("unmappable".into(), json!(e.unmappable));
+            v.insert("chunks".into(), json!(chunks));
+            b.json(v.into())?;
+        }
+        return Ok(());
+    }
     b.gap()?;
     let mut t = String::new();
     writeln!(
         t,
-        "path     {} ({kind}, {})",
+        "path     {} ({}, {})",
         out::one_line(&path.display().to_string(), 300),
-        count(rows.len(), "member")
+        c.format(),
+        count(list.len(), "member")
     )?;
-    let name_w = rows
+    let name_w = list
         .iter()
-        .map(|(e, ..)| e.name.chars().count())
+        .map(|e| e.name.chars().count())
         .max()
         .unwrap_or(4)
         .clamp(4, 40);
@@ -178,7 +153,10 @@ fn entries(
         "{:<name_w$}  {:<7} {:<18} {:>12} {:>12}  resident",
         "name", "dtype", "shape", "bytes", "offset"
     )?;
-    for &(e, cs, span, chunks) in &rows {
+    let mut known_any = false;
+    for (i, e) in list.iter().enumerate() {
+        let (cs, span, chunks) = row(e)?;
+        known_any |= cs.is_some();
         let total = span.page_count;
         let shape = match (&e.unmappable, e.type_name.is_empty()) {
             (Some(_), true) => "?".to_string(),
@@ -214,13 +192,16 @@ fn entries(
             e.len,
             e.offset
         )?;
+        // Printed a block at a time: the text of a million entries is not kept.
+        if i % 4096 == 4095 {
+            out::print(&std::mem::take(&mut t))?;
+        }
     }
-    if rows.iter().all(|(_, cs, ..)| cs.is_none()) && !rows.is_empty() {
+    if !known_any && !list.is_empty() {
         writeln!(t, "residency unknown: {UNKNOWN}")?;
     }
-    if let Some(scope) = SCOPE.filter(|_| rows.iter().any(|(_, cs, ..)| cs.is_some())) {
+    if let Some(scope) = SCOPE.filter(|_| known_any) {
         writeln!(t, "{scope}")?;
     }
-    out::print(&t)?;
-    Ok(vec![])
+    out::print(&t)
 }

@@ -139,6 +139,8 @@ pub struct Batch {
     pub member: bool,
     failed: bool,
     printed: bool,
+    /// `--json` objects printed so far ([`json`](Self::json)).
+    objects: usize,
 }
 
 impl Batch {
@@ -153,6 +155,31 @@ impl Batch {
             outln!()?;
         }
         self.printed = true;
+        Ok(())
+    }
+
+    /// Prints one `--json` object as it comes (nothing is kept: an archive of a million
+    /// entries is a million objects): alone for one array, else as the next element of the
+    /// array of them all, which [`end_json`](Self::end_json) closes.
+    pub fn json(&mut self, v: serde_json::Value) -> Res<()> {
+        let sep = match (self.several, self.objects) {
+            (false, _) => "",
+            (true, 0) => "[",
+            (true, _) => ",",
+        };
+        self.objects += 1;
+        print(&format!("{sep}{v}"))
+    }
+
+    /// Ends `--json` output: the array of several arrays' objects (`[]` for none), or the
+    /// line of one.
+    pub fn end_json(&self) -> Res<()> {
+        match (self.several, self.objects) {
+            (true, 0) => outln!("[]")?,
+            (true, _) => outln!("]")?,
+            (false, 0) => {}
+            (false, _) => outln!()?,
+        }
         Ok(())
     }
 
@@ -205,6 +232,7 @@ pub fn each<T>(
         member: false,
         failed: false,
         printed: false,
+        objects: 0,
     };
     let mut out = Vec::with_capacity(files.len());
     for path in files {

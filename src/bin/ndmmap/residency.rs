@@ -18,9 +18,9 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 pub fn run(o: &FileOpts, axis: i64, spec: Option<&str>, json: bool, ranges: bool) -> Res<()> {
-    let (values, batch) = open::each_array(o, None, |b, a| one(b, &a?, axis, spec, json, ranges))?;
+    let (_, batch) = open::each_array(o, None, |b, a| one(b, &a?, axis, spec, json, ranges))?;
     if json {
-        out::json(values, batch.several)?;
+        batch.end_json()?;
     }
     batch.finish()
 }
@@ -36,7 +36,7 @@ fn one(
     spec: Option<&str>,
     as_json: bool,
     ranges: bool,
-) -> Res<serde_json::Value> {
+) -> Res<()> {
     let path = &a.path;
     let elems = a.slice_elems(spec)?;
     let sel = a.pages(&elems)?;
@@ -78,10 +78,10 @@ fn one(
             ("ranges".into(), json!(pairs(Residency::is_full))),
             ("partial_ranges".into(), json!(pairs(Residency::is_partial))),
         ]);
-        return Ok(serde_json::Value::Object(v));
+        return b.json(v.into());
     }
     let Some(whole) = whole else {
-        return Ok(serde_json::Value::Null);
+        return Ok(());
     };
     let n = match k {
         Some(k) => ndmmap::selection_shape(a.shape(), &elems)?[k],
@@ -128,8 +128,7 @@ fn one(
     if let Some(scope) = SCOPE {
         writeln!(t, "{scope}")?;
     }
-    out::print(&t)?;
-    Ok(serde_json::Value::Null)
+    out::print(&t)
 }
 
 /// `axis` (negative from the last, as in numpy) as an index into the axes of the selection
@@ -167,7 +166,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         )
         .into());
     }
-    let (values, batch) = open::each_array(o, Some(r), |b, a| {
+    let (_, batch) = open::each_array(o, Some(r), |b, a| {
         let local = a.and_then(|a| {
             if let Data::Unmapped(.., why) = &a.data {
                 return Err(format!("{why}; --mpi shares rows, which needs it mapped").into());
@@ -199,7 +198,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
         })?;
         let gathered = ndmmap::ranks::gather_residency(r, rows, res);
         let Some(slabs) = ranks::reduced(gathered)? else {
-            return Ok(serde_json::Value::Null);
+            return Ok(());
         };
         let path = &a.path;
         let unknown = slabs.iter().filter(|s| s.residency.is_none()).count();
@@ -232,7 +231,7 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
                 ("resident_pages".into(), json!(total.resident)),
                 ("ranks".into(), json!(ranks)),
             ]);
-            return Ok(serde_json::Value::Object(v));
+            return b.json(v.into());
         }
         b.gap()?;
         let mut t = String::new();
@@ -260,11 +259,10 @@ pub fn slabs(o: &FileOpts, spec: Option<&str>, as_json: bool, r: &dyn Ranks) -> 
             &std::iter::once(head).chain(cells).collect::<Vec<_>>(),
         ));
         writeln!(t, "{}", chart::summary(slabs.len(), total, "rank"))?;
-        out::print(&t)?;
-        Ok(serde_json::Value::Null)
+        out::print(&t)
     })?;
     if as_json && r.rank() == 0 {
-        out::json(values, batch.several)?;
+        batch.end_json()?;
     }
     batch.finish()
 }

@@ -8,21 +8,21 @@
 use crate::args::Sel;
 use crate::chart;
 use crate::open::{self, Array};
-use crate::out::{self, Batch, Res, UNKNOWN, count, known};
-use serde_json::{Value, json};
+use crate::out::{Batch, Res, UNKNOWN, count, known};
+use serde_json::json;
 use std::time::Instant;
 
 pub fn run(s: &Sel) -> Res<()> {
     let spec = s.part.slice.as_deref();
-    let (values, batch) = open::each_array(&s.file, None, |b, a| one(b, &a?, spec, s.json))?;
+    let (_, batch) = open::each_array(&s.file, None, |b, a| one(b, &a?, spec, s.json))?;
     if s.json {
-        out::json(values, batch.several)?;
+        batch.end_json()?;
     }
     batch.finish()
 }
 
-/// Touches one array's selection; prints its line, unless `json`, and returns its object.
-fn one(b: &mut Batch, a: &Array, spec: Option<&str>, json: bool) -> Res<Value> {
+/// Touches one array's selection; prints its line, or with `json` its object.
+fn one(b: &mut Batch, a: &Array, spec: Option<&str>, json: bool) -> Res<()> {
     let (path, pages) = (&a.path, a.pages(&a.slice_elems(spec)?)?);
     let before = known(pages.residency())?;
     let ps = pages.span().page_size;
@@ -58,7 +58,7 @@ fn one(b: &mut Batch, a: &Array, spec: Option<&str>, json: bool) -> Res<Value> {
         chart::human(bytes)
     );
     match (before, after) {
-        _ if json => {}
+        _ if json => b.json(v.into())?,
         (Some(x), Some(y)) => outln!(
             "{what}: resident {} -> {} of {}",
             x.resident,
@@ -67,5 +67,5 @@ fn one(b: &mut Batch, a: &Array, spec: Option<&str>, json: bool) -> Res<Value> {
         )?,
         _ => outln!("{what}; resident count unknown: {UNKNOWN}")?,
     }
-    Ok(v.into())
+    Ok(())
 }

@@ -1621,10 +1621,27 @@ fn stats_of_a_whole_archive_skip_what_holds_no_numbers_to_reduce() {
     assert_eq!(paths, [serde_json::json!(format!("{p}:x"))]);
     let (code, _, err) = outputs(&["stats", &format!("{p}:z")]);
     assert_eq!(code, Some(1));
+    let why = format!("ndmmap: error: {p}:z: statistics: dtype <c16 cannot be reduced: complex");
     assert!(
-        err.starts_with("ndmmap: error: ") && err.contains("complex"),
+        err.starts_with(&why) && err.contains("; info, residency,"),
         "{err}"
     );
+    // A scalar (np.savez of a number) has no axis: passed over too.
+    ndmmap::npz::NpzWriter::create(&path)
+        .unwrap()
+        .add("s", &ndarray::arr0(3.5f64))
+        .unwrap()
+        .add("x", &x)
+        .unwrap()
+        .finish()
+        .unwrap();
+    let (code, out, err) = outputs(&["stats", p]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(
+        err.contains(&format!("skipped `{p}:s`: it is 0-dimensional")),
+        "{err}"
+    );
+    assert!(out.contains(&format!("{p}:x  <f8 [10]")), "{out}");
 }
 
 #[cfg(unix)]
@@ -1699,6 +1716,11 @@ fn verify_checks_an_archive_members_crc() {
     assert_eq!(String::from_utf8_lossy(&out.stderr).lines().count(), 1);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v.as_array().map(Vec::len), Some(1), "{v}");
+    // info lists a whole archive: with --verify, a damaged member fails it in one line.
+    let whole = path.to_str().unwrap();
+    ndmmap().args(["info", whole]).assert().success();
+    let line = fails(&["info", whole, "--verify"], "CRC-32");
+    assert!(line.contains("\"a.npy\""), "{line}");
 }
 
 /// A raw file of a dtype no Rust type holds (numpy's long double) is still bytes in pages:

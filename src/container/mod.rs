@@ -268,8 +268,16 @@ fn check_ndim<D: Dimension>(e: &Entry) -> Result<()> {
     }
 }
 
-/// `FILE:NAME`, the path errors about an entry carry (`FILE` for a `.npy` file's one entry).
-fn entry_path(file: &Path, name: &str) -> PathBuf {
+/// `FILE:NAME`, the path the library's errors name an entry by and [`open`] takes (`FILE`
+/// alone for the empty name, a `.npy` file's one array).
+///
+/// ```
+/// use ndmmap::container::entry_path;
+/// use std::path::Path;
+/// assert_eq!(entry_path(Path::new("m.npz"), "w"), Path::new("m.npz:w"));
+/// assert_eq!(entry_path(Path::new("x.npy"), ""), Path::new("x.npy"));
+/// ```
+pub fn entry_path(file: &Path, name: &str) -> PathBuf {
     if name.is_empty() {
         return file.to_path_buf();
     }
@@ -1255,8 +1263,27 @@ fn chunk_pages(
 /// # Ok(()) }
 /// ```
 pub fn open(spec: impl AsRef<Path>) -> Result<(Container, Option<String>)> {
-    let (path, name) = split(spec.as_ref(), |p| p.is_file());
+    let (path, name) = split_spec(spec);
     Ok((Container::open(path)?, name))
+}
+
+/// `spec` as [`open`] reads it, without opening anything: the file, and the entry's name when
+/// `spec` is `FILE:NAME` (the longest prefix before a `:` that is a file, where `spec` itself
+/// does not exist).
+///
+/// ```
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let file = dir.path().join("m.npz");
+/// std::fs::write(&file, b"")?;
+/// let spec = ndmmap::container::entry_path(&file, "layer:0");
+/// let (path, name) = ndmmap::container::split_spec(&spec);
+/// assert_eq!((path, name.as_deref()), (file.clone(), Some("layer:0")));
+/// assert_eq!(ndmmap::container::split_spec(&file), (file, None));
+/// # Ok(()) }
+/// ```
+pub fn split_spec(spec: impl AsRef<Path>) -> (PathBuf, Option<String>) {
+    split(spec.as_ref(), |p| p.is_file())
 }
 
 /// `spec` as a path and a name: itself when it exists, else split at the last `:` whose left

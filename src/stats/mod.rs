@@ -370,7 +370,10 @@ impl<'p> Stats<'p> {
 
     /// [`of`](Self::of) for an array whose element type is known at run time, safetensors'
     /// `BF16` included (feature `half`). Complex (and any other unordered) dtypes, and bytes
-    /// of a type without arithmetic (`F8_E4M3`, numpy's long double), are [`Error::Stats`].
+    /// of a type without arithmetic (`F8_E4M3`, numpy's long double, bytes, str, datetime),
+    /// are [`Error::Stats`]; where the bytes are numbers of a type ndmmap has (a datetime's
+    /// `i64`), view them as that ([`OtherArray::into_typed`](crate::OtherArray::into_typed))
+    /// and reduce it.
     pub fn of_any(&self, a: &AnyArray) -> Result<Moments> {
         any_dispatch!(a, x => self.of(x))
     }
@@ -581,11 +584,7 @@ macro_rules! any_dispatch {
                         o.type_name()
                     ),
                     _ if o.type_name() == "BF16" => "BF16 needs ndmmap's feature `half`".into(),
-                    _ => format!(
-                        "dtype {} has no element type statistics know; map it as the type its \
-                         bytes are (OtherArray::into_typed) and reduce that",
-                        o.type_name()
-                    ),
+                    _ => format!("dtype {} holds no numbers statistics reduce", o.type_name()),
                 },
             }),
             other => Err(Error::Stats {

@@ -6,7 +6,7 @@
 use crate::chart;
 use crate::open::{self, Array, Data, FileOpts, Target};
 use crate::out::{self, Batch, NO_CACHESTAT, Res, SCOPE, UNKNOWN, count, known};
-use ndmmap::container::{Container, Entry};
+use ndmmap::container::{Container, Entry, Format, entry_path};
 use ndmmap::{CacheStat, Order, PageSpan};
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -17,6 +17,9 @@ pub fn run(o: &FileOpts, as_json: bool) -> Res<()> {
         Target::One(a) => one(b, &a, as_json),
         Target::Whole(c) => {
             b.several = true;
+            for e in c.entries().iter().filter(|_| o.verify) {
+                c.npz().map_or(Ok(()), |z| z.verify(&e.name))?;
+            }
             entries(b, path, &c, c.entries(), as_json)
         }
     })?;
@@ -41,22 +44,23 @@ fn counts(cs: Option<CacheStat>) -> Res<serde_json::Map<String, Value>> {
     Ok(m)
 }
 
-/// One array; an unmapped entry as a listing of one entry.
+/// One array (a `.npy` file that cannot be mapped with the reason); an archive's unmapped
+/// entry as a listing of one entry.
 fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<()> {
-    let m = match &a.data {
-        Data::Mapped(m) => m,
-        Data::Unmapped(c, e, _) => {
+    let (offset, nbytes, span, why) = match &a.data {
+        Data::Mapped(m) => (m.offset(), m.nbytes() as u64, m.page_span(), None),
+        Data::Unmapped(c, e, _) if c.format() != Format::Npy => {
             return entries(b, c.path(), c, std::slice::from_ref(e), as_json);
         }
+        Data::Unmapped(c, e, _) => (e.offset, e.len, c.span("")?, e.unmappable.as_deref()),
     };
-    let span = m.page_span();
     let cs = known(a.pages(&[])?.cachestat())?;
     if as_json {
         let mut v = a.describe();
         v.extend(counts(cs)?);
+        v.extend(why.map(|w| ("unmappable".to_string(), json!(w))));
         return b.json(v.into());
     }
-    let nbytes = m.nbytes();
     b.gap()?;
     let mut t = String::new();
     writeln!(
@@ -67,12 +71,12 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<()> {
     writeln!(t, "dtype        {}", a.dtype())?;
     writeln!(t, "shape        {:?}", a.shape())?;
     writeln!(t, "order        {}", a.order)?;
-    writeln!(t, "data offset  {}", count(m.offset(), "byte"))?;
+    writeln!(t, "data offset  {}", count(offset, "byte"))?;
     writeln!(
         t,
         "data         {} ({})",
         count(nbytes, "byte"),
-        chart::human(nbytes as u64)
+        chart::human(nbytes)
     )?;
     writeln!(t, "page size    {}", count(span.page_size, "byte"))?;
     writeln!(
@@ -82,6 +86,9 @@ fn one(b: &mut Batch, a: &Array, as_json: bool) -> Res<()> {
         if span.lead == 1 { "lies" } else { "lie" }
     )?;
     writeln!(t, "pages        {}", span.page_count)?;
+    if let Some(why) = why {
+        writeln!(t, "unmappable   {}", out::one_line(why, 200))?;
+    }
     let Some(cs) = cs else {
         writeln!(t, "resident     unknown ({UNKNOWN})")?;
         writeln!(t, "cachestat    unknown (as above)")?;
@@ -122,7 +129,7 @@ fn entries(b: &mut Batch, path: &Path, c: &Container, list: &[Entry], as_json: b
     if as_json {
         for e in list {
             let (cs, span, chunks) = row(e)?;
-            let shown = open::entry_path(path, &e.name);
+            let shown = entry_path(path, &e.name);
             let (o, n) = (e.offset, e.len);
             let mut v = open::describe(&shown, &e.type_name, &e.shape, e.order, o, n, span);
             v.insert("name".into(), json!(e.name));

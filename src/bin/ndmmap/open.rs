@@ -7,7 +7,7 @@ pub use crate::args::FileOpts;
 use crate::out::{self, Batch, Res};
 use crate::ranks::Ranks;
 use ndarray::SliceInfoElem;
-use ndmmap::container::{self, Container, Entry, Format};
+use ndmmap::container::{self, Container, Entry, Format, entry_path};
 use ndmmap::{AnyArray, Dtype, Order, PageSpan, Pages, RawSpec};
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -175,14 +175,6 @@ pub fn open(arg: &Path, o: &FileOpts) -> Res<Target> {
     }
 }
 
-/// `FILE:NAME` as the command shows an entry of the archive `file` (as the user wrote it).
-pub fn entry_path(file: &Path, name: &str) -> PathBuf {
-    let mut s = file.as_os_str().to_owned();
-    s.push(":");
-    s.push(name);
-    PathBuf::from(s)
-}
-
 /// Maps entry `name` of `c` through the container's own handle, shown as `shown`; with
 /// `verify`, an `.npz` member's CRC-32 is checked against its data first.
 pub fn entry(c: &Rc<Container>, name: &str, shown: PathBuf, verify: bool) -> Res<Array> {
@@ -221,11 +213,7 @@ pub fn entry(c: &Rc<Container>, name: &str, shown: PathBuf, verify: bool) -> Res
 /// the file) and `--order`, opened by the library ([`AnyArray::open_raw`]).
 fn open_raw(path: &Path, o: &FileOpts) -> Res<Array> {
     let shown = path.display();
-    let is_entry = !path.exists()
-        && path.to_str().is_some_and(|s| {
-            s.rmatch_indices(':')
-                .any(|(i, _)| i > 0 && Path::new(&s[..i]).is_file())
-        });
+    let is_entry = container::split_spec(path).1.is_some();
     let npy = path
         .extension()
         .is_some_and(|e| e.eq_ignore_ascii_case("npy"));

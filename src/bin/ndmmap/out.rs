@@ -162,11 +162,8 @@ impl Batch {
     /// entries is a million objects): alone for one array, else as the next element of the
     /// array of them all, which [`end_json`](Self::end_json) closes.
     pub fn json(&mut self, v: serde_json::Value) -> Res<()> {
-        let sep = match (self.several, self.objects) {
-            (false, _) => "",
-            (true, 0) => "[",
-            (true, _) => ",",
-        };
+        let sep = if self.objects > 0 { "," } else { "[" };
+        let sep = if self.several { sep } else { "" };
         self.objects += 1;
         print(&format!("{sep}{v}"))
     }
@@ -175,12 +172,11 @@ impl Batch {
     /// line of one.
     pub fn end_json(&self) -> Res<()> {
         match (self.several, self.objects) {
-            (true, 0) => outln!("[]")?,
-            (true, _) => outln!("]")?,
-            (false, 0) => {}
-            (false, _) => outln!()?,
+            (true, 0) => print("[]\n"),
+            (true, _) => print("]\n"),
+            (false, 0) => Ok(()),
+            (false, _) => print("\n"),
         }
-        Ok(())
     }
 
     /// `"path: "` when there are several files, so that one-line results say whose they are.

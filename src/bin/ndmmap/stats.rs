@@ -38,10 +38,10 @@ pub fn run(o: &FileOpts, how: &How<'_>, ranks: Option<&dyn Ranks>) -> Res<()> {
     let root = ranks.is_none_or(|r| r.rank() == 0);
     let mut printed = 0;
     let (_, batch) = open::each_array(o, ranks, |b, a| {
-        if let Some(a) = a.as_ref().ok().filter(|a| b.member && !numbers(a)) {
+        let skip = |a: &Array| Some((a.path.display().to_string(), skipped(a)?));
+        if let Some((path, why)) = a.as_ref().ok().filter(|_| b.member).and_then(skip) {
             if root {
-                let (path, dtype) = (a.path.display(), a.dtype());
-                note!("ndmmap: skipped `{path}`: stats do not reduce {dtype} elements");
+                note!("ndmmap: skipped `{path}`: {why}");
             }
             return Ok(());
         }
@@ -115,12 +115,18 @@ fn prepare(a: Array, how: &How<'_>) -> Res<(Label, AnyArray, Stats<'static>)> {
         }
         st = st.slice(elems);
     }
+    let (path, dtype) = (l.path.display(), &l.dtype);
+    let also = "info, residency, touch, evict and lock work on it";
+    if let Data::Mapped(m) = &a.data {
+        Stats::reducible(m).map_err(|e| format!("{path}: {e}; {also}"))?;
+    } else if !numbers(&a) {
+        return Err(format!("{path}: stats do not reduce {dtype} elements; {also}").into());
+    }
     Ok((l, a.mapped()?, st))
 }
 
-/// Whether `a`'s elements are numbers stats reduce ([`Stats::reducible`]); an unmapped entry
-/// whose dtype numpy lacks or cannot map (`|O`) is not, one whose data is (compressed, a
-/// chunked dataset) is, and fails.
+/// Whether `a`'s elements are numbers stats reduce ([`Stats::reducible`]); not an unmapped
+/// entry of a dtype numpy lacks or cannot map (`|O`); a compressed one's are, and it fails.
 fn numbers(a: &Array) -> bool {
     match &a.data {
         Data::Mapped(m) => Stats::reducible(m).is_ok(),
@@ -128,18 +134,19 @@ fn numbers(a: &Array) -> bool {
     }
 }
 
+/// Why stats pass over `a`, an entry of an archive named whole: no numbers, or no axis.
+fn skipped(a: &Array) -> Option<String> {
+    let dtype = a.dtype();
+    if !numbers(a) {
+        return Some(format!("stats do not reduce {dtype} elements"));
+    }
+    let scalar = a.shape().is_empty() && dtype != "?";
+    scalar.then(|| "it is 0-dimensional (a scalar), with no axis to reduce".into())
+}
+
 fn plan(a: &AnyArray, st: &Stats<'_>, l: &Label) -> Res<Plan> {
-    st.plan_any(a).map_err(|e| {
-        let path = out::one_line(&l.path.display().to_string(), 200);
-        let hint = match e {
-            // A dtype without arithmetic is still bytes in pages.
-            ndmmap::Error::Stats { .. } if matches!(a, AnyArray::Other(_)) => {
-                " (info, residency, touch, evict and lock work on it)"
-            }
-            _ => "",
-        };
-        format!("{path}: {e}{hint}").into()
-    })
+    let path = out::one_line(&l.path.display().to_string(), 200);
+    st.plan_any(a).map_err(|e| format!("{path}: {e}").into())
 }
 
 /// What every rank must agree on before their parts are merged.

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -160,7 +161,8 @@ def test_non_numeric_dtypes_npy_and_npz(tmp_path: Path, name: str) -> None:
     """Bytes, str, void, datetime and timedelta arrays: mapped, equal to numpy's."""
     a = NON_NUMERIC[name]
     np.save(tmp_path / "x.npy", a)
-    np.savez(tmp_path / "x.npz", **{name: a}, f=np.arange(3.0))
+    members: dict[str, Any] = {name: a, "f": np.arange(3.0)}
+    np.savez(tmp_path / "x.npz", **members)
     for spec in [f"{tmp_path / 'x.npy'}", f"{tmp_path / 'x.npz'}:{name}"]:
         x = ndmmap.open(spec)
         assert x.dtype.str == a.dtype.str and x.shape == a.shape, spec
@@ -179,7 +181,9 @@ def test_object_and_structured_stay_unmappable(tmp_path: Path) -> None:
     p = tmp_path / "o.npz"
     np.savez(p, o=np.array([1, None], dtype=object), r=np.zeros(2, "i4,f8"))
     z = {e.name: e for e in ndmmap.entries(str(p))}
-    assert "object" in z["o"].unmappable and "structured" in z["r"].unmappable
+    o, r = z["o"].unmappable, z["r"].unmappable
+    assert o is not None and "object" in o, o
+    assert r is not None and "structured" in r, r
     with pytest.raises(ValueError, match="object"):
         ndmmap.open(f"{p}:o")
 

@@ -142,9 +142,12 @@ pub struct Member {
     /// `"<U2"`, `"<M8[s]"`), when the header was read: for a numeric dtype and for numpy's
     /// bytes, str, void, datetime and timedelta types, whose elements
     /// [`map_any`](Npz::map_any) maps as raw bytes ([`AnyArray::Other`](crate::AnyArray::Other)).
+    /// For a dtype ndmmap does not map (see [`problem`](Self::problem)) it is `"|O"` for an
+    /// object dtype, else the descriptor as the header writes it (an excerpt:
+    /// `"[('a', '<f8'), ('b', '<i4')]"` for a structured one).
     pub type_name: Option<String>,
     /// Bytes per element (numpy's `itemsize`: 4 per character of a str), when the header was
-    /// read.
+    /// read and its dtype is one ndmmap maps (not for object or structured dtypes).
     pub itemsize: Option<usize>,
     /// The shape (empty for a 0-dimensional array).
     pub shape: Option<Vec<usize>>,
@@ -1467,6 +1470,7 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     let h = match AnyHeader::read_within(file, &mpath, start, content, MAX_HEADER_SIZE) {
         Ok(h) => h,
         Err(Error::Npy { kind, .. }) => {
+            // (A dtype numpy reads and ndmmap does not map is read with its shape, below.)
             if let NpyError::UnsupportedDtype { descr, .. } | NpyError::UnknownDtype { descr } =
                 &kind
             {
@@ -1480,15 +1484,21 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     m.descr = Some(h.descr.clone());
     m.dtype = match h.dtype {
         AnyDtype::Numeric(d) => Some(d),
-        AnyDtype::Raw(_) => None,
+        AnyDtype::Raw(_) | AnyDtype::Unsupported(_) => None,
     };
     let itemsize = h.dtype.itemsize();
     m.type_name = Some(h.dtype.descr());
-    m.itemsize = Some(itemsize);
     m.fortran_order = h.fortran_order;
     // The header lies within the member (read_within checked it).
     m.data_offset = start + h.data_offset;
     m.data_len = content - h.data_offset;
+    if let Some(kind) = h.unsupported() {
+        // No elements to map (object, structured): the shape and the bytes after the header
+        // are listed, and the item size is not known here.
+        m.shape = Some(h.shape);
+        return Ok(Some(Why::Npy(kind)));
+    }
+    m.itemsize = Some(itemsize);
     let needed = h.data_len().ok().map(|n| n as u64);
     let why = match needed {
         None => Some(Why::Npy(NpyError::BadShape {

@@ -1505,12 +1505,14 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
             shape: format!("{:?}", h.shape),
             why: "has more bytes than an array can hold",
         })),
-        Some(needed) if needed > m.data_len => Some(Why::Npy(NpyError::DataPastEnd {
-            shape: h.shape.clone(),
-            offset: h.data_offset,
-            needed,
-            len: content,
-        })),
+        // Counted in the member's terms: the archive is longer than the member.
+        Some(needed) if needed > m.data_len => Some(Why::Archive(format!(
+            "member {:?}: its .npy header's shape {:?} needs {needed} bytes of data but the \
+             member holds {} (it is cut short)",
+            q(),
+            h.shape,
+            m.data_len
+        ))),
         Some(needed) if needed < m.data_len => Some(Why::Archive(format!(
             "member {:?}: its .npy header describes {needed} bytes of data but the member holds \
              {} more; the header lies",

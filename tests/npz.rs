@@ -971,6 +971,71 @@ fn a_member_shorter_than_its_header_is_named_in_member_terms() {
     }
 }
 
+/// An end record whose directory offset is far from where the directory is: numpy (Python's
+/// zipfile) moves every local header offset by the difference, out of the file. The reason
+/// names what the end record says, where the directory is and the file's length (it said
+/// "its local header offset (-999999805) is outside the file").
+#[test]
+fn a_directory_offset_past_the_end_is_named_with_the_real_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.npz");
+    NpzWriter::create(&good)
+        .unwrap()
+        .add("a", &ndarray::arr1(&[1.0f64, 2.0, 3.0]))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let len = bytes.len();
+    let eocd = len - 22;
+    assert_eq!(&bytes[eocd..eocd + 4], b"PK\x05\x06");
+    let start = u32::from_le_bytes(bytes[eocd + 16..eocd + 20].try_into().unwrap());
+    let cd = find(&bytes, b"PK\x01\x02");
+    // 10^9: every offset moves below 0. One byte back, with the member's local header offset
+    // set to 0xFFFF_FF00: it moves one byte further, past the end.
+    for (stated, local, moved) in [
+        (
+            1_000_000_000u32,
+            0,
+            "(0) before the start of the file".to_string(),
+        ),
+        (
+            start - 1,
+            0xFFFF_FF00u32,
+            format!(
+                "({}) to byte {}, past the end of the file",
+                0xFFFF_FF00u32, 0xFFFF_FF01u32
+            ),
+        ),
+    ] {
+        let p = patch(&good, &dir.path().join("far.npz"), |b| {
+            b[eocd + 16..eocd + 20].copy_from_slice(&stated.to_le_bytes());
+            if local != 0 {
+                b[cd + 42..cd + 46].copy_from_slice(&local.to_le_bytes());
+            }
+        });
+        let npz = Npz::open(&p).unwrap();
+        let m = npz.member("a").unwrap();
+        let why = m.problem.as_deref().unwrap();
+        for want in [
+            format!("puts the central directory at byte {stated}, but it is at byte {start}"),
+            format!("this one {moved}"),
+            format!("({len} bytes)"),
+        ] {
+            assert!(why.contains(&want), "{want:?} in {why}");
+        }
+        assert!(!why.contains('-'), "{why}");
+        // SAFETY: the file is this test's alone.
+        let e = unsafe { npz.map::<f64, IxDyn>("a") }.unwrap_err();
+        assert!(matches!(e, Error::BadArchive { .. }), "{e:?}");
+        if have_numpy() {
+            let code = "import sys, numpy as np\ntry:\n    np.load(sys.argv[1])['a']\n    \
+                        print('read')\nexcept Exception as e:\n    print('refused')";
+            assert_eq!(python_on(code, &p), "refused");
+        }
+    }
+}
+
 #[test]
 fn entry_counts_are_ignored_as_numpy_ignores_them() {
     let dir = numpy_fixtures!();

@@ -306,6 +306,24 @@ fn lookup_error_lists_twenty_names() {
     }
     // numpy's key or the zip name.
     assert_eq!(c.entry("m03.npy").unwrap().name, "m03");
+    // Names with quotes, backslashes and control characters are quoted alike, as Rust's
+    // `{:?}` quotes them (a quote or a backslash was printed raw, a newline escaped).
+    let odd = dir.path().join("odd.npz");
+    let one = npy_bytes("|u1", &[1], &[7]);
+    raw_zip(
+        &odd,
+        &[
+            ("\"q\\.npy", one.clone()),
+            ("x\ny.npy", one.clone()),
+            ("e\u{1b}.npy", one),
+        ],
+    );
+    let c = Container::open(&odd).unwrap();
+    let e = c.entry("nope").unwrap_err().to_string();
+    assert!(
+        e.ends_with(r#"has no member named "nope"; it has: "\"q\\", "x\ny", "e\u{1b}""#),
+        "{e}"
+    );
 }
 
 #[test]

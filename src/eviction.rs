@@ -135,7 +135,7 @@ impl Pages<'_> {
     /// selection (an array of shape `[0, 3]`): `false`, as no page it holds could stay in a
     /// folio that reaches past it.
     fn leaves_out_file_pages(&self) -> bool {
-        if self.len() == 0 {
+        if self.is_empty() {
             return false;
         }
         let span = self.span();
@@ -218,11 +218,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e.bin");
         std::fs::write(&path, vec![1u8; 4 * 4096]).unwrap();
-        let mut file = std::fs::File::open(&path).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
         // SAFETY: the file is this test's alone while `a` and `whole` live.
         let a = unsafe {
             MmapOptions::new()
-                .map::<f64, ndarray::Ix2, _>(&mut file, (0, 3))
+                .map::<f64, ndarray::Ix2, _>(&file, (0, 3))
                 .unwrap()
         };
         let p = a.pages(..).unwrap();

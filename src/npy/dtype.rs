@@ -156,6 +156,21 @@ fn strtol_all(s: &str) -> Option<usize> {
     Some(v as usize)
 }
 
+/// Whether a string numpy reads as a structured or subarray dtype ([`is_commastring`]) has
+/// fields: a comma outside brackets (`<f8,<i4`, `f8,`, `(2,)f8,i4`), where one without is a
+/// subarray (`(2,3)f8`, `3f8`).
+fn has_fields(s: &str) -> bool {
+    let mut depth = 0i64;
+    s.bytes().any(|c| {
+        match c {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            _ => {}
+        }
+        c == b',' && depth == 0
+    })
+}
+
 /// numpy's `_check_for_commastring`: strings numpy reads as a structured or subarray dtype.
 fn is_commastring(s: &str) -> bool {
     let b = s.as_bytes();
@@ -324,16 +339,19 @@ impl AnyDtype {
         }
     }
 
-    /// [`parse`](Self::parse), with a dtype numpy reads and ndmmap does not map (object,
-    /// StringDType, structured or subarray strings, datetime units not read) given as
-    /// [`AnyDtype::Unsupported`] instead of refused. A string numpy does not read is still
+    /// [`parse`](Self::parse), with a dtype numpy reads and ndmmap does not map given as
+    /// [`AnyDtype::Unsupported`] instead of refused, where the header's shape is numpy's
+    /// array's: object, StringDType, and structured strings with fields (`<f8,<i4`). Still
+    /// refused as [`parse`](Self::parse) refuses them: a subarray (`(2,)f8`, `3f8`), whose
+    /// dimensions numpy appends to the array's shape, and a datetime unit ndmmap does not read
+    /// (some of which numpy refuses too). A string numpy does not read is still
     /// [`NpyError::UnknownDtype`].
     pub(crate) fn parse_listed(s: &str) -> Result<AnyDtype> {
         match AnyDtype::parse(s) {
             Err(Error::Npy {
                 kind: NpyError::UnsupportedDtype { why, .. },
                 ..
-            }) => {
+            }) if why == OBJECT || why == STRINGDTYPE || (why == STRUCTURED && has_fields(s)) => {
                 // numpy's `dtype.str` of every object spelling ('O', '>O', 'O8', 'object').
                 let name = if why == OBJECT {
                     "|O".to_string()

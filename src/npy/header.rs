@@ -1236,13 +1236,15 @@ fn interpret(v: Val, raw: bool, chars: &[char]) -> std::result::Result<Parsed, N
             Err(e) => return Err(bad(e.to_string())),
         },
         Val::Tuple(_) | Val::List => {
-            // The descriptor as written: numpy reads a list as fields, a tuple as a subarray
-            // or a base type with fields (`descr_to_dtype`); neither is mapped.
+            // The descriptor as written: numpy reads a list as fields (`descr_to_dtype`), the
+            // header's shape the array's; a tuple as a subarray, whose dimensions numpy appends
+            // to the array's shape, or a base type with fields. Neither is mapped, and only a
+            // list is listed.
             let text: String = chars[span.start.min(chars.len())..span.end.min(chars.len())]
                 .iter()
                 .collect();
             let text = text.trim().to_string();
-            if !raw {
+            if !raw || matches!(descr, Val::Tuple(_)) {
                 return Err(NpyError::UnsupportedDtype {
                     descr: excerpt(&text),
                     why: STRUCTURED.into(),
@@ -1535,9 +1537,9 @@ mod tests {
             ("'>O'", "|O", "object"),
             ("'object'", "|O", "object"),
             ("'T'", "T", "StringDType"),
-            ("'(2,)S5'", "(2,)S5", "structured"),
             ("'<f8,<i4'", "<f8,<i4", "structured"),
-            ("'M8[ns/2]'", "M8[ns/2]", "unit"),
+            ("'f8,'", "f8,", "structured"),
+            ("'(2,)f8,i4'", "(2,)f8,i4", "structured"),
             (
                 "[('a', '<f8'), ('b', '<i4')]",
                 "[('a', '<f8'), ('b', '<i4')]",
@@ -1548,7 +1550,6 @@ mod tests {
                 "[('a', '<U2')]",
                 "structured",
             ),
-            ("('<f8', (2,))", "('<f8', (2,))", "structured"),
             (
                 "[('a', '<f8', (2, 3))]",
                 "[('a', '<f8', (2, 3))]",
@@ -1587,6 +1588,25 @@ mod tests {
             let text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (-1,)}}");
             assert!(
                 matches!(raw(&text), Err(NpyError::BadShape { .. })),
+                "{text}"
+            );
+        }
+        // Still refused where asked, before the shape is looked at: subarrays, whose
+        // dimensions numpy appends to the array's shape (checked with numpy 2.4: '(2,)f8' of
+        // shape (5,) loads as <f8 (5, 2)), and datetime units ndmmap does not read (numpy
+        // refuses some of them, 'M8[B]', and reads others, 'M8[ns/2]').
+        for descr in [
+            "'(2,)S5'",
+            "'(2,3)f8'",
+            "'3f8'",
+            "('<f8', (2,))",
+            "('|V8', [('a', '<f8')])",
+            "'M8[ns/2]'",
+            "'M8[B]'",
+        ] {
+            let text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (-1,)}}");
+            assert!(
+                matches!(raw(&text), Err(NpyError::UnsupportedDtype { .. })),
                 "{text}"
             );
         }

@@ -810,6 +810,17 @@ pub enum NpyError {
     },
 }
 
+/// `s` in double quotes, escaped as Rust's `{:?}` escapes a string (quotes, backslashes,
+/// control characters, bidi overrides), cut after 100 characters (`"..."...`): a name in a
+/// list of names, which reads the same whatever characters it holds.
+pub(crate) fn quoted(s: &str) -> String {
+    const MAX: usize = 100;
+    match s.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{:?}...", &s[..cut]),
+        None => format!("{s:?}"),
+    }
+}
+
 /// At most about 100 characters of `s`, control characters and bidi overrides escaped, for an
 /// error message.
 pub(crate) fn excerpt(s: &str) -> String {
@@ -1363,9 +1374,9 @@ impl fmt::Display for Error {
                 ..
             } if available.len() == 1 && available[0].is_empty() => write!(
                 f,
-                "{} holds one array, which has no name: drop \":{}\" from the path",
+                "{} holds one array, which has no name: drop {} from the path",
                 Shown(path),
-                excerpt(name)
+                quoted(&format!(":{name}"))
             ),
             Error::NoSuchMember {
                 path,
@@ -1374,15 +1385,15 @@ impl fmt::Display for Error {
                 more,
             } => write!(
                 f,
-                "{} has no member named \"{}\"; it has: {}{}",
+                "{} has no member named {}; it has: {}{}",
                 Shown(path),
-                excerpt(name),
+                quoted(name),
                 if available.is_empty() {
                     "nothing".to_string()
                 } else {
                     available
                         .iter()
-                        .map(|n| format!("\"{}\"", excerpt(n)))
+                        .map(|n| quoted(n))
                         .collect::<Vec<_>>()
                         .join(", ")
                 },
@@ -1494,3 +1505,49 @@ impl Error {
 /// The OS error's message is part of `Display`, so `source()` returns `None` (the Rust API
 /// guidelines: a message in one place, not both); [`Error::io_error`] gives the OS error.
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every name of the no-such-member list is quoted alike, whatever it holds: a quote or a
+    /// backslash was printed raw inside the quotes while a newline or an ESC was escaped.
+    #[test]
+    fn member_names_are_quoted_alike() {
+        let names = [
+            "\"q\\",
+            "x\ny",
+            "e\u{1b}[2J",
+            "r\u{202e}l",
+            "plain",
+            "\u{e9}\u{6f22}",
+        ];
+        let e = Error::no_such_member(Path::new("a.npz"), "n\"o", names.into_iter());
+        let text = e.to_string();
+        let listed = r#"it has: "\"q\\", "x\ny", "e\u{1b}[2J", "r\u{202e}l", "plain", "é漢""#;
+        assert!(text.contains(r#"has no member named "n\"o";"#), "{text}");
+        assert!(text.ends_with(listed), "{text}");
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text}"
+        );
+        // 20 names and a count of the rest; a long name cut after 100 characters.
+        let long = "y".repeat(150);
+        let many: Vec<String> = std::iter::once(long.clone())
+            .chain((1..25).map(|i| format!("m{i:02}")))
+            .collect();
+        let e = Error::no_such_member(Path::new("a.npz"), "z", many.iter().map(String::as_str));
+        let text = e.to_string();
+        assert!(text.ends_with("\"m19\" and 5 more"), "{text}");
+        assert!(
+            text.contains(&format!("it has: \"{}\"..., \"m01\"", &long[..100])),
+            "{text}"
+        );
+        // The nameless array of a .npy file.
+        let e = Error::no_such_member(Path::new("a.npy"), "x\\", [""].into_iter());
+        assert!(
+            e.to_string().contains(r#"drop ":x\\" from the path"#),
+            "{e}"
+        );
+    }
+}

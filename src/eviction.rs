@@ -69,6 +69,7 @@ pub struct Evicted {
     pub in_use: Option<u64>,
     /// The selection leaves out some of the file's pages (a slice, or an array that shares
     /// its file): pages at its ends may stay in folios that reach past it (see [`Evicted`]).
+    /// `false` for an empty selection, which has no ends.
     #[cfg_attr(feature = "serde", serde(rename = "partial_selection"))]
     pub partial: bool,
 }
@@ -130,8 +131,13 @@ impl Pages<'_> {
     }
 
     /// Whether the selection leaves out some page of the file: it is not one run from the
-    /// file's first page to its last. Unknown file length (no file): `true`.
+    /// file's first page to its last. Unknown file length (no file): `true`. An empty
+    /// selection (an array of shape `[0, 3]`): `false`, as no page it holds could stay in a
+    /// folio that reaches past it.
     fn leaves_out_file_pages(&self) -> bool {
+        if self.is_empty() {
+            return false;
+        }
         let span = self.span();
         let ps = span.page_size.max(1) as u64;
         let first = self.map.offset().saturating_sub(span.lead as u64) / ps;
@@ -198,5 +204,49 @@ impl std::fmt::Display for Evicted {
             sep = ", ";
         }
         Ok(())
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::MmapOptions;
+
+    /// An empty selection leaves nothing out that could stay in a folio reaching past it.
+    #[test]
+    fn an_empty_selection_is_not_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.bin");
+        std::fs::write(&path, vec![1u8; 4 * 4096]).unwrap();
+        let file = std::fs::File::open(&path).unwrap();
+        // SAFETY: the file is this test's alone while `a` and `whole` live.
+        let a = unsafe {
+            MmapOptions::new()
+                .map::<f64, ndarray::Ix2, _>(&file, (0, 3))
+                .unwrap()
+        };
+        let p = a.pages(..).unwrap();
+        assert!(p.is_empty());
+        let e = p.evict_report(Dirty::Stay).unwrap();
+        assert_eq!((e.selected, e.partial), (0, false), "{e:?}");
+        // A selection of some of the file's pages is still partial; all of them is not.
+        // SAFETY: as above.
+        let whole = unsafe { MmapOptions::new().map_path_1d::<u8>(&path).unwrap() };
+        assert!(
+            whole
+                .pages(0..4096)
+                .unwrap()
+                .evict_report(Dirty::Stay)
+                .unwrap()
+                .partial
+        );
+        assert!(
+            !whole
+                .pages(..)
+                .unwrap()
+                .evict_report(Dirty::Stay)
+                .unwrap()
+                .partial
+        );
     }
 }

@@ -142,9 +142,12 @@ pub struct Member {
     /// `"<U2"`, `"<M8[s]"`), when the header was read: for a numeric dtype and for numpy's
     /// bytes, str, void, datetime and timedelta types, whose elements
     /// [`map_any`](Npz::map_any) maps as raw bytes ([`AnyArray::Other`](crate::AnyArray::Other)).
+    /// For a dtype ndmmap does not map (see [`problem`](Self::problem)) it is `"|O"` for an
+    /// object dtype, else the descriptor as the header writes it (an excerpt:
+    /// `"[('a', '<f8'), ('b', '<i4')]"` for a structured one).
     pub type_name: Option<String>,
     /// Bytes per element (numpy's `itemsize`: 4 per character of a str), when the header was
-    /// read.
+    /// read and its dtype is one ndmmap maps (not for object or structured dtypes).
     pub itemsize: Option<usize>,
     /// The shape (empty for a 0-dimensional array).
     pub shape: Option<Vec<usize>>,
@@ -422,12 +425,14 @@ impl Npz {
             whys: HashMap::new(),
         };
         // Each member's local header offset, for the overlap rule.
-        let mut offsets: Vec<(i128, u32)> = Vec::new();
+        let mut offsets: Vec<(u64, u32)> = Vec::new();
         let mut entries = DirReader::new(&probe, &dir).map_err(|e| io("read zip directory", e))?;
         while let Some(e) = entries.next().map_err(fail)? {
             let i = u32::try_from(npz.members.len())
                 .map_err(|_| bad("it has more than 2^32 members".into()))?;
-            offsets.push((e.header_offset, i));
+            if let Some(at) = e.header_offset {
+                offsets.push((at, i));
+            }
             let (m, why) = read_member(&probe, path, len, e)?;
             npz.members.push(m);
             if let Some(why) = why {
@@ -465,17 +470,19 @@ impl Npz {
     }
 
     /// Python 3.12+'s zip bomb rule: a member's data must end before the next local header
-    /// (in file order) or the central directory.
-    fn check_overlaps(&mut self, mut offsets: Vec<(i128, u32)>, dir_start: u64) {
+    /// (in file order) or the central directory. `offsets` are the local headers' offsets that
+    /// are not below 0 once shifted (a member whose offset is below 0 is unreadable, and would
+    /// only bound members below it, unreadable too).
+    fn check_overlaps(&mut self, mut offsets: Vec<(u64, u32)>, dir_start: u64) {
         // Stable: equal offsets keep directory order, as Python's sorted(reverse=True).
         offsets.sort_by_key(|&(offset, _)| std::cmp::Reverse(offset));
-        let mut end = i128::from(dir_start);
+        let mut end = u128::from(dir_start);
         for (offset, i) in offsets {
             let readable = !matches!(self.whys.get(&i), Some(Why::Unreadable(_)));
             if let Some(m) = self.members.get(i as usize)
                 && readable
             {
-                let stop = i128::from(m.stored_offset) + i128::from(m.stored_len);
+                let stop = u128::from(m.stored_offset) + u128::from(m.stored_len);
                 if stop > end {
                     let why = format!(
                         "member {:?}: its data (bytes {}..{stop}) runs into {} at byte {end}; \
@@ -483,7 +490,7 @@ impl Npz {
                          bombs (3.11 reads them), and so does ndmmap",
                         crate::error::excerpt(&m.zip_name),
                         m.stored_offset,
-                        if end == i128::from(dir_start) {
+                        if end == u128::from(dir_start) {
                             "the central directory"
                         } else {
                             "the next member's local header"
@@ -492,7 +499,7 @@ impl Npz {
                     self.set(i, Why::Unreadable(why));
                 }
             }
-            end = offset;
+            end = u128::from(offset);
         }
     }
 
@@ -990,14 +997,27 @@ fn u64_at(b: &[u8], i: usize) -> u64 {
 }
 
 /// Where the central directory is, as Python's `zipfile` finds it.
+#[derive(Debug, Clone, Copy)]
 struct Directory {
     /// Its first byte.
     start: u64,
     /// Its size in bytes: it ends where the end record (or the zip64 end record) starts.
     size: u64,
-    /// What to add to the offsets the directory states (non-zero when bytes were prepended
-    /// to an archive, or its offsets are wrong): `zipfile`'s "concat".
-    concat: i128,
+    /// Where the end record (or the zip64 end record) says the directory starts. The
+    /// difference `start - stated_start` is added to every offset the directory states
+    /// (non-zero when bytes were prepended to an archive, or its offsets are wrong):
+    /// `zipfile`'s "concat".
+    stated_start: u64,
+}
+
+impl Directory {
+    /// A local header offset the directory states, shifted by `zipfile`'s "concat": `None`
+    /// when that is below 0 (or past `u64::MAX`), outside any file.
+    fn shift(&self, stated: u64) -> Option<u64> {
+        stated
+            .checked_add(self.start)?
+            .checked_sub(self.stated_start)
+    }
 }
 
 /// Finds the end record and the directory as Python 3.11's `_EndRecData`, `_EndRecData64` and
@@ -1135,11 +1155,10 @@ fn find_directory(file: &File, len: u64) -> std::result::Result<Directory, Fail>
              {dir_end} bytes come before the end record; numpy (Python's zipfile) refuses it too"
         )));
     };
-    let concat = i128::from(start) - i128::from(offset);
     Ok(Directory {
         start,
         size,
-        concat,
+        stated_start: offset,
     })
 }
 
@@ -1152,19 +1171,23 @@ struct Entry {
     crc: u32,
     stored_len: u64,
     size: u64,
-    /// The local header's offset, with the directory's `concat` added.
-    header_offset: i128,
+    /// The local header's offset as the directory states it.
+    stated_offset: u64,
+    /// The local header's offset, with the directory's "concat" added ([`Directory::shift`]);
+    /// `None` when that is below 0.
+    header_offset: Option<u64>,
+    /// Where the directory starts, and where the end record says it starts (for messages).
+    dir_start: u64,
+    dir_stated_start: u64,
 }
 
 /// Reads the central directory's entries one at a time, as `_RealGetContents` does: while the
 /// bytes read (by the entries' stated lengths) are fewer than the directory's size.
 struct DirReader<'a> {
     r: BufReader<std::io::Take<&'a File>>,
-    start: u64,
-    size: u64,
+    dir: Directory,
     total: u64,
     count: u64,
-    concat: i128,
 }
 
 impl<'a> DirReader<'a> {
@@ -1173,19 +1196,17 @@ impl<'a> DirReader<'a> {
         f.seek(SeekFrom::Start(dir.start))?;
         Ok(DirReader {
             r: BufReader::with_capacity(1 << 16, f.take(dir.size)),
-            start: dir.start,
-            size: dir.size,
+            dir: *dir,
             total: 0,
             count: 0,
-            concat: dir.concat,
         })
     }
 
     fn next(&mut self) -> std::result::Result<Option<Entry>, Fail> {
-        if self.total >= self.size {
+        if self.total >= self.dir.size {
             return Ok(None);
         }
-        let at = self.start.saturating_add(self.total);
+        let at = self.dir.start.saturating_add(self.total);
         let mut c = [0u8; CENTRAL_LEN];
         let got = fill(&mut self.r, &mut c)?;
         if got < CENTRAL_LEN {
@@ -1283,7 +1304,10 @@ impl<'a> DirReader<'a> {
             crc: u32_at(&c, 16),
             stored_len,
             size,
-            header_offset: i128::from(offset) + self.concat,
+            stated_offset: offset,
+            header_offset: self.dir.shift(offset),
+            dir_start: self.dir.start,
+            dir_stated_start: self.dir.stated_start,
         }))
     }
 }
@@ -1388,12 +1412,31 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     let q = || crate::error::excerpt(&e.name);
     let unreadable = |s: String| Ok(Some(Why::Unreadable(s)));
     let io = |e| Error::io("read local header", Some(path), e);
-    let Some(at) = u64::try_from(e.header_offset).ok().filter(|&at| at <= len) else {
-        return unreadable(format!(
-            "member {:?}: its local header offset ({}) is outside the file ({len} bytes)",
-            q(),
-            e.header_offset
-        ));
+    let Some(at) = e.header_offset.filter(|&at| at <= len) else {
+        return unreadable(if e.dir_start == e.dir_stated_start {
+            format!(
+                "member {:?}: its local header offset ({}) is past the end of the file ({len} \
+                 bytes)",
+                q(),
+                e.stated_offset
+            )
+        } else {
+            // zipfile's "concat": every offset moves as far as the directory moved.
+            let moved = match e.header_offset {
+                Some(at) => format!("to byte {at}, past the end of the file ({len} bytes)"),
+                None => format!("before the start of the file ({len} bytes)"),
+            };
+            format!(
+                "member {:?}: the end record puts the central directory at byte {}, but it is \
+                 at byte {} (its size back from the end record); numpy (Python's zipfile) \
+                 moves each local header offset by the difference, which moves this one ({}) \
+                 {moved}",
+                q(),
+                e.dir_stated_start,
+                e.dir_start,
+                e.stated_offset
+            )
+        });
     };
     let mut local = [0u8; LOCAL_LEN];
     if len - at < LOCAL_LEN as u64 {
@@ -1467,6 +1510,7 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     let h = match AnyHeader::read_within(file, &mpath, start, content, MAX_HEADER_SIZE) {
         Ok(h) => h,
         Err(Error::Npy { kind, .. }) => {
+            // (A dtype numpy reads and ndmmap does not map is read with its shape, below.)
             if let NpyError::UnsupportedDtype { descr, .. } | NpyError::UnknownDtype { descr } =
                 &kind
             {
@@ -1480,27 +1524,35 @@ fn locate(file: &File, path: &Path, len: u64, e: &Entry, m: &mut Member) -> Resu
     m.descr = Some(h.descr.clone());
     m.dtype = match h.dtype {
         AnyDtype::Numeric(d) => Some(d),
-        AnyDtype::Raw(_) => None,
+        AnyDtype::Raw(_) | AnyDtype::Unsupported(_) => None,
     };
     let itemsize = h.dtype.itemsize();
     m.type_name = Some(h.dtype.descr());
-    m.itemsize = Some(itemsize);
     m.fortran_order = h.fortran_order;
     // The header lies within the member (read_within checked it).
     m.data_offset = start + h.data_offset;
     m.data_len = content - h.data_offset;
+    if let Some(kind) = h.unsupported() {
+        // No elements to map (object, structured): the shape and the bytes after the header
+        // are listed, and the item size is not known here.
+        m.shape = Some(h.shape);
+        return Ok(Some(Why::Npy(kind)));
+    }
+    m.itemsize = Some(itemsize);
     let needed = h.data_len().ok().map(|n| n as u64);
     let why = match needed {
         None => Some(Why::Npy(NpyError::BadShape {
             shape: format!("{:?}", h.shape),
             why: "has more bytes than an array can hold",
         })),
-        Some(needed) if needed > m.data_len => Some(Why::Npy(NpyError::DataPastEnd {
-            shape: h.shape.clone(),
-            offset: h.data_offset,
-            needed,
-            len: content,
-        })),
+        // Counted in the member's terms: the archive is longer than the member.
+        Some(needed) if needed > m.data_len => Some(Why::Archive(format!(
+            "member {:?}: its .npy header's shape {:?} needs {needed} bytes of data but the \
+             member holds {} (it is cut short)",
+            q(),
+            h.shape,
+            m.data_len
+        ))),
         Some(needed) if needed < m.data_len => Some(Why::Archive(format!(
             "member {:?}: its .npy header describes {needed} bytes of data but the member holds \
              {} more; the header lies",

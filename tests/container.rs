@@ -306,6 +306,24 @@ fn lookup_error_lists_twenty_names() {
     }
     // numpy's key or the zip name.
     assert_eq!(c.entry("m03.npy").unwrap().name, "m03");
+    // Names with quotes, backslashes and control characters are quoted alike, as Rust's
+    // `{:?}` quotes them (a quote or a backslash was printed raw, a newline escaped).
+    let odd = dir.path().join("odd.npz");
+    let one = npy_bytes("|u1", &[1], &[7]);
+    raw_zip(
+        &odd,
+        &[
+            ("\"q\\.npy", one.clone()),
+            ("x\ny.npy", one.clone()),
+            ("e\u{1b}.npy", one),
+        ],
+    );
+    let c = Container::open(&odd).unwrap();
+    let e = c.entry("nope").unwrap_err().to_string();
+    assert!(
+        e.ends_with(r#"has no member named "nope"; it has: "\"q\\", "x\ny", "e\u{1b}""#),
+        "{e}"
+    );
 }
 
 #[test]
@@ -1178,7 +1196,11 @@ fn non_numeric_dtypes_checked_as_numeric_ones() {
     let c = Container::open(&z).unwrap();
     let why = |n: &str| c.entry(n).unwrap().unmappable.clone().unwrap_or_default();
     assert!(why("lies").contains("lies"), "{}", why("lies"));
-    assert!(why("short").contains("truncated"), "{}", why("short"));
+    assert!(
+        why("short").contains("needs 16 bytes of data but the member holds 12"),
+        "{}",
+        why("short")
+    );
     assert!(why("zero").contains("0 bytes"), "{}", why("zero"));
     assert!(why("obj").contains("object"), "{}", why("obj"));
     assert!(why("rec").contains("structured"), "{}", why("rec"));
@@ -1193,9 +1215,163 @@ fn non_numeric_dtypes_checked_as_numeric_ones() {
         // SAFETY: as above.
         assert!(unsafe { c.map_any(n) }.is_err(), "{n}");
     }
-    // An object .npy file is refused at open, as before.
+    // An object .npy file is listed as the member is (its shape, the bytes after its
+    // header) and refused when mapped.
     let obj = dir.path().join("obj.npy");
     std::fs::write(&obj, npy_bytes("|O", &[1], &[0; 8])).unwrap();
-    let e = Container::open(&obj).unwrap_err();
+    let c = Container::open(&obj).unwrap();
+    let e = c.entry("").unwrap();
+    assert_eq!(
+        (e.type_name.as_str(), e.shape.as_slice(), e.offset, e.len),
+        ("|O", &[1][..], 128, 8)
+    );
+    assert!(e.unmappable.as_deref().unwrap().contains("object"), "{e:?}");
+    // SAFETY: as above.
+    let e = unsafe { c.map_any("") }.unwrap_err();
     assert!(e.to_string().contains("object"), "{e}");
+}
+
+/// Writes numpy's object, structured and subarray arrays into `dir` (one `.npy` file each,
+/// and all of them with a float array in `all.npz`) and prints, tab-separated, per array and
+/// file, numpy's own account: `file name descr shape fortran offset len`. `descr` is the
+/// header's (`dtype_to_descr`), `shape` is `np.load(..., allow_pickle=True)`'s, `offset` is
+/// where numpy's header reader leaves the file or member (absolute), and `len` is what
+/// follows it: the rest of the `.npy` file, or of the member's bytes.
+const UNMAPPED: &str = r#"
+import sys, os, struct, zipfile
+import numpy as np
+fmt = getattr(np.lib, "_format_impl", None) or np.lib.format
+d = sys.argv[1]
+cases = {
+    "o": np.array([1, None], dtype=object),
+    "of": np.asfortranarray(np.array([[1, "a"], [None, 2.5], [3, 4]], dtype=object)),
+    "o0": np.array(None, dtype=object),
+    "oe": np.zeros((0, 3), dtype=object),
+    "r": np.zeros(2, "i4,f8"),
+    "sub": np.zeros((2, 3), dtype=[("a", "<f8", (2,))]),
+}
+def row(f, n, shape, fortran, descr, off, length):
+    print(f, n, descr, ",".join(map(str, shape)) or "-", int(fortran), off, length, sep="	")
+for n, a in cases.items():
+    p = os.path.join(d, n + ".npy")
+    np.save(p, a, allow_pickle=True)
+    with open(p, "rb") as f:
+        v = fmt.read_magic(f)
+        shape, fortran, dtype = fmt._read_array_header(f, v)
+        off = f.tell()
+    assert np.load(p, allow_pickle=True).shape == shape
+    row(n + ".npy", "", shape, fortran, repr(fmt.dtype_to_descr(dtype)).strip("'"), off,
+        os.path.getsize(p) - off)
+z = os.path.join(d, "all.npz")
+np.savez(z, a=np.arange(10.0), **cases)
+with zipfile.ZipFile(z) as zf, open(z, "rb") as raw:
+    for n, a in cases.items():
+        info = zf.getinfo(n + ".npy")
+        raw.seek(info.header_offset)
+        local = raw.read(30)
+        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+        with zf.open(info) as f:
+            v = fmt.read_magic(f)
+            shape, fortran, dtype = fmt._read_array_header(f, v)
+            off = f.tell()
+        assert np.load(z, allow_pickle=True)[n].shape == shape
+        row("all.npz", n, shape, fortran, repr(fmt.dtype_to_descr(dtype)).strip("'"),
+            start + off, info.file_size - off)
+"#;
+
+/// Object and structured arrays numpy wrote, in a `.npy` file or an `.npz` member: listed
+/// with numpy's shape and order, the data offset after the header and the bytes after it, and
+/// refused when mapped with the error the typed readers give (`UnsupportedDtype`).
+#[test]
+fn object_and_structured_entries_have_numpys_shape_and_offset() {
+    if !have_numpy() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run_ok(
+        std::process::Command::new("python3")
+            .args(["-c", UNMAPPED])
+            .arg(dir.path()),
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let unsupported = |what: &str, r: Result<(), Error>| match r {
+        Err(Error::Npy {
+            kind: ndmmap::NpyError::UnsupportedDtype { .. },
+            ..
+        }) => {}
+        other => panic!("{what}: {other:?}"),
+    };
+    let mut seen = 0;
+    for line in text.lines() {
+        let f: Vec<&str> = line.split('\t').collect();
+        let [file, name, descr, shape, fortran, offset, len] = f[..] else {
+            panic!("{line}")
+        };
+        let shape: Vec<usize> = match shape {
+            "-" => vec![],
+            s => s.split(',').map(|d| d.parse().unwrap()).collect(),
+        };
+        let path = dir.path().join(file);
+        let c = Container::open(&path).unwrap();
+        let e = c.entry(name).unwrap();
+        let what = format!("{file}:{name} {descr}");
+        let object = descr == "|O";
+        assert_eq!(
+            (e.dtype, e.type_name.as_str(), e.elem_size),
+            (None, descr, 0),
+            "{what}"
+        );
+        assert_eq!(e.shape, shape, "{what}");
+        let order = if fortran == "1" { Order::F } else { Order::C };
+        assert_eq!(e.order, order, "{what}");
+        assert_eq!(
+            (e.offset, e.len),
+            (offset.parse().unwrap(), len.parse().unwrap()),
+            "{what}"
+        );
+        let why = e.unmappable.as_deref().unwrap_or_default();
+        let kind = if object { "object" } else { "structured" };
+        assert!(why.contains(kind), "{what}: {why}");
+        // SAFETY: the files are this test's alone.
+        unsupported(&what, unsafe { c.map_any(name) }.map(drop));
+        // SAFETY: as above.
+        unsupported(&what, unsafe { c.map::<u8, IxDyn>(name) }.map(drop));
+        if file == "all.npz" {
+            let z = ndmmap::npz::Npz::open(&path).unwrap();
+            let m = z.member(name).unwrap();
+            assert_eq!(
+                (
+                    m.shape.as_deref(),
+                    m.fortran_order,
+                    m.data_offset,
+                    m.data_len,
+                    m.itemsize,
+                    m.type_name.as_deref()
+                ),
+                (
+                    Some(&shape[..]),
+                    order == Order::F,
+                    e.offset,
+                    e.len,
+                    None,
+                    Some(descr)
+                ),
+                "{what}"
+            );
+            // SAFETY: as above.
+            unsupported(&what, unsafe { z.map_any(name) }.map(drop));
+        } else {
+            // The typed readers keep refusing it at the header.
+            unsupported(&what, ndmmap::npy::read_header(&path).map(drop));
+            // SAFETY: as above.
+            unsupported(&what, unsafe { ndmmap::npy::open_any(&path) }.map(drop));
+        }
+        seen += 1;
+    }
+    assert_eq!(seen, 12, "{text}");
+    // The float member beside them maps as before.
+    let c = Container::open(dir.path().join("all.npz")).unwrap();
+    // SAFETY: as above.
+    let a = unsafe { c.map::<Unaligned<f64>, IxDyn>("a") }.unwrap();
+    assert_eq!(a.len(), 10);
 }

@@ -368,26 +368,6 @@ fn the_command_refuses_each_hostile_file_in_one_line() {
         (
             npy_file(
                 d,
-                "st.npy",
-                1,
-                b"{'descr': [('a', '<f8')], 'fortran_order': False, 'shape': (1,)}",
-                &[0; 8],
-            ),
-            "structured",
-        ),
-        (
-            npy_file(
-                d,
-                "obj.npy",
-                1,
-                b"{'descr': '|O', 'fortran_order': False, 'shape': (1,)}",
-                &[0; 8],
-            ),
-            "object",
-        ),
-        (
-            npy_file(
-                d,
                 "neg.npy",
                 1,
                 b"{'descr': '<f8', 'fortran_order': False, 'shape': (-1,)}",
@@ -429,6 +409,26 @@ fn the_command_refuses_each_hostile_file_in_one_line() {
         assert!(
             !err.contains('\u{1b}') && !err.contains('\u{202e}'),
             "control characters are escaped: {err}"
+        );
+    }
+    // Structured and object files are listed, as such .npz members are: their shape, and
+    // the reason they are not mapped in the entry's `unmappable`.
+    for (name, descr, word) in [
+        ("st.npy", "[('a', '<f8')]", "structured"),
+        ("obj.npy", "'|O'", "object"),
+    ] {
+        let h = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (1,)}}");
+        let p = npy_file(d, name, 1, h.as_bytes(), &[0; 8]);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ndmmap"))
+            .args(["info", "--json"])
+            .arg(&p)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(out.status.code(), Some(0), "{name}: {text}");
+        assert!(
+            text.contains("\"shape\":[1]") && text.contains(word),
+            "{name}: {text}"
         );
     }
 }

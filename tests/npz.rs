@@ -867,17 +867,15 @@ fn lying_npy_headers_are_errors_when_mapped() {
         let e = unsafe { npz.map::<Unaligned<f64>, IxDyn>("a") }.unwrap_err();
         println!("{e}");
         if short {
+            // Counted in the member's terms, not the file's.
+            assert!(matches!(&e, Error::BadArchive { .. }), "{e:?}");
             assert!(
-                matches!(
-                    &e,
-                    Error::Npy {
-                        kind: NpyError::DataPastEnd { needed: 72, .. },
-                        ..
-                    }
+                e.to_string().contains(
+                    "member \"a.npy\": its .npy header's shape [9] needs 72 bytes of data but \
+                     the member holds 56"
                 ),
-                "{e:?}"
+                "{e}"
             );
-            assert!(e.to_string().contains("lie.npz:a"), "{e}");
         } else {
             assert!(matches!(&e, Error::BadArchive { .. }), "{e:?}");
         }
@@ -904,6 +902,138 @@ fn lying_npy_headers_are_errors_when_mapped() {
         ),
         "{e:?}"
     );
+}
+
+/// A stored archive of one member, `a.npy` holding `npy`, written as Python's zipfile writes
+/// one (no zip64 extra field).
+fn one_member_zip(path: &Path, npy: &[u8]) {
+    use std::io::Write;
+    let mut z = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    z.start_file("a.npy", opts).unwrap();
+    z.write_all(npy).unwrap();
+    z.finish().unwrap();
+}
+
+/// A stored member shorter than its `.npy` header's shape (its uncompressed size, in the
+/// directory and the local header, set 8 bytes short): the reason is counted in the member's
+/// bytes, not the archive's (it said "the file is 152 bytes long" of a 268-byte archive).
+#[test]
+fn a_member_shorter_than_its_header_is_named_in_member_terms() {
+    use ndarray_npy::WriteNpyExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mut npy = Vec::new();
+    ndarray::arr1(&[0.0f64, 1.0, 2.0, 3.0])
+        .write_npy(&mut npy)
+        .unwrap();
+    let p = dir.path().join("one.npz");
+    one_member_zip(&p, &npy);
+    let mut b = std::fs::read(&p).unwrap();
+    let cd = find(&b, b"PK\x01\x02");
+    let size = u32::from_le_bytes(b[cd + 24..cd + 28].try_into().unwrap());
+    assert_eq!(size as usize, npy.len());
+    for at in [cd + 24, 22] {
+        b[at..at + 4].copy_from_slice(&(size - 8).to_le_bytes());
+    }
+    std::fs::write(&p, &b).unwrap();
+    let npz = Npz::open(&p).unwrap();
+    let m = npz.member("a").unwrap();
+    let header = npy.len() as u64 - 32;
+    assert_eq!(
+        (
+            m.shape.as_deref(),
+            m.data_len,
+            m.data_offset - m.stored_offset
+        ),
+        (Some(&[4][..]), 24, header)
+    );
+    let why = m.problem.as_deref().unwrap();
+    let want = "member \"a.npy\": its .npy header's shape [4] needs 32 bytes of data but the \
+                member holds 24";
+    assert!(why.contains(want) && !why.contains("file is"), "{why}");
+    // SAFETY: the file is this test's alone.
+    let e = unsafe { npz.map::<Unaligned<f64>, IxDyn>("a") }.unwrap_err();
+    assert!(
+        matches!(&e, Error::BadArchive { .. }) && e.to_string().contains(want),
+        "{e:?}"
+    );
+    let c = ndmmap::container::Container::open(&p).unwrap();
+    assert_eq!(c.entry("a").unwrap().unmappable.as_deref(), Some(why));
+    // SAFETY: as above.
+    let e = unsafe { c.map_any("a") }.unwrap_err();
+    assert!(e.to_string().contains(want), "{e}");
+    if have_numpy() {
+        // numpy refuses the member too (zipfile reads 8 bytes short, and the CRC is wrong).
+        let code = "import sys, numpy as np\ntry:\n    np.load(sys.argv[1])['a']\n    \
+                    print('read')\nexcept Exception as e:\n    print(type(e).__name__)";
+        assert_eq!(python_on(code, &p), "BadZipFile");
+    }
+}
+
+/// An end record whose directory offset is far from where the directory is: numpy (Python's
+/// zipfile) moves every local header offset by the difference, out of the file. The reason
+/// names what the end record says, where the directory is and the file's length (it said
+/// "its local header offset (-999999805) is outside the file").
+#[test]
+fn a_directory_offset_past_the_end_is_named_with_the_real_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good.npz");
+    NpzWriter::create(&good)
+        .unwrap()
+        .add("a", &ndarray::arr1(&[1.0f64, 2.0, 3.0]))
+        .unwrap()
+        .finish()
+        .unwrap();
+    let bytes = std::fs::read(&good).unwrap();
+    let len = bytes.len();
+    let eocd = len - 22;
+    assert_eq!(&bytes[eocd..eocd + 4], b"PK\x05\x06");
+    let start = u32::from_le_bytes(bytes[eocd + 16..eocd + 20].try_into().unwrap());
+    let cd = find(&bytes, b"PK\x01\x02");
+    // 10^9: every offset moves below 0. One byte back, with the member's local header offset
+    // set to 0xFFFF_FF00: it moves one byte further, past the end.
+    for (stated, local, moved) in [
+        (
+            1_000_000_000u32,
+            0,
+            "(0) before the start of the file".to_string(),
+        ),
+        (
+            start - 1,
+            0xFFFF_FF00u32,
+            format!(
+                "({}) to byte {}, past the end of the file",
+                0xFFFF_FF00u32, 0xFFFF_FF01u32
+            ),
+        ),
+    ] {
+        let p = patch(&good, &dir.path().join("far.npz"), |b| {
+            b[eocd + 16..eocd + 20].copy_from_slice(&stated.to_le_bytes());
+            if local != 0 {
+                b[cd + 42..cd + 46].copy_from_slice(&local.to_le_bytes());
+            }
+        });
+        let npz = Npz::open(&p).unwrap();
+        let m = npz.member("a").unwrap();
+        let why = m.problem.as_deref().unwrap();
+        for want in [
+            format!("puts the central directory at byte {stated}, but it is at byte {start}"),
+            format!("this one {moved}"),
+            format!("({len} bytes)"),
+        ] {
+            assert!(why.contains(&want), "{want:?} in {why}");
+        }
+        assert!(!why.contains('-'), "{why}");
+        // SAFETY: the file is this test's alone.
+        let e = unsafe { npz.map::<f64, IxDyn>("a") }.unwrap_err();
+        assert!(matches!(e, Error::BadArchive { .. }), "{e:?}");
+        if have_numpy() {
+            let code = "import sys, numpy as np\ntry:\n    np.load(sys.argv[1])['a']\n    \
+                        print('read')\nexcept Exception as e:\n    print('refused')";
+            assert_eq!(python_on(code, &p), "refused");
+        }
+    }
 }
 
 #[test]

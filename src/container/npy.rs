@@ -34,19 +34,28 @@ impl Npy {
         // length again then.)
         let (h, file_len, _lock) =
             crate::npy::read_any_header_locked(&probe, path, MAX_HEADER_SIZE)?;
-        let len = h.data_len()? as u64;
-        let problem = match h.data_offset.checked_add(len) {
-            Some(end) if end <= file_len => None,
-            _ => Some(NpyError::DataPastEnd {
-                shape: h.shape.clone(),
-                offset: h.data_offset,
-                needed: len,
-                len: file_len,
-            }),
+        let (len, problem) = match h.unsupported() {
+            // A dtype with no elements to map (object, structured): listed with its shape,
+            // and its bytes are the rest of the file (the header lies within it).
+            Some(kind) => (file_len.saturating_sub(h.data_offset), Some(kind)),
+            None => {
+                let len = h.data_len()? as u64;
+                let problem = match h.data_offset.checked_add(len) {
+                    Some(end) if end <= file_len => None,
+                    _ => Some(NpyError::DataPastEnd {
+                        shape: h.shape.clone(),
+                        offset: h.data_offset,
+                        needed: len,
+                        len: file_len,
+                    }),
+                };
+                (len, problem)
+            }
         };
         let (dtype, itemsize) = match &h.dtype {
             AnyDtype::Numeric(d) => (Some(*d), d.size),
             AnyDtype::Raw(r) => (None, r.itemsize),
+            AnyDtype::Unsupported(_) => (None, 0),
         };
         let problem = match problem {
             None if itemsize == 0 => Some(crate::npy::dtype::zero_itemsize(&h.dtype.descr())),

@@ -30,7 +30,7 @@ fn unsupported(s: &str, why: &str) -> Error {
     )
 }
 
-const STRUCTURED: &str = "is a structured or subarray dtype; only plain numeric dtypes can be mapped \
+pub(crate) const STRUCTURED: &str = "is a structured or subarray dtype; only plain numeric dtypes can be mapped \
                           (view one field at a time: np.save(path, a['field']))";
 const OBJECT: &str = "is an object dtype, which holds Python pointers and cannot be mapped";
 const STRING: &str = "is a string (bytes or str) dtype; only numeric dtypes can be mapped";
@@ -156,6 +156,21 @@ fn strtol_all(s: &str) -> Option<usize> {
     Some(v as usize)
 }
 
+/// Whether a string numpy reads as a structured or subarray dtype ([`is_commastring`]) has
+/// fields: a comma outside brackets (`<f8,<i4`, `f8,`, `(2,)f8,i4`), where one without is a
+/// subarray (`(2,3)f8`, `3f8`).
+fn has_fields(s: &str) -> bool {
+    let mut depth = 0i64;
+    s.bytes().any(|c| {
+        match c {
+            b'(' | b'[' => depth += 1,
+            b')' | b']' => depth -= 1,
+            _ => {}
+        }
+        c == b',' && depth == 0
+    })
+}
+
 /// numpy's `_check_for_commastring`: strings numpy reads as a structured or subarray dtype.
 fn is_commastring(s: &str) -> bool {
     let b = s.as_bytes();
@@ -196,6 +211,7 @@ impl Dtype {
         match AnyDtype::parse(s)? {
             AnyDtype::Numeric(d) => Ok(d),
             AnyDtype::Raw(r) => Err(unsupported(s, r.why)),
+            AnyDtype::Unsupported(u) => Err(unsupported(s, &u.why)),
         }
     }
 }
@@ -214,14 +230,30 @@ pub(crate) struct RawDtype {
     pub(crate) why: &'static str,
 }
 
-/// What a dtype string names, as `numpy.dtype(s)` reads it: a numeric type, or a fixed-size
-/// one whose elements are raw bytes here.
+/// A dtype numpy reads whose elements ndmmap maps neither as numbers nor as raw bytes: object
+/// (`|O`), StringDType, structured and subarray dtypes, a datetime whose unit ndmmap does not
+/// read. A header of such a dtype still has a shape and a data offset, which a container lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnsupportedDtype {
+    /// What to call it: numpy's `dtype.str` where that is simple (`|O`), else the header's
+    /// descriptor as written (an excerpt: `[('a', '<f8'), ('b', '<i4')]`).
+    pub(crate) name: String,
+    /// Why it is not mapped: what [`Dtype::parse`] says of it.
+    pub(crate) why: String,
+}
+
+/// What a dtype string names, as `numpy.dtype(s)` reads it: a numeric type, a fixed-size
+/// one whose elements are raw bytes here, or (from [`AnyDtype::parse_listed`] and a header's
+/// list or tuple descriptor) one that is listed but not mapped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum AnyDtype {
     /// A numeric type (an element type holds it).
     Numeric(Dtype),
     /// Bytes, str, void, datetime or timedelta.
     Raw(RawDtype),
+    /// Object, StringDType, structured, subarray, or a datetime unit not read: no elements to
+    /// map (item size 0 here).
+    Unsupported(UnsupportedDtype),
 }
 
 impl AnyDtype {
@@ -307,19 +339,47 @@ impl AnyDtype {
         }
     }
 
-    /// Bytes per element.
+    /// [`parse`](Self::parse), with a dtype numpy reads and ndmmap does not map given as
+    /// [`AnyDtype::Unsupported`] instead of refused, where the header's shape is numpy's
+    /// array's: object, StringDType, and structured strings with fields (`<f8,<i4`). Still
+    /// refused as [`parse`](Self::parse) refuses them: a subarray (`(2,)f8`, `3f8`), whose
+    /// dimensions numpy appends to the array's shape, and a datetime unit ndmmap does not read
+    /// (some of which numpy refuses too). A string numpy does not read is still
+    /// [`NpyError::UnknownDtype`].
+    pub(crate) fn parse_listed(s: &str) -> Result<AnyDtype> {
+        match AnyDtype::parse(s) {
+            Err(Error::Npy {
+                kind: NpyError::UnsupportedDtype { why, .. },
+                ..
+            }) if why == OBJECT || why == STRINGDTYPE || (why == STRUCTURED && has_fields(s)) => {
+                // numpy's `dtype.str` of every object spelling ('O', '>O', 'O8', 'object').
+                let name = if why == OBJECT {
+                    "|O".to_string()
+                } else {
+                    crate::error::excerpt(s)
+                };
+                Ok(AnyDtype::Unsupported(UnsupportedDtype { name, why }))
+            }
+            r => r,
+        }
+    }
+
+    /// Bytes per element (0 for an [`AnyDtype::Unsupported`] one: none are mapped).
     pub(crate) fn itemsize(&self) -> usize {
         match self {
             AnyDtype::Numeric(d) => d.size,
             AnyDtype::Raw(r) => r.itemsize,
+            AnyDtype::Unsupported(_) => 0,
         }
     }
 
-    /// numpy's canonical descriptor (`dtype.str`).
+    /// numpy's canonical descriptor (`dtype.str`), or for an [`AnyDtype::Unsupported`] one
+    /// its [`name`](UnsupportedDtype::name).
     pub(crate) fn descr(&self) -> String {
         match self {
             AnyDtype::Numeric(d) => d.descr(),
             AnyDtype::Raw(r) => r.descr.clone(),
+            AnyDtype::Unsupported(u) => u.name.clone(),
         }
     }
 }

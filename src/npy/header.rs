@@ -20,7 +20,7 @@
 
 use crate::element::Dtype;
 use crate::error::{Error, NpyError, Result, excerpt};
-use crate::npy::dtype::AnyDtype;
+use crate::npy::dtype::{AnyDtype, STRUCTURED, UnsupportedDtype};
 use crate::sys::FileAt;
 use std::fs::File;
 use std::path::Path;
@@ -64,14 +64,16 @@ impl Header {
     }
 }
 
-/// A header as numpy reads it, whatever its dtype: numeric ([`Header`]'s), or one whose
-/// elements are raw bytes here (bytes, str, void, datetime, timedelta). What a container lists
-/// and maps ([`AnyArray::Other`](crate::AnyArray::Other) for the raw ones).
+/// A header as numpy reads it, whatever its dtype: numeric ([`Header`]'s), one whose elements
+/// are raw bytes here (bytes, str, void, datetime, timedelta), or one ndmmap does not map
+/// (object, StringDType, structured, subarray: [`AnyDtype::Unsupported`], with its shape,
+/// order and data offset all the same). What a container lists and maps
+/// ([`AnyArray::Other`](crate::AnyArray::Other) for the raw ones).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct AnyHeader {
     /// Format version: `(1, 0)`, `(2, 0)` or `(3, 0)`.
     pub(crate) version: (u8, u8),
-    /// The dtype descriptor as the file spells it.
+    /// The dtype descriptor as the file spells it (a list or tuple descriptor as its text).
     pub(crate) descr: String,
     /// The dtype it names.
     pub(crate) dtype: AnyDtype,
@@ -84,14 +86,30 @@ pub(crate) struct AnyHeader {
 }
 
 impl AnyHeader {
-    /// Bytes of data the shape needs with the dtype's item size.
+    /// Bytes of data the shape needs with the dtype's item size (0 for an
+    /// [`AnyDtype::Unsupported`] dtype, whose size is not known here).
     pub(crate) fn data_len(&self) -> Result<usize> {
         crate::layout::checked_bytes(&self.shape, self.dtype.itemsize())
     }
 
-    /// The [`Header`] of a numeric dtype; a raw one is [`NpyError::UnsupportedDtype`], as
+    /// Why the dtype is not mapped at all, when it is [`AnyDtype::Unsupported`]: the
+    /// [`NpyError::UnsupportedDtype`] that reading the header for a numeric type gives.
+    pub(crate) fn unsupported(&self) -> Option<NpyError> {
+        match &self.dtype {
+            AnyDtype::Unsupported(u) => Some(NpyError::UnsupportedDtype {
+                descr: excerpt(&self.descr),
+                why: u.why.clone(),
+            }),
+            _ => None,
+        }
+    }
+
+    /// The [`Header`] of a numeric dtype; another is [`NpyError::UnsupportedDtype`], as
     /// [`Dtype::parse`] says it.
     fn numeric(self, path: &Path) -> Result<Header> {
+        if let Some(kind) = self.unsupported() {
+            return Err(Error::npy(Some(path), kind));
+        }
         match self.dtype {
             AnyDtype::Numeric(dtype) => Ok(Header {
                 version: self.version,
@@ -108,6 +126,7 @@ impl AnyHeader {
                     why: r.why.to_string(),
                 },
             )),
+            AnyDtype::Unsupported(_) => unreachable!("refused above"),
         }
     }
 }
@@ -136,7 +155,8 @@ pub(crate) fn read_from(file: &File, path: &Path, limit: usize) -> Result<Header
 }
 
 /// Reads the header of an open `.npy` file as [`read_from`] does, with a bytes, str, void,
-/// datetime or timedelta dtype read too (not refused).
+/// datetime or timedelta dtype read too, and one ndmmap does not map (object, structured, ...)
+/// read as [`AnyDtype::Unsupported`] with its shape and data offset (not refused).
 pub(crate) fn read_any_from(file: &File, path: &Path, limit: usize) -> Result<AnyHeader> {
     let file_len = file
         .metadata()
@@ -148,7 +168,8 @@ pub(crate) fn read_any_from(file: &File, path: &Path, limit: usize) -> Result<An
 impl AnyHeader {
     /// Reads the header of a `.npy` image that occupies bytes `start..start + len` of `file`
     /// (a stored `.npz` member), refusing headers longer than `limit` and headers that run past
-    /// `start + len`, and reading bytes, str, void, datetime and timedelta dtypes. Lengths in
+    /// `start + len`, and reading bytes, str, void, datetime and timedelta dtypes (and those
+    /// not mapped at all as [`AnyDtype::Unsupported`]). Lengths in
     /// errors and the returned [`data_offset`](AnyHeader::data_offset) are relative to
     /// `start`.
     #[cfg_attr(not(feature = "npz"), allow(dead_code))]
@@ -164,8 +185,9 @@ impl AnyHeader {
 }
 
 /// [`AnyHeader::read_within`]: the one header reader. `raw` reads non-numeric fixed-size
-/// dtypes; without it they are refused where the dtype is read, as [`Dtype::parse`] refuses
-/// them (before the shape is looked at).
+/// dtypes, and lists the dtypes it does not map as [`AnyDtype::Unsupported`] (their shape
+/// checked as any other); without it they are refused where the dtype is read, as
+/// [`Dtype::parse`] refuses them (before the shape is looked at).
 fn read_within(
     file: &File,
     path: &Path,
@@ -268,7 +290,8 @@ type Parsed = (String, AnyDtype, bool, Vec<usize>);
 
 /// Parses header text into `(descr, dtype, fortran_order, shape)`. `lenient` allows Python 2's
 /// long suffix (`3L`), as numpy does for versions 1.0 and 2.0; `raw` reads non-numeric
-/// fixed-size dtypes (else they are [`NpyError::UnsupportedDtype`]).
+/// dtypes, fixed-size ones as raw bytes and the rest as [`AnyDtype::Unsupported`] (else they
+/// are [`NpyError::UnsupportedDtype`]).
 pub(crate) fn parse(text: &str, lenient: bool, raw: bool) -> std::result::Result<Parsed, NpyError> {
     let chars: Vec<char> = text.chars().collect();
     let syntax = |e: PErr| match e {
@@ -281,7 +304,7 @@ pub(crate) fn parse(text: &str, lenient: bool, raw: bool) -> std::result::Result
     };
     let toks = Lexer::new(&chars, lenient).run().map_err(syntax)?;
     let value = parse_tokens(toks).map_err(syntax)?;
-    interpret(value, raw)
+    interpret(value, raw, &chars)
 }
 
 /// About 100 characters of the header around character `at`.
@@ -788,7 +811,9 @@ enum Val {
     Imag,
     Tuple(Vec<Val>),
     List,
-    Dict(Vec<(Val, Val)>),
+    /// Keys and values, each value with the characters it spans in the text (from its first
+    /// token to its closing bracket or the comma after it).
+    Dict(Vec<(Val, Val, Span)>),
     /// None, bytes, complex, Ellipsis, sets, and containers below the first level.
     Other {
         hashable: bool,
@@ -848,6 +873,9 @@ impl Val {
         }
     }
 }
+
+/// A range of characters of the header text.
+type Span = std::ops::Range<usize>;
 
 /// How a value was written, which decides what `literal_eval` lets an operator apply to.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -949,15 +977,20 @@ impl Expr {
 struct Frame {
     open: char,
     items: Vec<Val>,
-    pairs: Vec<(Val, Val)>,
+    pairs: Vec<(Val, Val, Span)>,
     key: Option<Val>,
+    /// Where the value after the key's ':' starts.
+    value_from: Option<usize>,
     is_set: bool,
     commas: usize,
     expr: Expr,
 }
 
 impl Frame {
-    fn element(&mut self, at: usize, closing: bool) -> std::result::Result<(), PErr> {
+    /// Ends the element before the comma or closing bracket at `at`; the element's text ends
+    /// by `end`.
+    fn element(&mut self, at: usize, end: usize, closing: bool) -> std::result::Result<(), PErr> {
+        let from = self.value_from.take().unwrap_or(at);
         let Some((v, _)) = self.expr.finish(at)? else {
             let trailing_ok = closing
                 && self.key.is_none()
@@ -971,7 +1004,7 @@ impl Frame {
         if self.open != '{' {
             self.items.push(v.shallow());
         } else if let Some(k) = self.key.take() {
-            self.pairs.push((k, v.shallow()));
+            self.pairs.push((k, v.shallow(), from..end.max(from)));
         } else if !self.pairs.is_empty() {
             return syn(at, "a dict entry without a ':'");
         } else {
@@ -1007,9 +1040,21 @@ fn parse_tokens(toks: Vec<(Tok, usize)>) -> std::result::Result<Val, PErr> {
     let mut stack: Vec<Frame> = Vec::new();
     let mut top = Expr::default();
     let mut end = 0;
+    // Just past the previous token when it was a closing bracket: where a value ends.
+    let mut after_close = None;
     let mut toks = toks.into_iter().peekable();
     while let Some((tok, at)) = toks.next() {
         end = at;
+        let value_end = after_close.take().unwrap_or(at);
+        if let Tok::Close(_) = tok {
+            after_close = Some(at + 1);
+        }
+        if let Some(f) = stack.last_mut()
+            && f.key.is_some()
+            && f.value_from.is_none()
+        {
+            f.value_from = Some(at);
+        }
         let expr = match stack.last_mut() {
             Some(f) => &mut f.expr,
             None => &mut top,
@@ -1062,6 +1107,7 @@ fn parse_tokens(toks: Vec<(Tok, usize)>) -> std::result::Result<Val, PErr> {
                     items: Vec::new(),
                     pairs: Vec::new(),
                     key: None,
+                    value_from: None,
                     is_set: false,
                     commas: 0,
                     expr: Expr::default(),
@@ -1069,7 +1115,7 @@ fn parse_tokens(toks: Vec<(Tok, usize)>) -> std::result::Result<Val, PErr> {
             }
             Tok::Comma => match stack.last_mut() {
                 Some(f) => {
-                    f.element(at, false)?;
+                    f.element(at, value_end, false)?;
                     f.commas += 1;
                 }
                 None => return syn(at, "a tuple at the top, not a dictionary"),
@@ -1090,7 +1136,7 @@ fn parse_tokens(toks: Vec<(Tok, usize)>) -> std::result::Result<Val, PErr> {
                         None => return syn(at, "a missing value"),
                     }
                 } else {
-                    f.element(at, true)?;
+                    f.element(at, value_end, true)?;
                     let v = match f.open {
                         '(' => Val::Tuple(f.items),
                         '[' => Val::List,
@@ -1122,18 +1168,19 @@ fn parse_tokens(toks: Vec<(Tok, usize)>) -> std::result::Result<Val, PErr> {
     }
 }
 
-/// numpy's checks of the evaluated header (`_read_array_header`).
-fn interpret(v: Val, raw: bool) -> std::result::Result<Parsed, NpyError> {
+/// numpy's checks of the evaluated header (`_read_array_header`). `chars` is the header text
+/// (a list or tuple descriptor is quoted from it).
+fn interpret(v: Val, raw: bool, chars: &[char]) -> std::result::Result<Parsed, NpyError> {
     let bad = |why: String| NpyError::BadHeader { why };
     let Val::Dict(pairs) = v else {
         return Err(bad(format!("it is {}, not a dictionary", v.describe())));
     };
     let (mut descr, mut fortran, mut shape) = (None, None, None);
     let mut others = Vec::new();
-    for (k, v) in pairs {
+    for (k, v, span) in pairs {
         // Repeated keys: the last value wins, as in a Python dict.
         match &k {
-            Val::Str(s) if s == "descr" => descr = Some(v),
+            Val::Str(s) if s == "descr" => descr = Some((v, span)),
             Val::Str(s) if s == "fortran_order" => fortran = Some(v),
             Val::Str(s) if s == "shape" => shape = Some(v),
             _ => {
@@ -1164,25 +1211,50 @@ fn interpret(v: Val, raw: bool) -> std::result::Result<Parsed, NpyError> {
             )));
         }
     };
+    let (descr, span) = descr;
     let (descr, dtype) = match descr {
+        Val::Str(s) if raw => match AnyDtype::parse_listed(&s) {
+            Ok(d) => (s, d),
+            Err(Error::Npy { kind, .. }) => return Err(kind),
+            Err(e) => return Err(bad(e.to_string())),
+        },
         Val::Str(s) => match AnyDtype::parse(&s) {
-            Ok(AnyDtype::Raw(r)) if !raw => {
+            Ok(AnyDtype::Numeric(d)) => (s, AnyDtype::Numeric(d)),
+            Ok(AnyDtype::Raw(r)) => {
                 return Err(NpyError::UnsupportedDtype {
                     descr: excerpt(&s),
                     why: r.why.to_string(),
                 });
             }
-            Ok(d) => (s, d),
+            Ok(AnyDtype::Unsupported(u)) => {
+                return Err(NpyError::UnsupportedDtype {
+                    descr: excerpt(&s),
+                    why: u.why,
+                });
+            }
             Err(Error::Npy { kind, .. }) => return Err(kind),
             Err(e) => return Err(bad(e.to_string())),
         },
         Val::Tuple(_) | Val::List => {
-            return Err(NpyError::UnsupportedDtype {
-                descr: descr.describe(),
-                why: "is a structured or subarray dtype; only plain numeric dtypes can be mapped \
-                      (view one field at a time: np.save(path, a['field']))"
-                    .into(),
+            // The descriptor as written: numpy reads a list as fields (`descr_to_dtype`), the
+            // header's shape the array's; a tuple as a subarray, whose dimensions numpy appends
+            // to the array's shape, or a base type with fields. Neither is mapped, and only a
+            // list is listed.
+            let text: String = chars[span.start.min(chars.len())..span.end.min(chars.len())]
+                .iter()
+                .collect();
+            let text = text.trim().to_string();
+            if !raw || matches!(descr, Val::Tuple(_)) {
+                return Err(NpyError::UnsupportedDtype {
+                    descr: excerpt(&text),
+                    why: STRUCTURED.into(),
+                });
+            }
+            let dtype = AnyDtype::Unsupported(UnsupportedDtype {
+                name: excerpt(&text),
+                why: STRUCTURED.into(),
             });
+            (text, dtype)
         }
         v => {
             return Err(bad(format!(
@@ -1451,14 +1523,114 @@ mod tests {
                 NpyError::UnsupportedDtype { .. }
             ));
         }
-        // Still refused where asked: object, structured, StringDType.
-        for descr in ["'|O'", "[('a', '<U2')]", "'T'", "'(2,)S5'"] {
-            let text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3,)}}");
+    }
+
+    /// Object, structured, subarray and StringDType headers, and datetime units ndmmap does
+    /// not read: listed with their shape and order where a container asks (`raw`), named as
+    /// numpy's `dtype.str` names them where that is simple (`|O`, checked with numpy 2.4),
+    /// else as written; refused as before where a numeric type is needed.
+    #[test]
+    fn unsupported_dtypes_keep_their_shape_where_asked() {
+        for (descr, name, why) in [
+            ("'|O'", "|O", "object"),
+            ("'O8'", "|O", "object"),
+            ("'>O'", "|O", "object"),
+            ("'object'", "|O", "object"),
+            ("'T'", "T", "StringDType"),
+            ("'<f8,<i4'", "<f8,<i4", "structured"),
+            ("'f8,'", "f8,", "structured"),
+            ("'(2,)f8,i4'", "(2,)f8,i4", "structured"),
+            (
+                "[('a', '<f8'), ('b', '<i4')]",
+                "[('a', '<f8'), ('b', '<i4')]",
+                "structured",
+            ),
+            (
+                "  [('a', '<U2')]  # fields\n",
+                "[('a', '<U2')]",
+                "structured",
+            ),
+            (
+                "[('a', '<f8', (2, 3))]",
+                "[('a', '<f8', (2, 3))]",
+                "structured",
+            ),
+        ] {
+            for (end, shape) in [("", "(2, 3)"), (", 'descr': '<f8'", "(2, 3)")] {
+                let text =
+                    format!("{{'descr': {descr}, 'fortran_order': True, 'shape': {shape}{end}}}");
+                if !end.is_empty() {
+                    // The last 'descr' wins: a numeric one.
+                    assert_eq!(raw(&text).unwrap().0, "<f8", "{text}");
+                    continue;
+                }
+                let (d, dtype, fortran, shape) = parse(&text, false, true).unwrap();
+                let AnyDtype::Unsupported(u) = &dtype else {
+                    panic!("{text}: {dtype:?}")
+                };
+                assert_eq!(
+                    (u.name.as_str(), dtype.itemsize(), fortran, shape),
+                    (name, 0, true, vec![2, 3]),
+                    "{text}"
+                );
+                assert!(u.why.contains(why), "{text}: {}", u.why);
+                // The descriptor as the header writes it (a list's or tuple's text).
+                assert!(descr.contains(d.as_str()), "{text}: {d}");
+                // Refused where a numeric type is needed, before the shape is looked at.
+                match refused(&format!(
+                    "{{'descr': {descr}, 'fortran_order': False, 'shape': (-1,)}}"
+                )) {
+                    NpyError::UnsupportedDtype { why: w, .. } => assert!(w.contains(why)),
+                    e => panic!("{text}: {e}"),
+                }
+            }
+            // Listed, the shape is checked as any other.
+            let text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (-1,)}}");
+            assert!(
+                matches!(raw(&text), Err(NpyError::BadShape { .. })),
+                "{text}"
+            );
+        }
+        // Still refused where asked, before the shape is looked at: subarrays, whose
+        // dimensions numpy appends to the array's shape (checked with numpy 2.4: '(2,)f8' of
+        // shape (5,) loads as <f8 (5, 2)), and datetime units ndmmap does not read (numpy
+        // refuses some of them, 'M8[B]', and reads others, 'M8[ns/2]').
+        for descr in [
+            "'(2,)S5'",
+            "'(2,3)f8'",
+            "'3f8'",
+            "('<f8', (2,))",
+            "('|V8', [('a', '<f8')])",
+            "'M8[ns/2]'",
+            "'M8[B]'",
+        ] {
+            let text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (-1,)}}");
             assert!(
                 matches!(raw(&text), Err(NpyError::UnsupportedDtype { .. })),
                 "{text}"
             );
         }
+        // A dtype numpy does not read is still refused, listed or not.
+        for descr in ["'|Q9'", "'O4'"] {
+            let text = format!("{{'descr': {descr}, 'fortran_order': False, 'shape': (3,)}}");
+            assert!(
+                matches!(raw(&text), Err(NpyError::UnknownDtype { .. })),
+                "{text}"
+            );
+        }
+        // A very long structured descriptor is quoted as an excerpt.
+        let fields: Vec<String> = (0..200).map(|i| format!("('f{i}', '<f8')")).collect();
+        let text = format!(
+            "{{'descr': [{}], 'fortran_order': False, 'shape': (3,)}}",
+            fields.join(", ")
+        );
+        let (_, dtype, _, _) = parse(&text, false, true).unwrap();
+        assert!(dtype.descr().len() < 120, "{}", dtype.descr());
+        assert!(
+            dtype.descr().starts_with("[('f0', '<f8')"),
+            "{}",
+            dtype.descr()
+        );
     }
 
     /// Hostile item sizes and shapes: a clear error, never a panic or a wrapped size.

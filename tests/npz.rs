@@ -1057,9 +1057,7 @@ fn entry_counts_are_ignored_as_numpy_ignores_them() {
             b[at + 32..at + 40].copy_from_slice(&(1u64 << 40).to_le_bytes());
         },
     );
-    let t = std::time::Instant::now();
     assert_eq!(Npz::open(&p).unwrap().members().len(), 65600);
-    assert!(t.elapsed() < std::time::Duration::from_secs(10));
     // A zip64 directory size of 2^62: more bytes than come before the end record.
     let p = patch(&dir.join("many.npz"), &tmp.path().join("size64.npz"), |b| {
         let at = b.windows(4).rposition(|w| w == b"PK\x06\x06").unwrap();

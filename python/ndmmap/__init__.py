@@ -61,7 +61,8 @@ class Entry(NamedTuple):
     dtype: Optional[str]
     """numpy's dtype string ('<f8', '>i4') or the format's own name ('BF16'); None where the
     header could not be read (a compressed member)."""
-    shape: Tuple[int, ...]
+    shape: Optional[Tuple[int, ...]]
+    """The shape; None where the header could not be read."""
     order: str
     """'C' or 'F'."""
     offset: int
@@ -130,7 +131,7 @@ def open(
 def entries(path: Spec) -> list[Entry]:
     """Every array of the file at ``path`` as ``ndmmap info`` lists it (nothing mapped)."""
     return [
-        Entry(n, d, tuple(s), o, off, nb, why, ch, res, pg)
+        Entry(n, d, None if s is None else tuple(s), o, off, nb, why, ch, res, pg)
         for (n, d, s, o, off, nb, why, ch, res, pg) in _ndmmap.entries(os.fspath(path))
     ]
 

@@ -53,7 +53,7 @@ def entries(
     tuple[
         str,
         Optional[str],
-        list[int],
+        Optional[list[int]],
         str,
         int,
         int,

@@ -6,12 +6,12 @@ use ndmmap::container::Container;
 use pyo3::prelude::*;
 
 /// One entry as a tuple, in the field order of `ndmmap.Entry` (`__init__.py`): name, dtype
-/// (None where the header could not be read), shape, order, offset, nbytes, unmappable,
+/// and shape (None where the header could not be read), order, offset, nbytes, unmappable,
 /// chunks, resident_pages (None where the kernel hides it), pages.
 type Row = (
     String,
     Option<String>,
-    Vec<usize>,
+    Option<Vec<usize>>,
     &'static str,
     u64,
     u64,
@@ -36,10 +36,12 @@ pub fn entries(py: Python<'_>, path: String) -> PyResult<Vec<Row>> {
                 Err(err) => return Err(err),
             };
             let chunks = c.chunks(&e.name)?.len();
+            // A compressed member's header is not read: its dtype and shape are unknown.
+            let known = !e.type_name.is_empty();
             rows.push((
                 e.name.clone(),
-                (!e.type_name.is_empty()).then(|| e.type_name.clone()),
-                e.shape.clone(),
+                known.then(|| e.type_name.clone()),
+                known.then(|| e.shape.clone()),
                 if e.order == Order::F { "F" } else { "C" },
                 e.offset,
                 e.len,

@@ -102,3 +102,8 @@ def test_entries_like_info(tmp_path: Path) -> None:
     np.save(n, np.arange(5))
     (e,) = ndmmap.entries(n)
     assert e.name == "" and e.shape == (5,) and e.offset == 128
+    # A compressed member's header is not read: dtype and shape unknown, not a 0-d array.
+    z = tmp_path / "z.npz"
+    np.savez_compressed(z, c=np.arange(1000))
+    (c,) = ndmmap.entries(str(z))
+    assert (c.dtype, c.shape) == (None, None) and "compressed" in (c.unmappable or "")

@@ -112,7 +112,8 @@ impl Array {
 }
 
 /// The keys every `--json` output shares, for an array or an archive's entry: path, dtype,
-/// shape, order, data offset, bytes and the pages they span.
+/// shape (both `null` for an empty `dtype`: a header not read), order, data offset, bytes
+/// and the pages they span.
 pub fn describe(
     path: &Path,
     dtype: &str,
@@ -125,8 +126,8 @@ pub fn describe(
     use serde_json::json;
     serde_json::Map::from_iter([
         ("path".to_string(), json!(path.display().to_string())),
-        ("dtype".into(), json!(dtype)),
-        ("shape".into(), json!(shape)),
+        ("dtype".into(), json!((!dtype.is_empty()).then_some(dtype))),
+        ("shape".into(), json!((!dtype.is_empty()).then_some(shape))),
         ("order".into(), json!(order.to_string())),
         ("data_offset".into(), json!(offset)),
         ("nbytes".into(), json!(nbytes)),

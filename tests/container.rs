@@ -975,11 +975,29 @@ fn have_numpy() -> bool {
 /// `file name descr itemsize shape fortran offset nbytes hex(a.tobytes())`. A `.npy` file's
 /// offset is `np.load(f, mmap_mode='r').offset`; a member's is where Python's zipfile and
 /// numpy's header reader find its data.
-const NON_NUMERIC: &str = r#"
+/// What both numpy scripts below start with: the imports, numpy's `.npy` format module, the
+/// directory to write in, and `members(z)`: each member of the archive `z` as numpy reads it
+/// (its key, its header's shape, order and dtype, the absolute offset of its data and the
+/// bytes after its header).
+const PY_MEMBERS: &str = r#"
 import sys, os, struct, zipfile
 import numpy as np
 fmt = getattr(np.lib, "_format_impl", None) or np.lib.format
 d = sys.argv[1]
+def members(z):
+    with zipfile.ZipFile(z) as zf, open(z, "rb") as raw:
+        for info in zf.infolist():
+            raw.seek(info.header_offset)
+            local = raw.read(30)
+            start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
+            with zf.open(info) as f:
+                v = fmt.read_magic(f)
+                h = fmt._read_array_header(f, v)
+                off = f.tell()
+            yield info.filename[:-4], h, start + off, info.file_size - off
+"#;
+
+const NON_NUMERIC: &str = r#"
 cases = {
     "s": np.array(["ab", "c"]),
     "u": np.asfortranarray(np.array([["\u03b1", "\u03b2\u03b3"], ["\u03b4", ""], ["x", "yz"]])).astype(">U2"),
@@ -1003,17 +1021,8 @@ for n, a in cases.items():
     row(n + ".npy", "", a, m.offset)
 z = os.path.join(d, "all.npz")
 np.savez(z, **cases)
-with zipfile.ZipFile(z) as zf, open(z, "rb") as raw:
-    for n, a in cases.items():
-        info = zf.getinfo(n + ".npy")
-        raw.seek(info.header_offset)
-        local = raw.read(30)
-        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
-        with zf.open(info) as f:
-            v = fmt.read_magic(f)
-            fmt._read_array_header(f, v)
-            off = start + f.tell()
-        row("all.npz", n, np.load(z)[n], off)
+for n, _, off, _ in members(z):
+    row("all.npz", n, np.load(z)[n], off)
 "#;
 
 #[test]
@@ -1024,7 +1033,7 @@ fn non_numeric_dtypes_are_listed_and_mapped_as_numpy_has_them() {
     let dir = tempfile::tempdir().unwrap();
     let out = common::run_ok(
         std::process::Command::new("python3")
-            .args(["-c", NON_NUMERIC])
+            .args(["-c", &format!("{PY_MEMBERS}{NON_NUMERIC}")])
             .arg(dir.path()),
     );
     let text = String::from_utf8(out.stdout).unwrap();
@@ -1238,10 +1247,6 @@ fn non_numeric_dtypes_checked_as_numeric_ones() {
 /// where numpy's header reader leaves the file or member (absolute), and `len` is what
 /// follows it: the rest of the `.npy` file, or of the member's bytes.
 const UNMAPPED: &str = r#"
-import sys, os, struct, zipfile
-import numpy as np
-fmt = getattr(np.lib, "_format_impl", None) or np.lib.format
-d = sys.argv[1]
 cases = {
     "o": np.array([1, None], dtype=object),
     "of": np.asfortranarray(np.array([[1, "a"], [None, 2.5], [3, 4]], dtype=object)),
@@ -1264,19 +1269,11 @@ for n, a in cases.items():
         os.path.getsize(p) - off)
 z = os.path.join(d, "all.npz")
 np.savez(z, a=np.arange(10.0), **cases)
-with zipfile.ZipFile(z) as zf, open(z, "rb") as raw:
-    for n, a in cases.items():
-        info = zf.getinfo(n + ".npy")
-        raw.seek(info.header_offset)
-        local = raw.read(30)
-        start = info.header_offset + 30 + sum(struct.unpack("<HH", local[26:30]))
-        with zf.open(info) as f:
-            v = fmt.read_magic(f)
-            shape, fortran, dtype = fmt._read_array_header(f, v)
-            off = f.tell()
+for n, (shape, fortran, dtype), off, length in members(z):
+    if n in cases:
         assert np.load(z, allow_pickle=True)[n].shape == shape
-        row("all.npz", n, shape, fortran, repr(fmt.dtype_to_descr(dtype)).strip("'"),
-            start + off, info.file_size - off)
+        row("all.npz", n, shape, fortran, repr(fmt.dtype_to_descr(dtype)).strip("'"), off,
+            length)
 "#;
 
 /// Object and structured arrays numpy wrote, in a `.npy` file or an `.npz` member: listed
@@ -1290,7 +1287,7 @@ fn object_and_structured_entries_have_numpys_shape_and_offset() {
     let dir = tempfile::tempdir().unwrap();
     let out = common::run_ok(
         std::process::Command::new("python3")
-            .args(["-c", UNMAPPED])
+            .args(["-c", &format!("{PY_MEMBERS}{UNMAPPED}")])
             .arg(dir.path()),
     );
     let text = String::from_utf8(out.stdout).unwrap();

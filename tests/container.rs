@@ -975,6 +975,22 @@ fn have_numpy() -> bool {
 /// `file name descr itemsize shape fortran offset nbytes hex(a.tobytes())`. A `.npy` file's
 /// offset is `np.load(f, mmap_mode='r').offset`; a member's is where Python's zipfile and
 /// numpy's header reader find its data.
+/// Runs numpy `script` (after [`PY_MEMBERS`]) on a new directory: the directory, with the
+/// files it wrote, and the rows it printed; `None` where numpy is missing (see
+/// [`have_numpy`]).
+fn numpy_rows(script: &str) -> Option<(tempfile::TempDir, String)> {
+    if !have_numpy() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::run_ok(
+        std::process::Command::new("python3")
+            .args(["-c", &format!("{PY_MEMBERS}{script}")])
+            .arg(dir.path()),
+    );
+    Some((dir, String::from_utf8(out.stdout).unwrap()))
+}
+
 /// What both numpy scripts below start with: the imports, numpy's `.npy` format module, the
 /// directory to write in, and `members(z)`: each member of the archive `z` as numpy reads it
 /// (its key, its header's shape, order and dtype, the absolute offset of its data and the
@@ -1027,16 +1043,9 @@ for n, _, off, _ in members(z):
 
 #[test]
 fn non_numeric_dtypes_are_listed_and_mapped_as_numpy_has_them() {
-    if !have_numpy() {
+    let Some((dir, text)) = numpy_rows(NON_NUMERIC) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let out = common::run_ok(
-        std::process::Command::new("python3")
-            .args(["-c", &format!("{PY_MEMBERS}{NON_NUMERIC}")])
-            .arg(dir.path()),
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    };
     let mut seen = 0;
     for line in text.lines() {
         let f: Vec<&str> = line.split(' ').collect();
@@ -1281,16 +1290,9 @@ for n, (shape, fortran, dtype), off, length in members(z):
 /// refused when mapped with the error the typed readers give (`UnsupportedDtype`).
 #[test]
 fn object_and_structured_entries_have_numpys_shape_and_offset() {
-    if !have_numpy() {
+    let Some((dir, text)) = numpy_rows(UNMAPPED) else {
         return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let out = common::run_ok(
-        std::process::Command::new("python3")
-            .args(["-c", &format!("{PY_MEMBERS}{UNMAPPED}")])
-            .arg(dir.path()),
-    );
-    let text = String::from_utf8(out.stdout).unwrap();
+    };
     let unsupported = |what: &str, r: Result<(), Error>| match r {
         Err(Error::Npy {
             kind: ndmmap::NpyError::UnsupportedDtype { .. },

@@ -35,9 +35,9 @@ fn counts(cs: Option<CacheStat>) -> Res<serde_json::Map<String, Value>> {
     let Value::Object(mut m) = serde_json::to_value(cs.unwrap_or_default())? else {
         return Err("page-cache counts are not a JSON object".into());
     };
-    m.values_mut()
-        .filter(|_| cs.is_none())
-        .for_each(|v| *v = Value::Null);
+    if cs.is_none() {
+        m.values_mut().for_each(|v| *v = Value::Null);
+    }
     m.remove("pages");
     let unknown = json!(cs.is_none().then_some(UNKNOWN));
     m.insert("residency_unknown".into(), unknown);
